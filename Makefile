@@ -1,0 +1,45 @@
+# The README's commands. `make demo` and `make test` create the environment when missing.
+PYTHON_VERSION := $(shell cat .python-version)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean-results env
+
+$(VENV)/bin/python:
+	@if command -v pyenv >/dev/null 2>&1 && pyenv prefix $(PYTHON_VERSION) >/dev/null 2>&1; then \
+		"$$(pyenv prefix $(PYTHON_VERSION))/bin/python" -m venv $(VENV); \
+	elif command -v python3.12 >/dev/null 2>&1; then \
+		python3.12 -m venv $(VENV); \
+	else \
+		echo "error: Python 3.12 not found (install it, or pyenv install $(PYTHON_VERSION))" >&2; exit 2; \
+	fi
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+demo: $(STAMP)  ## compare the baseline with two alternatives and print the table
+	$(VENV)/bin/cxm compare scenarios/baseline.yaml scenarios/service_excellence.yaml \
+		scenarios/digital_first.yaml --out results/demo
+
+test: $(STAMP)  ## the whole test suite
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sim tests
+	$(VENV)/bin/ruff format --check sim tests
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format sim tests
+	$(VENV)/bin/ruff check --fix sim tests
+
+bench: $(STAMP)  ## customer-months per second, 100,000 customers x 60 months
+	$(VENV)/bin/cxm bench --customers 100000 --months 60
+
+clean-results:
+	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,308 @@
+"""The `cxm` command: run, compare and validate scenarios; contact-centre and speed tools.
+
+Bad input (a missing or invalid scenario, an unknown override path, a bad option value) is
+reported as one line naming the file, the field, the value and what is allowed, with exit
+status 2 and nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sim import experiments, results
+
+try:
+    from sim.contact_centre import cli as contact_centre_cli  # TEMP
+except ImportError:
+    contact_centre_cli = None
+from sim.errors import CXMError
+from sim.scenario import Scenario, load_scenario, with_overrides
+
+EXIT_BAD_INPUT = 2
+BASELINE = results.PROJECT_ROOT / "scenarios" / "baseline.yaml"
+
+LABELS = {
+    "active": "active customers",
+    "retention_of_initial": "retention of initial customers",
+    "churned_total": "customers churned",
+    "acquired_total": "customers acquired",
+    "revenue_total": "revenue",
+    "profit_total": "profit",
+    "profit_npv": "profit NPV",
+    "nps_true": "NPS (true)",
+    "nps_measured": "NPS (measured)",
+    "csat_measured": "CSAT 1-5 (measured)",
+    "ces_measured": "CES 1-7 (measured)",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `cxm` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="cxm",
+        description="Simulate customer experience management: customers travel journeys of "
+        "touchpoints, form satisfaction, and stay, buy, contact support or leave.",
+        epilog="Scenarios are YAML files; see scenarios/README.md and docs/model.md.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a scenario and write its results",
+        description="Run SCENARIO for several replications and write timeseries.parquet, "
+        "touchpoints.parquet, outcomes.parquet, summary.json and manifest.json to DIR.",
+    )
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    _add_run_options(run)
+    run.add_argument("--out", type=Path, help="output directory (default results/<scenario name>/)")
+    run.set_defaults(handler=_run)
+
+    compare = sub.add_parser(
+        "compare",
+        help="compare scenarios on common random numbers",
+        description="Run BASE and each ALT on the same seeds (common random numbers) and "
+        "report each alternative's paired differences from the base with 95%% intervals.",
+    )
+    compare.add_argument("base", type=Path, help="base scenario YAML file")
+    compare.add_argument(
+        "alternatives", type=Path, nargs="+", metavar="ALT", help="alternative scenario files"
+    )
+    _add_run_options(compare)
+    compare.add_argument(
+        "--out", type=Path, help="output directory (default results/compare-<base>/)"
+    )
+    compare.set_defaults(handler=_compare)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check a scenario file and print it resolved",
+        description="Validate SCENARIO and print it with every default filled, as YAML.",
+    )
+    validate.add_argument("scenario", type=Path, help="scenario YAML file")
+    _add_set_option(validate)
+    validate.set_defaults(handler=_validate)
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure simulation speed and memory",
+        description="Run the baseline scenario with about N customers for M months and report "
+        "customer-months per second (one customer-month: one active customer for one month) "
+        "and the process's peak resident memory.",
+    )
+    bench.add_argument("--engine", default="vector", choices=["vector"], help="model engine")
+    bench.add_argument(
+        "--customers", type=int, default=100_000, help="initial active customers (default 100000)"
+    )
+    bench.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
+    bench.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    bench.add_argument(
+        "--scenario", type=Path, default=BASELINE, help="scenario to time (default the baseline)"
+    )
+    bench.add_argument("--json", action="store_true", help="print a JSON object")
+    bench.set_defaults(handler=_bench)
+
+    if contact_centre_cli is not None:
+        contact_centre_cli.add_parser(sub)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--replications", "-r", type=int, help="replications (default: the scenario's)"
+    )
+    parser.add_argument("--seed", "-s", type=int, help="random seed (default: the scenario's)")
+    parser.add_argument("--months", type=int, help="months to simulate (default: the scenario's)")
+    parser.add_argument(
+        "--engine", default="vector", choices=["vector"], help="model engine (default vector)"
+    )
+    _add_set_option(parser)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario value by its dotted path, e.g. "
+        "--set firm.capabilities.technology=4 or --set market.segments.premium.share=0.4 "
+        "(repeatable; validated like the file)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cxm` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except CXMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _load(path: Path, args: argparse.Namespace) -> Scenario:
+    scenario = load_scenario(path, args.overrides)
+    if getattr(args, "months", None) is not None:
+        scenario = with_overrides(scenario, {"months": args.months})
+    return scenario
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    if args.replications is not None and args.replications < 1:
+        raise CXMError(f"--replications: got {args.replications}; must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
+
+
+def _progress_bar(total: int, quiet: bool, label: str):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, unit="month", desc=label, disable=quiet or None, leave=False, file=sys.stderr
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_counts(args)
+    scenario = _load(args.scenario, args)
+    replications = args.replications or scenario.replications
+    out = args.out or results.default_out_dir(scenario.name)
+    started = datetime.now(UTC)
+    with _progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
+        result = experiments.run(scenario, replications, args.seed, args.engine, bar.update)
+    results.write_run(result, out, started, datetime.now(UTC))
+    print(f"{scenario.name}: {replications} replications × {scenario.months} months, ", end="")
+    print(f"seed {result.seed}")
+    print(format_run_table(result))
+    print(f"written to {out}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    _check_counts(args)
+    base = _load(args.base, args)
+    alternatives = [_load(path, args) for path in args.alternatives]
+    names = [base.name] + [a.name for a in alternatives]
+    for name in names:
+        if names.count(name) > 1:
+            raise CXMError(f"compare: scenario name {name!r} is used twice; names must differ")
+    replications = args.replications or base.replications
+    months = sum(s.months for s in [base, *alternatives]) * replications
+    out = args.out or results.default_out_dir(f"compare-{base.name}")
+    started = datetime.now(UTC)
+    with _progress_bar(months, args.quiet, "compare") as bar:
+        comparison = experiments.compare(
+            base, *alternatives, replications=replications, seed=args.seed,
+            engine=args.engine, progress=bar.update,
+        )  # fmt: skip
+    results.write_comparison(comparison, out, started, datetime.now(UTC))
+    print(
+        f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
+        f"replications × {base.months} months, seed {comparison.runs[0].seed}"
+    )
+    print(format_comparison_table(comparison))
+    print(f"written to {out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(f"# {args.scenario}: valid; sha256 {scenario.sha256}")
+    print(scenario.to_yaml(), end="")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.customers < 1 or args.months < 1:
+        raise CXMError(
+            f"--customers and --months must be at least 1 (got {args.customers}, {args.months})"
+        )
+    scenario = load_scenario(args.scenario)
+    share = scenario.market.initial_customers or 1.0
+    size = max(round(args.customers / share), 1)
+    scenario = with_overrides(scenario, {"market.size": size, "months": args.months})
+    start = time.perf_counter()
+    ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine)
+    seconds = time.perf_counter() - start
+    customer_months = int(ts["active_start"].sum())
+    figures = {
+        "customer_months": customer_months,
+        "seconds": round(seconds, 3),
+        "customer_months_per_s": round(customer_months / seconds, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"engine {args.engine}, market of {size} people, {args.months} months")
+        for key, value in figures.items():
+            print(f"{key:>22}  {value}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def format_run_table(result: experiments.RunResult) -> str:
+    """Headline metrics of a run: mean and 95% interval."""
+    summary = result.summary.set_index("metric")
+    lines = [f"{'metric':<32}{'mean':>14}  95% interval"]
+    for metric in experiments.HEADLINE:
+        row = summary.loc[metric]
+        interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+        lines.append(f"{LABELS[metric]:<32}{_fmt(row['mean']):>14}  {interval}")
+    return "\n".join(lines)
+
+
+def format_comparison_table(comparison: experiments.Comparison) -> str:
+    """Paired differences of each alternative against the base."""
+    lines = []
+    base = comparison.runs[0].scenario.name
+    summary = comparison.summary
+    for alternative, part in summary.groupby("alternative", sort=False):
+        part = part.set_index("metric")
+        lines.append("")
+        lines.append(f"{alternative} vs {base}")
+        lines.append(
+            f"{'metric':<32}{'base':>14}{'alternative':>14}{'difference':>14}  95% interval"
+        )
+        for metric in experiments.HEADLINE:
+            row = part.loc[metric]
+            interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+            lines.append(
+                f"{LABELS[metric]:<32}{_fmt(row['base_mean']):>14}"
+                f"{_fmt(row['alternative_mean']):>14}{_fmt(row['difference']):>14}  {interval}"
+            )
+    return "\n".join(lines).lstrip("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Economics of a month: revenue, margin, costs, profit, discounting and a CLV estimate.
+
+All amounts are in the scenario's currency per month; discounting is monthly at the rate
+equivalent to `economics.discount_rate_per_year`, with month t's cash flow discounted by
+(1 + d)^t (flows at the end of the month).
+"""
+
+from __future__ import annotations
+
+from sim import rules
+from sim.scenario import Scenario
+
+
+def month_accounts(
+    values: dict[str, float], scenario: Scenario, month: int, discount_per_month: float
+) -> dict[str, float]:
+    """Derived customer and money metrics of one month from the model's raw counts.
+
+    Args:
+        values: the month's raw measures (active_start, churned, acquired, revenue,
+            contacts, repeat_purchases…).
+        scenario: the scenario (margins, unit costs).
+        month: month number, 1 for the first simulated month.
+        discount_per_month: monthly discount rate.
+    """
+    economics = scenario.economics
+    start = values["active_start"]
+    survivors = start - values["churned"]
+    churn_rate = values["churned"] / start if start else 0.0
+    margin = economics.gross_margin * values["revenue"]
+    acquisition_cost = scenario.acquisition.cost_per_acquisition * values["acquired"]
+    support_cost = scenario.support.cost_per_contact * values["contacts"]
+    fixed_cost = economics.fixed_cost_per_month
+    profit = margin - acquisition_cost - support_cost - fixed_cost
+    margin_per_customer = margin / survivors if survivors else 0.0
+    return {
+        "active": survivors + values["acquired"],
+        "churn_rate": churn_rate,
+        # customer retention rate (E − N) / S: customers kept from the start of the month
+        "retention_rate": 1.0 - churn_rate if start else float("nan"),
+        "repeat_purchase_rate": values["repeat_purchases"] / survivors if survivors else 0.0,
+        "margin": margin,
+        "acquisition_cost": acquisition_cost,
+        "support_cost": support_cost,
+        "fixed_cost": fixed_cost,
+        "profit": profit,
+        "discounted_profit": profit / (1.0 + discount_per_month) ** month,
+        "clv": rules.customer_lifetime_value(
+            margin_per_customer, 1.0 - churn_rate, discount_per_month
+        ),
+    }

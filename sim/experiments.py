@@ -1,0 +1,232 @@
+"""Experiments: replications of a scenario, and paired comparisons of scenarios.
+
+`run` executes a scenario for several replications (independent streams spawned from the
+scenario seed) and returns tidy tables. `compare` runs a base and alternatives on the same
+seeds — common random numbers — and reports paired differences with 95% intervals, which
+are far narrower than the unpaired ones because both runs share the noise that does not
+depend on the scenario.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.model import CXModel
+from sim.scenario import Scenario
+from sim.stats import mean_interval, summarise, welch_half_width
+
+AT_HORIZON = (
+    "active",
+    "churn_rate",
+    "satisfaction_mean",
+    "nps_true",
+    "nps_measured",
+    "csat_true",
+    "csat_measured",
+    "ces_true",
+    "ces_measured",
+    "clv",
+)
+"""Metrics reported as their value in the last month."""
+
+HEADLINE = (
+    "active",
+    "retention_of_initial",
+    "churned_total",
+    "acquired_total",
+    "revenue_total",
+    "profit_total",
+    "profit_npv",
+    "nps_true",
+    "nps_measured",
+    "csat_measured",
+    "ces_measured",
+)
+"""The outcomes a strategist looks at first, in table order."""
+
+Progress = Callable[[int], None]
+"""Called with the number of months just simulated."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Tables of one scenario run over replications.
+
+    Attributes:
+        scenario: the resolved scenario.
+        seed: the scenario seed used.
+        timeseries: one row per replication × month, one column per metric.
+        touchpoints: one row per replication × month × touchpoint.
+        outcomes: one row per replication, headline metrics at the horizon and cumulative.
+        summary: one row per outcome metric: mean, sd, 95% interval, n.
+    """
+
+    scenario: Scenario
+    seed: int
+    engine: str
+    timeseries: pd.DataFrame
+    touchpoints: pd.DataFrame
+    outcomes: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
+    """Headline outcomes of one replication from its time series."""
+    last = timeseries.iloc[-1]
+    initial = timeseries["active_start"].iloc[0]
+    outcomes = {name: float(last[name]) for name in AT_HORIZON}
+    outcomes |= {
+        "retention_of_initial": float(last["initial_customers_active"] / initial)
+        if initial
+        else float("nan"),
+        "churned_total": float(timeseries["churned"].sum()),
+        "acquired_total": float(timeseries["acquired"].sum()),
+        "revenue_total": float(timeseries["revenue"].sum()),
+        "profit_total": float(timeseries["profit"].sum()),
+        "profit_npv": float(last["npv_to_date"]),
+        "churn_rate_mean": float(timeseries["churn_rate"].mean()),
+    }
+    return outcomes
+
+
+def run_replication(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    engine: str = "vector",
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate one replication to the horizon; its time series and touchpoint table."""
+    model = CXModel(scenario, seed=seed, replication=replication, engine=engine)
+    while model.running:
+        model.step()
+        if progress is not None:
+            progress(1)
+    ids = {"replication": replication, "seed": seed}
+    timeseries = model.recorder.timeseries().assign(**ids)
+    touchpoints = model.recorder.touchpoint_table().assign(**ids)
+    return timeseries, touchpoints
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    engine: str = "vector",
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run a scenario for several replications.
+
+    Args:
+        scenario: the validated scenario.
+        replications: how many (default `scenario.replications`).
+        seed: the scenario seed (default `scenario.seed`); replication r uses the r-th
+            stream spawned from it, so results do not depend on how many run or in which
+            order.
+        engine: the model engine.
+        progress: optional callback receiving months simulated.
+    """
+    replications = scenario.replications if replications is None else int(replications)
+    if replications < 1:
+        raise ValueError(f"replications: got {replications}; must be at least 1")
+    seed = scenario.seed if seed is None else int(seed)
+    series, points, outcomes = [], [], []
+    for r in range(replications):
+        ts, tp = run_replication(scenario, seed, r, engine, progress)
+        series.append(ts)
+        points.append(tp)
+        outcomes.append({"replication": r, "seed": seed} | replication_outcomes(ts))
+    timeseries = _ids_first(pd.concat(series, ignore_index=True))
+    touchpoints = _ids_first(pd.concat(points, ignore_index=True))
+    outcome_table = pd.DataFrame(outcomes)
+    summary = summarise(outcome_table.drop(columns=["replication", "seed"]))
+    return RunResult(scenario, seed, engine, timeseries, touchpoints, outcome_table, summary)
+
+
+def _ids_first(frame: pd.DataFrame) -> pd.DataFrame:
+    first = ["replication", "seed", "month"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Paired comparison of alternatives against a base scenario.
+
+    Attributes:
+        runs: the run of each scenario, base first.
+        paired: one row per alternative × replication: each outcome's difference alt − base.
+        summary: one row per alternative × outcome: base and alternative means, the mean
+            paired difference with its 95% interval, and the unpaired interval half-width
+            for reference.
+    """
+
+    runs: list[RunResult]
+    paired: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def compare(
+    base: Scenario,
+    *alternatives: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    engine: str = "vector",
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run base and alternatives with common random numbers; paired differences.
+
+    Every scenario runs replication r on the same stream of the same seed (the base's seed
+    unless given), so each difference is paired by replication.
+    """
+    if not alternatives:
+        raise ValueError("compare needs at least one alternative scenario")
+    replications = base.replications if replications is None else int(replications)
+    seed = base.seed if seed is None else int(seed)
+    runs = [run(s, replications, seed, engine, progress) for s in (base, *alternatives)]
+    base_outcomes = runs[0].outcomes.set_index("replication")
+    paired_rows, summary_rows = [], []
+    for alt_run in runs[1:]:
+        alt_outcomes = alt_run.outcomes.set_index("replication")
+        metrics = [c for c in base_outcomes.columns if c != "seed"]
+        diff = alt_outcomes[metrics] - base_outcomes[metrics]
+        paired_rows.append(diff.reset_index().assign(alternative=alt_run.scenario.name))
+        for metric in metrics:
+            d = mean_interval(diff[metric])
+            a, b = alt_outcomes[metric].to_numpy(), base_outcomes[metric].to_numpy()
+            summary_rows.append(
+                {
+                    "alternative": alt_run.scenario.name,
+                    "metric": metric,
+                    "base_mean": float(np.nanmean(b)),
+                    "alternative_mean": float(np.nanmean(a)),
+                    "difference": d["mean"],
+                    "ci_low": d["ci_low"],
+                    "ci_high": d["ci_high"],
+                    "unpaired_half_width": welch_half_width(a, b),
+                    "n": d["n"],
+                }
+            )
+    paired = pd.concat(paired_rows, ignore_index=True)
+    paired = paired[
+        [
+            "alternative",
+            "replication",
+            *[c for c in paired if c not in ("alternative", "replication")],
+        ]
+    ]
+    return Comparison(runs, paired, pd.DataFrame(summary_rows))
+
+
+def headline_table(
+    comparison_or_run: Comparison | RunResult, metrics: Sequence[str] = HEADLINE
+) -> pd.DataFrame:
+    """The headline metrics as a compact table (for printing)."""
+    if isinstance(comparison_or_run, RunResult):
+        s = comparison_or_run.summary.set_index("metric").loc[list(metrics)]
+        return s[["mean", "ci_low", "ci_high"]].reset_index()
+    s = comparison_or_run.summary
+    return s[s["metric"].isin(metrics)].reset_index(drop=True)

@@ -1,0 +1,186 @@
+"""Results on disk: Parquet tables, a JSON summary and a manifest of provenance.
+
+This is the only module that writes files. A result directory is written whole or not at
+all: everything goes to a hidden temporary directory beside the target, which then replaces
+the target in one rename, so an interrupted or failed run never leaves half a result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiments import Comparison, RunResult
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = PROJECT_ROOT / "results"
+PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
+
+
+def default_out_dir(name: str) -> Path:
+    """results/<name>/ in the project."""
+    return RESULTS_DIR / name
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory that replaces `target` when the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    )
+    try:
+        yield staging
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.{os.getpid()}.old")
+            target.rename(old)
+        staging.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def provenance(started: datetime, finished: datetime, command: list[str] | None) -> dict[str, Any]:
+    """Where and how a result was made: versions, git commit, times, command line."""
+    versions = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "package_versions": versions,
+        "git_commit": _git_commit(),
+        "platform": platform.platform(),
+        "started": started.astimezone(UTC).isoformat(),
+        "finished": finished.astimezone(UTC).isoformat(),
+        "wall_seconds": round((finished - started).total_seconds(), 3),
+        "command": list(sys.argv if command is None else command),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def run_manifest(result: RunResult) -> dict[str, Any]:
+    """The scenario-specific part of a run's manifest."""
+    replications = int(result.outcomes["replication"].max()) + 1
+    return {
+        "scenario": result.scenario.model_dump(mode="json"),
+        "scenario_sha256": result.scenario.sha256,
+        "seed": result.seed,
+        "replications": replications,
+        "replication_streams": [
+            {"replication": r, "seed_sequence": {"entropy": result.seed, "spawn_key": [r]}}
+            for r in range(replications)
+        ],
+        "engine": result.engine,
+    }
+
+
+def summary_json(result: RunResult) -> dict[str, Any]:
+    """Headline metrics: mean and 95% interval across replications."""
+    return {
+        "scenario": result.scenario.name,
+        "months": result.scenario.months,
+        "replications": int(result.outcomes["replication"].nunique()),
+        "metrics": {
+            row["metric"]: {k: _finite(row[k]) for k in ("mean", "ci_low", "ci_high", "sd", "n")}
+            for row in result.summary.to_dict("records")
+        },
+    }
+
+
+def write_run(
+    result: RunResult,
+    out_dir: Path,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None = None,
+) -> Path:
+    """Write timeseries.parquet, touchpoints.parquet, outcomes.parquet, summary.json and
+    manifest.json to `out_dir`, atomically."""
+    with atomic_directory(out_dir) as staging:
+        _write_run_files(result, staging)
+        manifest = run_manifest(result) | provenance(started, finished, command)
+        _write_json(staging / "manifest.json", manifest)
+    return Path(out_dir)
+
+
+def _write_run_files(result: RunResult, directory: Path) -> None:
+    result.timeseries.to_parquet(directory / "timeseries.parquet", index=False)
+    result.touchpoints.to_parquet(directory / "touchpoints.parquet", index=False)
+    result.outcomes.to_parquet(directory / "outcomes.parquet", index=False)
+    _write_json(directory / "summary.json", summary_json(result))
+
+
+def write_comparison(
+    comparison: Comparison,
+    out_dir: Path,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None = None,
+) -> Path:
+    """Write compare.parquet (paired differences per replication), compare_summary.parquet
+    and .csv, one sub-directory per scenario with its run, and manifest.json, atomically."""
+    with atomic_directory(out_dir) as staging:
+        comparison.paired.to_parquet(staging / "compare.parquet", index=False)
+        comparison.summary.to_parquet(staging / "compare_summary.parquet", index=False)
+        comparison.summary.to_csv(staging / "compare_summary.csv", index=False)
+        for result in comparison.runs:
+            sub = staging / result.scenario.name
+            sub.mkdir()
+            _write_run_files(result, sub)
+            _write_json(sub / "manifest.json", run_manifest(result))
+        manifest = {
+            "base": comparison.runs[0].scenario.name,
+            "alternatives": [r.scenario.name for r in comparison.runs[1:]],
+            "scenario_sha256": {r.scenario.name: r.scenario.sha256 for r in comparison.runs},
+            "seed": comparison.runs[0].seed,
+            "common_random_numbers": True,
+        } | provenance(started, finished, command)
+        _write_json(staging / "manifest.json", manifest)
+    return Path(out_dir)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, default=_finite) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return _finite(value.item())
+    return value
+
+
+def read_timeseries(directory: Path) -> pd.DataFrame:
+    """The time series of a result directory."""
+    return pd.read_parquet(Path(directory) / "timeseries.parquet")

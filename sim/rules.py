@@ -1,0 +1,208 @@
+"""Behavioural rules: small pure functions over numbers or numpy arrays.
+
+Each rule is written once and works on scalars and arrays alike, so the vector engine applies
+it to a whole population and a one-customer-at-a-time engine applies it to one person. Every
+quantity is on the model's quality scale (0–1) unless its name says otherwise; probabilities
+are per month. docs/model.md states each equation with its default and source.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
+
+Array = NDArray[np.floating]
+
+
+def delivered_quality(
+    base_quality: ArrayLike, driver_level: ArrayLike, reference_level: float, per_level: float
+) -> Array:
+    """Quality the firm delivers at a touchpoint (0–1).
+
+    Linear in the driver-weighted capability level around the reference level, clipped to
+    the quality scale (capabilities as resources shaping service quality; Homburg et al. 2020).
+    """
+    q = np.asarray(base_quality) + per_level * (np.asarray(driver_level) - reference_level)
+    return np.clip(q, 0.0, 1.0)
+
+
+def consistency_spread(
+    noise_sd: float, consistency_level: ArrayLike, reference_level: float, per_level: float
+) -> Array:
+    """Spread of perceived quality around delivered quality (0–1 scale).
+
+    Standardised processes and governance make delivery more consistent: the spread falls
+    by `per_level` (relative) per level above the reference, never below 10% of `noise_sd`.
+    """
+    factor = 1.0 - per_level * (np.asarray(consistency_level) - reference_level)
+    return noise_sd * np.clip(factor, 0.1, None)
+
+
+def disconfirmation(
+    perceived: ArrayLike, expectation: ArrayLike, tolerance: ArrayLike = 0.0
+) -> Array:
+    """Perceived quality less expectation, zero inside the zone of tolerance.
+
+    Oliver (1980) expectation-disconfirmation; zone of tolerance after Zeithaml, Berry &
+    Parasuraman (1993).
+    """
+    gap = np.asarray(perceived) - np.asarray(expectation)
+    return np.sign(gap) * np.maximum(np.abs(gap) - np.asarray(tolerance), 0.0)
+
+
+def transaction_satisfaction(
+    perceived: ArrayLike, disconfirmed: ArrayLike, weight: float, loss_aversion: float
+) -> Array:
+    """Satisfaction with one interaction (0–1): performance plus weighted disconfirmation.
+
+    Negative disconfirmation weighs `loss_aversion` times more than positive (Anderson &
+    Sullivan 1993; Mittal, Ross & Baldasare 1998).
+    """
+    d = np.asarray(disconfirmed)
+    asymmetric = np.where(d < 0.0, loss_aversion * d, d)
+    return np.clip(np.asarray(perceived) + weight * asymmetric, 0.0, 1.0)
+
+
+def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
+    """Remembered satisfaction of a month's episode (0–1), one row per person.
+
+    `experiences` has one column per touchpoint in journey order, NaN where none happened.
+    The memory blends the mean with the average of the peak (the moment furthest from the
+    mean) and the end (the last moment), after Kahneman et al. (1993) and Fredrickson &
+    Kahneman (1993). Rows with no experience give NaN.
+    """
+    x = np.atleast_2d(np.asarray(experiences, dtype=np.float64))
+    seen = ~np.isnan(x)
+    count = seen.sum(axis=1)
+    has_any = count > 0
+    mean = np.where(has_any, np.nansum(x, axis=1) / np.maximum(count, 1), np.nan)
+    distance = np.where(seen, np.abs(x - mean[:, None]), -1.0)
+    peak = np.take_along_axis(x, distance.argmax(axis=1)[:, None], axis=1)[:, 0]
+    last = x.shape[1] - 1 - seen[:, ::-1].argmax(axis=1)
+    end = np.take_along_axis(x, last[:, None], axis=1)[:, 0]
+    episode = peak_end_weight * 0.5 * (peak + end) + (1.0 - peak_end_weight) * mean
+    return np.where(has_any, episode, np.nan)
+
+
+def prior_weight(tenure_months: ArrayLike, new: float, loyal: float, scale_months: float) -> Array:
+    """Weight on prior cumulative satisfaction, rising with tenure (Bolton 1998)."""
+    t = np.asarray(tenure_months, dtype=np.float64)
+    return new + (loyal - new) * (1.0 - np.exp(-t / scale_months))
+
+
+def anchor_and_adjust(prior: ArrayLike, new: ArrayLike, weight_on_prior: ArrayLike) -> Array:
+    """Anchoring and adjustment: move from `prior` towards `new` by 1 − weight (Hogarth &
+    Einhorn 1992). Where `new` is NaN (nothing happened) the prior is kept."""
+    prior = np.asarray(prior)
+    new = np.asarray(new)
+    w = np.asarray(weight_on_prior)
+    return np.where(np.isnan(new), prior, w * prior + (1.0 - w) * new)
+
+
+def adapted_expectation(
+    expectation: ArrayLike, experienced: ArrayLike, adaptation: float, drift: float
+) -> Array:
+    """Expectation after a month: adapts to experience and drifts with the market standard.
+
+    Adaptive expectations (Oliver 1980; Johnson, Anderson & Fornell 1995); `drift` is the
+    monthly rise of the market's standard. Where nothing was experienced only drift applies.
+    """
+    e = np.asarray(expectation)
+    x = np.asarray(experienced)
+    moved = np.where(np.isnan(x), e, e + adaptation * (x - e))
+    return np.clip(moved + drift, 0.0, 1.0)
+
+
+def churn_probability(
+    base_per_month: ArrayLike,
+    satisfaction: ArrayLike,
+    effort: ArrayLike,
+    satisfaction_effect: float,
+    effort_effect: float,
+    reference_satisfaction: float,
+    reference_effort: float,
+) -> Array:
+    """Monthly churn probability from a proportional hazard (Cox 1972).
+
+    hazard = −ln(1 − base) · exp(β_s (S_ref − S) + β_e (E − E_ref)); probability =
+    1 − exp(−hazard). At the reference (or with both effects zero) it equals `base`, so
+    survival is geometric.
+    """
+    base = np.asarray(base_per_month, dtype=np.float64)
+    log_ratio = satisfaction_effect * (reference_satisfaction - np.asarray(satisfaction))
+    log_ratio = log_ratio + effort_effect * (np.asarray(effort) - reference_effort)
+    hazard = -np.log1p(-base) * np.exp(np.minimum(log_ratio, 50.0))
+    return -np.expm1(-hazard)
+
+
+def renewal_leave_probability(
+    satisfaction: ArrayLike, max_leave: float, threshold: float, steepness: float
+) -> Array:
+    """Probability of not renewing a contract: logistic in satisfaction below a threshold."""
+    z = steepness * (np.asarray(satisfaction, dtype=np.float64) - threshold)
+    return max_leave / (1.0 + np.exp(np.clip(z, -50.0, 50.0)))
+
+
+def purchase_probability(
+    base_per_month: float, satisfaction: ArrayLike, effect: float, reference: float
+) -> Array:
+    """Monthly probability of a repeat purchase or upsell, rising with satisfaction
+    (Anderson & Mittal 2000; Bolton, Lemon & Verhoef 2004)."""
+    lift = np.exp(effect * (np.asarray(satisfaction, dtype=np.float64) - reference))
+    return np.clip(base_per_month * lift, 0.0, 1.0)
+
+
+def bass_adoption_probability(
+    advertising: float, imitation: float, informed_share: ArrayLike
+) -> Array:
+    """Monthly probability that a prospect adopts: Bass (1969) hazard p + q·F."""
+    return np.clip(advertising + imitation * np.asarray(informed_share), 0.0, 1.0)
+
+
+def bass_cumulative(t: ArrayLike, p: float, q: float) -> Array:
+    """Closed-form Bass (1969) cumulative adoption share F(t) for t in the model's time unit."""
+    t = np.asarray(t, dtype=np.float64)
+    e = np.exp(-(p + q) * t)
+    return (1.0 - e) / (1.0 + (q / p) * e)
+
+
+def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]:
+    """Expected promoter and detractor probabilities of people with a latent 0–10 score.
+
+    An answer is the latent score plus normal noise, rounded: promoters answer 9–10
+    (≥ 8.5 before rounding), detractors 0–6 (< 6.5) (Reichheld 2003).
+    """
+    s = np.asarray(latent_score, dtype=np.float64)
+    sd = max(answer_sd, 1e-9)
+    promoter = 1.0 - ndtr((8.5 - s) / sd)
+    detractor = ndtr((6.5 - s) / sd)
+    return promoter, detractor
+
+
+def survey_answer(latent: ArrayLike, noise: ArrayLike, sd: float, low: int, high: int) -> Array:
+    """A survey answer on an integer scale: latent value plus noise, rounded and clipped."""
+    return np.clip(np.rint(np.asarray(latent) + sd * np.asarray(noise)), low, high)
+
+
+def response_probability(
+    base: ArrayLike, satisfaction: ArrayLike, mean_satisfaction: float, selection_bias: float
+) -> Array:
+    """Probability of answering a survey: self-selection by satisfaction (logit shift)."""
+    b = np.clip(np.asarray(base, dtype=np.float64), 1e-9, 1 - 1e-9)
+    logit = np.log(b / (1.0 - b)) + selection_bias * (np.asarray(satisfaction) - mean_satisfaction)
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def customer_lifetime_value(margin_per_month: float, retention: float, discount: float) -> float:
+    """CLV of a customer with constant margin and retention (Gupta & Lehmann 2003).
+
+    m·r/(1 + d − r): margins are received at the end of each month survived, discounted at
+    `discount` per month.
+    """
+    return margin_per_month * retention / (1.0 + discount - retention)
+
+
+def monthly_rate(rate_per_year: float) -> float:
+    """Monthly compound rate equivalent to an annual rate."""
+    return (1.0 + rate_per_year) ** (1.0 / 12.0) - 1.0
