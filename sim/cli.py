@@ -19,10 +19,7 @@ from pathlib import Path
 
 from sim import experiments, results
 
-try:
-    from sim.contact_centre import cli as contact_centre_cli  # TEMP
-except ImportError:
-    contact_centre_cli = None
+from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
 from sim.scenario import Scenario, load_scenario, with_overrides
 
@@ -109,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print a JSON object")
     bench.set_defaults(handler=_bench)
 
-    if contact_centre_cli is not None:
-        contact_centre_cli.add_parser(sub)
+    contact_centre_cli.add_parser(sub)
+    sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
     return parser
 
 
@@ -144,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cxm` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["cxm", *(sys.argv[1:] if argv is None else argv)]
     try:
         return int(args.handler(args) or 0)
     except CXMError as exc:
@@ -187,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     with _progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
         result = experiments.run(scenario, replications, args.seed, args.engine, bar.update)
-    results.write_run(result, out, started, datetime.now(UTC))
+    results.write_run(result, out, started, datetime.now(UTC), args.command_line)
     print(f"{scenario.name}: {replications} replications × {scenario.months} months, ", end="")
     print(f"seed {result.seed}")
     print(format_run_table(result))
@@ -212,7 +210,7 @@ def _compare(args: argparse.Namespace) -> int:
             base, *alternatives, replications=replications, seed=args.seed,
             engine=args.engine, progress=bar.update,
         )  # fmt: skip
-    results.write_comparison(comparison, out, started, datetime.now(UTC))
+    results.write_comparison(comparison, out, started, datetime.now(UTC), args.command_line)
     print(
         f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
         f"replications × {base.months} months, seed {comparison.runs[0].seed}"

@@ -29,5 +29,8 @@ class ScenarioError(CXMError):
         self.value = value
         self.allowed = allowed
         where = f"{source}: " if source else ""
-        field = f"field '{path}'" if path else "scenario"
-        super().__init__(f"{where}{field}: got {value!r}; {allowed}")
+        if not path and value is None:
+            super().__init__(f"{where}{allowed}")
+            return
+        field = f"field '{path}': " if path else ""
+        super().__init__(f"{where}{field}got {value!r}; {allowed}")

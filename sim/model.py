@@ -368,24 +368,32 @@ class CXModel(mesa.Model):
         """
         pop, m, a = self.population, self.month, self.spec.acquisition
         active = pop.status == ACTIVE
+        prospect = pop.status == PROSPECT
+        lapsed = pop.status == LAPSED
+        customers = int(active.sum())
         if a.word_of_mouth == "customers":
-            informed = active.sum()
+            informed = float(customers)
         else:
             promoter, detractor = rules.nps_shares(
                 10.0 * pop.satisfaction[active], self.spec.behaviour.surveys.nps_answer_sd
             )
-            informed = max(promoter.sum() - a.detractor_weight * detractor.sum(), 0.0)
+            informed = max(float(promoter.sum() - a.detractor_weight * detractor.sum()), 0.0)
         informed_share = informed / pop.size
-        p_adopt = rules.bass_adoption_probability(
-            a.advertising_per_month, a.imitation_per_month, informed_share
+        p_adopt = rules.bass_month_adoption(
+            a.advertising_per_month,
+            a.imitation_per_month,
+            informed_share,
+            informed / customers if customers else 1.0,
+            float(prospect.sum()) / pop.size,
         )
         u = self.streams.uniform("acquire:adopt", m)
-        prospect = pop.status == PROSPECT
-        lapsed = pop.status == LAPSED
         joins = (prospect & (u < p_adopt)) | (lapsed & (u < p_adopt * a.winback_factor))
         new = np.flatnonzero(joins)
-        # Who was reached by advertising rather than by word of mouth: the Bass hazard splits.
-        by_ads = u[new] < a.advertising_per_month * np.where(lapsed[new], a.winback_factor, 1.0)
+        # Attribute each adoption to advertising or word of mouth in proportion to the hazards.
+        ads_share = a.advertising_per_month / max(
+            a.advertising_per_month + a.imitation_per_month * informed_share, 1e-12
+        )
+        by_ads = u[new] < p_adopt * ads_share * np.where(lapsed[new], a.winback_factor, 1.0)
         pop.source[new] = np.where(
             lapsed[new], WINBACK, np.where(by_ads, ADVERTISING, WORD_OF_MOUTH)
         )

@@ -8,6 +8,8 @@ are per month. docs/model.md states each equation with its default and source.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
@@ -153,11 +155,30 @@ def purchase_probability(
     return np.clip(base_per_month * lift, 0.0, 1.0)
 
 
-def bass_adoption_probability(
-    advertising: float, imitation: float, informed_share: ArrayLike
-) -> Array:
-    """Monthly probability that a prospect adopts: Bass (1969) hazard p + q·F."""
-    return np.clip(advertising + imitation * np.asarray(informed_share), 0.0, 1.0)
+def bass_month_adoption(
+    advertising: float,
+    imitation: float,
+    informed_share: float,
+    informed_per_adopter: float,
+    prospect_share: float,
+) -> float:
+    """Probability that a prospect adopts during one month of Bass (1969) diffusion.
+
+    Within the month the hazard p + q·s acts on the prospect pool X while each adopter adds
+    κ = `informed_per_adopter` to the informed share s, so s + κX = C stays constant and
+    ds/dt = (p + q s)(C − s). Its exact solution over one month,
+    (p + q s₁)/(C − s₁) = e^{p + qC} (p + q s₀)/(C − s₀), gives the share of prospects who
+    adopt, (s₁ − s₀)/(C − s₀). With κ = 1 and the whole market as prospects and adopters
+    this is the Bass closed form at monthly points exactly; with κ = 0 it is 1 − e^{−(p+qs₀)}.
+    """
+    p, q, s0 = advertising, imitation, max(informed_share, 0.0)
+    gap = max(informed_per_adopter, 0.0) * prospect_share
+    if gap <= 1e-12 or p + q * s0 <= 0.0:
+        return float(-np.expm1(-(p + q * s0)))
+    c = s0 + gap
+    ratio = math.exp(p + q * c) * (p + q * s0) / gap
+    s1 = (ratio * c - p) / (ratio + q)
+    return float(np.clip((s1 - s0) / gap, 0.0, 1.0))
 
 
 def bass_cumulative(t: ArrayLike, p: float, q: float) -> Array:

@@ -365,7 +365,7 @@ def read_scenario_mapping(file: Path, _seen: tuple[Path, ...] = ()) -> dict[str,
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, "", f"malformed YAML at {where}", f"fix: {problem}") from None
+        raise ScenarioError(source, "", None, f"malformed YAML at {where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(source, "", raw, "a scenario file must be a YAML mapping")
     parent = raw.pop("extends", None)
@@ -477,7 +477,7 @@ def _validate(data: dict[str, Any], source: str) -> Scenario:
 
 def _scenario_error(exc: ValidationError, data: dict[str, Any], source: str) -> ScenarioError:
     first = exc.errors()[0]
-    loc = [str(part) for part in first["loc"]]
+    loc = [str(part) for part in first["loc"] if part != "[key]"]
     path = ".".join(loc)
     kind = first["type"]
     if kind == "extra_forbidden":

@@ -1,0 +1,32 @@
+"""Shared fixtures: small scenarios that run in well under a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.results import PROJECT_ROOT
+from sim.scenario import Scenario, load_scenario, with_overrides
+
+SCENARIOS = PROJECT_ROOT / "scenarios"
+
+
+@pytest.fixture
+def baseline() -> Scenario:
+    """The baseline scenario, shrunk to 4,000 people and 24 months."""
+    return with_overrides(
+        load_scenario(SCENARIOS / "baseline.yaml"), {"market.size": 4000, "months": 24}
+    )
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path):
+    """Write a scenario file from text and return its path."""
+
+    def write(text: str, name: str = "case.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write

@@ -1,0 +1,141 @@
+"""The `cxm` command end to end: run, compare, validate, bench and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.cli import main
+from sim.results import PROJECT_ROOT
+from sim.scenario import load_scenario
+
+BASELINE = str(PROJECT_ROOT / "scenarios" / "baseline.yaml")
+SMALL = ["--set", "market.size=1500", "--months", "12", "-q"]
+
+
+def test_run_writes_tables_summary_and_manifest(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = main(["run", BASELINE, "-r", "3", "--seed", "5", "--out", str(out), *SMALL])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "active customers" in printed and "95% interval" in printed
+    files = {p.name for p in out.iterdir()}
+    assert {"timeseries.parquet", "touchpoints.parquet", "summary.json", "manifest.json"} <= files
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert len(ts) == 3 * 12 and set(ts["replication"]) == {0, 1, 2}
+    assert {"active", "churn_rate", "retention_rate", "revenue", "profit", "nps_true",
+            "nps_measured", "csat_measured", "ces_measured", "repeat_purchase_rate"} <= set(ts)  # fmt: skip
+    tp = pd.read_parquet(out / "touchpoints.parquet")
+    assert len(tp) == 3 * 12 * 8
+    summary = json.loads((out / "summary.json").read_text())
+    active = summary["metrics"]["active"]
+    assert active["ci_low"] <= active["mean"] <= active["ci_high"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    scenario = load_scenario(BASELINE, ["market.size=1500", "months=12"])
+    assert manifest["scenario_sha256"] == scenario.sha256
+    assert manifest["scenario"]["market"]["size"] == 1500
+    assert manifest["seed"] == 5 and manifest["engine"] == "vector"
+    assert len(manifest["replication_streams"]) == 3
+    assert manifest["package_versions"]["mesa"]
+    assert manifest["wall_seconds"] >= 0 and "run" in manifest["command"]
+    assert "git_commit" in manifest
+
+
+def test_same_command_same_results(tmp_path):
+    for name in ("a", "b"):
+        assert main(["run", BASELINE, "-r", "2", "--out", str(tmp_path / name), *SMALL]) == 0
+    a = pd.read_parquet(tmp_path / "a" / "timeseries.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "timeseries.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_compare_prints_paired_table_and_writes_it(tmp_path, capsys):
+    alt = str(PROJECT_ROOT / "scenarios" / "service_excellence.yaml")
+    out = tmp_path / "cmp"
+    assert main(["compare", BASELINE, alt, "-r", "3", "--out", str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "service_excellence vs baseline" in printed and "difference" in printed
+    paired = pd.read_parquet(out / "compare.parquet")
+    assert len(paired) == 3 and "revenue_total" in paired
+    assert (out / "baseline" / "timeseries.parquet").exists()
+    assert (out / "service_excellence" / "summary.json").exists()
+
+
+def test_validate_prints_resolved_yaml(capsys):
+    assert main(["validate", BASELINE, "--set", "months=7"]) == 0
+    text = capsys.readouterr().out
+    resolved = yaml.safe_load(text)
+    assert resolved["months"] == 7
+    assert resolved["behaviour"]["churn"]["satisfaction_effect"] == 6.0  # a filled default
+
+
+def test_bench_json_keys(capsys):
+    assert main(["bench", "--customers", "3000", "--months", "3", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert list(figures) == ["customer_months", "seconds", "customer_months_per_s", "peak_rss_mb"]
+    assert figures["customer_months"] > 3 * 2500
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "scenarios/missing.yaml"], "does not exist"),
+        (["run", BASELINE, "--set", "market.nope=1"], "market.nope"),
+        (["run", BASELINE, "--set", "market.size=-3"], "market.size"),
+        (["run", BASELINE, "-r", "0"], "--replications"),
+        (["compare", BASELINE, BASELINE], "used twice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "never"
+    command = [sys.executable, "-m", "sim.cli", *args, "--out", str(out), "-q"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_is_useful():
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    for option in ("--replications", "--seed", "--out", "--set", "--months"):
+        assert option in done.stdout
+
+
+def test_failed_run_leaves_no_partial_directory(tmp_path, monkeypatch):
+    from sim import results
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(results, "_write_json", explode)
+    out = tmp_path / "partial"
+    with pytest.raises(RuntimeError):
+        main(["run", BASELINE, "-r", "1", "--out", str(out), *SMALL])
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_rerun_replaces_previous_result_whole(tmp_path):
+    out = tmp_path / "again"
+    assert main(["run", BASELINE, "-r", "1", "--out", str(out), *SMALL]) == 0
+    (out / "stale.txt").write_text("old")
+    assert main(["run", BASELINE, "-r", "1", "--out", str(out), *SMALL]) == 0
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
+
+
+def test_console_script_entry_point_is_declared():
+    text = Path(PROJECT_ROOT / "pyproject.toml").read_text()
+    assert 'cxm = "sim.cli:main"' in text

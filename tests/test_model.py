@@ -1,0 +1,126 @@
+"""The running model: Mesa integration, determinism, common random numbers, directions."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.experiments import compare, run, run_replication
+from sim.scenario import with_overrides
+
+
+def test_cxmodel_is_a_mesa_model_stepping_one_month(baseline):
+    model = sim.CXModel(baseline, seed=5)
+    assert isinstance(model, mesa.Model)
+    model.step()
+    model.step()
+    assert model.month == 2 and model.steps == 2
+    table = model.recorder.timeseries()
+    assert list(table["month"]) == [1, 2]
+    model.run_to_horizon()
+    assert model.month == baseline.months and not model.running
+
+
+def test_same_seed_same_tables_different_seed_different(baseline):
+    a_ts, a_tp = run_replication(baseline, seed=9, replication=0)
+    b_ts, b_tp = run_replication(baseline, seed=9, replication=0)
+    pd.testing.assert_frame_equal(a_ts, b_ts)
+    pd.testing.assert_frame_equal(a_tp, b_tp)
+    c_ts, _ = run_replication(baseline, seed=10, replication=0)
+    assert not np.array_equal(a_ts["active"], c_ts["active"])
+
+
+def test_replications_do_not_depend_on_how_many_run(baseline):
+    three = run(baseline, replications=3, seed=4).timeseries
+    one = run(baseline, replications=1, seed=4).timeseries
+    pd.testing.assert_frame_equal(three[three["replication"] == 0], one)
+    rep2 = three[three["replication"] == 2].reset_index(drop=True)
+    alone, _ = run_replication(baseline, seed=4, replication=2)
+    pd.testing.assert_frame_equal(rep2[alone.columns], alone[alone.columns])
+
+
+def test_rows_carry_replication_and_seed(baseline):
+    result = run(baseline, replications=2, seed=12)
+    ts, tp = result.timeseries, result.touchpoints
+    assert len(ts) == 2 * baseline.months
+    assert set(ts["seed"]) == {12} and set(ts["replication"]) == {0, 1}
+    assert list(ts.columns[:3]) == ["replication", "seed", "month"]
+    assert len(tp) == 2 * baseline.months * len(baseline.touchpoints)
+    assert {"experiences", "perceived_quality", "satisfaction", "touchpoint"} <= set(tp.columns)
+
+
+def test_common_random_numbers_make_paired_differences_precise(baseline):
+    better = with_overrides(baseline, {"firm.capabilities.technology": 3.0, "name": "better"})
+    comparison = compare(baseline, better, replications=8, seed=21)
+    row = comparison.summary.set_index("metric").loc["revenue_total"]
+    paired_half_width = (row["ci_high"] - row["ci_low"]) / 2
+    assert row["difference"] > 0
+    # Pairing removes the noise both scenarios share: the interval is several times narrower.
+    assert paired_half_width < row["unpaired_half_width"] / 4
+    paired = comparison.paired
+    assert len(paired) == 8 and set(paired["alternative"]) == {"better"}
+
+
+def test_crn_variance_of_paired_difference_far_below_unpaired(baseline):
+    """Same seed: the variance of the paired difference is far below the variance of a
+    difference between independently seeded runs."""
+    close = with_overrides(baseline, {"support.mean_wait_minutes": 5.0, "name": "close"})
+    reps = 10
+    base = run(baseline, replications=reps, seed=100).outcomes["active"].to_numpy()
+    same = run(close, replications=reps, seed=100).outcomes["active"].to_numpy()
+    other = run(close, replications=reps, seed=200).outcomes["active"].to_numpy()
+    paired_var = np.var(same - base, ddof=1)
+    unpaired_var = np.var(other - base, ddof=1)
+    assert paired_var < unpaired_var / 10
+
+
+def test_better_capabilities_raise_satisfaction_retention_and_revenue(baseline):
+    strong = with_overrides(
+        baseline,
+        {f"firm.capabilities.{c}": 4.0 for c in ("technology", "experience_design", "processes")}
+        | {"name": "strong"},
+    )
+    summary = compare(baseline, strong, replications=4, seed=3).summary.set_index("metric")
+    for metric in ("satisfaction_mean", "retention_of_initial", "revenue_total", "nps_true"):
+        assert summary.loc[metric, "ci_low"] > 0, metric
+    assert summary.loc["churned_total", "difference"] != 0
+
+
+def test_longer_waits_raise_effort_and_lower_satisfaction(baseline):
+    slow = with_overrides(
+        baseline, {"support.mean_wait_minutes": 30.0, "support.first_contact_resolution": 0.4}
+    )
+    fast_ts = run(baseline, replications=3, seed=8).timeseries
+    slow_ts = run(slow, replications=3, seed=8).timeseries
+    assert slow_ts["effort_mean"].mean() > fast_ts["effort_mean"].mean()
+    assert slow_ts["satisfaction_mean"].mean() < fast_ts["satisfaction_mean"].mean()
+    assert slow_ts["ces_true"].mean() > fast_ts["ces_true"].mean()
+    assert slow_ts["churned"].sum() > fast_ts["churned"].sum()
+
+
+def test_weak_measurement_biases_measured_nps_upward(baseline):
+    weak = with_overrides(baseline, {"firm.capabilities.measurement": 0.0, "market.size": 8000})
+    ts = run(weak, replications=4, seed=2).timeseries
+    gap = (ts["nps_measured"] - ts["nps_true"]).mean()
+    assert gap > 3.0  # happier customers answer more often when measurement is weak
+    strong = with_overrides(weak, {"firm.capabilities.measurement": 5.0})
+    ts_strong = run(strong, replications=4, seed=2).timeseries
+    assert abs((ts_strong["nps_measured"] - ts_strong["nps_true"]).mean()) < gap / 2
+
+
+def test_baseline_is_plausible_against_stylised_facts(baseline):
+    ts = run(baseline, replications=3, seed=1).timeseries
+    churn = ts["churn_rate"].mean()
+    assert 0.01 <= churn <= 0.06  # monthly churn of subscription businesses
+    nps = ts["nps_true"].mean()
+    assert -10 <= nps <= 30  # average NPS: single or low double digits
+    assert 3.5 <= ts["csat_true"].mean() <= 4.5
+    assert ts["revenue"].min() > 0 and (ts["active"] > 0).all()
+
+
+def test_unknown_engine_is_refused(baseline):
+    with pytest.raises(ValueError, match="engine"):
+        sim.CXModel(baseline, engine="quantum")

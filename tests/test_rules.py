@@ -1,0 +1,139 @@
+"""Unit tests of the behavioural rules, with hand-computed numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import rules
+
+
+def test_delivered_quality_moves_with_capability_and_clips():
+    q = rules.delivered_quality(np.array([0.7, 0.7, 0.98]), np.array([2.5, 4.5, 5.0]), 2.5, 0.04)
+    np.testing.assert_allclose(q, [0.7, 0.78, 1.0])
+
+
+def test_consistency_spread_falls_with_level_but_not_below_floor():
+    assert rules.consistency_spread(0.1, 2.5, 2.5, 0.08) == pytest.approx(0.1)
+    assert rules.consistency_spread(0.1, 5.0, 2.5, 0.08) == pytest.approx(0.08)
+    assert rules.consistency_spread(0.1, 50.0, 2.5, 0.08) == pytest.approx(0.01)
+
+
+def test_disconfirmation_is_zero_inside_the_zone_of_tolerance():
+    d = rules.disconfirmation(np.array([0.71, 0.80, 0.60]), 0.70, 0.02)
+    np.testing.assert_allclose(d, [0.0, 0.08, -0.08])
+
+
+def test_loss_aversion_negative_gap_hurts_twice_as_much_as_positive_helps():
+    base = 0.7
+    up = rules.transaction_satisfaction(base, 0.1, weight=0.5, loss_aversion=2.0) - base
+    down = base - rules.transaction_satisfaction(base, -0.1, weight=0.5, loss_aversion=2.0)
+    assert up == pytest.approx(0.05)
+    assert down == pytest.approx(0.10)
+    assert down / up == pytest.approx(2.0)
+
+
+def test_peak_end_blends_extreme_and_last_moment_with_the_mean():
+    nan = np.nan
+    x = np.array(
+        [
+            [0.8, 0.8, 0.2, 0.8],  # a bad peak in the middle
+            [0.6, nan, 0.9, nan],  # the end is the last moment that happened
+            [nan, nan, nan, nan],  # nothing happened
+        ]
+    )
+    episode = rules.peak_end(x, peak_end_weight=0.5)
+    mean0 = 0.65
+    assert episode[0] == pytest.approx(0.5 * 0.5 * (0.2 + 0.8) + 0.5 * mean0)
+    # row 1: mean 0.75, both moments are 0.15 from the mean; argmax takes the first (0.6)
+    assert episode[1] == pytest.approx(0.5 * 0.5 * (0.6 + 0.9) + 0.5 * 0.75)
+    assert math.isnan(episode[2])
+    # with weight 0 it is the plain mean
+    assert rules.peak_end(x, 0.0)[0] == pytest.approx(mean0)
+
+
+def test_prior_weight_rises_with_tenure_from_new_to_loyal():
+    w = rules.prior_weight(np.array([0, 24, 1e6]), 0.5, 0.85, 24.0)
+    np.testing.assert_allclose(w, [0.5, 0.5 + 0.35 * (1 - math.exp(-1)), 0.85])
+
+
+def test_anchor_and_adjust_keeps_prior_when_nothing_happened():
+    s = rules.anchor_and_adjust(np.array([0.8, 0.8]), np.array([0.4, np.nan]), 0.75)
+    np.testing.assert_allclose(s, [0.7, 0.8])
+
+
+def test_expectations_adapt_and_drift():
+    e = rules.adapted_expectation(np.array([0.7, 0.7]), np.array([0.8, np.nan]), 0.1, 0.001)
+    np.testing.assert_allclose(e, [0.711, 0.701])
+
+
+def test_churn_probability_is_base_at_reference_and_rises_when_dissatisfied():
+    p0 = rules.churn_probability(0.02, 0.75, 0.25, 6.0, 2.0, 0.75, 0.25)
+    assert p0 == pytest.approx(0.02)
+    low = rules.churn_probability(0.02, 0.65, 0.25, 6.0, 2.0, 0.75, 0.25)
+    hazard = -math.log(0.98) * math.exp(0.6)
+    assert low == pytest.approx(1 - math.exp(-hazard))
+    off = rules.churn_probability(0.02, 0.1, 0.9, 0.0, 0.0, 0.75, 0.25)
+    assert off == pytest.approx(0.02)
+
+
+def test_renewal_leave_is_half_of_max_at_threshold():
+    assert rules.renewal_leave_probability(0.6, 0.4, 0.6, 20.0) == pytest.approx(0.2)
+    assert rules.renewal_leave_probability(0.9, 0.4, 0.6, 20.0) < 0.001
+    assert rules.renewal_leave_probability(0.2, 0.4, 0.6, 20.0) > 0.399
+
+
+def test_purchase_probability_rises_with_satisfaction():
+    p = rules.purchase_probability(0.05, np.array([0.65, 0.75, 0.85]), 4.0, 0.75)
+    np.testing.assert_allclose(p, [0.05 * math.exp(-0.4), 0.05, 0.05 * math.exp(0.4)])
+
+
+def test_bass_month_adoption_follows_the_closed_form_exactly():
+    p, q, share = 0.01, 0.3, 0.0
+    for month in range(1, 37):
+        share += rules.bass_month_adoption(p, q, share, 1.0, 1.0 - share) * (1.0 - share)
+        assert share == pytest.approx(rules.bass_cumulative(month, p, q), abs=1e-12)
+
+
+def test_bass_month_adoption_without_carriers_is_a_constant_hazard():
+    assert rules.bass_month_adoption(0.01, 0.3, 0.1, 0.0, 0.5) == pytest.approx(
+        1 - math.exp(-(0.01 + 0.03))
+    )
+
+
+def test_bass_cumulative_textbook_shape():
+    p, q = 0.03, 0.38  # Sultan, Farley & Lehmann (1990) mean coefficients, per year
+    peak = math.log(q / p) / (p + q)  # time of the adoption peak (Bass 1969)
+    f = rules.bass_cumulative(np.array([peak]), p, q)[0]
+    assert f == pytest.approx(0.5 - p / (2 * q))
+
+
+def test_nps_shares_are_normal_tail_probabilities():
+    promoter, detractor = rules.nps_shares(np.array([8.5, 6.5]), 1.0)
+    np.testing.assert_allclose(promoter, [0.5, 1 - 0.9772498680518208], atol=1e-12)
+    np.testing.assert_allclose(detractor, [0.022750131948179195, 0.5], atol=1e-12)
+
+
+def test_survey_answer_rounds_and_clips_to_the_scale():
+    a = rules.survey_answer(np.array([9.6, 3.2, 0.2]), np.array([1.0, 0.0, -1.0]), 1.0, 0, 10)
+    np.testing.assert_array_equal(a, [10, 3, 0])
+
+
+def test_response_probability_self_selection():
+    p = rules.response_probability(0.2, np.array([0.6, 0.75, 0.9]), 0.75, 4.0)
+    assert p[1] == pytest.approx(0.2)
+    assert p[0] < 0.2 < p[2]
+    assert rules.response_probability(0.2, 0.9, 0.75, 0.0) == pytest.approx(0.2)
+
+
+def test_clv_formula_and_monthly_rate():
+    assert rules.customer_lifetime_value(10.0, 0.97, 0.01) == pytest.approx(10 * 0.97 / 0.04)
+    assert (1 + rules.monthly_rate(0.1)) ** 12 == pytest.approx(1.1)
+
+
+def test_rules_work_on_scalars_and_arrays_alike():
+    scalar = rules.transaction_satisfaction(0.7, -0.05, 0.5, 2.0)
+    array = rules.transaction_satisfaction(np.array([0.7]), np.array([-0.05]), 0.5, 2.0)
+    assert float(scalar) == pytest.approx(float(array[0]))
