@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sim import experiments, results
-
 from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
 from sim.scenario import Scenario, load_scenario, with_overrides

@@ -10,6 +10,17 @@ from __future__ import annotations
 from sim import rules
 from sim.scenario import Scenario
 
+FIRM_COST_LINES = (
+    "investment_cost",
+    "overhead_cost",
+    "staff_cost",
+    "attrition_cost",
+    "recovery_cost",
+    "retention_cost",
+    "improvement_cost",
+)
+"""Cost lines the firm reports each month, currency."""
+
 
 def month_accounts(
     values: dict[str, float], scenario: Scenario, month: int, discount_per_month: float
@@ -29,9 +40,13 @@ def month_accounts(
     churn_rate = values["churned"] / start if start else 0.0
     margin = economics.gross_margin * values["revenue"]
     acquisition_cost = scenario.acquisition.cost_per_acquisition * values["acquired"]
-    support_cost = scenario.support.cost_per_contact * values["contacts"]
+    support_cost = (
+        scenario.support.cost_per_contact * values["contacts"] * values["support_cost_factor"]
+    )
     fixed_cost = economics.fixed_cost_per_month
-    profit = margin - acquisition_cost - support_cost - fixed_cost
+    firm_costs = sum(values[line] for line in FIRM_COST_LINES)
+    total_cost = acquisition_cost + support_cost + fixed_cost + firm_costs
+    profit = margin - total_cost
     margin_per_customer = margin / survivors if survivors else 0.0
     return {
         "active": survivors + values["acquired"],
@@ -43,6 +58,7 @@ def month_accounts(
         "acquisition_cost": acquisition_cost,
         "support_cost": support_cost,
         "fixed_cost": fixed_cost,
+        "total_cost": total_cost,
         "profit": profit,
         "discounted_profit": profit / (1.0 + discount_per_month) ** month,
         "clv": rules.customer_lifetime_value(

@@ -61,6 +61,7 @@ class RunResult:
         seed: the scenario seed used.
         timeseries: one row per replication × month, one column per metric.
         touchpoints: one row per replication × month × touchpoint.
+        segments: one row per replication × month × segment.
         outcomes: one row per replication, headline metrics at the horizon and cumulative.
         summary: one row per outcome metric: mean, sd, 95% interval, n.
     """
@@ -70,6 +71,7 @@ class RunResult:
     engine: str
     timeseries: pd.DataFrame
     touchpoints: pd.DataFrame
+    segments: pd.DataFrame
     outcomes: pd.DataFrame
     summary: pd.DataFrame
 
@@ -101,15 +103,34 @@ def run_replication(
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate one replication to the horizon; its time series and touchpoint table."""
+    model = simulate(scenario, seed, replication, engine, progress)
+    return _tables(model)[:2]
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    engine: str = "vector",
+    progress: Progress | None = None,
+) -> CXModel:
+    """Simulate one replication to the horizon and return the finished model."""
     model = CXModel(scenario, seed=seed, replication=replication, engine=engine)
     while model.running:
         model.step()
         if progress is not None:
             progress(1)
-    ids = {"replication": replication, "seed": seed}
-    timeseries = model.recorder.timeseries().assign(**ids)
-    touchpoints = model.recorder.touchpoint_table().assign(**ids)
-    return timeseries, touchpoints
+    return model
+
+
+def _tables(model: CXModel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ids = {"replication": model.replication, "seed": model.seed_value}
+    recorder = model.recorder
+    return (
+        recorder.timeseries().assign(**ids),
+        recorder.touchpoint_table().assign(**ids),
+        recorder.segment_table().assign(**ids),
+    )
 
 
 def run(
@@ -134,17 +155,19 @@ def run(
     if replications < 1:
         raise ValueError(f"replications: got {replications}; must be at least 1")
     seed = scenario.seed if seed is None else int(seed)
-    series, points, outcomes = [], [], []
+    tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    outcomes = []
     for r in range(replications):
-        ts, tp = run_replication(scenario, seed, r, engine, progress)
-        series.append(ts)
-        points.append(tp)
-        outcomes.append({"replication": r, "seed": seed} | replication_outcomes(ts))
-    timeseries = _ids_first(pd.concat(series, ignore_index=True))
-    touchpoints = _ids_first(pd.concat(points, ignore_index=True))
+        tables.append(_tables(simulate(scenario, seed, r, engine, progress)))
+        outcomes.append({"replication": r, "seed": seed} | replication_outcomes(tables[-1][0]))
+    timeseries, touchpoints, segments = (
+        _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)
+    )
     outcome_table = pd.DataFrame(outcomes)
     summary = summarise(outcome_table.drop(columns=["replication", "seed"]))
-    return RunResult(scenario, seed, engine, timeseries, touchpoints, outcome_table, summary)
+    return RunResult(
+        scenario, seed, engine, timeseries, touchpoints, segments, outcome_table, summary
+    )
 
 
 def _ids_first(frame: pd.DataFrame) -> pd.DataFrame:

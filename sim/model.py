@@ -3,24 +3,27 @@
 `CXModel` is a `mesa.Model`. One `step()` is one month, in named phases:
 
     firm.plan → journeys.experience → support.serve → customers.evaluate
-    → customers.answer (surveys) → customers.decide → market.acquire → record
+    → customers.answer → customers.decide → market.acquire → firm.learn → record
 
 The population is a structure of arrays and every phase is a vectorised numpy operation over
-all customers at once (the vector engine). Phase order matters and is safe because each phase
-reads only what earlier phases of the same month wrote: experiences are formed against last
-month's expectations, evaluation folds them into memory, decisions use the updated memory,
-and people acquired this month start their journey next month.
+all customers at once (the vector engine). Phase order is safe because each phase reads only
+what earlier phases of the same month wrote: experiences are formed against last month's
+expectations, evaluation folds them into memory, surveys and decisions use the updated
+memory, people acquired this month start their journey next month, and what the firm learns
+this month changes what it delivers from next month on.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
-from sim import rules
+from sim import rules, surveys
 from sim.firm import Firm, TouchpointPlan
+from sim.firm_config import CAPABILITIES
 from sim.population import (
     ACTIVE,
     ADVERTISING,
@@ -31,6 +34,7 @@ from sim.population import (
     WORD_OF_MOUTH,
     Population,
 )
+from sim.practices import Change, VoiceOfCustomer, apply_change, review, review_interval
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
 from sim.streams import Streams
@@ -46,15 +50,24 @@ class _Month:
     who: np.ndarray  # indices of the active customers
     satisfaction: np.ndarray  # (n, K) transaction satisfaction, NaN where nothing happened
     perceived: np.ndarray  # (n, K) perceived quality, NaN where nothing happened
+    problem_at: np.ndarray  # (n, K) bool, a problem arose at the touchpoint
     effort: np.ndarray  # (n,) summed effort of this month's interactions
     interactions: np.ndarray  # (n,) number of interactions
-    problem: np.ndarray  # (n,) bool, a problem occurred this month
+    staffed_interactions: float = 0.0
     contacts: int = 0
     first_contacts: int = 0
     wait_minutes: float = 0.0
     resolved: int = 0
+    recovered: int = 0
+    privacy_incident: bool = False
     episode: np.ndarray | None = None
     month_effort: np.ndarray | None = None
+    left: np.ndarray | None = None  # people who left this month (market indices)
+
+    @property
+    def problem(self) -> np.ndarray:
+        """Customers with at least one problem this month."""
+        return self.problem_at.any(axis=1)
 
 
 class CXModel(mesa.Model):
@@ -94,6 +107,9 @@ class CXModel(mesa.Model):
         self.population = Population.initial(scenario, self.streams)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
         self.recorder = Recorder(scenario, self.touchpoints, self.discount_per_month)
+        self.voc = VoiceOfCustomer(len(self.touchpoints))
+        self.pending: list[Change] = []
+        self.last_review = 0
         self._segment_arrays(scenario)
         self._plan: TouchpointPlan = self.firm.plan()
 
@@ -113,8 +129,7 @@ class CXModel(mesa.Model):
         self.in_journey = np.array(
             [[t in scenario.journeys[s.journey] for t in self.touchpoints] for s in segments]
         )
-        is_support = np.array([scenario.touchpoints[t].when == "problem" for t in self.touchpoints])
-        self.seg_has_support = self.in_journey[:, is_support].any(axis=1)
+        self.seg_has_support = self.in_journey[:, self.firm.is_support].any(axis=1)
 
     # ------------------------------------------------------------------ the month
 
@@ -125,12 +140,12 @@ class CXModel(mesa.Model):
         month = self.experience_journeys()
         self.serve_contacts(month)
         self.evaluate(month)
-        answers = self.survey(month)
+        answers = self.answer_surveys(month)
         decisions = self.decide(month)
-        acquired = self.acquire()
-        self.recorder.record_month(
-            self.month, self._snapshot(month) | answers | decisions | acquired
-        )
+        acquired = self.acquire(month)
+        learned = self.firm_learn(month)
+        values = self._snapshot(month) | answers | decisions | acquired | learned
+        self.recorder.record_month(self.month, values)
         if self.month >= self.spec.months:
             self.running = False
 
@@ -142,33 +157,51 @@ class CXModel(mesa.Model):
     # ------------------------------------------------------------------ phases
 
     def firm_plan(self) -> None:
-        """firm.plan: delivered quality, spread and problem rates of every touchpoint."""
+        """firm.plan: what every touchpoint delivers this month; privacy incidents strike."""
         self._plan = self.firm.plan()
+
+    def _privacy_incident(self) -> bool:
+        p = self.spec.firm.personalisation
+        if self.month in p.forced_incident_months:
+            return True
+        chance = self.firm.privacy_incident_probability()
+        return chance > 0 and self.streams.generator("firm:privacy", self.month).random() < chance
+
+    def _experience(
+        self, perceived: np.ndarray, expectation: np.ndarray, tolerance: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Perceived quality (clipped) and transaction satisfaction of interactions."""
+        sat = self.spec.behaviour.satisfaction
+        perceived = np.clip(perceived, 0.0, 1.0)
+        gap = rules.disconfirmation(perceived, expectation, tolerance)
+        satisfaction = rules.transaction_satisfaction(
+            perceived, gap, sat.disconfirmation_weight, sat.loss_aversion
+        )
+        return perceived, satisfaction
 
     def experience_journeys(self) -> _Month:
         """journeys.experience: each active customer meets the touchpoints due this month.
 
         Touchpoints are visited in stage order; each one due gives a perceived quality
-        (delivered + noise, less a problem's drop) and a transaction satisfaction.
+        (delivered + personal fit + noise, less a problem's drop) and a transaction
+        satisfaction. Problem-triggered touchpoints wait for the support phase.
         """
         pop, plan, m = self.population, self._plan, self.month
         who = np.flatnonzero(pop.status == ACTIVE)
         n, k_count = len(who), len(self.touchpoints)
         seg = pop.segment[who]
         tenure = pop.tenure[who]
-        contract = self.seg_contract[seg]
-        renewing = (contract > 0) & (tenure > 0) & (tenure % np.maximum(contract, 1) == 0)
+        renewing = self._renewing(seg, tenure)
         expectation = pop.expectation[who]
         tolerance = self.seg_tolerance[seg]
         month = _Month(
             who=who,
             satisfaction=np.full((n, k_count), np.nan, dtype=np.float32),
             perceived=np.full((n, k_count), np.nan, dtype=np.float32),
+            problem_at=np.zeros((n, k_count), dtype=bool),
             effort=np.zeros(n),
             interactions=np.zeros(n),
-            problem=np.zeros(n, dtype=bool),
         )
-        sat = self.spec.behaviour.satisfaction
         drop = self.spec.support.problem_quality_drop
         for k, name in enumerate(self.touchpoints):
             tp = self.spec.touchpoints[name]
@@ -187,25 +220,28 @@ class CXModel(mesa.Model):
             noise = self.streams.normal(f"touchpoint:{name}:noise", m)[who]
             problem = self.streams.uniform(f"touchpoint:{name}:problem", m)[who]
             problem = due & (problem < plan.problem_probability[k])
-            perceived = plan.quality[k] + plan.spread[k] * noise - drop * problem
-            perceived = np.clip(perceived, 0.0, 1.0)
-            gap = rules.disconfirmation(perceived, expectation, tolerance)
-            satisfaction = rules.transaction_satisfaction(
-                perceived, gap, sat.disconfirmation_weight, sat.loss_aversion
-            )
+            raw = plan.quality[k] + plan.fit_gain[k] + plan.spread[k] * noise - drop * problem
+            perceived, satisfaction = self._experience(raw, expectation, tolerance)
             month.perceived[due, k] = perceived[due]
             month.satisfaction[due, k] = satisfaction[due]
+            month.problem_at[:, k] = problem
             month.effort += np.where(due, tp.effort, 0.0)
             month.interactions += due
-            month.problem |= problem
+            if tp.staffed:
+                month.staffed_interactions += float(due.sum())
             self.recorder.touchpoint(name, due, perceived, satisfaction, problem, plan.quality[k])
         return month
+
+    def _renewing(self, seg: np.ndarray, tenure: np.ndarray) -> np.ndarray:
+        contract = self.seg_contract[seg]
+        return (contract > 0) & (tenure > 0) & (tenure % np.maximum(contract, 1) == 0)
 
     def serve_contacts(self, month: _Month) -> None:
         """support.serve: customers with a problem may contact support; the desk answers.
 
         A contact's perceived quality falls with its wait (Maister 1985) and if the first
-        contact fails; a failed contact means a repeat contact and extra effort.
+        contact fails (a repeat contact and extra effort follow); a complaint may be
+        recovered, which lifts it (service recovery; Smith, Bolton & Wagner 1999).
         """
         pop, plan, m, desk = self.population, self._plan, self.month, self.spec.support
         seg = pop.segment[month.who]
@@ -219,13 +255,18 @@ class CXModel(mesa.Model):
             m,
             self.streams.uniform("support:wait", m)[people],
             self.streams.uniform("support:resolve", m)[people],
+            resolution_shift=plan.resolution_shift,
+            wait_factor=plan.wait_factor,
         )
         unresolved = ~outcome.resolved
+        recovered = self.streams.uniform("support:recovery", m)[people] < self._recovery_chance()
         month.first_contacts = len(idx)
         month.contacts = len(idx) + int(unresolved.sum())
         month.wait_minutes = float(outcome.wait_minutes.sum())
         month.resolved = int(outcome.resolved.sum())
-        sat = self.spec.behaviour.satisfaction
+        month.recovered = int(recovered.sum())
+        self.voc.report_problems(month.problem_at[idx].sum(axis=0))
+        mature = self.spec.firm.maturity
         expectation = pop.expectation[people]
         tolerance = self.seg_tolerance[seg[idx]]
         for k, name in enumerate(self.touchpoints):
@@ -234,17 +275,14 @@ class CXModel(mesa.Model):
                 continue
             due = self.in_journey[seg[idx], k]
             noise = self.streams.normal(f"touchpoint:{name}:noise", m)[people]
-            perceived = (
+            raw = (
                 plan.quality[k]
                 + plan.spread[k] * noise
                 - desk.wait_quality_per_minute * outcome.wait_minutes
                 - desk.unresolved_quality_drop * unresolved
+                + mature.recovery_effect * recovered
             )
-            perceived = np.clip(perceived, 0.0, 1.0)
-            gap = rules.disconfirmation(perceived, expectation, tolerance)
-            satisfaction = rules.transaction_satisfaction(
-                perceived, gap, sat.disconfirmation_weight, sat.loss_aversion
-            )
+            perceived, satisfaction = self._experience(raw, expectation, tolerance)
             effort = (
                 tp.effort
                 + desk.wait_effort_per_minute * outcome.wait_minutes
@@ -255,10 +293,18 @@ class CXModel(mesa.Model):
             month.satisfaction[rows, k] = satisfaction[due]
             month.effort[rows] += np.minimum(effort[due], 1.0)
             month.interactions[rows] += 1
+            if tp.staffed:
+                month.staffed_interactions += float(due.sum() + (unresolved & due).sum())
             no_problem = np.zeros(len(idx), dtype=bool)
             self.recorder.touchpoint(
                 name, due, perceived, satisfaction, no_problem, plan.quality[k]
             )
+
+    def _recovery_chance(self) -> float:
+        """Chance that a complaint is recovered: rises with culture (empowered staff)."""
+        m = self.spec.firm.maturity
+        culture = self.firm.level("culture") - self.spec.firm.reference_level
+        return float(np.clip(m.recovery_probability + m.recovery_per_culture_level * culture, 0, 1))
 
     def evaluate(self, month: _Month) -> None:
         """customers.evaluate: episode memory, cumulative satisfaction, effort, expectation.
@@ -266,6 +312,7 @@ class CXModel(mesa.Model):
         The month's episode is remembered by the peak-end rule; cumulative satisfaction is
         anchored on the prior with a weight that grows with tenure; remembered effort and
         expectations adapt to what was experienced; expectations drift with the market.
+        A privacy incident this month shocks every customer's satisfaction.
         """
         pop, who = self.population, month.who
         rules_ = self.spec.behaviour.satisfaction
@@ -276,7 +323,13 @@ class CXModel(mesa.Model):
             rules_.prior_weight_loyal,
             rules_.tenure_scale_months,
         )
-        pop.satisfaction[who] = rules.anchor_and_adjust(pop.satisfaction[who], episode, weight)
+        satisfaction = rules.anchor_and_adjust(pop.satisfaction[who], episode, weight)
+        month.privacy_incident = self._privacy_incident()
+        if month.privacy_incident:
+            personalisation = self.spec.firm.personalisation
+            satisfaction = np.clip(satisfaction - personalisation.trust_shock, 0.0, 1.0)
+            self.firm.trust_shock += personalisation.churn_shock
+        pop.satisfaction[who] = satisfaction
         interactions = np.maximum(month.interactions, 1)
         month_effort = np.where(
             month.interactions > 0, np.minimum(month.effort / interactions, 1.0), np.nan
@@ -284,24 +337,52 @@ class CXModel(mesa.Model):
         pop.effort[who] = rules.anchor_and_adjust(
             pop.effort[who], month_effort, rules_.effort_memory
         )
-        with np.errstate(invalid="ignore"):
-            mean_perceived = np.nanmean(month.perceived, axis=1) if len(who) else episode
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows with no interaction
+            mean_perceived = np.nanmean(month.perceived, axis=1)
+        drift = self.firm.expectation_drift(rules_.market_drift_per_month)
         pop.expectation[who] = rules.adapted_expectation(
             pop.expectation[who], mean_perceived, rules_.expectation_adaptation, 0.0
         )
-        others = pop.status != ACTIVE
-        pop.expectation[others] = np.clip(
-            pop.expectation[others] + rules_.market_drift_per_month, 0.0, 1.0
-        )
-        pop.expectation[who] = np.clip(
-            pop.expectation[who] + rules_.market_drift_per_month, 0.0, 1.0
-        )
+        pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
         month.episode = episode
         month.month_effort = month_effort
 
-    def decide(self, month: _Month) -> dict[str, float]:
-        """customers.decide: churn (hazard and renewal), then purchases and revenue.
+    def answer_surveys(self, month: _Month) -> dict[str, float]:
+        """customers.answer: a self-selected sample answers NPS, CSAT and CES surveys and
+        rates the touchpoints it met; the firm's voice-of-the-customer data grows."""
+        pop, who, m = self.population, month.who, self.month
+        rules_ = self.spec.behaviour.surveys
+        draws = {"respond": self.streams.uniform("survey:respond", m)[who]}
+        draws |= {
+            key: self.streams.normal(f"survey:{key}", m)[who] for key in ("nps", "csat", "ces")
+        }
+        wave = surveys.survey(
+            rules_,
+            pop.satisfaction[who],
+            month.episode,
+            month.month_effort,
+            self.seg_response[pop.segment[who]],
+            self.firm.level("measurement"),
+            self.spec.firm.reference_level,
+            draws,
+        )
+        if len(wave.respondents):
+            rated = month.satisfaction[wave.respondents].astype(np.float64)
+            people = who[wave.respondents]
+            noise = np.column_stack(
+                [self.streams.normal(f"survey:touchpoint:{t}", m)[people] for t in self.touchpoints]
+            )
+            answers = np.clip(rated + rules_.csat_answer_sd / 4.0 * noise, 0.0, 1.0)
+            self.voc.observe(answers, wave.recommend)
+        return wave.measures
 
+    def decide(self, month: _Month) -> dict[str, float]:
+        """customers.decide: churn (hazard and renewal), retention interventions, then
+        purchases and revenue.
+
+        At predictive maturity the firm scores churn risk, flags the riskiest customers and
+        intervenes; an intervention that succeeds keeps a customer who would have left.
         Revenue is booked for those still active after the churn decision, so a customer
         pays for each month survived (the convention of the CLV formula m·r/(1+d−r)).
         """
@@ -317,19 +398,21 @@ class CXModel(mesa.Model):
             b.churn.effort_effect,
             b.churn.reference_satisfaction,
             b.churn.reference_effort,
+            self.firm.trust_shock,
         )
-        leaves = self.streams.uniform("churn:hazard", m)[who] < p_churn
-        contract = self.seg_contract[seg]
-        tenure = pop.tenure[who]
-        renewing = (contract > 0) & (tenure > 0) & (tenure % np.maximum(contract, 1) == 0)
+        renewing = self._renewing(seg, pop.tenure[who])
         p_leave = rules.renewal_leave_probability(
             satisfaction, b.churn.renewal_max_leave, b.churn.renewal_threshold,
             b.churn.renewal_steepness,
         )  # fmt: skip
-        leaves |= renewing & (self.streams.uniform("churn:renewal", m)[who] < p_leave)
+        would_leave = self.streams.uniform("churn:hazard", m)[who] < p_churn
+        would_leave |= renewing & (self.streams.uniform("churn:renewal", m)[who] < p_leave)
+        kept, interventions = self._intervene(month, p_churn + renewing * p_leave, would_leave)
+        leaves = would_leave & ~kept
         stay = who[~leaves]
-        pop.status[who[leaves]] = LAPSED
-        pop.products[who[leaves]] = 0
+        month.left = who[leaves]
+        pop.status[month.left] = LAPSED
+        pop.products[month.left] = 0
 
         s_stay = pop.satisfaction[stay]
         ref = b.churn.reference_satisfaction
@@ -350,6 +433,7 @@ class CXModel(mesa.Model):
         revenue = revenue + repeat * self.seg_repeat_value[seg_stay]
         pop.revenue_to_date[stay] += revenue.astype(np.float32)
         pop.tenure[stay] += 1
+        self.recorder.segments(seg, leaves, pop.segment[stay], revenue, s_stay)
         return {
             "active_start": float(len(who)),
             "churned": float(leaves.sum()),
@@ -357,19 +441,51 @@ class CXModel(mesa.Model):
             "repeat_purchases": float(repeat.sum()),
             "upsells": float(upsell.sum()),
             "revenue": float(revenue.sum()),
+        } | interventions
+
+    def _intervene(
+        self, month: _Month, p_leave: np.ndarray, would_leave: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Predictive retention: flag the highest churn scores, intervene, keep some."""
+        m, firm, settings = self.month, self.firm, self.spec.firm.maturity
+        kept = np.zeros(len(month.who), dtype=bool)
+        none = {"interventions": 0.0, "saved_customers": 0.0, "retention_cost": 0.0}
+        none |= {"flag_precision": np.nan, "flag_recall": np.nan}
+        if not firm.at_least("predictive") or len(month.who) == 0:
+            return kept, none
+        accuracy = (firm.level("measurement") + firm.level("technology")) / 10.0
+        noise_sd = settings.score_noise_at_zero * max(1.0 - accuracy, 0.0)
+        noise = self.streams.normal("predict:score", m)[month.who]
+        score = rules.churn_score(np.clip(p_leave, 0.0, 1.0), noise, noise_sd)
+        flagged_count = int(round(settings.flag_share * len(month.who)))
+        flagged = np.zeros(len(month.who), dtype=bool)
+        if flagged_count:
+            flagged[np.argpartition(-score, flagged_count - 1)[:flagged_count]] = True
+        success = self.streams.uniform("predict:success", m)[month.who]
+        kept = flagged & would_leave & (success < settings.intervention_success)
+        true_flags = float((flagged & would_leave).sum())
+        return kept, {
+            "interventions": float(flagged.sum()),
+            "saved_customers": float(kept.sum()),
+            "retention_cost": float(flagged.sum()) * settings.intervention_cost,
+            "flag_precision": true_flags / flagged.sum() if flagged.any() else np.nan,
+            "flag_recall": true_flags / would_leave.sum() if would_leave.any() else np.nan,
         }
 
-    def acquire(self) -> dict[str, float]:
+    def acquire(self, month: _Month) -> dict[str, float]:
         """market.acquire: prospects and lapsed customers adopt by the Bass hazard.
 
         Imitation is carried by the promoters among active customers, less detractors
         (``word_of_mouth: net_promoters``), or by all customers (``customers``, the classic
-        Bass model); the informed share is taken over the whole market.
+        Bass model); the informed share is taken over the whole market. Customers who left
+        this month are not won back in the same month.
         """
         pop, m, a = self.population, self.month, self.spec.acquisition
         active = pop.status == ACTIVE
         prospect = pop.status == PROSPECT
         lapsed = pop.status == LAPSED
+        if month.left is not None:
+            lapsed[month.left] = False
         customers = int(active.sum())
         if a.word_of_mouth == "customers":
             informed = float(customers)
@@ -405,63 +521,48 @@ class CXModel(mesa.Model):
         return {
             "acquired": float(len(new)),
             "acquired_prospects": float(prospect[new].sum()),
+            "acquired_by_word_of_mouth": float((pop.source[new] == WORD_OF_MOUTH).sum()),
             "informed_share": float(informed_share),
             "adoption_probability": float(p_adopt),
         }
 
-    def survey(self, month: _Month) -> dict[str, float]:
-        """customers.answer: a self-selected sample answers NPS, CSAT and CES surveys.
-
-        Answers are drawn from the latent state (NPS from cumulative satisfaction, CSAT from
-        the month's episode, CES from the month's effort); the true values are recorded too.
-        Stronger measurement enlarges the sample and weakens self-selection by satisfaction.
-        """
-        pop, who, m = self.population, month.who, self.month
-        rules_ = self.spec.behaviour.surveys
-        if len(who) == 0:
-            return dict.fromkeys(SURVEY_METRICS, np.nan) | {"respondents": 0.0}
-        satisfaction = pop.satisfaction[who].astype(np.float64)
-        measurement = self.firm.level("measurement")
-        reference = self.spec.firm.reference_level
-        scale = max(1.0 + rules_.response_per_level * (measurement - reference), 0.0)
-        bias = rules_.selection_bias * max(1.0 - measurement / 5.0, 0.0)
-        p_answer = rules.response_probability(
-            np.clip(self.seg_response[pop.segment[who]] * scale, 0.0, 1.0),
-            satisfaction,
-            float(satisfaction.mean()),
-            bias,
-        )
-        answers = self.streams.uniform("survey:respond", m)[who] < p_answer
-        promoter, detractor = rules.nps_shares(10.0 * satisfaction, rules_.nps_answer_sd)
-        nps_answer = rules.survey_answer(
-            10.0 * satisfaction, self.streams.normal("survey:nps", m)[who],
-            rules_.nps_answer_sd, 0, 10,
-        )[answers]  # fmt: skip
-        experienced = ~np.isnan(month.episode)
-        csat_latent = np.clip(1.0 + 4.0 * month.episode, 1.0, 5.0)
-        ces_latent = np.clip(1.0 + 6.0 * month.month_effort, 1.0, 7.0)
-        asked = answers & experienced
-        csat = rules.survey_answer(
-            csat_latent, self.streams.normal("survey:csat", m)[who], rules_.csat_answer_sd, 1, 5
-        )[asked]
-        ces = rules.survey_answer(
-            ces_latent, self.streams.normal("survey:ces", m)[who], rules_.ces_answer_sd, 1, 7
-        )[asked]
+    def firm_learn(self, month: _Month) -> dict[str, float]:
+        """firm.learn: invest, move engagement and staff, update maturity, review and
+        improve touchpoints from the measured data; the month's firm-side costs."""
+        firm, m, settings = self.firm, self.month, self.spec.firm
+        spend = firm.invest(m)
+        u_attrition = self.streams.generator("firm:attrition", m).random()
+        firm.update_workforce(month.staffed_interactions, u_attrition)
+        firm.update_maturity()
+        firm.trust_shock *= 0.5
+        reviews = 0.0
+        if firm.at_least("managed") and m - self.last_review >= review_interval(firm):
+            eligible = self._plan.quality < 1.0
+            self.pending += review(firm, self.voc, m, eligible)
+            self.voc.reset()
+            self.last_review = m
+            reviews = 1.0
+        due = [c for c in self.pending if c.due_month <= m]
+        self.pending = [c for c in self.pending if c.due_month > m]
+        improvement_cost = sum(apply_change(firm, c) for c in due)
+        employees = settings.employees
         return {
-            "nps_true": 100.0 * float(promoter.mean() - detractor.mean()),
-            "nps_measured": _nps(nps_answer),
-            "csat_true": _mean(csat_latent[experienced]),
-            "csat_measured": _mean(csat),
-            "ces_true": _mean(ces_latent[experienced]),
-            "ces_measured": _mean(ces),
-            "respondents": float(answers.sum()),
+            "investment_cost": float(spend.sum()),
+            "overhead_cost": firm.organisation["overhead_per_month"],
+            "staff_cost": employees.staff * employees.salary_per_month,
+            "attrition_cost": firm.staff_leavers * employees.replacement_cost,
+            "recovery_cost": month.recovered * settings.maturity.recovery_cost,
+            "improvement_cost": float(improvement_cost),
+            "reviews": reviews,
+            "improvements": float(sum(c.kind != "prevention" for c in due)),
+            "preventions": float(sum(c.kind == "prevention" for c in due)),
         }
 
     def _snapshot(self, month: _Month) -> dict[str, float]:
-        """State measures of the month: satisfaction, effort, expectation, support."""
-        pop, who = self.population, month.who
+        """State measures of the month: satisfaction, effort, support, the firm."""
+        pop, who, firm = self.population, month.who, self.firm
         active = pop.status == ACTIVE
-        return {
+        values = {
             "satisfaction_mean": _mean(pop.satisfaction[who]),
             "effort_mean": _mean(pop.effort[who]),
             "expectation_mean": _mean(pop.expectation[who]),
@@ -469,27 +570,25 @@ class CXModel(mesa.Model):
             "problems": float(month.problem.sum()),
             "contacts": float(month.contacts),
             "mean_wait_minutes": (
-                month.wait_minutes / month.first_contacts if month.first_contacts else 0.0
+                month.wait_minutes / month.first_contacts if month.first_contacts else np.nan
             ),
             "first_contact_resolution": (
-                month.resolved / month.first_contacts if month.first_contacts else float("nan")
+                month.resolved / month.first_contacts if month.first_contacts else np.nan
             ),
+            "recovered_complaints": float(month.recovered),
             "products_per_customer": float(pop.products[active].mean()) if active.any() else 0.0,
             "initial_customers_active": float((active & (pop.source == INITIAL)).sum()),
+            "capability_index": firm.capability_index,
+            "maturity": float(firm.maturity),
+            "engagement": float(firm.engagement),
+            "staff_leavers": firm.staff_leavers,
+            "privacy_incident": float(month.privacy_incident),
+            "personalisation": firm.personalisation_level(),
+            "support_cost_factor": firm.sourcing["cost_factor"],
         }
-
-
-SURVEY_METRICS = (
-    "nps_true", "nps_measured", "csat_true", "csat_measured", "ces_true", "ces_measured",
-)  # fmt: skip
+        values |= {f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels)}
+        return values
 
 
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
-
-
-def _nps(answers: np.ndarray) -> float:
-    """Net Promoter Score of 0–10 answers: % promoters (9–10) less % detractors (0–6)."""
-    if len(answers) == 0:
-        return float("nan")
-    return 100.0 * float(np.mean(answers >= 9) - np.mean(answers <= 6))

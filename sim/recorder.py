@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.economics import month_accounts
+from sim.rules import customer_lifetime_value
 from sim.scenario import Scenario
 
 
@@ -32,6 +33,9 @@ class Recorder:
         self.discount_per_month = discount_per_month
         self.rows: list[dict[str, float]] = []
         self.touchpoint_rows: list[dict[str, object]] = []
+        self.segment_rows: list[dict[str, object]] = []
+        self.segment_names = [segment.name for segment in scenario.market.segments]
+        self._segment_month: dict[str, np.ndarray] = {}
         self._npv = 0.0
         self._sums: dict[str, defaultdict[str, float]] = {}
         self._start_month()
@@ -56,6 +60,25 @@ class Recorder:
         sums["problems"] += float(problem[due].sum())
         sums["delivered_quality"] = delivered
 
+    def segments(
+        self,
+        segment: np.ndarray,
+        left: np.ndarray,
+        segment_of_stayers: np.ndarray,
+        revenue: np.ndarray,
+        satisfaction_of_stayers: np.ndarray,
+    ) -> None:
+        """Per-segment counts of the month's decisions (customers active at its start)."""
+        count = len(self.segment_names)
+        self._segment_month = {
+            "active_start": np.bincount(segment, minlength=count),
+            "churned": np.bincount(segment, weights=left, minlength=count),
+            "revenue": np.bincount(segment_of_stayers, weights=revenue, minlength=count),
+            "satisfaction_sum": np.bincount(
+                segment_of_stayers, weights=satisfaction_of_stayers, minlength=count
+            ),
+        }
+
     def record_month(self, month: int, values: dict[str, float]) -> None:
         """Close a month: derive the economics and store its rows."""
         row = {"month": float(month)} | values
@@ -78,7 +101,40 @@ class Recorder:
                     "problems": int(sums.get("problems", 0.0)),
                 }
             )
+        self._record_segments(month)
         self._start_month()
+
+    def _record_segments(self, month: int) -> None:
+        sums = self._segment_month
+        if not sums:
+            return
+        margin_share = self.scenario.economics.gross_margin
+        for i, name in enumerate(self.segment_names):
+            start = float(sums["active_start"][i])
+            churned = float(sums["churned"][i])
+            stayers = start - churned
+            churn_rate = churned / start if start else float("nan")
+            margin = margin_share * float(sums["revenue"][i])
+            self.segment_rows.append(
+                {
+                    "month": month,
+                    "segment": name,
+                    "active_start": int(start),
+                    "churned": int(churned),
+                    "churn_rate": churn_rate,
+                    "revenue": float(sums["revenue"][i]),
+                    "margin": margin,
+                    "satisfaction_mean": float(sums["satisfaction_sum"][i]) / stayers
+                    if stayers
+                    else float("nan"),
+                    "clv": customer_lifetime_value(
+                        margin / stayers, 1.0 - churn_rate, self.discount_per_month
+                    )
+                    if stayers
+                    else float("nan"),
+                }
+            )
+        self._segment_month = {}
 
     def timeseries(self) -> pd.DataFrame:
         """One row per month, one column per metric."""
@@ -89,3 +145,7 @@ class Recorder:
     def touchpoint_table(self) -> pd.DataFrame:
         """One row per month × touchpoint."""
         return pd.DataFrame(self.touchpoint_rows)
+
+    def segment_table(self) -> pd.DataFrame:
+        """One row per month × segment: customers, churn, revenue, margin, CLV."""
+        return pd.DataFrame(self.segment_rows)

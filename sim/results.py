@@ -124,8 +124,8 @@ def write_run(
     finished: datetime,
     command: list[str] | None = None,
 ) -> Path:
-    """Write timeseries.parquet, touchpoints.parquet, outcomes.parquet, summary.json and
-    manifest.json to `out_dir`, atomically."""
+    """Write timeseries.parquet, touchpoints.parquet, segments.parquet, outcomes.parquet,
+    summary.json and manifest.json to `out_dir`, atomically."""
     with atomic_directory(out_dir) as staging:
         _write_run_files(result, staging)
         manifest = run_manifest(result) | provenance(started, finished, command)
@@ -136,6 +136,7 @@ def write_run(
 def _write_run_files(result: RunResult, directory: Path) -> None:
     result.timeseries.to_parquet(directory / "timeseries.parquet", index=False)
     result.touchpoints.to_parquet(directory / "touchpoints.parquet", index=False)
+    result.segments.to_parquet(directory / "segments.parquet", index=False)
     result.outcomes.to_parquet(directory / "outcomes.parquet", index=False)
     _write_json(directory / "summary.json", summary_json(result))
 

@@ -23,7 +23,7 @@ def delivered_quality(
     """Quality the firm delivers at a touchpoint (0–1).
 
     Linear in the driver-weighted capability level around the reference level, clipped to
-    the quality scale (capabilities as resources shaping service quality; Homburg et al. 2020).
+    the quality scale (CX capabilities shaping touchpoint quality; Homburg, Jozić & Kuehnl 2017).
     """
     q = np.asarray(base_quality) + per_level * (np.asarray(driver_level) - reference_level)
     return np.clip(q, 0.0, 1.0)
@@ -69,7 +69,7 @@ def transaction_satisfaction(
 def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
     """Remembered satisfaction of a month's episode (0–1), one row per person.
 
-    `experiences` has one column per touchpoint in journey order, NaN where none happened.
+    `experiences` has one column per touchpoint in stage order, NaN where none happened.
     The memory blends the mean with the average of the peak (the moment furthest from the
     mean) and the end (the last moment), after Kahneman et al. (1993) and Fredrickson &
     Kahneman (1993). Rows with no experience give NaN.
@@ -124,16 +124,19 @@ def churn_probability(
     effort_effect: float,
     reference_satisfaction: float,
     reference_effort: float,
+    extra_log_hazard: float = 0.0,
 ) -> Array:
     """Monthly churn probability from a proportional hazard (Cox 1972).
 
-    hazard = −ln(1 − base) · exp(β_s (S_ref − S) + β_e (E − E_ref)); probability =
-    1 − exp(−hazard). At the reference (or with both effects zero) it equals `base`, so
-    survival is geometric.
+    hazard = −ln(1 − base) · exp(β_s (S_ref − S) + β_e (E − E_ref) + x); probability =
+    1 − exp(−hazard), where x is a market-wide shock (e.g. after a privacy incident). At the
+    reference (or with both effects zero and no shock) it equals `base`, so survival is
+    geometric.
     """
     base = np.asarray(base_per_month, dtype=np.float64)
     log_ratio = satisfaction_effect * (reference_satisfaction - np.asarray(satisfaction))
     log_ratio = log_ratio + effort_effect * (np.asarray(effort) - reference_effort)
+    log_ratio = log_ratio + extra_log_hazard
     hazard = -np.log1p(-base) * np.exp(np.minimum(log_ratio, 50.0))
     return -np.expm1(-hazard)
 
@@ -227,3 +230,75 @@ def customer_lifetime_value(margin_per_month: float, retention: float, discount:
 def monthly_rate(rate_per_year: float) -> float:
     """Monthly compound rate equivalent to an annual rate."""
     return (1.0 + rate_per_year) ** (1.0 / 12.0) - 1.0
+
+
+# ---------------------------------------------------------------------------- the firm
+
+
+def capability_step(
+    level: ArrayLike, realised_spend: ArrayLike, cost_scale: float, decay: float, floor: ArrayLike
+) -> Array:
+    """Capability levels (0–5) after one month of realised investment and decay.
+
+    gain = (5 − L)(1 − exp(−spend / cost_scale)): each unit of spend buys less as spend
+    grows and as the level nears 5 (diminishing returns; resource-based view, Helfat &
+    Peteraf 2003). decay = δ·max(L − floor, 0): capabilities erode without upkeep (Dierickx
+    & Cool 1989).
+    """
+    level = np.asarray(level, dtype=np.float64)
+    gain = (5.0 - level) * -np.expm1(-np.asarray(realised_spend) / cost_scale)
+    loss = decay * np.maximum(level - np.asarray(floor), 0.0)
+    return np.clip(level + gain - loss, 0.0, 5.0)
+
+
+def investment_effectiveness(enablers_above_reference: float, enabler_effect: float) -> float:
+    """Multiplier on investment from governance and culture (mean level above the reference):
+    enabling capabilities make other investments work (Homburg, Jozić & Kuehnl 2017)."""
+    return max(1.0 + enabler_effect * enablers_above_reference, 0.1)
+
+
+def maturity_from_index(index: float, thresholds: tuple[float, ...]) -> int:
+    """Maturity level (0 reactive … 4 transformative) reached by a capability index."""
+    return int(np.searchsorted(np.asarray(thresholds), index, side="right"))
+
+
+def engagement_target(
+    culture_above_reference: float,
+    technology_above_reference: float,
+    workload: float,
+    culture_effect: float,
+    technology_effect: float,
+    workload_effect: float,
+) -> float:
+    """Employee engagement (0–1) that culture, tools and workload sustain; 0.5 at the
+    reference with normal workload (service-profit chain, Heskett et al. 1994)."""
+    target = (
+        0.5
+        + culture_effect * culture_above_reference
+        + technology_effect * technology_above_reference
+        - workload_effect * max(workload - 1.0, 0.0)
+    )
+    return float(np.clip(target, 0.0, 1.0))
+
+
+def staff_attrition(base_per_month: float, engagement: float, effect: float) -> float:
+    """Monthly staff attrition, falling with engagement (Harter, Schmidt & Hayes 2002)."""
+    return float(min(base_per_month * np.exp(-effect * (engagement - 0.5)), 1.0))
+
+
+def privacy_incident_probability(
+    full_rate: float, personalisation: float, governance_above_reference: float, protection: float
+) -> float:
+    """Monthly privacy-incident probability: grows with the data personalisation uses,
+    falls with governance (Martin, Borah & Palmatier 2017 on data privacy failures)."""
+    rate = full_rate * personalisation * np.exp(-protection * governance_above_reference)
+    return float(np.clip(rate, 0.0, 1.0))
+
+
+def churn_score(true_probability: ArrayLike, noise: ArrayLike, noise_sd: float) -> Array:
+    """A churn-risk score: the logit of the true churn probability plus model error.
+
+    Precision and recall of the flagged customers follow from `noise_sd` (logit units).
+    """
+    p = np.clip(np.asarray(true_probability, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return np.log(p / (1.0 - p)) + noise_sd * np.asarray(noise)

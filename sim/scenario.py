@@ -24,18 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import ScenarioError
-
-CAPABILITIES: tuple[str, ...] = (
-    "experience_strategy",
-    "customer_understanding",
-    "experience_design",
-    "governance",
-    "culture",
-    "measurement",
-    "technology",
-    "processes",
-)
-"""The eight CXM capabilities, each a level from 0 (absent) to 5 (leading)."""
+from sim.firm_config import CAPABILITIES, Capability, Firm, Sourcing
 
 STAGES: tuple[str, ...] = (
     "awareness",
@@ -53,16 +42,6 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Level = Annotated[float, Field(ge=0.0, le=5.0)]
-Capability = Literal[
-    "experience_strategy",
-    "customer_understanding",
-    "experience_design",
-    "governance",
-    "culture",
-    "measurement",
-    "technology",
-    "processes",
-]
 Stage = Literal[
     "awareness", "sales", "onboarding", "delivery", "use", "support", "billing", "renewal"
 ]
@@ -117,6 +96,8 @@ class Touchpoint(_Strict):
     """Capability weights that move this touchpoint's quality (normalised to sum to 1)."""
     effort: Share = 0.2
     """Customer effort of the interaction (0 effortless – 1 maximal)."""
+    staffed: bool = False
+    """Delivered by front-line staff, so employee engagement moves its quality."""
     problem_probability: Probability = 0.02
     """Chance the interaction goes wrong and creates a problem for the customer."""
 
@@ -132,25 +113,6 @@ class Market(_Strict):
     segments: Annotated[list[Segment], Field(min_length=1)] = Field(
         default_factory=lambda: [Segment(name="all")]
     )
-
-
-class Firm(_Strict):
-    """The firm's CXM capability profile and how it shapes delivered quality."""
-
-    capabilities: dict[Capability, Level] = Field(
-        default_factory=lambda: dict.fromkeys(CAPABILITIES, 2.5)
-    )
-    """Level 0–5 of each capability; capabilities not named are at the reference level."""
-    reference_level: Level = 2.5
-    quality_per_level: Annotated[float, Field(ge=0.0, le=0.2)] = 0.04
-    """Change of delivered quality (0–1 scale) per capability level above the reference."""
-    noise_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.10
-    """Spread of perceived quality around delivered quality at the reference consistency."""
-    consistency_per_level: Annotated[float, Field(ge=0.0, le=0.2)] = 0.08
-    """Relative fall of that spread per level of processes and governance (mean of the two)
-    above the reference."""
-    problem_prevention_per_level: Annotated[float, Field(ge=0.0, le=0.2)] = 0.10
-    """Relative fall of problem probabilities per level of processes above the reference."""
 
 
 class Support(_Strict):
@@ -171,6 +133,7 @@ class Support(_Strict):
     """Fall of the perceived quality of an interaction that creates a problem."""
     cost_per_contact: NonNegative = 6.0
     """Cost of handling one contact, currency."""
+    sourcing: Sourcing = Sourcing()
 
 
 class Acquisition(_Strict):

@@ -28,8 +28,19 @@ class ContactOutcomes:
 class SupportDesk(Protocol):
     """Anything that serves a month's contacts."""
 
-    def serve(self, month: int, u_wait: np.ndarray, u_resolve: np.ndarray) -> ContactOutcomes:
-        """Serve one contact per entry of the uniform draws (one per contacting customer)."""
+    def serve(
+        self,
+        month: int,
+        u_wait: np.ndarray,
+        u_resolve: np.ndarray,
+        resolution_shift: float = 0.0,
+        wait_factor: float = 1.0,
+    ) -> ContactOutcomes:
+        """Serve one contact per entry of the uniform draws (one per contacting customer).
+
+        `resolution_shift` changes first-contact resolution (sourcing, engagement) and
+        `wait_factor` multiplies waits (sourcing flexibility).
+        """
         ...
 
 
@@ -40,10 +51,16 @@ class ServiceLevelDesk:
     def __init__(self, settings: Support) -> None:
         self.settings = settings
 
-    def serve(self, month: int, u_wait: np.ndarray, u_resolve: np.ndarray) -> ContactOutcomes:
+    def serve(
+        self,
+        month: int,
+        u_wait: np.ndarray,
+        u_resolve: np.ndarray,
+        resolution_shift: float = 0.0,
+        wait_factor: float = 1.0,
+    ) -> ContactOutcomes:
         """Waits by inversion of the exponential distribution; resolution by comparison."""
-        mean = self.settings.mean_wait_minutes
+        mean = self.settings.mean_wait_minutes * wait_factor
         wait = -mean * np.log1p(-u_wait.astype(np.float64))
-        return ContactOutcomes(
-            wait_minutes=wait, resolved=u_resolve < self.settings.first_contact_resolution
-        )
+        fcr = float(np.clip(self.settings.first_contact_resolution + resolution_shift, 0.0, 1.0))
+        return ContactOutcomes(wait_minutes=wait, resolved=u_resolve < fcr)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ScenarioError
-from sim.scenario import CAPABILITIES, load_scenario, scenario_from_dict, with_overrides
-
 from sim.results import PROJECT_ROOT
+from sim.scenario import CAPABILITIES, load_scenario, scenario_from_dict, with_overrides
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 
@@ -87,7 +86,8 @@ BAD = [
     ),
     (
         "unknown capability",
-        "name: x\ntouchpoints:\n  t: {stage: use, drivers: {magic: 1}}\njourneys: {standard: [t]}\n",
+        "name: x\ntouchpoints:\n  t: {stage: use, drivers: {magic: 1}}\n"
+        "journeys: {standard: [t]}\n",
         "touchpoints.t.drivers.magic",
         "experience_strategy",
     ),
