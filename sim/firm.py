@@ -76,7 +76,7 @@ class Firm:
         chosen = s.personalisation.touchpoints
         self.personalised = np.array(
             [
-                (name in chosen) if chosen is not None else not tp.when == "problem"
+                (name in chosen) if chosen is not None else tp.when != "problem"
                 for name, tp in zip(touchpoints, tps, strict=True)
             ]
         ) & bool(s.personalisation.enabled)

@@ -457,7 +457,7 @@ class CXModel(mesa.Model):
         noise_sd = settings.score_noise_at_zero * max(1.0 - accuracy, 0.0)
         noise = self.streams.normal("predict:score", m)[month.who]
         score = rules.churn_score(np.clip(p_leave, 0.0, 1.0), noise, noise_sd)
-        flagged_count = int(round(settings.flag_share * len(month.who)))
+        flagged_count = round(settings.flag_share * len(month.who))
         flagged = np.zeros(len(month.who), dtype=bool)
         if flagged_count:
             flagged[np.argpartition(-score, flagged_count - 1)[:flagged_count]] = True
@@ -586,7 +586,9 @@ class CXModel(mesa.Model):
             "personalisation": firm.personalisation_level(),
             "support_cost_factor": firm.sourcing["cost_factor"],
         }
-        values |= {f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels)}
+        values |= {
+            f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels, strict=True)
+        }
         return values
 
 

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import ScenarioError
-from sim.firm_config import CAPABILITIES, Capability, Firm, Sourcing
+from sim.firm_config import Capability, Firm, Sourcing
 
 STAGES: tuple[str, ...] = (
     "awareness",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ScenarioError
+from sim.firm_config import CAPABILITIES
 from sim.results import PROJECT_ROOT
-from sim.scenario import CAPABILITIES, load_scenario, scenario_from_dict, with_overrides
+from sim.scenario import load_scenario, scenario_from_dict, with_overrides
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 
