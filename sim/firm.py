@@ -233,9 +233,11 @@ class Firm:
         self.staff_leavers = float(np.floor(expected + u_attrition))
 
     def update_maturity(self) -> None:
-        """Maturity follows the capability index (unless fixed); the frontier advances."""
+        """Maturity follows the capability index (unless fixed); past improvements erode;
+        the transformative frontier advances."""
         self.maturity = self._maturity_from_levels()
         m = self.settings.maturity
+        self.improvement *= 1.0 - m.improvement_decay_per_month
         if self.maturity >= TRANSFORMATIVE:
             self.frontier = min(self.frontier + m.frontier_gain_per_month, m.frontier_cap)
 

@@ -141,20 +141,27 @@ class MaturitySettings(_Strict):
     review_every_months: Annotated[float, Field(ge=1.0, le=60.0)] = 6.0
     """Months between improvement reviews at governance's reference level."""
     review_speedup_per_governance_level: Share = 0.2
-    fix_size: Share = 0.03
-    """Quality gained by fixing the worst-measured touchpoint (managed)."""
-    fix_cost: NonNegative = 40_000.0
-    redesign_size: Share = 0.05
-    """Quality gained by redesigning the top driver touchpoint (proactive)."""
-    redesign_cost: NonNegative = 80_000.0
+    fix_size: Share = 0.02
+    """Quality gained by fixing the worst-measured touchpoint (managed), at a touchpoint
+    delivering 0.75; gains shrink in proportion to the gap to quality 1."""
+    fix_cost: NonNegative = 15_000.0
+    redesign_size: Share = 0.03
+    """Quality gained by redesigning the top driver touchpoint (proactive), at a touchpoint
+    delivering 0.75; gains shrink in proportion to the gap to quality 1."""
+    improvement_decay_per_month: Share = 0.03
+    """Share of past fixes' and redesigns' gains lost each month (processes drift back
+    without continuous improvement)."""
+    redesign_cost: NonNegative = 40_000.0
     prevention_factor: Share = 0.7
     """Problem probability kept after preventing the most frequent problem (proactive)."""
-    flag_share: Share = 0.05
+    flag_share: Share = 0.03
     """Share of active customers with the highest churn scores flagged each month
     (predictive)."""
     intervention_success: Share = 0.35
     """Chance that a retention intervention keeps a customer who would have left."""
-    intervention_cost: NonNegative = 30.0
+    intervention_cost: NonNegative = 10.0
+    intervention_satisfaction_gain: Share = 0.03
+    """Rise of satisfaction of a customer whose intervention succeeded."""
     score_noise_at_zero: Annotated[float, Field(ge=0.0, le=10.0)] = 2.5
     """Noise (logit units) of churn scores at measurement and technology level 0; it falls
     linearly to 0 at level 5."""

@@ -399,6 +399,7 @@ class CXModel(mesa.Model):
             b.churn.reference_satisfaction,
             b.churn.reference_effort,
             self.firm.trust_shock,
+            pop.frailty[who],
         )
         renewing = self._renewing(seg, pop.tenure[who])
         p_leave = rules.renewal_leave_probability(
@@ -462,7 +463,13 @@ class CXModel(mesa.Model):
         if flagged_count:
             flagged[np.argpartition(-score, flagged_count - 1)[:flagged_count]] = True
         success = self.streams.uniform("predict:success", m)[month.who]
-        kept = flagged & would_leave & (success < settings.intervention_success)
+        succeeded = flagged & (success < settings.intervention_success)
+        kept = succeeded & would_leave
+        # A successful intervention (a call, an offer) also leaves the customer happier.
+        people = month.who[succeeded]
+        self.population.satisfaction[people] = np.minimum(
+            self.population.satisfaction[people] + settings.intervention_satisfaction_gain, 1.0
+        )
         true_flags = float((flagged & would_leave).sum())
         return kept, {
             "interventions": float(flagged.sum()),
@@ -544,7 +551,7 @@ class CXModel(mesa.Model):
             reviews = 1.0
         due = [c for c in self.pending if c.due_month <= m]
         self.pending = [c for c in self.pending if c.due_month > m]
-        improvement_cost = sum(apply_change(firm, c) for c in due)
+        improvement_cost = sum(apply_change(firm, c, self._plan.quality) for c in due)
         employees = settings.employees
         return {
             "investment_cost": float(spend.sum()),

@@ -34,6 +34,7 @@ class Population:
     products: np.ndarray  # int8 products held (0 unless active)
     revenue_to_date: np.ndarray  # float32 currency
     source: np.ndarray  # int8 acquisition source
+    frailty: np.ndarray  # float32 personal multiplier on the churn hazard, mean 1
 
     @property
     def size(self) -> int:
@@ -56,6 +57,9 @@ class Population:
         u_tenure = streams.uniform("init:tenure", 0)
         tenure = np.where(active, 1 + (u_tenure * market.initial_tenure_months), 0)
         reference_effort = scenario.behaviour.churn.reference_effort
+        frailty_sd = np.array([s.churn_frailty_sd for s in market.segments])[segment]
+        z_frailty = streams.normal("init:frailty", 0)
+        frailty = np.exp(frailty_sd * z_frailty - 0.5 * frailty_sd**2).astype(np.float32)
         return cls(
             status=np.where(active, ACTIVE, PROSPECT).astype(np.int8),
             segment=segment,
@@ -66,6 +70,7 @@ class Population:
             products=active.astype(np.int8),
             revenue_to_date=np.zeros(n, dtype=np.float32),
             source=np.full(n, INITIAL, dtype=np.int8),
+            frailty=frailty,
         )
 
     def nbytes(self) -> int:

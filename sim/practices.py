@@ -139,11 +139,16 @@ def review(firm: Firm, voc: VoiceOfCustomer, month: int, eligible: np.ndarray) -
     return changes
 
 
-def apply_change(firm: Firm, change: Change) -> float:
-    """Make a decided change take effect; returns its cost, currency."""
+def apply_change(firm: Firm, change: Change, quality: np.ndarray) -> float:
+    """Make a decided change take effect; returns its cost, currency.
+
+    A fix or redesign closes part of the gap between the touchpoint's delivered `quality`
+    and 1: its nominal size at quality 0.75, less above, more below.
+    """
     m = firm.settings.maturity
     if change.kind == "prevention":
         firm.problem_factor[change.touchpoint] *= change.size
         return 0.0
-    firm.improvement[change.touchpoint] += change.size
+    gap = max(1.0 - float(quality[change.touchpoint]), 0.0)
+    firm.improvement[change.touchpoint] += change.size * gap / 0.25
     return m.redesign_cost if change.kind == "redesign" else m.fix_cost

@@ -125,19 +125,21 @@ def churn_probability(
     reference_satisfaction: float,
     reference_effort: float,
     extra_log_hazard: float = 0.0,
+    frailty: ArrayLike = 1.0,
 ) -> Array:
     """Monthly churn probability from a proportional hazard (Cox 1972).
 
-    hazard = −ln(1 − base) · exp(β_s (S_ref − S) + β_e (E − E_ref) + x); probability =
-    1 − exp(−hazard), where x is a market-wide shock (e.g. after a privacy incident). At the
-    reference (or with both effects zero and no shock) it equals `base`, so survival is
-    geometric.
+    hazard = −ln(1 − base) · φ · exp(β_s (S_ref − S) + β_e (E − E_ref) + x); probability =
+    1 − exp(−hazard), where φ is the person's frailty (mean 1; Vaupel, Manton & Stallard
+    1979) and x a market-wide shock (e.g. after a privacy incident). At the reference, with
+    φ = 1 (or with both effects zero, no shock and no frailty) it equals `base`, so survival
+    is geometric.
     """
     base = np.asarray(base_per_month, dtype=np.float64)
     log_ratio = satisfaction_effect * (reference_satisfaction - np.asarray(satisfaction))
     log_ratio = log_ratio + effort_effect * (np.asarray(effort) - reference_effort)
     log_ratio = log_ratio + extra_log_hazard
-    hazard = -np.log1p(-base) * np.exp(np.minimum(log_ratio, 50.0))
+    hazard = -np.log1p(-base) * np.asarray(frailty) * np.exp(np.minimum(log_ratio, 50.0))
     return -np.expm1(-hazard)
 
 

@@ -73,6 +73,9 @@ class Segment(_Strict):
     """Revenue of one repeat purchase, currency."""
     churn_per_month: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.015
     """Base monthly churn probability at reference satisfaction and effort."""
+    churn_frailty_sd: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
+    """Spread (log scale) of a persistent personal multiplier on the churn hazard, mean 1:
+    unobserved heterogeneity in propensity to leave (0: everyone alike)."""
     contract_months: Annotated[int, Field(ge=0, le=120)] = 12
     """Contract length in months; renewal decisions every this many months (0: none)."""
     support_propensity: Probability = 0.6

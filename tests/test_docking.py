@@ -34,7 +34,12 @@ def constant_customers(size: int, months: int, churn: float, margin: float):
                 "size": size,
                 "initial_customers": 1.0,
                 "segments": [
-                    {"name": "all", "churn_per_month": churn, "revenue_per_month": margin}
+                    {
+                        "name": "all",
+                        "churn_per_month": churn,
+                        "churn_frailty_sd": 0.0,
+                        "revenue_per_month": margin,
+                    }
                 ],
             },
             "acquisition": {"advertising_per_month": 0.0, "imitation_per_month": 0.0},

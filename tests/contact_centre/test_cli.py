@@ -1,0 +1,146 @@
+"""The contact-centre command, as a subcommand and as ``python -m sim.contact_centre.cli``."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.contact_centre import agents_for_service_level, erlang_a, erlang_c
+from sim.contact_centre.cli import add_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+FIVE = {"p_wait", "asa_seconds", "service_level", "abandon_rate", "occupancy"}
+
+
+def run(*argv):
+    parser = argparse.ArgumentParser(prog="cxm")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["contact-centre", *argv])
+    assert args.func is main
+    return args.func(args)
+
+
+def run_json(capsys, *argv):
+    assert run(*argv, "--json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_has_exactly_the_five_metrics(capsys):
+    document = run_json(capsys, "--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14")
+    assert set(document) == FIVE
+    expected = erlang_c(200, 180, 14)
+    for name in FIVE:
+        assert document[name] == pytest.approx(getattr(expected, name))
+
+
+def test_patience_selects_erlang_a(capsys):
+    argv = ["--calls-per-hour", "300", "--aht-seconds", "180", "--agents", "12"]
+    document = run_json(capsys, *argv, "--patience-seconds", "120", "--answer-within-seconds", "30")
+    expected = erlang_a(300, 180, 12, 120, answer_within_seconds=30)
+    assert set(document) == FIVE
+    assert document["abandon_rate"] == pytest.approx(expected.abandon_rate)
+    assert document["service_level"] == pytest.approx(expected.service_level)
+
+
+def test_table_is_aligned_and_readable(capsys):
+    assert run("--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "200 calls/hour" in lines[0] and "Erlang C" in lines[0]
+    rows = lines[1:]
+    assert [row.split()[0] for row in rows] == list(
+        ("p_wait", "asa_seconds", "service_level", "abandon_rate", "occupancy")
+    )
+    assert len({len(row) for row in rows}) == 1  # right-aligned values end in one column
+    assert rows[2].split()[1] == "0.8884"
+
+
+@pytest.mark.parametrize("patience", [None, "300"])
+def test_target_service_level_answers_the_staffing(capsys, patience):
+    argv = ["--calls-per-hour", "200", "--aht-seconds", "180", "--target-service-level", "0.8"]
+    if patience:
+        argv += ["--patience-seconds", patience]
+    document = run_json(capsys, *argv)
+    expected = agents_for_service_level(
+        200, 180, 0.8, patience_seconds=None if patience is None else 300.0
+    )
+    assert document["agents_needed"] == expected
+    assert set(document) == FIVE | {"agents_needed"}
+    assert document["service_level"] >= 0.8
+    assert run(*argv) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows[0] == ["agents_needed", str(expected)]
+
+
+def test_simpy_mode_simulates(capsys):
+    argv = ["--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14"]
+    document = run_json(capsys, *argv, "--mode", "simpy", "--hours", "50", "--seed", "3")
+    again = run_json(capsys, *argv, "--mode", "simpy", "--hours", "50", "--seed", "3")
+    assert set(document) == FIVE and document == again
+    assert document["occupancy"] == pytest.approx(0.714, abs=0.05)
+
+
+def test_overloaded_erlang_c_has_null_wait(capsys):
+    argv = ["--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "9"]
+    document = run_json(capsys, *argv)
+    assert document["asa_seconds"] is None and document["service_level"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--aht-seconds", "-3", "--agents", "5"], "error: --aht-seconds: got -3; must be"),
+        (["--aht-seconds", "180"], "error: --agents: required unless --target-service-level"),
+        (["--aht-seconds", "180", "--agents", "0"], "error: --agents: got 0; must be >= 1 when"),
+        (
+            ["--aht-seconds", "180", "--agents", "5", "--patience-seconds", "0"],
+            "error: --patience-",
+        ),
+        (
+            ["--aht-seconds", "180", "--target-service-level", "1.5"],
+            "error: --target-service-level: got 1.5",
+        ),
+        (["--aht-seconds", "180", "--agents", "5", "--hours", "10"], "error: --hours: only"),
+        (
+            ["--aht-seconds", "180", "--agents", "5", "--mode", "simpy", "--hours", "0"],
+            "error: --hours: got 0",
+        ),
+    ],
+)
+def test_bad_input_is_one_error_line_and_status_2(capsys, argv, message):
+    assert run("--calls-per-hour", "100", *argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(message)
+    assert captured.err.count("\n") == 1
+
+
+def module(*argv):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "sim.contact_centre.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_runs_as_a_module():
+    ok = module("--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14", "--json")
+    assert ok.returncode == 0 and set(json.loads(ok.stdout)) == FIVE
+    bad = module("--calls-per-hour", "200", "--aht-seconds", "-3", "--agents", "14")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr == "error: --aht-seconds: got -3; must be a finite number > 0\n"
+    assert "Traceback" not in bad.stderr
+
+
+def test_help_explains_the_options_with_units():
+    text = module("--help").stdout
+    for phrase in ("calls per hour", "in seconds", "(default: 20)", "in hours", "in (0, 1)"):
+        assert phrase in text
