@@ -37,6 +37,8 @@ LABELS = {
     "nps_measured": "NPS (measured)",
     "csat_measured": "CSAT 1-5 (measured)",
     "ces_measured": "CES 1-7 (measured)",
+    "roi": "ROI of extra investment",
+    "payback_month": "payback month",
 }
 
 
@@ -291,9 +293,11 @@ def format_comparison_table(comparison: experiments.Comparison) -> str:
         lines.append(
             f"{'metric':<32}{'base':>14}{'alternative':>14}{'difference':>14}  95% interval"
         )
-        for metric in experiments.HEADLINE:
+        for metric in (*experiments.HEADLINE, *experiments.RETURN_METRICS):
             row = part.loc[metric]
             interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+            if metric in experiments.RETURN_METRICS and row["n"] < part.loc["active", "n"]:
+                interval += f" ({int(row['n'])} of {int(part.loc['active', 'n'])} replications)"
             lines.append(
                 f"{LABELS[metric]:<32}{_fmt(row['base_mean']):>14}"
                 f"{_fmt(row['alternative_mean']):>14}{_fmt(row['difference']):>14}  {interval}"

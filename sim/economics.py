@@ -16,6 +16,7 @@ FIRM_COST_LINES = (
     "staff_cost",
     "attrition_cost",
     "recovery_cost",
+    "loop_cost",
     "retention_cost",
     "improvement_cost",
 )

@@ -48,6 +48,9 @@ HEADLINE = (
 )
 """The outcomes a strategist looks at first, in table order."""
 
+RETURN_METRICS = ("roi", "payback_month")
+"""Pairwise measures of an alternative's extra investment (see `investment_returns`)."""
+
 Progress = Callable[[int], None]
 """Called with the number of months just simulated."""
 
@@ -91,8 +94,47 @@ def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
         "profit_total": float(timeseries["profit"].sum()),
         "profit_npv": float(last["npv_to_date"]),
         "churn_rate_mean": float(timeseries["churn_rate"].mean()),
+        "investment_total": float(timeseries["investment_cost"].sum()),
+        "investment_pv": float(
+            (timeseries["investment_cost"] * timeseries["discount_factor"]).sum()
+        ),
     }
     return outcomes
+
+
+def investment_returns(base: pd.DataFrame, alternative: pd.DataFrame) -> dict[str, float]:
+    """ROI and payback of an alternative's extra investment against a base (one replication).
+
+    Args:
+        base: the base scenario's time series (one replication).
+        alternative: the alternative's time series, same replication and seed.
+
+    Returns:
+        incremental_npv: alternative profit NPV less the base's (investment deducted);
+        roi: incremental NPV per unit of extra investment (present values), NaN when the
+        alternative invests no more than the base;
+        payback_month: first month from which the cumulative incremental profit stays
+        non-negative to the horizon, NaN if it never does.
+    """
+    gain = alternative["profit"].to_numpy() - base["profit"].to_numpy()
+    factor = alternative["discount_factor"].to_numpy()
+    incremental_npv = float((gain * factor).sum())
+    extra = float(
+        ((alternative["investment_cost"] - base["investment_cost"]).to_numpy() * factor).sum()
+    )
+    cumulative = np.cumsum(gain)
+    negative = np.flatnonzero(cumulative < 0)
+    if len(negative) == 0:
+        payback = float(alternative["month"].iloc[0]) if gain.any() else float("nan")
+    elif negative[-1] + 1 < len(cumulative):
+        payback = float(alternative["month"].iloc[negative[-1] + 1])
+    else:
+        payback = float("nan")
+    return {
+        "incremental_npv": incremental_npv,
+        "roi": incremental_npv / extra if extra > 0 else float("nan"),
+        "payback_month": payback,
+    }
 
 
 def run_replication(
@@ -212,20 +254,31 @@ def compare(
     runs = [run(s, replications, seed, engine, progress) for s in (base, *alternatives)]
     base_outcomes = runs[0].outcomes.set_index("replication")
     paired_rows, summary_rows = [], []
+    base_series = dict(iter(runs[0].timeseries.groupby("replication")))
     for alt_run in runs[1:]:
         alt_outcomes = alt_run.outcomes.set_index("replication")
         metrics = [c for c in base_outcomes.columns if c != "seed"]
         diff = alt_outcomes[metrics] - base_outcomes[metrics]
+        returns = pd.DataFrame(
+            {
+                r: investment_returns(base_series[r], series)
+                for r, series in alt_run.timeseries.groupby("replication")
+            }
+        ).T
+        diff = diff.join(returns[list(RETURN_METRICS)])
         paired_rows.append(diff.reset_index().assign(alternative=alt_run.scenario.name))
-        for metric in metrics:
+        for metric in [*metrics, *RETURN_METRICS]:
             d = mean_interval(diff[metric])
-            a, b = alt_outcomes[metric].to_numpy(), base_outcomes[metric].to_numpy()
+            if metric in RETURN_METRICS:  # defined only for the pair
+                a = b = np.full(len(diff), np.nan)
+            else:
+                a, b = alt_outcomes[metric].to_numpy(), base_outcomes[metric].to_numpy()
             summary_rows.append(
                 {
                     "alternative": alt_run.scenario.name,
                     "metric": metric,
-                    "base_mean": float(np.nanmean(b)),
-                    "alternative_mean": float(np.nanmean(a)),
+                    "base_mean": _nanmean(b),
+                    "alternative_mean": _nanmean(a),
                     "difference": d["mean"],
                     "ci_low": d["ci_low"],
                     "ci_high": d["ci_high"],
@@ -253,3 +306,8 @@ def headline_table(
         return s[["mean", "ci_low", "ci_high"]].reset_index()
     s = comparison_or_run.summary
     return s[s["metric"].isin(metrics)].reset_index(drop=True)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if len(finite) else float("nan")

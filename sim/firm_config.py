@@ -128,7 +128,9 @@ class Budget(_Strict):
 class MaturitySettings(_Strict):
     """Maturity: fixed by the scenario, or following the capability index."""
 
-    level: Maturity | Literal["auto"] = "auto"
+    level: Literal["auto", "reactive", "managed", "proactive", "predictive", "transformative"] = (
+        "auto"
+    )
     thresholds: tuple[float, float, float, float] = (1.5, 2.75, 3.5, 4.25)
     """Capability index (mean level) at which managed, proactive, predictive and
     transformative start (auto mode)."""
@@ -138,10 +140,14 @@ class MaturitySettings(_Strict):
     recovery_effect: Share = 0.1
     """Rise of the contact's perceived quality when recovered (service recovery)."""
     recovery_cost: NonNegative = 25.0
+    close_loop_effect: Share = 0.05
+    """Rise of satisfaction of a detractor respondent whom the firm calls back successfully
+    (closing the loop, managed and above; success chance as for complaint recovery)."""
+    close_loop_cost: NonNegative = 15.0
     review_every_months: Annotated[float, Field(ge=1.0, le=60.0)] = 6.0
     """Months between improvement reviews at governance's reference level."""
     review_speedup_per_governance_level: Share = 0.2
-    fix_size: Share = 0.02
+    fix_size: Share = 0.04
     """Quality gained by fixing the worst-measured touchpoint (managed), at a touchpoint
     delivering 0.75; gains shrink in proportion to the gap to quality 1."""
     fix_cost: NonNegative = 15_000.0

@@ -375,7 +375,27 @@ class CXModel(mesa.Model):
             )
             answers = np.clip(rated + rules_.csat_answer_sd / 4.0 * noise, 0.0, 1.0)
             self.voc.observe(answers, wave.recommend)
-        return wave.measures
+        return wave.measures | self._close_the_loop(month, who[wave.respondents], wave.recommend)
+
+    def _close_the_loop(
+        self, month: _Month, respondents: np.ndarray, recommend: np.ndarray
+    ) -> dict[str, float]:
+        """Managed and above: call back detractors who answered (Reichheld & Markey 2011);
+        a successful call-back recovers some of their satisfaction."""
+        if not self.firm.at_least("managed"):
+            return {"loop_calls": 0.0, "loop_cost": 0.0}
+        settings = self.spec.firm.maturity
+        detractors = respondents[recommend <= 6]
+        u = self.streams.uniform("survey:close_loop", self.month)[detractors]
+        recovered = detractors[u < self._recovery_chance()]
+        pop = self.population
+        pop.satisfaction[recovered] = np.minimum(
+            pop.satisfaction[recovered] + settings.close_loop_effect, 1.0
+        )
+        return {
+            "loop_calls": float(len(detractors)),
+            "loop_cost": len(detractors) * settings.close_loop_cost,
+        }
 
     def decide(self, month: _Month) -> dict[str, float]:
         """customers.decide: churn (hazard and renewal), retention interventions, then

@@ -1,8 +1,9 @@
 """What the firm does with what it measures: the practices that maturity levels unlock.
 
 - reactive: recovers individual complaints (service recovery, in the support phase);
-- managed: a voice-of-the-customer programme collects survey answers per touchpoint and, at
-  each review (a cadence set by governance), fixes the touchpoint that *measures* worst;
+- managed: a voice-of-the-customer programme collects survey answers per touchpoint, calls
+  back the detractors who answered (closing the loop, in the survey phase) and, at each
+  review (a cadence set by governance), fixes the touchpoint that *measures* worst;
 - proactive: the review ranks touchpoints by driver analysis — how strongly satisfaction
   there moves customers' likelihood to recommend, times how many meet it, times room to
   improve — and redesigns the top one; it also prevents the most reported problem at its

@@ -83,6 +83,7 @@ class Recorder:
         """Close a month: derive the economics and store its rows."""
         row = {"month": float(month)} | values
         row |= month_accounts(values, self.scenario, month, self.discount_per_month)
+        row["discount_factor"] = (1.0 + self.discount_per_month) ** -month
         self._npv += row["discounted_profit"]
         row["npv_to_date"] = self._npv
         self.rows.append(row)

@@ -529,6 +529,12 @@ def _check_references(scenario: Scenario, source: str) -> None:
                 raise ScenarioError(
                     source, f"journeys.{journey}.{j}", step, "a touchpoint appears once per journey"
                 )
+    chosen = scenario.firm.personalisation.touchpoints or []
+    for i, name in enumerate(chosen):
+        if name not in scenario.touchpoints:
+            allowed = ", ".join(scenario.touchpoints)
+            raise ScenarioError(source, f"firm.personalisation.touchpoints.{i}", name,
+                                f"unknown touchpoint; allowed: {allowed}")  # fmt: skip
     for name, touchpoint in scenario.touchpoints.items():
         if sum(touchpoint.drivers.values()) <= 0:
             raise ScenarioError(
