@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import experiments, results
+from sim import experiments, experiments_cli, results
 from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
+from sim.progress import progress_bar
 from sim.scenario import Scenario, load_scenario, with_overrides
 
 EXIT_BAD_INPUT = 2
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print a JSON object")
     bench.set_defaults(handler=_bench)
 
+    experiments_cli.add_parsers(sub)
     contact_centre_cli.add_parser(sub)
     sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
     return parser
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print("interrupted (cxm sweep --resume continues a sweep)", file=sys.stderr)
         return 130
 
 
@@ -170,21 +172,13 @@ def _check_counts(args: argparse.Namespace) -> None:
         raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
 
 
-def _progress_bar(total: int, quiet: bool, label: str):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, unit="month", desc=label, disable=quiet or None, leave=False, file=sys.stderr
-    )
-
-
 def _run(args: argparse.Namespace) -> int:
     _check_counts(args)
     scenario = _load(args.scenario, args)
     replications = args.replications or scenario.replications
     out = args.out or results.default_out_dir(scenario.name)
     started = datetime.now(UTC)
-    with _progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
+    with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
         result = experiments.run(scenario, replications, args.seed, args.engine, bar.update)
     results.write_run(result, out, started, datetime.now(UTC), args.command_line)
     print(f"{scenario.name}: {replications} replications × {scenario.months} months, ", end="")
@@ -206,7 +200,7 @@ def _compare(args: argparse.Namespace) -> int:
     months = sum(s.months for s in [base, *alternatives]) * replications
     out = args.out or results.default_out_dir(f"compare-{base.name}")
     started = datetime.now(UTC)
-    with _progress_bar(months, args.quiet, "compare") as bar:
+    with progress_bar(months, args.quiet, "compare") as bar:
         comparison = experiments.compare(
             base, *alternatives, replications=replications, seed=args.seed,
             engine=args.engine, progress=bar.update,

@@ -14,6 +14,7 @@ FIRM_COST_LINES = (
     "investment_cost",
     "overhead_cost",
     "staff_cost",
+    "staffing_cost",
     "attrition_cost",
     "recovery_cost",
     "loop_cost",

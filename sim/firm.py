@@ -70,9 +70,12 @@ class Firm:
         self.base_problem = np.array([t.problem_probability for t in tps])
         self.staffed = np.array([t.staffed for t in tps])
         self.is_support = np.array([t.when == "problem" for t in tps])
-        # Hand-offs: every touchpoint after the first stage receives a customer from a silo.
+        # Hand-offs: a customer passed from one silo to another — joining (after the first
+        # stage), renewal and support contacts; routine monthly touchpoints are not hand-offs.
         first_stage = min(STAGES.index(t.stage) for t in tps)
-        self.receives_handoff = np.array([STAGES.index(t.stage) > first_stage for t in tps])
+        self.receives_handoff = np.array(
+            [STAGES.index(t.stage) > first_stage and t.when != "monthly" for t in tps]
+        )
         chosen = s.personalisation.touchpoints
         self.personalised = np.array(
             [

@@ -131,9 +131,9 @@ class MaturitySettings(_Strict):
     level: Literal["auto", "reactive", "managed", "proactive", "predictive", "transformative"] = (
         "auto"
     )
-    thresholds: tuple[float, float, float, float] = (1.5, 2.75, 3.5, 4.25)
+    thresholds: tuple[Level, Level, Level, Level] = (1.5, 2.75, 3.5, 4.25)
     """Capability index (mean level) at which managed, proactive, predictive and
-    transformative start (auto mode)."""
+    transformative start (auto mode); increasing."""
     recovery_probability: Share = 0.35
     """Chance that a complaint (support contact) is recovered at culture's reference level."""
     recovery_per_culture_level: Share = 0.08
@@ -176,6 +176,12 @@ class MaturitySettings(_Strict):
     frontier_cap: Share = 0.1
     expectation_pass_through: Share = 0.5
     """Share of the firm's frontier gain that becomes the market's expectation drift."""
+
+    @model_validator(mode="after")
+    def _increasing(self) -> MaturitySettings:
+        if list(self.thresholds) != sorted(self.thresholds):
+            raise ValueError(f"thresholds must increase, got {list(self.thresholds)}")
+        return self
 
 
 class Organisation(_Strict):

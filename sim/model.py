@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim import rules, surveys
+from sim import network, rules, surveys
 from sim.firm import Firm, TouchpointPlan
 from sim.firm_config import CAPABILITIES
 from sim.population import (
@@ -38,9 +38,11 @@ from sim.practices import Change, VoiceOfCustomer, apply_change, review, review_
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
 from sim.streams import Streams
-from sim.support import ServiceLevelDesk, SupportDesk
+from sim.support import DESK_METRICS, SupportDesk, desk_for
 
 ENGINES = ("vector",)
+NETWORK_SUBSTEPS = 4
+"""Sub-steps of a month in which word of mouth spreads over a network."""
 
 
 @dataclass
@@ -56,8 +58,11 @@ class _Month:
     staffed_interactions: float = 0.0
     contacts: int = 0
     first_contacts: int = 0
+    repeat_contacts: int = 0
+    abandoned: int = 0
     wait_minutes: float = 0.0
     resolved: int = 0
+    desk_metrics: dict[str, float] | None = None  # the desk's operational metrics
     recovered: int = 0
     privacy_incident: bool = False
     episode: np.ndarray | None = None
@@ -103,8 +108,11 @@ class CXModel(mesa.Model):
             scenario.touchpoints, key=lambda t: STAGES.index(scenario.touchpoints[t].stage)
         )
         self.firm = Firm(scenario, self.touchpoints)
-        self.support = support or ServiceLevelDesk(scenario.support)
+        self.support = support or desk_for(scenario.support)
         self.population = Population.initial(scenario, self.streams)
+        graph_seed = int(self.streams.generator("network", 0).integers(2**31 - 1))
+        self.graph = network.build_graph(scenario.market.network, scenario.market.size, graph_seed)
+        self.ties = network.adjacency(self.graph, scenario.market.size)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
         self.recorder = Recorder(scenario, self.touchpoints, self.discount_per_month)
         self.voc = VoiceOfCustomer(len(self.touchpoints))
@@ -157,7 +165,7 @@ class CXModel(mesa.Model):
     # ------------------------------------------------------------------ phases
 
     def firm_plan(self) -> None:
-        """firm.plan: what every touchpoint delivers this month; privacy incidents strike."""
+        """firm.plan: what every touchpoint delivers this month."""
         self._plan = self.firm.plan()
 
     def _privacy_incident(self) -> bool:
@@ -239,9 +247,13 @@ class CXModel(mesa.Model):
     def serve_contacts(self, month: _Month) -> None:
         """support.serve: customers with a problem may contact support; the desk answers.
 
-        A contact's perceived quality falls with its wait (Maister 1985) and if the first
-        contact fails (a repeat contact and extra effort follow); a complaint may be
-        recovered, which lifts it (service recovery; Smith, Bolton & Wagner 1999).
+        The desk of the scenario's `support.mode` gives each first contact its wait, whether
+        the caller hung up and whether the problem was resolved; engagement moves handle time
+        and resolution, sourcing resolution and waits. A contact's perceived quality falls
+        with its felt wait (Maister 1985: unannounced waits feel longer), if the caller hung
+        up, and if the problem was not resolved (a repeat contact and extra effort follow);
+        a complaint may be recovered, which lifts it (service recovery; Smith, Bolton &
+        Wagner 1999).
         """
         pop, plan, m, desk = self.population, self._plan, self.month, self.spec.support
         seg = pop.segment[month.who]
@@ -251,20 +263,28 @@ class CXModel(mesa.Model):
             return
         idx = np.flatnonzero(contacting)
         people = month.who[idx]
+        engaged = desk.contact_centre.aht_engagement_effect * (self.firm.engagement - 0.5)
         outcome = self.support.serve(
             m,
             self.streams.uniform("support:wait", m)[people],
             self.streams.uniform("support:resolve", m)[people],
             resolution_shift=plan.resolution_shift,
             wait_factor=plan.wait_factor,
+            aht_factor=max(1.0 + engaged, 0.1),
+            rng=self.streams.generator("support:centre", m),
         )
-        unresolved = ~outcome.resolved
+        abandoned = outcome.abandoned
+        unresolved = ~outcome.resolved  # hung up, or answered without a resolution
         recovered = self.streams.uniform("support:recovery", m)[people] < self._recovery_chance()
         month.first_contacts = len(idx)
-        month.contacts = len(idx) + int(unresolved.sum())
+        month.repeat_contacts = int(unresolved.sum())
+        month.contacts = len(idx) + month.repeat_contacts
+        month.abandoned = int(abandoned.sum())
         month.wait_minutes = float(outcome.wait_minutes.sum())
         month.resolved = int(outcome.resolved.sum())
         month.recovered = int(recovered.sum())
+        month.desk_metrics = outcome.metrics
+        felt_wait = desk.felt_wait_factor * outcome.wait_minutes
         self.voc.report_problems(month.problem_at[idx].sum(axis=0))
         mature = self.spec.firm.maturity
         expectation = pop.expectation[people]
@@ -278,15 +298,17 @@ class CXModel(mesa.Model):
             raw = (
                 plan.quality[k]
                 + plan.spread[k] * noise
-                - desk.wait_quality_per_minute * outcome.wait_minutes
+                - desk.wait_quality_per_minute * felt_wait
                 - desk.unresolved_quality_drop * unresolved
+                - desk.abandon_quality_drop * abandoned
                 + mature.recovery_effect * recovered
             )
             perceived, satisfaction = self._experience(raw, expectation, tolerance)
             effort = (
                 tp.effort
-                + desk.wait_effort_per_minute * outcome.wait_minutes
+                + desk.wait_effort_per_minute * felt_wait
                 + desk.unresolved_effort * unresolved
+                + desk.abandon_effort * abandoned
             )
             rows = idx[due]
             month.perceived[rows, k] = perceived[due]
@@ -294,7 +316,8 @@ class CXModel(mesa.Model):
             month.effort[rows] += np.minimum(effort[due], 1.0)
             month.interactions[rows] += 1
             if tp.staffed:
-                month.staffed_interactions += float(due.sum() + (unresolved & due).sum())
+                answered = due & ~abandoned
+                month.staffed_interactions += float(answered.sum() + (unresolved & due).sum())
             no_problem = np.zeros(len(idx), dtype=bool)
             self.recorder.touchpoint(
                 name, due, perceived, satisfaction, no_problem, plan.quality[k]
@@ -504,39 +527,37 @@ class CXModel(mesa.Model):
 
         Imitation is carried by the promoters among active customers, less detractors
         (``word_of_mouth: net_promoters``), or by all customers (``customers``, the classic
-        Bass model); the informed share is taken over the whole market. Customers who left
-        this month are not won back in the same month.
+        Bass model). With complete mixing the informed share is taken over the whole market
+        and the month is solved exactly; on a network each person hears their own ties.
+        Customers who left this month are not won back in the same month.
         """
-        pop, m, a = self.population, self.month, self.spec.acquisition
+        pop, a = self.population, self.spec.acquisition
         active = pop.status == ACTIVE
         prospect = pop.status == PROSPECT
         lapsed = pop.status == LAPSED
         if month.left is not None:
             lapsed[month.left] = False
-        customers = int(active.sum())
         if a.word_of_mouth == "customers":
-            informed = float(customers)
+            voice = np.ones(int(active.sum()))
         else:
             promoter, detractor = rules.nps_shares(
                 10.0 * pop.satisfaction[active], self.spec.behaviour.surveys.nps_answer_sd
             )
-            informed = max(float(promoter.sum() - a.detractor_weight * detractor.sum()), 0.0)
-        informed_share = informed / pop.size
-        p_adopt = rules.bass_month_adoption(
-            a.advertising_per_month,
-            a.imitation_per_month,
-            informed_share,
-            informed / customers if customers else 1.0,
-            float(prospect.sum()) / pop.size,
-        )
-        u = self.streams.uniform("acquire:adopt", m)
-        joins = (prospect & (u < p_adopt)) | (lapsed & (u < p_adopt * a.winback_factor))
-        new = np.flatnonzero(joins)
+            voice = promoter - a.detractor_weight * detractor
+        informed = max(float(voice.sum()), 0.0)
+        voice_per_customer = informed / len(voice) if len(voice) else 1.0
+        # How much more a lapsed customer needs persuading than a prospect.
+        reluctance = np.where(lapsed, a.winback_factor, 1.0)
+        if self.ties is None:
+            joins, ads_share = self._adopt_mixing(prospect, lapsed, informed, voice_per_customer)
+        else:
+            speaking = np.zeros(pop.size, dtype=np.float32)
+            speaking[active] = voice
+            joins, ads_share = self._adopt_network(prospect | lapsed, speaking, voice_per_customer)
+        u_source = self.streams.uniform("acquire:source", self.month)
+        new = np.flatnonzero(joins & (reluctance > 0))
         # Attribute each adoption to advertising or word of mouth in proportion to the hazards.
-        ads_share = a.advertising_per_month / max(
-            a.advertising_per_month + a.imitation_per_month * informed_share, 1e-12
-        )
-        by_ads = u[new] < p_adopt * ads_share * np.where(lapsed[new], a.winback_factor, 1.0)
+        by_ads = u_source[new] < ads_share[new] if np.ndim(ads_share) else u_source[new] < ads_share
         pop.source[new] = np.where(
             lapsed[new], WINBACK, np.where(by_ads, ADVERTISING, WORD_OF_MOUTH)
         )
@@ -549,9 +570,47 @@ class CXModel(mesa.Model):
             "acquired": float(len(new)),
             "acquired_prospects": float(prospect[new].sum()),
             "acquired_by_word_of_mouth": float((pop.source[new] == WORD_OF_MOUTH).sum()),
-            "informed_share": float(informed_share),
-            "adoption_probability": float(p_adopt),
+            "informed_share": informed / pop.size,
         }
+
+    def _adopt_mixing(
+        self, prospect: np.ndarray, lapsed: np.ndarray, informed: float, per_customer: float
+    ) -> tuple[np.ndarray, float]:
+        """Complete mixing: everyone hears the market's informed share; the month's Bass
+        dynamics are solved exactly (see `rules.bass_month_adoption`)."""
+        a, size = self.spec.acquisition, self.population.size
+        p_adopt = rules.bass_month_adoption(
+            a.advertising_per_month,
+            a.imitation_per_month,
+            informed / size,
+            per_customer,
+            float(prospect.sum()) / size,
+        )
+        u = self.streams.uniform("acquire:adopt", self.month)
+        joins = (prospect & (u < p_adopt)) | (lapsed & (u < p_adopt * a.winback_factor))
+        hazard = a.advertising_per_month + a.imitation_per_month * informed / size
+        return joins, a.advertising_per_month / max(hazard, 1e-12)
+
+    def _adopt_network(
+        self, pool: np.ndarray, speaking: np.ndarray, per_customer: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Network: each person's hazard is p + q × their ties' net voice (Goldenberg, Libai
+        & Muller 2001). The month is split into sub-steps so that people adopting early in
+        the month already speak later in it; a new adopter speaks with the mean voice of a
+        customer."""
+        a, pop, m = self.spec.acquisition, self.population, self.month
+        reluctance = np.where(pop.status == LAPSED, a.winback_factor, 1.0)
+        joined = np.zeros(pop.size, dtype=bool)
+        hazard = np.full(pop.size, a.advertising_per_month)
+        for sub in range(NETWORK_SUBSTEPS):
+            heard = network.informed_share(self.ties, speaking)
+            hazard = a.advertising_per_month + a.imitation_per_month * heard
+            p_sub = -np.expm1(-hazard * reluctance / NETWORK_SUBSTEPS)
+            u = self.streams.uniform(f"acquire:adopt:{sub}", m)
+            new = pool & ~joined & (u < p_sub)
+            joined |= new
+            speaking[new] = per_customer
+        return joined, a.advertising_per_month / np.maximum(hazard, 1e-12)
 
     def firm_learn(self, month: _Month) -> dict[str, float]:
         """firm.learn: invest, move engagement and staff, update maturity, review and
@@ -596,6 +655,8 @@ class CXModel(mesa.Model):
             "experiencing": float((~np.isnan(month.episode)).sum()),
             "problems": float(month.problem.sum()),
             "contacts": float(month.contacts),
+            "repeat_contacts": float(month.repeat_contacts),
+            "abandoned_contacts": float(month.abandoned),
             "mean_wait_minutes": (
                 month.wait_minutes / month.first_contacts if month.first_contacts else np.nan
             ),
@@ -613,6 +674,14 @@ class CXModel(mesa.Model):
             "personalisation": firm.personalisation_level(),
             "support_cost_factor": firm.sourcing["cost_factor"],
         }
+        desk_metrics = month.desk_metrics or {}
+        values |= {name: float(desk_metrics.get(name, np.nan)) for name in DESK_METRICS}
+        support = self.spec.support
+        agents = support.contact_centre.agents if support.mode != "service_level" else 0
+        values["agents"] = float(agents)
+        values["staffing_cost"] = (
+            agents * support.contact_centre.agent_cost_per_month * firm.sourcing["cost_factor"]
+        )
         values |= {
             f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels, strict=True)
         }

@@ -105,6 +105,19 @@ class Touchpoint(_Strict):
     """Chance the interaction goes wrong and creates a problem for the customer."""
 
 
+class Network(_Strict):
+    """The social network word of mouth runs over."""
+
+    kind: Literal["complete", "erdos_renyi", "watts_strogatz", "barabasi_albert"] = "complete"
+    """complete: everyone hears everyone (the Bass model); erdos_renyi: random ties;
+    watts_strogatz: a ring lattice with a share of ties rewired (small world);
+    barabasi_albert: preferential attachment (scale-free)."""
+    mean_degree: Annotated[int, Field(ge=2, le=1000)] = 10
+    """Mean number of ties per person (even for watts_strogatz)."""
+    rewiring: Probability = 0.1
+    """Share of lattice ties rewired at random (watts_strogatz only)."""
+
+
 class Market(_Strict):
     """The fixed population of people: prospects, customers and lapsed customers."""
 
@@ -116,13 +129,70 @@ class Market(_Strict):
     segments: Annotated[list[Segment], Field(min_length=1)] = Field(
         default_factory=lambda: [Segment(name="all")]
     )
+    network: Network = Network()
+
+
+class ContactCentre(_Strict):
+    """The contact centre behind problem-triggered touchpoints (modes `simpy` and `erlang`).
+
+    A month's contacts (first contacts and their repeats) arrive as a Poisson stream spread
+    over the opening hours and queue for `agents` agents; callers hang up when their patience
+    runs out. See docs/contact_centre.md, "Coupling with the journey".
+    """
+
+    agents: Annotated[int, Field(ge=1, le=100_000)] = 1
+    """Agents answering during the opening hours (at least 1). The default is the smallest
+    staffing that answers 80% of the baseline's contacts (about 1.6 an hour) within 20 s by
+    Erlang A: one agent answers 84% and loses 11% of callers; two would answer 99%."""
+    hours_per_month: Annotated[float, Field(gt=0.0, le=744.0)] = 220.0
+    """Opening hours per month (shifts × hours), over which contacts arrive."""
+    aht_seconds: Annotated[float, Field(gt=0.0, le=36_000.0)] = 420.0
+    """Average handle time at engagement 0.5, seconds."""
+    handle_time: Literal["exponential", "lognormal"] = "exponential"
+    """Distribution of handle times (mode `simpy`; `erlang` assumes exponential)."""
+    handle_time_cv: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    """Coefficient of variation of lognormal handle times."""
+    patience_seconds: Annotated[float, Field(gt=0.0, le=86_400.0)] | None = 240.0
+    """Mean (exponential) time a caller waits before hanging up, seconds; null: never."""
+    answer_within_seconds: Annotated[float, Field(ge=0.0, le=3_600.0)] = 20.0
+    """Service-level target: share of contacts answered within this many seconds."""
+    aht_engagement_effect: Annotated[float, Field(ge=-1.0, le=1.0)] = -0.3
+    """Relative change of handle time per unit of employee engagement above 0.5 (engaged
+    agents are faster)."""
+    agent_cost_per_month: NonNegative = 3_500.0
+    """Cost of one agent for a month, currency (times the sourcing cost factor)."""
+    announces_wait: bool = False
+    """Whether callers are told their expected wait or place in the queue."""
+    uncertain_wait_multiplier: Annotated[float, Field(ge=1.0, le=5.0)] = 1.5
+    """How much longer an unannounced wait feels (Maister 1985: uncertain, unexplained waits
+    feel longer); 1 when `announces_wait`."""
+    simulated_hours: Annotated[float, Field(gt=0.0, le=100_000.0)] = 200.0
+    """Length of the representative period simulated for a month (mode `simpy`), hours;
+    stretched to hold `min_simulated_contacts` and cut to hold `max_simulated_contacts`."""
+    min_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 500
+    """Fewest contacts a simulated period holds, for a stable distribution of outcomes."""
+    max_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 20_000
+    """Cap on the contacts of a simulated period, so that a month's cost does not grow with
+    the population (the cap wins over the minimum)."""
+    reuse_tolerance: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
+    """Relative step of the grid on which arrival rate and handle time are rounded in mode
+    `simpy`, so that months of nearly the same load reuse one simulated period (0: simulate
+    every month at its exact load)."""
 
 
 class Support(_Strict):
-    """The support desk, as seen by customers (a simple service-level model)."""
+    """The support desk, as seen by customers: a staffed contact centre or a simple
+    service-level model."""
 
+    mode: Literal["simpy", "erlang", "service_level"] = "simpy"
+    """How contacts are served: `simpy` draws each contact's outcome from a simulated
+    representative period of the contact centre; `erlang` from the Erlang A (M/M/n+M) wait
+    law; `service_level` gives exponential waits of `mean_wait_minutes` (no agents, no
+    abandonment, no staffing cost)."""
+    contact_centre: ContactCentre = ContactCentre()
     mean_wait_minutes: NonNegative = 4.0
-    """Mean wait before an agent answers, minutes (waits are exponential)."""
+    """Mean wait before an agent answers, minutes (mode `service_level`; waits are
+    exponential)."""
     first_contact_resolution: Probability = 0.72
     wait_quality_per_minute: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
     """Fall of the perceived quality of a contact per minute waited (Maister 1985)."""
@@ -132,11 +202,27 @@ class Support(_Strict):
     """Fall of the perceived quality of a contact that did not resolve the problem."""
     unresolved_effort: Share = 0.25
     """Extra effort of a problem that needs a repeat contact."""
+    abandon_quality_drop: Share = 0.1
+    """Further fall of the perceived quality of a contact whose caller hung up unanswered
+    (on top of `unresolved_quality_drop`: the problem is not resolved either)."""
+    abandon_effort: Share = 0.1
+    """Further effort of a contact whose caller hung up unanswered (on top of
+    `unresolved_effort`)."""
     problem_quality_drop: Share = 0.25
     """Fall of the perceived quality of an interaction that creates a problem."""
     cost_per_contact: NonNegative = 6.0
-    """Cost of handling one contact, currency."""
+    """Cost of handling one contact (first or repeat), currency; in the contact-centre modes
+    the cost beyond the agents' pay (telephony, systems), which is the staffing cost."""
     sourcing: Sourcing = Sourcing()
+
+    @property
+    def felt_wait_factor(self) -> float:
+        """How much longer a wait feels than it lasts: unannounced queue waits feel longer
+        (Maister 1985); the service-level desk's waits are taken as felt."""
+        centre = self.contact_centre
+        if self.mode == "service_level" or centre.announces_wait:
+            return 1.0
+        return centre.uncertain_wait_multiplier
 
 
 class Acquisition(_Strict):
@@ -250,10 +336,15 @@ _DEFAULT_JOURNEY: dict[str, tuple[str, str, float, dict[str, float], float, floa
 }  # fmt: skip
 
 
+_STAFFED = ("onboarding", "support_contact")
+
+
 def _default_touchpoints() -> dict[str, Touchpoint]:
     fields = ("stage", "when", "base_quality", "drivers", "effort", "problem_probability")
     return {
-        name: Touchpoint.model_validate(dict(zip(fields, values, strict=True)))
+        name: Touchpoint.model_validate(
+            dict(zip(fields, values, strict=True)) | {"staffed": name in _STAFFED}
+        )
         for name, values in _DEFAULT_JOURNEY.items()
     }
 
@@ -529,6 +620,13 @@ def _check_references(scenario: Scenario, source: str) -> None:
                 raise ScenarioError(
                     source, f"journeys.{journey}.{j}", step, "a touchpoint appears once per journey"
                 )
+    network = scenario.market.network
+    if network.kind != "complete" and network.mean_degree >= scenario.market.size:
+        raise ScenarioError(source, "market.network.mean_degree", network.mean_degree,
+                            f"must be below the market size ({scenario.market.size})")  # fmt: skip
+    if network.kind == "watts_strogatz" and network.mean_degree % 2:
+        raise ScenarioError(source, "market.network.mean_degree", network.mean_degree,
+                            "watts_strogatz needs an even mean degree")  # fmt: skip
     chosen = scenario.firm.personalisation.touchpoints or []
     for i, name in enumerate(chosen):
         if name not in scenario.touchpoints:

@@ -1,0 +1,684 @@
+"""Sweeps: one scenario run many times over a design of parameter values.
+
+A sweep file names a base scenario, the parameters to vary (dotted scenario paths), a design
+(grid, random, latin_hypercube, sobol, morris; see `sim.designs`), the replications of each
+sample and the outcomes to keep. A *run* is one sample × one replication; it is a pure
+function of (scenario, seed, replication), so runs can execute anywhere and in any order
+(`sim.parallel`) and the dataset is the same.
+
+Common random numbers: every sample runs replication r on the same stream r of the same seed
+(the sweep's). Differences between samples then come from the parameters, not from luck,
+which makes sensitivity indices and response surfaces far less noisy than independent seeds.
+
+Nothing finished is lost: each run is stored as it completes, as one small file in
+``DIR/.runs/`` written to a temporary name and renamed (atomic even under ``kill -9``). A
+sweep restarted with ``resume=True`` runs only what is missing and ends with the same
+dataset. At the end the result directory (runs.parquet, sensitivity.parquet, optional
+timeseries.parquet, manifest.json) replaces DIR in one rename; ``.runs/`` goes with it.
+Started without ``resume`` on a DIR that holds unfinished runs, a sweep refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim import parallel
+from sim.designs import SOBOL_MIN_SAMPLES, Design, DesignKind, Parameter, make_design
+from sim.errors import CXMError, ScenarioError
+from sim.experiments import replication_outcomes, run_replication
+from sim.results import atomic_directory, default_out_dir, provenance
+from sim.scenario import Scenario, load_scenario, read_scenario_mapping, with_overrides
+from sim.sensitivity import analyse
+from sim.streams import purpose_key
+
+RESERVED = ("name", "seed", "replications")
+"""Scenario fields a sweep may not vary (the sweep itself sets seed and replications)."""
+PROBE_MARKET_SIZE = 200
+"""People in the one-month run that lists the outcomes a scenario produces."""
+WORK_DIR = ".runs"
+STATE_FILE = "sweep.json"
+Progress = Callable[[int, int], None]
+"""Called with (runs done, runs in the sweep)."""
+
+
+class SweepSpec(BaseModel):
+    """A sweep file, validated (field by field; see docs/experiments.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    base: Annotated[str, Field(min_length=1)]
+    """The base scenario file, relative to the sweep file."""
+    design: DesignKind
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
+    samples: Annotated[int, Field(ge=1)] | None = None
+    """random/latin_hypercube: samples; sobol: base sample N; morris: trajectories."""
+    second_order: bool = False
+    """Sobol' only: also draw the samples for second-order indices (N·(2D+2) runs)."""
+    morris_levels: Annotated[int, Field(ge=2, le=100)] = 4
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 1
+    seed: Annotated[int, Field(ge=0)] | None = None
+    """The seed of every run (default: the base scenario's); it also seeds the design."""
+    outcomes: Annotated[list[str], Field(min_length=1)] | None = None
+    """Outcomes to keep (default: every outcome of `replication_outcomes`)."""
+    months: Annotated[int, Field(ge=1, le=600)] | None = None
+    fixed: dict[str, Any] = Field(default_factory=dict, alias="set")
+    """Fixed dotted-path overrides applied to the base scenario."""
+    timeseries: bool = False
+    """Keep every run's monthly time series (timeseries.parquet)."""
+
+
+class RunTask(NamedTuple):
+    """One run: a sample of the design and a replication."""
+
+    run_id: int
+    sample: int
+    replication: int
+    values: dict[str, Any]
+
+
+class RunContext(NamedTuple):
+    """What every run of a sweep shares."""
+
+    base: Scenario
+    seed: int
+    outcomes: tuple[str, ...]
+    timeseries: bool
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep, ready to run.
+
+    Attributes:
+        spec: the sweep file's content.
+        source: the sweep file (or ``<dict>``).
+        base: the base scenario with `set` and `months` applied.
+        seed: the seed of every run.
+        outcomes: the outcomes kept.
+        design: the samples, in design order.
+    """
+
+    spec: SweepSpec
+    source: str
+    base: Scenario
+    seed: int
+    outcomes: tuple[str, ...]
+    design: Design
+
+    @property
+    def size(self) -> int:
+        """Runs in the sweep: samples × replications."""
+        return len(self.design) * self.spec.replications
+
+    @property
+    def context(self) -> RunContext:
+        return RunContext(self.base, self.seed, self.outcomes, self.spec.timeseries)
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes two sweeps the same dataset: spec, resolved base scenario, seed, and
+        the model's code (a resumed sweep must not mix runs of two model versions)."""
+        spec = self.spec.model_dump(mode="json", by_alias=True, exclude={"description"})
+        key = {"spec": spec, "base_sha256": self.base.sha256, "seed": self.seed}
+        key["code_sha256"] = code_digest()
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+    def tasks(self) -> list[RunTask]:
+        """Every run, in run_id order (sample-major: run_id = sample × replications + r)."""
+        r = self.spec.replications
+        return [
+            RunTask(i * r + k, i, k, values)
+            for i, values in enumerate(self.design.samples)
+            for k in range(r)
+        ]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep.
+
+    Attributes:
+        sweep: the sweep that was run (None when read back from disk alone).
+        runs: one row per run, in run_id order: run_id, sample, replication, seed, each
+            parameter, each outcome, status (ok/error), error, wall_seconds.
+        sensitivity: Sobol' or Morris indices per outcome × parameter (None for other
+            designs).
+        timeseries: every run's time series, if the sweep keeps them.
+        out: the result directory.
+        executed: runs executed by this call; reused: runs found on disk from before.
+        execution: where the runs executed.
+    """
+
+    sweep: Sweep | None
+    runs: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+    timeseries: pd.DataFrame | None
+    out: Path
+    executed: int
+    reused: int
+    execution: str
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def code_digest() -> str:
+    """sha256 of the `sim` package's source files (paths and contents, in sorted order)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file (the base path is relative to it).
+
+    Raises:
+        ScenarioError: naming the sweep file, the field path, the value and what is allowed.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ScenarioError(str(file), "", None, "the sweep file does not exist")
+    return sweep_from_dict(read_scenario_mapping(file), str(file), file.parent)
+
+
+def sweep_from_dict(
+    raw: Mapping[str, Any], source: str = "<dict>", base_dir: str | Path = "."
+) -> Sweep:
+    """Validate a sweep given as a mapping (as parsed from YAML)."""
+    try:
+        spec = SweepSpec.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise _spec_error(exc, source) from None
+    _check_design_options(spec, source)
+    for name, parameter in spec.parameters.items():
+        _check_parameter(spec, name, parameter, source)
+    base_file = Path(base_dir) / spec.base
+    if not base_file.is_file():
+        raise ScenarioError(source, "base", spec.base, f"no such scenario file ({base_file})")
+    base = _fixed_base(load_scenario(base_file), spec, source)
+    for name, parameter in spec.parameters.items():
+        first = parameter.levels[0] if parameter.levels is not None else parameter.range[0]
+        try:
+            with_overrides(base, {name: first})
+        except ScenarioError as exc:
+            raise _moved(exc, source, f"parameters.{name}", first, name) from None
+    available = available_outcomes(base)[0]
+    outcomes = tuple(spec.outcomes or available)
+    for i, outcome in enumerate(outcomes):
+        if outcome not in available:
+            allowed = f"not an outcome of a run; allowed: {', '.join(available)}"
+            raise ScenarioError(source, f"outcomes.{i}", outcome, allowed)
+    seed = base.seed if spec.seed is None else spec.seed
+    design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key("sweep:design"),))
+    design = make_design(
+        spec.parameters, spec.design, spec.samples, design_seed,
+        spec.second_order, spec.morris_levels,
+    )  # fmt: skip
+    return Sweep(spec, source, base, seed, outcomes, design)
+
+
+def available_outcomes(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """The outcomes a run of `scenario` produces, and its time-series metrics.
+
+    Found by a one-month run of a small market, so outcomes added to
+    `replication_outcomes` later are known without a list kept here.
+    """
+    try:
+        probe = with_overrides(
+            scenario, {"months": 1, "market.size": min(scenario.market.size, PROBE_MARKET_SIZE)}
+        )
+    except ScenarioError:
+        probe = with_overrides(scenario, {"months": 1})
+    timeseries, _ = run_replication(probe, probe.seed, 0)
+    ids = {"replication", "seed", "month"}
+    metrics = [
+        c for c in timeseries.columns
+        if c not in ids and pd.api.types.is_numeric_dtype(timeseries[c])
+    ]  # fmt: skip
+    return list(replication_outcomes(timeseries)), metrics
+
+
+def _spec_error(exc: ValidationError, source: str) -> ScenarioError:
+    first = exc.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    path = ".".join(loc)
+    if first["type"] == "extra_forbidden":
+        model = Parameter if loc[0] == "parameters" else SweepSpec
+        keys = [f.alias or k for k, f in model.model_fields.items()]
+        return ScenarioError(source, path, loc[-1], f"unknown key; allowed keys: {', '.join(keys)}")
+    if first["type"] == "missing":
+        return ScenarioError(source, path, None, "this field is required")
+    ctx = first.get("ctx") or {}
+    allowed = f"expected one of {ctx['expected']}" if "expected" in ctx else first["msg"]
+    return ScenarioError(source, path, first.get("input"), allowed)
+
+
+def _check_design_options(spec: SweepSpec, source: str) -> None:
+    given = spec.model_fields_set
+    if spec.design == "grid" and spec.samples is not None:
+        raise ScenarioError(
+            source, "samples", spec.samples, "a grid runs every combination of levels; omit it"
+        )
+    if spec.design != "grid" and spec.samples is None:
+        raise ScenarioError(source, "samples", None, f"required by the {spec.design} design")
+    if spec.design == "sobol" and (
+        spec.samples < SOBOL_MIN_SAMPLES or spec.samples & (spec.samples - 1)
+    ):
+        raise ScenarioError(
+            source, "samples", spec.samples,
+            f"the Sobol' base sample N must be a power of two, at least {SOBOL_MIN_SAMPLES} "
+            "(the design has N·(D+2) runs, or N·(2D+2) with second_order)",
+        )  # fmt: skip
+    if "second_order" in given and spec.design != "sobol":
+        raise ScenarioError(source, "second_order", spec.second_order, "applies to sobol only")
+    if "morris_levels" in given and spec.design != "morris":
+        raise ScenarioError(source, "morris_levels", spec.morris_levels, "applies to morris only")
+    if spec.design == "morris" and spec.morris_levels % 2:
+        raise ScenarioError(source, "morris_levels", spec.morris_levels, "an even number ≥ 2")
+
+
+def _check_parameter(spec: SweepSpec, name: str, p: Parameter, source: str) -> None:
+    where = f"parameters.{name}"
+    if name in RESERVED:
+        raise ScenarioError(source, where, name, f"a sweep may not vary {', '.join(RESERVED)}")
+    if (p.levels is None) == (p.range is None):
+        raise ScenarioError(
+            source, where, p.model_dump(exclude_defaults=True),
+            "give either levels: [...] or range: [low, high]",
+        )  # fmt: skip
+    if spec.design == "grid" and p.levels is None:
+        raise ScenarioError(source, f"{where}.levels", None, "a grid needs levels, not a range")
+    if p.levels is not None:
+        extra = {k for k in ("distribution", "mode", "integer") if k in p.model_fields_set}
+        if extra:
+            raise ScenarioError(source, where, sorted(extra), "only a range takes these")
+        return
+    low, high = p.range
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ScenarioError(source, f"{where}.range", p.range, "[low, high] with low ≤ high")
+    if p.integer and math.ceil(low) > math.floor(high):
+        raise ScenarioError(source, f"{where}.range", p.range, "an integer range holds an integer")
+    if p.mode is not None and (p.distribution != "triangular" or not low <= p.mode <= high):
+        raise ScenarioError(source, f"{where}.mode", p.mode, "a triangular peak within the range")
+
+
+def _fixed_base(base: Scenario, spec: SweepSpec, source: str) -> Scenario:
+    overrides = dict(spec.fixed)
+    if spec.months is not None:
+        overrides["months"] = spec.months
+    try:
+        return with_overrides(base, overrides)
+    except ScenarioError as exc:
+        for key, value in spec.fixed.items():
+            if exc.path == key or key.startswith(exc.path + ".") or exc.path.startswith(key):
+                raise _moved(exc, source, f"set.{key}", value, key) from None
+        raise _moved(exc, source, "set", spec.fixed, "") from None
+
+
+def _moved(exc: ScenarioError, source: str, path: str, value: Any, own: str) -> ScenarioError:
+    """The error of an override, reported at the sweep file's field."""
+    allowed = exc.allowed if exc.path in ("", own) else f"at {exc.path}: {exc.allowed}"
+    return ScenarioError(source, path, value, allowed)
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+def evaluate_run(context: RunContext, task: RunTask) -> dict[str, Any]:
+    """Run one sample × replication; its record (and time series if kept).
+
+    A run that fails (a parameter combination the scenario rejects, a numerical error) is
+    recorded with status ``error`` and its message, so one bad corner does not stop a sweep.
+    """
+    start = time.perf_counter()
+    timeseries = None
+    try:
+        scenario = with_overrides(context.base, task.values)
+        series, _ = run_replication(scenario, context.seed, task.replication)
+        produced = replication_outcomes(series)
+        outcomes = {name: _finite(produced[name]) for name in context.outcomes}
+        status, error = "ok", ""
+        timeseries = series if context.timeseries else None
+    except Exception as exc:  # recorded, not raised: see the docstring
+        outcomes = dict.fromkeys(context.outcomes)
+        status, error = "error", f"{type(exc).__name__}: {exc}"
+    record = {
+        "run_id": task.run_id,
+        "sample": task.sample,
+        "replication": task.replication,
+        "seed": context.seed,
+        "parameters": task.values,
+        "outcomes": outcomes,
+        "status": status,
+        "error": error,
+        "wall_seconds": time.perf_counter() - start,
+    }
+    return {"record": record, "timeseries": timeseries}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run_sweep(
+    spec: str | Path | Mapping[str, Any] | Sweep,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+) -> SweepResult:
+    """Run a sweep and write its result directory.
+
+    Args:
+        spec: a sweep file, a mapping with its content (base relative to the working
+            directory) or a loaded `Sweep`.
+        workers: local worker processes (default: cores; 1 runs in this process).
+        scheduler: address of a running Dask scheduler instead of local workers.
+        resume: finish the unfinished sweep in `out`, running only its missing runs.
+        out: result directory (default ``results/sweep-<name>/``).
+        progress: called with (runs done, runs in the sweep) as runs finish.
+        command: the command line, for the manifest.
+
+    Raises:
+        ScenarioError: the sweep file is invalid (nothing is written).
+        CXMError: `out` holds unfinished runs and `resume` is false, or runs of another
+            sweep; bad execution options.
+    """
+    if isinstance(spec, Sweep):
+        sweep = spec
+    elif isinstance(spec, Mapping):
+        sweep = sweep_from_dict(spec)
+    else:
+        sweep = load_sweep(spec)
+    parallel.check_options(workers, scheduler)
+    out = Path(out) if out is not None else default_out_dir(f"sweep-{sweep.spec.name}")
+    started = datetime.now(UTC)
+    if _is_complete(out, sweep, resume):
+        return read_sweep(out, sweep)
+    work, fresh = _open_work_dir(out, sweep, resume)
+    done = _stored_runs(work, sweep.spec.timeseries)
+    reused = len(done)
+    missing = [task for task in sweep.tasks() if task.run_id not in done]
+    if progress is not None:
+        progress(len(done), sweep.size)
+
+    def store(task: RunTask, result: dict[str, Any]) -> None:
+        _write_run(work, result)
+        done[task.run_id] = result["record"]
+        if progress is not None:
+            progress(len(done), sweep.size)
+
+    try:
+        execution = parallel.execute(
+            evaluate_run, sweep.context, missing, store, workers, scheduler
+        )
+    except BaseException:
+        if fresh and not done:
+            shutil.rmtree(out if _only_work_dir(out) else work, ignore_errors=True)
+        raise
+    runs = _runs_table([done[i] for i in sorted(done)], sweep)
+    timeseries = _timeseries_table(work, runs) if sweep.spec.timeseries else None
+    sensitivity = _sensitivity(sweep, runs)
+    finished = datetime.now(UTC)
+    counts = {"total": sweep.size, "executed": len(missing), "reused": reused}
+    manifest = _manifest(sweep, runs, counts, execution, started, finished, command)
+    write_sweep(out, runs, sensitivity, timeseries, manifest)
+    return SweepResult(sweep, runs, sensitivity, timeseries, out, len(missing), reused, execution)
+
+
+def _sensitivity(sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame | None:
+    """Indices on each sample's replication-averaged outcomes (ok runs), in design order."""
+    ok = runs[runs["status"] == "ok"]
+    means = ok.groupby("sample")[list(sweep.outcomes)].mean()
+    means = means.reindex(range(len(sweep.design)))
+    return analyse(sweep.design, means, seed=sweep.seed)
+
+
+def _runs_table(records: list[dict[str, Any]], sweep: Sweep) -> pd.DataFrame:
+    rows = [
+        {k: r[k] for k in ("run_id", "sample", "replication", "seed")}
+        | r["parameters"]
+        | r["outcomes"]
+        | {k: r[k] for k in ("status", "error", "wall_seconds")}
+        for r in records
+    ]
+    columns = ["run_id", "sample", "replication", "seed", *sweep.design.names]
+    columns += [*sweep.outcomes, "status", "error", "wall_seconds"]
+    frame = pd.DataFrame(rows, columns=columns)
+    outcomes = list(sweep.outcomes)
+    frame[outcomes] = frame[outcomes].astype(np.float64)
+    return frame
+
+
+def _manifest(
+    sweep: Sweep,
+    runs: pd.DataFrame,
+    counts: dict[str, int],
+    execution: str,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None,
+) -> dict[str, Any]:
+    ok = int((runs["status"] == "ok").sum())
+    seconds = max((finished - started).total_seconds(), 1e-9)
+    stamp = provenance(started, finished, command)
+    for package in ("dask", "distributed", "SALib", "tqdm"):
+        try:
+            stamp["package_versions"][package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            stamp["package_versions"][package] = None
+    return {
+        "kind": "sweep",
+        "name": sweep.spec.name,
+        "sweep_file": sweep.source,
+        "spec": sweep.spec.model_dump(mode="json", by_alias=True),
+        "fingerprint": sweep.fingerprint,
+        "code_sha256": code_digest(),
+        "base_scenario_sha256": sweep.base.sha256,
+        "scenario": sweep.base.model_dump(mode="json"),
+        "design": {
+            "kind": sweep.design.kind,
+            "parameters": list(sweep.design.names),
+            "samples": len(sweep.design),
+            "second_order": sweep.design.second_order,
+            "morris_levels": sweep.design.morris_levels,
+            "sampling_seed_sequence": {
+                "entropy": sweep.seed,
+                "spawn_key": [purpose_key("sweep:design")],
+            },
+        },
+        "outcomes": list(sweep.outcomes),
+        "seed": sweep.seed,
+        "replications": sweep.spec.replications,
+        "common_random_numbers": True,
+        "replication_streams": [
+            {"replication": r, "seed_sequence": {"entropy": sweep.seed, "spawn_key": [r]}}
+            for r in range(sweep.spec.replications)
+        ],
+        "runs": counts | {"ok": ok, "error": len(runs) - ok},
+        "execution": execution,
+        "runs_per_second": round(counts["executed"] / seconds, 3),
+    } | stamp
+
+
+# ---------------------------------------------------------------------------- on disk
+# Sweep results on disk: the per-run store and the final directory (written atomically).
+
+
+def _is_complete(out: Path, sweep: Sweep, resume: bool) -> bool:
+    if (out / WORK_DIR).is_dir() or not out.exists() or not any(out.iterdir()):
+        return False
+    manifest = _read_json(out / "manifest.json")
+    if manifest is None or manifest.get("kind") != "sweep":
+        raise CXMError(f"{out} exists and holds no sweep result; choose another --out")
+    if not resume:
+        return False
+    if manifest.get("fingerprint") != sweep.fingerprint:
+        raise CXMError(
+            f"--resume: {out} holds a finished sweep of a different spec, base scenario or "
+            "model code; run without --resume to replace it, or choose another --out"
+        )
+    return True
+
+
+def _open_work_dir(out: Path, sweep: Sweep, resume: bool) -> tuple[Path, bool]:
+    """The run store in ``out/.runs``, created or checked; and whether it is new."""
+    work = out / WORK_DIR
+    if work.is_dir():
+        state = _read_json(work / STATE_FILE) or {}
+        if not resume:
+            runs = len(list(work.glob("run-*.json")))
+            raise CXMError(
+                f"{out} holds an unfinished sweep ({runs} of its runs are done); pass "
+                "--resume to finish it, or choose another --out"
+            )
+        if state.get("fingerprint") != sweep.fingerprint:
+            raise CXMError(
+                f"--resume: the unfinished sweep in {out} has a different spec, base scenario "
+                "or model code (sim/); restore them, or choose another --out"
+            )
+        for stale in work.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        return work, False
+    work.mkdir(parents=True)
+    state = {"name": sweep.spec.name, "fingerprint": sweep.fingerprint, "runs": sweep.size}
+    _atomic_write(work / STATE_FILE, lambda p: p.write_text(_json_text(state)))
+    return work, True
+
+
+def _only_work_dir(out: Path) -> bool:
+    return [p.name for p in out.iterdir()] == [WORK_DIR]
+
+
+def _stored_runs(work: Path, timeseries: bool) -> dict[int, dict[str, Any]]:
+    """Finished runs on disk; a file torn by a machine crash is dropped (its run reruns)."""
+    import pyarrow.parquet as pq
+
+    done = {}
+    for path in work.glob("run-*.json"):
+        try:
+            record = json.loads(path.read_text())
+            if timeseries:
+                pq.read_metadata(path.with_suffix(".timeseries.parquet"))
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            continue
+        done[int(record["run_id"])] = record
+    return done
+
+
+def _write_run(work: Path, result: dict[str, Any]) -> None:
+    """Store one finished run: its time series first, then the record that marks it done."""
+    stem = f"run-{result['record']['run_id']:07d}"
+    series = result["timeseries"]
+    if series is not None:
+        _atomic_write(
+            work / f"{stem}.timeseries.parquet", lambda p: series.to_parquet(p, index=False)
+        )
+    text = _json_text(result["record"])
+    _atomic_write(work / f"{stem}.json", lambda p: p.write_text(text))
+
+
+def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def _timeseries_table(work: Path, runs: pd.DataFrame) -> pd.DataFrame:
+    tables = []
+    for run_id, sample in runs[runs["status"] == "ok"][["run_id", "sample"]].itertuples(False):
+        table = pd.read_parquet(work / f"run-{run_id:07d}.timeseries.parquet")
+        tables.append(table.assign(run_id=run_id, sample=sample))
+    frame = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    first = [c for c in ("run_id", "sample", "replication", "seed", "month") if c in frame]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def write_sweep(
+    out: Path,
+    runs: pd.DataFrame,
+    sensitivity: pd.DataFrame | None,
+    timeseries: pd.DataFrame | None,
+    manifest: dict[str, Any],
+) -> Path:
+    """Write runs.parquet, sensitivity.parquet, timeseries.parquet and manifest.json,
+    replacing `out` (and its run store) in one rename."""
+    with atomic_directory(out) as staging:
+        runs.to_parquet(staging / "runs.parquet", index=False)
+        if sensitivity is not None:
+            sensitivity.to_parquet(staging / "sensitivity.parquet", index=False)
+        if timeseries is not None:
+            timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        (staging / "manifest.json").write_text(_json_text(manifest))
+    return out
+
+
+def read_sweep(out: str | Path, sweep: Sweep | None = None) -> SweepResult:
+    """A finished sweep's result directory, read back (`sweep` is attached if given)."""
+    out = Path(out)
+    manifest = read_manifest(out)
+    tables = {}
+    for name in ("sensitivity", "timeseries"):
+        path = out / f"{name}.parquet"
+        tables[name] = pd.read_parquet(path) if path.exists() else None
+    runs = pd.read_parquet(out / "runs.parquet")
+    execution = manifest.get("execution", "")
+    return SweepResult(
+        sweep, runs, tables["sensitivity"], tables["timeseries"], out, 0, len(runs), execution
+    )
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The manifest of a finished sweep directory.
+
+    Raises:
+        CXMError: `out` holds no finished sweep.
+    """
+    manifest = _read_json(Path(out) / "manifest.json")
+    finished = (Path(out) / "runs.parquet").exists()
+    if manifest is None or manifest.get("kind") != "sweep" or not finished:
+        raise CXMError(f"{out}: not a finished sweep directory (no runs.parquet / manifest.json)")
+    return manifest
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _json_text(data: Any) -> str:
+    return json.dumps(data, indent=1, allow_nan=False, default=_plain) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,110 @@
+"""Calibration: a known parameter is recovered from its own simulated KPI."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import yaml
+
+from sim.calibrate import calibrate, field_constraints, measure, parse_bounds, parse_targets
+from sim.cli import main
+from sim.errors import CXMError
+from sim.results import PROJECT_ROOT
+from sim.scenario import load_scenario, with_overrides
+
+BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
+CHURN = "market.segments.mainstream.churn_per_month"
+SMALL = {"market.size": 1500, "months": 8, "support.mode": "service_level"}
+
+
+@pytest.fixture(scope="module")
+def small():
+    return with_overrides(load_scenario(BASELINE), SMALL)
+
+
+def test_recovers_a_known_churn_rate(small):
+    truth = with_overrides(small, {CHURN: 0.02})
+    target = measure(truth, ["churn_rate_mean"], replications=3, seed=11)
+    start = with_overrides(small, {CHURN: 0.01})
+    result = calibrate(
+        start, target, [CHURN], bounds={CHURN: (0.001, 0.05)}, replications=3, seed=11,
+        max_evaluations=40,
+    )  # fmt: skip
+    assert result.values[CHURN] == pytest.approx(0.02, abs=0.001)
+    fit = result.fit.set_index("target")
+    assert abs(fit.loc["churn_rate_mean", "relative_error"]) < 0.01
+    assert result.evaluations <= 40 and len(result.history) == result.evaluations
+    assert result.scenario.name == "baseline_calibrated"
+    assert result.scenario.market.segments[0].churn_per_month == result.values[CHURN]
+    assert "churn_rate_mean" in result.scenario.description
+
+
+def test_two_targets_two_parameters_fit_closely(small):
+    truth = with_overrides(small, {CHURN: 0.025, "firm.capabilities.culture": 4.0})
+    names = ["churn_rate_mean", "nps_true_mean"]
+    target = measure(truth, names, replications=2, seed=3)
+    result = calibrate(
+        small, target, [CHURN, "firm.capabilities.culture"],
+        bounds={CHURN: (0.005, 0.05)}, replications=2, seed=3, max_evaluations=60,
+    )  # fmt: skip
+    assert result.objective < 1e-3
+    assert result.fit["relative_error"].abs().max() < 0.03
+    assert result.bounds["firm.capabilities.culture"] == (0.0, 5.0)  # from the schema
+
+
+def test_schema_bounds_of_fields():
+    assert field_constraints(CHURN) == (0.0, pytest.approx(1.0), False)
+    assert field_constraints(CHURN)[1] < 1.0  # exclusive bound moved inside
+    assert field_constraints("firm.capabilities.technology") == (0.0, 5.0, False)
+    assert field_constraints("market.size")[2] is True
+    low, high, _ = field_constraints("support.mean_wait_minutes")
+    assert low == 0.0 and math.isinf(high)
+    with pytest.raises(CXMError, match="no field"):
+        field_constraints("support.nope")
+
+
+def test_bad_requests_are_clear_errors(small):
+    with pytest.raises(CXMError, match="not a target"):
+        calibrate(small, {"happiness": 1.0}, [CHURN])
+    with pytest.raises(CXMError, match=r"give --bounds support\.mean_wait_minutes="):
+        calibrate(small, {"churn_rate_mean": 0.01}, ["support.mean_wait_minutes"])
+    with pytest.raises(CXMError, match="is not a value of scenario"):
+        calibrate(small, {"churn_rate_mean": 0.01}, ["market.segments.nobody.churn_per_month"])
+    with pytest.raises(CXMError, match="allowed range"):
+        calibrate(small, {"churn_rate_mean": 0.01}, [CHURN], bounds={CHURN: (0.0, 2.0)})
+    assert parse_targets(["nps_true=25", "churn_rate_mean = 0.015"]) == {
+        "nps_true": 25.0, "churn_rate_mean": 0.015,
+    }  # fmt: skip
+    assert parse_bounds([f"{CHURN}=0.001:0.05"]) == {CHURN: (0.001, 0.05)}
+    for bad in (["x"], ["x=1", "x=2"], ["x=high"]):
+        with pytest.raises(CXMError, match="--target"):
+            parse_targets(bad)
+    with pytest.raises(CXMError, match="LOW:HIGH"):
+        parse_bounds(["x=1-2"])
+
+
+def test_cxm_calibrate_writes_a_loadable_scenario(tmp_path, capsys):
+    out = tmp_path / "fitted.yaml"
+    args = ["calibrate", str(BASELINE), "--target", "churn_rate_mean=0.02", "--free", CHURN,
+            "--bounds", f"{CHURN}=0.001:0.06", "-r", "2", "--months", "6", "--set",
+            "market.size=1000", "--set", "support.mode=erlang", "--max-evaluations", "30",
+            "--out", str(out), "-q"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "churn_rate_mean" in printed and "relative_error" in printed
+    text = out.read_text()
+    assert text.startswith("# Calibrated baseline_calibrated")
+    fitted = load_scenario(out)
+    assert fitted.market.size == 1000 and fitted.months == 6
+    assert yaml.safe_load(text)["name"] == "baseline_calibrated"
+    assert 0.001 <= fitted.market.segments[0].churn_per_month <= 0.06
+    assert [p.name for p in tmp_path.iterdir()] == ["fitted.yaml"]
+
+
+def test_cxm_calibrate_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "never.yaml"
+    args = ["calibrate", str(BASELINE), "--target", "nps=3", "--free", CHURN, "--out", str(out)]
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith("error: --target")
+    assert not out.exists()
