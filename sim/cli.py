@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure simulation speed and memory",
         description="Run the baseline scenario with about N customers for M months and report "
         "customer-months per second (one customer-month: one active customer for one month) "
-        "and the process's peak resident memory.",
+        "and the process's peak resident memory. The market is N divided by the scenario's "
+        "initial customer share, and contact-centre agents scale with it.",
     )
     bench.add_argument("--engine", default="vector", choices=["vector"], help="model engine")
     bench.add_argument(
@@ -230,7 +231,16 @@ def _bench(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     share = scenario.market.initial_customers or 1.0
     size = max(round(args.customers / share), 1)
-    scenario = with_overrides(scenario, {"market.size": size, "months": args.months})
+    # Staff the contact centre in proportion to the market, as the firm would.
+    agents = scenario.support.contact_centre.agents * size / scenario.market.size
+    scenario = with_overrides(
+        scenario,
+        {
+            "market.size": size,
+            "months": args.months,
+            "support.contact_centre.agents": max(round(agents), 1),
+        },
+    )
     start = time.perf_counter()
     ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine)
     seconds = time.perf_counter() - start

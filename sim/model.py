@@ -204,9 +204,10 @@ class CXModel(mesa.Model):
         tolerance = self.seg_tolerance[seg]
         month = _Month(
             who=who,
-            satisfaction=np.full((n, k_count), np.nan, dtype=np.float32),
-            perceived=np.full((n, k_count), np.nan, dtype=np.float32),
-            problem_at=np.zeros((n, k_count), dtype=bool),
+            # Column-major: phases fill and read one touchpoint (column) at a time.
+            satisfaction=np.full((n, k_count), np.nan, dtype=np.float32, order="F"),
+            perceived=np.full((n, k_count), np.nan, dtype=np.float32, order="F"),
+            problem_at=np.zeros((n, k_count), dtype=bool, order="F"),
             effort=np.zeros(n),
             interactions=np.zeros(n),
         )
@@ -221,23 +222,25 @@ class CXModel(mesa.Model):
             elif tp.when == "renewal":
                 due = due & renewing
             elif tp.probability_per_month < 1.0:
-                occurs = self.streams.uniform(f"touchpoint:{name}:occurs", m)[who]
+                occurs = self.streams.uniform(f"touchpoint:{name}:occurs", m, who)
                 due = due & (occurs < tp.probability_per_month)
-            if not due.any():
+            rows = np.flatnonzero(due)
+            if len(rows) == 0:
                 continue
-            noise = self.streams.normal(f"touchpoint:{name}:noise", m)[who]
-            problem = self.streams.uniform(f"touchpoint:{name}:problem", m)[who]
-            problem = due & (problem < plan.problem_probability[k])
+            people = who[rows]
+            noise = self.streams.normal(f"touchpoint:{name}:noise", m, people)
+            problem = self.streams.uniform(f"touchpoint:{name}:problem", m, people)
+            problem = problem < plan.problem_probability[k]
             raw = plan.quality[k] + plan.fit_gain[k] + plan.spread[k] * noise - drop * problem
-            perceived, satisfaction = self._experience(raw, expectation, tolerance)
-            month.perceived[due, k] = perceived[due]
-            month.satisfaction[due, k] = satisfaction[due]
-            month.problem_at[:, k] = problem
-            month.effort += np.where(due, tp.effort, 0.0)
-            month.interactions += due
+            perceived, satisfaction = self._experience(raw, expectation[rows], tolerance[rows])
+            month.perceived[rows, k] = perceived
+            month.satisfaction[rows, k] = satisfaction
+            month.problem_at[rows, k] = problem
+            month.effort[rows] += tp.effort
+            month.interactions[rows] += 1
             if tp.staffed:
-                month.staffed_interactions += float(due.sum())
-            self.recorder.touchpoint(name, due, perceived, satisfaction, problem, plan.quality[k])
+                month.staffed_interactions += float(len(rows))
+            self.recorder.touchpoint(name, perceived, satisfaction, problem, plan.quality[k])
         return month
 
     def _renewing(self, seg: np.ndarray, tenure: np.ndarray) -> np.ndarray:
@@ -257,7 +260,7 @@ class CXModel(mesa.Model):
         """
         pop, plan, m, desk = self.population, self._plan, self.month, self.spec.support
         seg = pop.segment[month.who]
-        u_contact = self.streams.uniform("support:contact", m)[month.who]
+        u_contact = self.streams.uniform("support:contact", m, month.who)
         contacting = month.problem & self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
         if not contacting.any():
             return
@@ -266,8 +269,8 @@ class CXModel(mesa.Model):
         engaged = desk.contact_centre.aht_engagement_effect * (self.firm.engagement - 0.5)
         outcome = self.support.serve(
             m,
-            self.streams.uniform("support:wait", m)[people],
-            self.streams.uniform("support:resolve", m)[people],
+            self.streams.uniform("support:wait", m, people),
+            self.streams.uniform("support:resolve", m, people),
             resolution_shift=plan.resolution_shift,
             wait_factor=plan.wait_factor,
             aht_factor=max(1.0 + engaged, 0.1),
@@ -275,7 +278,7 @@ class CXModel(mesa.Model):
         )
         abandoned = outcome.abandoned
         unresolved = ~outcome.resolved  # hung up, or answered without a resolution
-        recovered = self.streams.uniform("support:recovery", m)[people] < self._recovery_chance()
+        recovered = self.streams.uniform("support:recovery", m, people) < self._recovery_chance()
         month.first_contacts = len(idx)
         month.repeat_contacts = int(unresolved.sum())
         month.contacts = len(idx) + month.repeat_contacts
@@ -294,7 +297,7 @@ class CXModel(mesa.Model):
             if tp.when != "problem":
                 continue
             due = self.in_journey[seg[idx], k]
-            noise = self.streams.normal(f"touchpoint:{name}:noise", m)[people]
+            noise = self.streams.normal(f"touchpoint:{name}:noise", m, people)
             raw = (
                 plan.quality[k]
                 + plan.spread[k] * noise
@@ -318,9 +321,9 @@ class CXModel(mesa.Model):
             if tp.staffed:
                 answered = due & ~abandoned
                 month.staffed_interactions += float(answered.sum() + (unresolved & due).sum())
-            no_problem = np.zeros(len(idx), dtype=bool)
+            no_problem = np.zeros(int(due.sum()), dtype=bool)
             self.recorder.touchpoint(
-                name, due, perceived, satisfaction, no_problem, plan.quality[k]
+                name, perceived[due], satisfaction[due], no_problem, plan.quality[k]
             )
 
     def _recovery_chance(self) -> float:
@@ -376,9 +379,9 @@ class CXModel(mesa.Model):
         rates the touchpoints it met; the firm's voice-of-the-customer data grows."""
         pop, who, m = self.population, month.who, self.month
         rules_ = self.spec.behaviour.surveys
-        draws = {"respond": self.streams.uniform("survey:respond", m)[who]}
+        draws = {"respond": self.streams.uniform("survey:respond", m, who)}
         draws |= {
-            key: self.streams.normal(f"survey:{key}", m)[who] for key in ("nps", "csat", "ces")
+            key: self.streams.normal(f"survey:{key}", m, who) for key in ("nps", "csat", "ces")
         }
         wave = surveys.survey(
             rules_,
@@ -394,7 +397,7 @@ class CXModel(mesa.Model):
             rated = month.satisfaction[wave.respondents].astype(np.float64)
             people = who[wave.respondents]
             noise = np.column_stack(
-                [self.streams.normal(f"survey:touchpoint:{t}", m)[people] for t in self.touchpoints]
+                [self.streams.normal(f"survey:touchpoint:{t}", m, people) for t in self.touchpoints]
             )
             answers = np.clip(rated + rules_.csat_answer_sd / 4.0 * noise, 0.0, 1.0)
             self.voc.observe(answers, wave.recommend)
@@ -409,7 +412,7 @@ class CXModel(mesa.Model):
             return {"loop_calls": 0.0, "loop_cost": 0.0}
         settings = self.spec.firm.maturity
         detractors = respondents[recommend <= 6]
-        u = self.streams.uniform("survey:close_loop", self.month)[detractors]
+        u = self.streams.uniform("survey:close_loop", self.month, detractors)
         recovered = detractors[u < self._recovery_chance()]
         pop = self.population
         pop.satisfaction[recovered] = np.minimum(
@@ -449,8 +452,8 @@ class CXModel(mesa.Model):
             satisfaction, b.churn.renewal_max_leave, b.churn.renewal_threshold,
             b.churn.renewal_steepness,
         )  # fmt: skip
-        would_leave = self.streams.uniform("churn:hazard", m)[who] < p_churn
-        would_leave |= renewing & (self.streams.uniform("churn:renewal", m)[who] < p_leave)
+        would_leave = self.streams.uniform("churn:hazard", m, who) < p_churn
+        would_leave |= renewing & (self.streams.uniform("churn:renewal", m, who) < p_leave)
         kept, interventions = self._intervene(month, p_churn + renewing * p_leave, would_leave)
         leaves = would_leave & ~kept
         stay = who[~leaves]
@@ -463,11 +466,11 @@ class CXModel(mesa.Model):
         p_repeat = rules.purchase_probability(
             b.purchase.repeat_per_month, s_stay, b.purchase.satisfaction_effect, ref
         )
-        repeat = self.streams.uniform("purchase:repeat", m)[stay] < p_repeat
+        repeat = self.streams.uniform("purchase:repeat", m, stay) < p_repeat
         p_upsell = rules.purchase_probability(
             b.purchase.upsell_per_month, s_stay, b.purchase.satisfaction_effect, ref
         )
-        upsell = (self.streams.uniform("purchase:upsell", m)[stay] < p_upsell) & (
+        upsell = (self.streams.uniform("purchase:upsell", m, stay) < p_upsell) & (
             pop.products[stay] < b.purchase.max_products
         )
         pop.products[stay] += upsell.astype(np.int8)
@@ -499,13 +502,13 @@ class CXModel(mesa.Model):
             return kept, none
         accuracy = (firm.level("measurement") + firm.level("technology")) / 10.0
         noise_sd = settings.score_noise_at_zero * max(1.0 - accuracy, 0.0)
-        noise = self.streams.normal("predict:score", m)[month.who]
+        noise = self.streams.normal("predict:score", m, month.who)
         score = rules.churn_score(np.clip(p_leave, 0.0, 1.0), noise, noise_sd)
         flagged_count = round(settings.flag_share * len(month.who))
         flagged = np.zeros(len(month.who), dtype=bool)
         if flagged_count:
             flagged[np.argpartition(-score, flagged_count - 1)[:flagged_count]] = True
-        success = self.streams.uniform("predict:success", m)[month.who]
+        success = self.streams.uniform("predict:success", m, month.who)
         succeeded = flagged & (success < settings.intervention_success)
         kept = succeeded & would_leave
         # A successful intervention (a call, an offer) also leaves the customer happier.

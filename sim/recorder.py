@@ -46,18 +46,17 @@ class Recorder:
     def touchpoint(
         self,
         name: str,
-        due: np.ndarray,
         perceived: np.ndarray,
         satisfaction: np.ndarray,
         problem: np.ndarray,
         delivered: float,
     ) -> None:
-        """Add one batch of interactions at a touchpoint (masks and values per person)."""
+        """Add one batch of interactions at a touchpoint (one entry per interaction)."""
         sums = self._sums[name]
-        sums["experiences"] += float(due.sum())
-        sums["perceived"] += float(perceived[due].sum(dtype=np.float64))
-        sums["satisfaction"] += float(satisfaction[due].sum(dtype=np.float64))
-        sums["problems"] += float(problem[due].sum())
+        sums["experiences"] += float(len(perceived))
+        sums["perceived"] += float(np.sum(perceived, dtype=np.float64))
+        sums["satisfaction"] += float(np.sum(satisfaction, dtype=np.float64))
+        sums["problems"] += float(np.sum(problem))
         sums["delivered_quality"] = delivered
 
     def segments(

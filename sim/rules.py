@@ -71,20 +71,31 @@ def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
 
     `experiences` has one column per touchpoint in stage order, NaN where none happened.
     The memory blends the mean with the average of the peak (the moment furthest from the
-    mean) and the end (the last moment), after Kahneman et al. (1993) and Fredrickson &
-    Kahneman (1993). Rows with no experience give NaN.
+    mean; the first such moment on ties) and the end (the last moment), after Kahneman et
+    al. (1993) and Fredrickson & Kahneman (1993). Rows with no experience give NaN. The
+    loop runs over the few touchpoint columns, never over people.
     """
-    x = np.atleast_2d(np.asarray(experiences, dtype=np.float64))
-    seen = ~np.isnan(x)
-    count = seen.sum(axis=1)
-    has_any = count > 0
-    mean = np.where(has_any, np.nansum(x, axis=1) / np.maximum(count, 1), np.nan)
-    distance = np.where(seen, np.abs(x - mean[:, None]), -1.0)
-    peak = np.take_along_axis(x, distance.argmax(axis=1)[:, None], axis=1)[:, 0]
-    last = x.shape[1] - 1 - seen[:, ::-1].argmax(axis=1)
-    end = np.take_along_axis(x, last[:, None], axis=1)[:, 0]
-    episode = peak_end_weight * 0.5 * (peak + end) + (1.0 - peak_end_weight) * mean
-    return np.where(has_any, episode, np.nan)
+    x = np.asarray(experiences)
+    x = x.reshape(1, -1) if x.ndim == 1 else x
+    columns = [x[:, k] for k in range(x.shape[1])]
+    count = np.zeros(x.shape[0], dtype=np.float32)
+    total = np.zeros(x.shape[0], dtype=np.float64)
+    end = np.full(x.shape[0], np.nan, dtype=np.float64)
+    for column in columns:
+        seen = ~np.isnan(column)
+        count += seen
+        total += np.where(seen, column, 0.0)
+        end = np.where(seen, column, end)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    peak = np.full(x.shape[0], np.nan, dtype=np.float64)
+    furthest = np.full(x.shape[0], -1.0)
+    for column in columns:
+        distance = np.abs(column - mean)
+        further = distance > furthest  # NaN compares False: unseen moments never win
+        peak = np.where(further, column, peak)
+        furthest = np.where(further, distance, furthest)
+    return peak_end_weight * 0.5 * (peak + end) + (1.0 - peak_end_weight) * mean
 
 
 def prior_weight(tenure_months: ArrayLike, new: float, loyal: float, scale_months: float) -> Array:

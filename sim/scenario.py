@@ -171,7 +171,7 @@ class ContactCentre(_Strict):
     stretched to hold `min_simulated_contacts` and cut to hold `max_simulated_contacts`."""
     min_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 500
     """Fewest contacts a simulated period holds, for a stable distribution of outcomes."""
-    max_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 20_000
+    max_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 5_000
     """Cap on the contacts of a simulated period, so that a month's cost does not grow with
     the population (the cap wins over the minimum)."""
     reuse_tolerance: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02

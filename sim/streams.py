@@ -14,6 +14,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from scipy.special import ndtri
 
 
 def purpose_key(purpose: str) -> int:
@@ -46,10 +47,19 @@ class Streams:
             np.random.PCG64(np.random.SeedSequence(self._entropy, spawn_key=key))
         )
 
-    def uniform(self, purpose: str, month: int) -> np.ndarray:
-        """One U(0,1) float32 per person."""
-        return self.generator(purpose, month).random(self.size, dtype=np.float32)
+    def uniform(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
+        """One U(0,1) float32 per person (or for the people indexed by `who`)."""
+        u = self.generator(purpose, month).random(self.size, dtype=np.float32)
+        return u if who is None else u[who]
 
-    def normal(self, purpose: str, month: int) -> np.ndarray:
-        """One N(0,1) float32 per person."""
-        return self.generator(purpose, month).standard_normal(self.size, dtype=np.float32)
+    def normal(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
+        """One N(0,1) float32 per person (or for the people indexed by `who`).
+
+        Drawn by inversion of the person's uniform, so only the people needed pay for the
+        transformation while each person's number stays the same whoever else is drawn.
+        """
+        u = self.uniform(purpose, month, who)
+        return ndtri(np.clip(u, _TINY, 1.0 - _TINY)).astype(np.float32, copy=False)
+
+
+_TINY = np.float32(2.0**-25)

@@ -90,10 +90,12 @@ def test_better_capabilities_raise_satisfaction_retention_and_revenue(baseline):
 
 
 def test_longer_waits_raise_effort_and_lower_satisfaction(baseline):
+    desk = {"support.mode": "service_level"}  # the simple desk; the contact centre: test_support
+    fast = with_overrides(baseline, desk)
     slow = with_overrides(
-        baseline, {"support.mean_wait_minutes": 30.0, "support.first_contact_resolution": 0.4}
+        fast, {"support.mean_wait_minutes": 30.0, "support.first_contact_resolution": 0.4}
     )
-    fast_ts = run(baseline, replications=3, seed=8).timeseries
+    fast_ts = run(fast, replications=3, seed=8).timeseries
     slow_ts = run(slow, replications=3, seed=8).timeseries
     assert slow_ts["effort_mean"].mean() > fast_ts["effort_mean"].mean()
     assert slow_ts["satisfaction_mean"].mean() < fast_ts["satisfaction_mean"].mean()
@@ -105,7 +107,7 @@ def test_weak_measurement_biases_measured_nps_upward(baseline):
     weak = with_overrides(baseline, {"firm.capabilities.measurement": 0.0, "market.size": 8000})
     ts = run(weak, replications=4, seed=2).timeseries
     gap = (ts["nps_measured"] - ts["nps_true"]).mean()
-    assert gap > 3.0  # happier customers answer more often when measurement is weak
+    assert gap > 2.0  # happier customers answer more often when measurement is weak
     strong = with_overrides(weak, {"firm.capabilities.measurement": 5.0})
     ts_strong = run(strong, replications=4, seed=2).timeseries
     assert abs((ts_strong["nps_measured"] - ts_strong["nps_true"]).mean()) < gap / 2

@@ -28,7 +28,8 @@ def month_of_contacts(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 def test_simpy_and_erlang_modes_agree_on_a_month_of_contacts():
     # 5,000 first contacts over 220 hours: about 32 contacts an hour with repeats, offered
     # to 4 agents (3.8 erlangs); the simulated period holds about 40,000 contacts.
-    centre = {"agents": 4, "min_simulated_contacts": 40_000, "reuse_tolerance": 0.0}
+    centre = {"agents": 4, "min_simulated_contacts": 40_000, "max_simulated_contacts": 40_000}
+    centre |= {"reuse_tolerance": 0.0}
     u_wait, u_resolve = month_of_contacts(5000)
     simpy = ContactCentreDesk(Support(mode="simpy", contact_centre=centre))
     erlang = ContactCentreDesk(Support(mode="erlang", contact_centre=centre))
