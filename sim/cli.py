@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sim import experiments, experiments_cli, results
+from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE
 from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
+from sim.model import ENGINES, check_engine
 from sim.progress import progress_bar
 from sim.scenario import Scenario, load_scenario, with_overrides
 
@@ -95,9 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the baseline scenario with about N customers for M months and report "
         "customer-months per second (one customer-month: one active customer for one month) "
         "and the process's peak resident memory. The market is N divided by the scenario's "
-        "initial customer share, and contact-centre agents scale with it.",
+        "initial customer share, and contact-centre agents scale with it. Time both engines "
+        "with the same arguments to compare them.",
     )
-    bench.add_argument("--engine", default="vector", choices=["vector"], help="model engine")
+    bench.add_argument(
+        "--engine", default="vector", choices=ENGINES, help="model engine (default vector)"
+    )
     bench.add_argument(
         "--customers", type=int, default=100_000, help="initial active customers (default 100000)"
     )
@@ -122,7 +127,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", "-s", type=int, help="random seed (default: the scenario's)")
     parser.add_argument("--months", type=int, help="months to simulate (default: the scenario's)")
     parser.add_argument(
-        "--engine", default="vector", choices=["vector"], help="model engine (default vector)"
+        "--engine",
+        default="vector",
+        choices=ENGINES,
+        help="model engine: vector (numpy arrays, default) or agents (one Mesa agent per "
+        "person, for inspecting customers and cross-checking; at most "
+        f"{AGENTS_ENGINE_MAX_PEOPLE:,} people)",
     )
     _add_set_option(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -163,6 +173,7 @@ def _load(path: Path, args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(path, args.overrides)
     if getattr(args, "months", None) is not None:
         scenario = with_overrides(scenario, {"months": args.months})
+    check_engine(scenario, args.engine, str(path))
     return scenario
 
 
@@ -241,6 +252,7 @@ def _bench(args: argparse.Namespace) -> int:
             "support.contact_centre.agents": max(round(agents), 1),
         },
     )
+    check_engine(scenario, args.engine, f"--customers {args.customers}")
     start = time.perf_counter()
     ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine)
     seconds = time.perf_counter() - start

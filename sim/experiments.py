@@ -145,7 +145,7 @@ def run_replication(
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate one replication to the horizon; its time series and touchpoint table."""
-    model = simulate(scenario, seed, replication, engine, progress)
+    model = simulate(scenario, seed, replication, engine, progress, history=False)
     return _tables(model)[:2]
 
 
@@ -155,9 +155,11 @@ def simulate(
     replication: int,
     engine: str = "vector",
     progress: Progress | None = None,
+    history: bool = True,
 ) -> CXModel:
-    """Simulate one replication to the horizon and return the finished model."""
-    model = CXModel(scenario, seed=seed, replication=replication, engine=engine)
+    """Simulate one replication to the horizon and return the finished model (with the
+    agents engine, customers keep their journey history unless `history` is False)."""
+    model = CXModel(scenario, seed=seed, replication=replication, engine=engine, history=history)
     while model.running:
         model.step()
         if progress is not None:
@@ -190,7 +192,7 @@ def run(
         seed: the scenario seed (default `scenario.seed`); replication r uses the r-th
             stream spawned from it, so results do not depend on how many run or in which
             order.
-        engine: the model engine.
+        engine: the model engine, ``"vector"`` or ``"agents"``.
         progress: optional callback receiving months simulated.
     """
     replications = scenario.replications if replications is None else int(replications)
@@ -200,7 +202,8 @@ def run(
     tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
     outcomes = []
     for r in range(replications):
-        tables.append(_tables(simulate(scenario, seed, r, engine, progress)))
+        model = simulate(scenario, seed, r, engine, progress, history=False)
+        tables.append(_tables(model))
         outcomes.append({"replication": r, "seed": seed} | replication_outcomes(tables[-1][0]))
     timeseries, touchpoints, segments = (
         _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)

@@ -3,6 +3,10 @@
 Everyone in the market — prospect, customer or lapsed customer — has a fixed index for the
 whole run, so random numbers drawn per person line up across scenarios (common random
 numbers) and no per-person Python object exists. About 20 bytes per person.
+
+The vector engine keeps the market in these arrays for the whole run. The agents engine
+draws its people from `Population.initial` too, so both engines start from the same market,
+then keeps each person's state in a `sim.agents.Customer`.
 """
 
 from __future__ import annotations

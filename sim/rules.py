@@ -92,10 +92,17 @@ def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
     furthest = np.full(x.shape[0], -1.0)
     for column in columns:
         distance = np.abs(column - mean)
-        further = distance > furthest  # NaN compares False: unseen moments never win
+        # NaN compares False: unseen moments never win. Moments equally far from the mean
+        # (two moments always are) differ only by rounding: the first one stays the peak.
+        further = distance > furthest + _TIE
         peak = np.where(further, column, peak)
         furthest = np.where(further, distance, furthest)
     return peak_end_weight * 0.5 * (peak + end) + (1.0 - peak_end_weight) * mean
+
+
+_TIE = 1e-12
+"""Distances from the mean closer than this are ties in `peak_end` (far below the float32
+resolution of the 0–1 scale, far above float64 rounding)."""
 
 
 def prior_weight(tenure_months: ArrayLike, new: float, loyal: float, scale_months: float) -> Array:

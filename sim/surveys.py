@@ -6,13 +6,18 @@ customers who met touchpoints this month are also asked CSAT (1–5) about the m
 latent state with noise; who answers is self-selected by satisfaction, less so as the
 measurement capability grows, and more answer as it grows. The true values are computed
 from the latent state of everyone, so the gap between measured and true is visible.
+
+`answer` is one person's part (scalars) or everyone's (arrays); `conditions` and `summarise`
+are the firm's side, the same for both engines; `survey` runs a whole wave over arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sim import rules
 from sim.scenario import SurveyRules
@@ -50,6 +55,121 @@ def selection_bias(rules_: SurveyRules, measurement_level: float) -> float:
     return rules_.selection_bias * max(1.0 - measurement_level / 5.0, 0.0)
 
 
+class Conditions(NamedTuple):
+    """How a month's survey reaches customers: the same for everyone asked."""
+
+    response_scale: float
+    """Multiplier on each segment's response probability (measurement capability)."""
+    selection_bias: float
+    """Self-selection strength (logit shift per unit of satisfaction above the mean)."""
+    mean_satisfaction: float
+    """Mean cumulative satisfaction of the customers asked, 0–1."""
+
+
+class Answers(NamedTuple):
+    """Survey answers of one person (scalars) or of each person asked (aligned arrays)."""
+
+    answered: np.ndarray
+    """Whether the person answered."""
+    recommend: np.ndarray
+    """Likelihood-to-recommend answer, 0–10 (meaningful where answered)."""
+    promoter: np.ndarray
+    """True probability of being a promoter (from the latent state)."""
+    detractor: np.ndarray
+    """True probability of being a detractor."""
+    csat_latent: np.ndarray
+    """Latent CSAT of the month, 1–5 (NaN without an interaction)."""
+    csat: np.ndarray
+    """CSAT answer, 1–5 (meaningful where answered and an interaction happened)."""
+    ces_latent: np.ndarray
+    """Latent CES of the month, 1–7 (NaN without an interaction)."""
+    ces: np.ndarray
+    """CES answer, 1–7."""
+
+
+def conditions(
+    rules_: SurveyRules,
+    satisfaction: np.ndarray,
+    measurement_level: float,
+    reference_level: float,
+) -> Conditions:
+    """The month's survey conditions, from the measurement capability (0–5) and the
+    cumulative satisfaction of everyone asked."""
+    return Conditions(
+        measurement_scale(rules_, measurement_level - reference_level),
+        selection_bias(rules_, measurement_level),
+        float(satisfaction.mean()),
+    )
+
+
+def answer(
+    rules_: SurveyRules,
+    asked: Conditions,
+    satisfaction: ArrayLike,
+    episode: ArrayLike,
+    month_effort: ArrayLike,
+    base_response: ArrayLike,
+    u_respond: ArrayLike,
+    z_nps: ArrayLike,
+    z_csat: ArrayLike,
+    z_ces: ArrayLike,
+) -> Answers:
+    """Answers of a person (or of each person) asked: who answers (self-selected by
+    satisfaction) and what, drawn from the latent state with the given standard normals.
+
+    Args:
+        rules_: survey parameters.
+        asked: the month's `Conditions`.
+        satisfaction: cumulative satisfaction, 0–1.
+        episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
+        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
+        base_response: the segment's response probability.
+        u_respond: uniform draw deciding whether to answer.
+        z_nps, z_csat, z_ces: standard normal answer noise.
+    """
+    p_answer = rules.response_probability(
+        np.clip(base_response * asked.response_scale, 0.0, 1.0),
+        satisfaction,
+        asked.mean_satisfaction,
+        asked.selection_bias,
+    )
+    latent = 10.0 * satisfaction
+    promoter, detractor = rules.nps_shares(latent, rules_.nps_answer_sd)
+    csat_latent = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
+    ces_latent = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
+    return Answers(
+        answered=u_respond < p_answer,
+        recommend=rules.survey_answer(latent, z_nps, rules_.nps_answer_sd, 0, 10),
+        promoter=promoter,
+        detractor=detractor,
+        csat_latent=csat_latent,
+        csat=rules.survey_answer(csat_latent, z_csat, rules_.csat_answer_sd, 1, 5),
+        ces_latent=ces_latent,
+        ces=rules.survey_answer(ces_latent, z_ces, rules_.ces_answer_sd, 1, 7),
+    )
+
+
+def summarise(answers: Answers) -> SurveyWave:
+    """The month's wave from everyone's answers (arrays): true and measured NPS, CSAT and
+    CES, and who answered what."""
+    if len(answers.answered) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
+    answered = answers.answered
+    experienced = ~np.isnan(answers.csat_latent)
+    asked = answered & experienced
+    measures = {
+        "nps_true": 100.0 * float(answers.promoter.mean() - answers.detractor.mean()),
+        "nps_measured": net_promoter_score(answers.recommend[answered]),
+        "csat_true": _mean(answers.csat_latent[experienced]),
+        "csat_measured": _mean(answers.csat[asked]),
+        "ces_true": _mean(answers.ces_latent[experienced]),
+        "ces_measured": _mean(answers.ces[asked]),
+        "respondents": float(answered.sum()),
+    }
+    return SurveyWave(measures, np.flatnonzero(answered), answers.recommend[answered])
+
+
 def survey(
     rules_: SurveyRules,
     satisfaction: np.ndarray,
@@ -60,7 +180,7 @@ def survey(
     reference_level: float,
     draws: dict[str, np.ndarray],
 ) -> SurveyWave:
-    """Run one month's survey of the active customers.
+    """Run one month's survey of the active customers (arrays, one entry per customer).
 
     Args:
         rules_: survey parameters.
@@ -76,33 +196,18 @@ def survey(
         empty = np.zeros(0, dtype=np.int64)
         return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
     satisfaction = satisfaction.astype(np.float64)
-    scale = measurement_scale(rules_, measurement_level - reference_level)
-    p_answer = rules.response_probability(
-        np.clip(base_response * scale, 0.0, 1.0),
-        satisfaction,
-        float(satisfaction.mean()),
-        selection_bias(rules_, measurement_level),
-    )
-    answers = draws["respond"] < p_answer
-    latent = 10.0 * satisfaction
-    promoter, detractor = rules.nps_shares(latent, rules_.nps_answer_sd)
-    recommend = rules.survey_answer(latent, draws["nps"], rules_.nps_answer_sd, 0, 10)
-    experienced = ~np.isnan(episode)
-    csat_latent = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
-    ces_latent = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
-    asked = answers & experienced
-    csat = rules.survey_answer(csat_latent, draws["csat"], rules_.csat_answer_sd, 1, 5)[asked]
-    ces = rules.survey_answer(ces_latent, draws["ces"], rules_.ces_answer_sd, 1, 7)[asked]
-    measures = {
-        "nps_true": 100.0 * float(promoter.mean() - detractor.mean()),
-        "nps_measured": net_promoter_score(recommend[answers]),
-        "csat_true": _mean(csat_latent[experienced]),
-        "csat_measured": _mean(csat),
-        "ces_true": _mean(ces_latent[experienced]),
-        "ces_measured": _mean(ces),
-        "respondents": float(answers.sum()),
-    }
-    return SurveyWave(measures, np.flatnonzero(answers), recommend[answers])
+    asked = conditions(rules_, satisfaction, measurement_level, reference_level)
+    answers = answer(
+        rules_, asked, satisfaction, episode, month_effort, base_response,
+        draws["respond"], draws["nps"], draws["csat"], draws["ces"],
+    )  # fmt: skip
+    return summarise(answers)
+
+
+def touchpoint_rating(rules_: SurveyRules, satisfaction: ArrayLike, noise: ArrayLike) -> ArrayLike:
+    """A respondent's rating of a touchpoint they met (0–1; NaN where not met): their
+    transaction satisfaction there plus answer noise (standard normal `noise`)."""
+    return np.clip(satisfaction + rules_.csat_answer_sd / 4.0 * noise, 0.0, 1.0)
 
 
 def net_promoter_score(answers: np.ndarray) -> float:

@@ -1,0 +1,414 @@
+"""The vector engine: every customer's part of a month as numpy operations over all of them.
+
+The market is a structure of arrays (`sim.population.Population`): one array per attribute,
+one entry per person, no per-person Python object and no Python loop over people. Each
+method below is one per-customer part of a month (`CXModel.step` calls them in order
+between the firm's phases) and applies the mechanisms of `sim.journeys` and the rules of
+`sim.rules` to whole arrays at once. Within a phase every customer reads only their own
+state and their own random numbers, so the order in which an array is processed does not
+matter; across phases, each reads what earlier phases of the month wrote.
+
+The month's working arrays (one row per customer active at the start of the month, one
+column per touchpoint, NaN where nothing happened) live on the engine until the next month.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import journeys, network, rules, surveys
+from sim.journeys import Contacts, Decisions, Month
+from sim.population import (
+    ACTIVE,
+    ADVERTISING,
+    INITIAL,
+    LAPSED,
+    PROSPECT,
+    WINBACK,
+    WORD_OF_MOUTH,
+    Population,
+)
+
+if TYPE_CHECKING:
+    from sim.model import CXModel
+
+
+class VectorCustomers:
+    """The population as arrays, stepped a whole phase at a time.
+
+    Args:
+        model: the `CXModel` (scenario, firm plan, streams, recorder).
+        population: the market at month 0.
+    """
+
+    def __init__(self, model: CXModel, population: Population) -> None:
+        self.model = model
+        self.population = population
+        scenario = model.spec
+        segments = scenario.market.segments
+
+        def column(field: str) -> np.ndarray:
+            return np.array([getattr(s, field) for s in segments], dtype=np.float64)
+
+        self.seg_churn = column("churn_per_month")
+        self.seg_revenue = column("revenue_per_month")
+        self.seg_repeat_value = column("repeat_purchase_value")
+        self.seg_tolerance = column("tolerance")
+        self.seg_contract = np.array([s.contract_months for s in segments], dtype=np.int32)
+        self.seg_support = column("support_propensity")
+        self.seg_response = column("survey_response")
+        self.in_journey = model.in_journey
+        self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
+        self.left = np.zeros(0, dtype=np.int64)
+        self._voice = np.zeros(0)
+
+    def start_month(self, number: int) -> Month:
+        """The new month and its customers (those active at its start)."""
+        return Month(number, np.flatnonzero(self.population.status == ACTIVE))
+
+    # ------------------------------------------------------------------ journeys.experience
+
+    def experience(self, month: Month) -> None:
+        """Each active customer meets the touchpoints due this month, in stage order.
+
+        Column by column (touchpoint by touchpoint): who is due, then their perceived
+        quality and transaction satisfaction. Problem-triggered touchpoints wait for support.
+        """
+        model, pop, plan, m = self.model, self.population, self.model.plan, month.number
+        streams, who = model.streams, month.who
+        n, k_count = len(who), len(model.touchpoints)
+        seg = pop.segment[who]
+        tenure = pop.tenure[who]
+        renewal = journeys.renewing(self.seg_contract[seg], tenure)
+        expectation = pop.expectation[who]
+        tolerance = self.seg_tolerance[seg]
+        # Column-major: phases fill and read one touchpoint (column) at a time.
+        self.satisfaction = np.full((n, k_count), np.nan, dtype=np.float32, order="F")
+        self.perceived = np.full((n, k_count), np.nan, dtype=np.float32, order="F")
+        self.problem_at = np.zeros((n, k_count), dtype=bool, order="F")
+        self.effort = np.zeros(n)
+        self.interactions = np.zeros(n)
+        drop = model.spec.support.problem_quality_drop
+        for k, name in enumerate(model.touchpoints):
+            tp = model.spec.touchpoints[name]
+            if tp.when == "problem":
+                continue
+            occurs = None
+            if journeys.occurs_at_random(tp):
+                occurs = streams.uniform(f"touchpoint:{name}:occurs", m, who)
+            due = self.in_journey[seg, k] & journeys.is_due(tp, tenure, renewal, occurs)
+            rows = np.flatnonzero(due)
+            if len(rows) == 0:
+                continue
+            people = who[rows]
+            noise = streams.normal(f"touchpoint:{name}:noise", m, people)
+            problem = streams.uniform(f"touchpoint:{name}:problem", m, people)
+            problem = problem < plan.problem_probability[k]
+            raw = journeys.touchpoint_quality(
+                plan.quality[k], plan.fit_gain[k], plan.spread[k], noise, problem, drop
+            )
+            perceived, satisfaction = journeys.interaction(
+                raw, expectation[rows], tolerance[rows], model.spec.behaviour.satisfaction
+            )
+            self.perceived[rows, k] = perceived
+            self.satisfaction[rows, k] = satisfaction
+            self.problem_at[rows, k] = problem
+            self.effort[rows] += tp.effort
+            self.interactions[rows] += 1
+            if tp.staffed:
+                month.staffed_interactions += float(len(rows))
+            model.recorder.touchpoint(name, perceived, satisfaction, problem, plan.quality[k])
+        month.problems = int(self.problem_at.any(axis=1).sum())
+
+    # ------------------------------------------------------------------ support.serve
+
+    def contact_support(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
+        """Customers with a problem whose journey has support contact it by their segment's
+        propensity; returns their market indices and the problems they report per
+        touchpoint."""
+        pop, m = self.population, month.number
+        seg = pop.segment[month.who]
+        u_contact = self.model.streams.uniform("support:contact", m, month.who)
+        problem = self.problem_at.any(axis=1)
+        contacting = problem & self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
+        self._contact_rows = np.flatnonzero(contacting)
+        return month.who[self._contact_rows], self.problem_at[self._contact_rows].sum(axis=0)
+
+    def experience_support(self, month: Month, contacts: Contacts) -> None:
+        """Each contacting customer meets the support touchpoints of their journey, as the
+        desk served them."""
+        model, pop, plan, m = self.model, self.population, self.model.plan, month.number
+        desk, idx = model.spec.support, self._contact_rows
+        seg = pop.segment[contacts.people]
+        expectation = pop.expectation[contacts.people]
+        tolerance = self.seg_tolerance[seg]
+        recovery_effect = model.spec.firm.maturity.recovery_effect
+        for k, name in enumerate(model.touchpoints):
+            tp = model.spec.touchpoints[name]
+            if tp.when != "problem":
+                continue
+            due = self.in_journey[seg, k]
+            noise = model.streams.normal(f"touchpoint:{name}:noise", m, contacts.people)
+            raw = journeys.contact_quality(
+                plan.quality[k], plan.spread[k], noise, contacts, desk, recovery_effect
+            )
+            perceived, satisfaction = journeys.interaction(
+                raw, expectation, tolerance, model.spec.behaviour.satisfaction
+            )
+            effort = journeys.contact_effort(tp.effort, contacts, desk)
+            rows = idx[due]
+            self.perceived[rows, k] = perceived[due]
+            self.satisfaction[rows, k] = satisfaction[due]
+            self.effort[rows] += effort[due]
+            self.interactions[rows] += 1
+            if tp.staffed:
+                answered = due & ~contacts.abandoned
+                unresolved = contacts.unresolved & due
+                month.staffed_interactions += float(answered.sum() + unresolved.sum())
+            no_problem = np.zeros(int(due.sum()), dtype=bool)
+            model.recorder.touchpoint(
+                name, perceived[due], satisfaction[due], no_problem, plan.quality[k]
+            )
+
+    # ------------------------------------------------------------------ customers.evaluate
+
+    def evaluate(self, month: Month, trust_shock: float, drift: float) -> None:
+        """Episode memory (peak-end), cumulative satisfaction (anchoring, less a privacy
+        incident's `trust_shock`), remembered effort and expectations; every person's
+        expectation then drifts with the market by `drift`."""
+        pop, who = self.population, month.who
+        rules_ = self.model.spec.behaviour.satisfaction
+        episode = rules.peak_end(self.satisfaction, rules_.peak_end_weight)
+        weight = rules.prior_weight(
+            pop.tenure[who],
+            rules_.prior_weight_new,
+            rules_.prior_weight_loyal,
+            rules_.tenure_scale_months,
+        )
+        satisfaction = rules.anchor_and_adjust(pop.satisfaction[who], episode, weight)
+        if trust_shock:
+            satisfaction = np.clip(satisfaction - trust_shock, 0.0, 1.0)
+        pop.satisfaction[who] = satisfaction
+        month_effort = journeys.month_effort(self.effort, self.interactions)
+        pop.effort[who] = rules.anchor_and_adjust(
+            pop.effort[who], month_effort, rules_.effort_memory
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows with no interaction
+            mean_perceived = np.nanmean(self.perceived, axis=1)
+        pop.expectation[who] = rules.adapted_expectation(
+            pop.expectation[who], mean_perceived, rules_.expectation_adaptation, 0.0
+        )
+        pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
+        self.episode = episode
+        self.month_effort = month_effort
+        month.experiencing = int((~np.isnan(episode)).sum())
+
+    # ------------------------------------------------------------------ customers.answer
+
+    def answer(self, month: Month) -> tuple[surveys.SurveyWave, np.ndarray]:
+        """The month's survey wave, and each respondent's rating of every touchpoint
+        (0–1, NaN where not met; one row per respondent)."""
+        model, pop, who, m = self.model, self.population, month.who, month.number
+        rules_ = model.spec.behaviour.surveys
+        draws = {"respond": model.streams.uniform("survey:respond", m, who)}
+        draws |= {
+            key: model.streams.normal(f"survey:{key}", m, who) for key in ("nps", "csat", "ces")
+        }
+        wave = surveys.survey(
+            rules_,
+            pop.satisfaction[who],
+            self.episode,
+            self.month_effort,
+            self.seg_response[pop.segment[who]],
+            model.firm.level("measurement"),
+            model.spec.firm.reference_level,
+            draws,
+        )
+        if not len(wave.respondents):
+            return wave, np.zeros((0, len(model.touchpoints)))
+        rated = self.satisfaction[wave.respondents].astype(np.float64)
+        people = who[wave.respondents]
+        noise = np.column_stack(
+            [model.streams.normal(f"survey:touchpoint:{t}", m, people) for t in model.touchpoints]
+        )
+        return wave, surveys.touchpoint_rating(rules_, rated, noise)
+
+    def take_call_backs(self, month: Month, detractors: np.ndarray, chance: float) -> None:
+        """Detractors the firm calls back: a call that succeeds (by `chance`) recovers some
+        of their satisfaction."""
+        pop = self.population
+        u = self.model.streams.uniform("survey:close_loop", month.number, detractors)
+        recovered = detractors[u < chance]
+        effect = self.model.spec.firm.maturity.close_loop_effect
+        pop.satisfaction[recovered] = np.minimum(pop.satisfaction[recovered] + effect, 1.0)
+
+    # ------------------------------------------------------------------ customers.decide
+
+    def consider_leaving(self, month: Month) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each customer's churn risk (hazard plus renewal, per month), whether they would
+        leave this month (hazard, or not renewing a contract that is due) and whether a
+        contract is due."""
+        pop, who, m = self.population, month.who, month.number
+        churn, streams = self.model.spec.behaviour.churn, self.model.streams
+        seg = pop.segment[who]
+        satisfaction = pop.satisfaction[who]
+        p_churn = rules.churn_probability(
+            self.seg_churn[seg],
+            satisfaction,
+            pop.effort[who],
+            churn.satisfaction_effect,
+            churn.effort_effect,
+            churn.reference_satisfaction,
+            churn.reference_effort,
+            self.model.firm.trust_shock,
+            pop.frailty[who],
+        )
+        renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[who])
+        p_leave = rules.renewal_leave_probability(
+            satisfaction, churn.renewal_max_leave, churn.renewal_threshold,
+            churn.renewal_steepness,
+        )  # fmt: skip
+        would_leave = streams.uniform("churn:hazard", m, who) < p_churn
+        would_leave |= renewal & (streams.uniform("churn:renewal", m, who) < p_leave)
+        self.would_leave = would_leave
+        return p_churn + renewal * p_leave, would_leave, renewal
+
+    def decide(self, month: Month, flagged: np.ndarray | None) -> Decisions:
+        """Interventions reach the flagged (a success lifts satisfaction and keeps one who
+        would leave); leavers lapse; stayers buy, pay and age by a month."""
+        pop, who, m = self.population, month.who, month.number
+        b, streams = self.model.spec.behaviour, self.model.streams
+        kept = np.zeros(len(who), dtype=bool)
+        if flagged is not None:
+            settings = self.model.spec.firm.maturity
+            success = streams.uniform("predict:success", m, who)
+            succeeded = flagged & (success < settings.intervention_success)
+            kept = succeeded & self.would_leave
+            # A successful intervention (a call, an offer) also leaves the customer happier.
+            people = who[succeeded]
+            pop.satisfaction[people] = np.minimum(
+                pop.satisfaction[people] + settings.intervention_satisfaction_gain, 1.0
+            )
+        leaves = self.would_leave & ~kept
+        stay = who[~leaves]
+        self.left = who[leaves]
+        pop.status[self.left] = LAPSED
+        pop.products[self.left] = 0
+
+        s_stay = pop.satisfaction[stay]
+        ref = b.churn.reference_satisfaction
+        p_repeat = rules.purchase_probability(
+            b.purchase.repeat_per_month, s_stay, b.purchase.satisfaction_effect, ref
+        )
+        repeat = streams.uniform("purchase:repeat", m, stay) < p_repeat
+        p_upsell = rules.purchase_probability(
+            b.purchase.upsell_per_month, s_stay, b.purchase.satisfaction_effect, ref
+        )
+        upsell = (streams.uniform("purchase:upsell", m, stay) < p_upsell) & (
+            pop.products[stay] < b.purchase.max_products
+        )
+        pop.products[stay] += upsell.astype(np.int8)
+        seg_stay = pop.segment[stay]
+        revenue = journeys.month_revenue(
+            self.seg_revenue[seg_stay],
+            pop.products[stay],
+            repeat,
+            self.seg_repeat_value[seg_stay],
+            b.purchase.extra_product_revenue_share,
+        )
+        pop.revenue_to_date[stay] += revenue.astype(np.float32)
+        pop.tenure[stay] += 1
+        return Decisions(pop.segment[who], leaves, kept, repeat, upsell, revenue, s_stay)
+
+    # ------------------------------------------------------------------ market.acquire
+
+    def speak(self) -> np.ndarray:
+        """Word of mouth of each active customer (ascending market index)."""
+        pop, a = self.population, self.model.spec.acquisition
+        sd = self.model.spec.behaviour.surveys.nps_answer_sd
+        self._active = pop.status == ACTIVE
+        satisfaction = pop.satisfaction[self._active]
+        self._voice = journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
+        return self._voice
+
+    def prospects(self) -> int:
+        """Number of prospects in the market."""
+        return int((self.population.status == PROSPECT).sum())
+
+    def adopt(
+        self, month: Month, chance: float | None, ads_share: float, per_customer: float
+    ) -> dict[str, float]:
+        """Prospects and lapsed customers (not those who left this month) adopt: with the
+        month's `chance` under complete mixing, or by hearing their ties speak over the
+        network in sub-steps (`chance` None); then they join. Returns the month's counts."""
+        pop, a, m = self.population, self.model.spec.acquisition, month.number
+        prospect = pop.status == PROSPECT
+        lapsed = pop.status == LAPSED
+        lapsed[self.left] = False
+        if chance is None:
+            speaking = np.zeros(pop.size, dtype=np.float32)
+            speaking[self._active] = self._voice
+            joins, ads_share = self._adopt_network(month, prospect | lapsed, speaking, per_customer)
+        else:
+            u = self.model.streams.uniform("acquire:adopt", m)
+            joins = (prospect & (u < chance)) | (lapsed & (u < chance * a.winback_factor))
+        u_source = self.model.streams.uniform("acquire:source", m)
+        reluctant = journeys.reluctance(lapsed, a.winback_factor)
+        new = np.flatnonzero(joins & (reluctant > 0))
+        # Attribute each adoption to advertising or word of mouth in proportion to the hazards.
+        by_ads = u_source[new] < ads_share[new] if np.ndim(ads_share) else u_source[new] < ads_share
+        pop.source[new] = np.where(
+            lapsed[new], WINBACK, np.where(by_ads, ADVERTISING, WORD_OF_MOUTH)
+        )
+        pop.status[new] = ACTIVE
+        pop.tenure[new] = 0
+        pop.products[new] = 1
+        pop.satisfaction[new] = pop.expectation[new]
+        pop.effort[new] = self.model.spec.behaviour.churn.reference_effort
+        return {
+            "acquired": float(len(new)),
+            "acquired_prospects": float(prospect[new].sum()),
+            "acquired_by_word_of_mouth": float((pop.source[new] == WORD_OF_MOUTH).sum()),
+        }
+
+    def _adopt_network(
+        self, month: Month, pool: np.ndarray, speaking: np.ndarray, per_customer: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Network: each person's hazard is p + q × their ties' net voice. The month is
+        split into sub-steps so that people adopting early in the month already speak later
+        in it; a new adopter speaks with the mean voice of a customer."""
+        a, pop = self.model.spec.acquisition, self.population
+        reluctant = journeys.reluctance(pop.status == LAPSED, a.winback_factor)
+        joined = np.zeros(pop.size, dtype=bool)
+        hazard = np.full(pop.size, a.advertising_per_month)
+        for sub in range(journeys.NETWORK_SUBSTEPS):
+            heard = network.informed_share(self.model.ties, speaking)
+            hazard = journeys.adoption_hazard(a.advertising_per_month, a.imitation_per_month, heard)
+            p_sub = journeys.substep_adoption(hazard, reluctant)
+            u = self.model.streams.uniform(f"acquire:adopt:{sub}", month.number)
+            new = pool & ~joined & (u < p_sub)
+            joined |= new
+            speaking[new] = per_customer
+        return joined, journeys.advertising_share(a.advertising_per_month, hazard)
+
+    # ------------------------------------------------------------------ record
+
+    def state(self, month: Month) -> dict[str, float]:
+        """Means of the state of the month's customers, and of those active now."""
+        pop, who = self.population, month.who
+        active = pop.status == ACTIVE
+        return {
+            "satisfaction_mean": _mean(pop.satisfaction[who]),
+            "effort_mean": _mean(pop.effort[who]),
+            "expectation_mean": _mean(pop.expectation[who]),
+            "products_per_customer": float(pop.products[active].mean()) if active.any() else 0.0,
+            "initial_customers_active": float((active & (pop.source == INITIAL)).sum()),
+        }
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else float("nan")
