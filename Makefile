@@ -25,7 +25,7 @@ env: $(STAMP)
 
 demo: $(STAMP)  ## compare the baseline with two alternatives and print the table
 	$(VENV)/bin/cxm compare scenarios/baseline.yaml scenarios/service_excellence.yaml \
-		scenarios/digital_first.yaml --out results/demo
+		scenarios/invest_design.yaml --out results/demo
 
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest -q
