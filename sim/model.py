@@ -12,7 +12,7 @@ month, learning and recording. The customers' side is an engine's:
 
 - ``vector`` (`sim.vector.VectorCustomers`): the population is a structure of arrays and each
   per-customer part is one numpy operation over all customers — for sweeps with millions;
-- ``agents`` (`sim.agents.AgentCustomers`): each person is a `mesa.Agent` in `model.agents`,
+- ``agents`` (`sim.agent_engine.AgentCustomers`): each person is a `mesa.Agent` in `model.agents`,
   stepped in random order with `shuffle_do` — for teaching (`model.customer(i)` shows one
   customer's journey), for extending the model the Mesa way, and as the reference the vector
   engine is checked and timed against.

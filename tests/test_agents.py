@@ -82,7 +82,7 @@ def test_engines_agree_month_by_month(small, network):
     for column in COUNTS:
         np.testing.assert_array_equal(a[column], v[column], err_msg=column)
     for column in ("revenue", "profit", "nps_true", "nps_measured", "satisfaction_mean"):
-        np.testing.assert_allclose(a[column], v[column], rtol=1e-3, err_msg=column)
+        np.testing.assert_allclose(a[column], v[column], rtol=1e-4, err_msg=column)
     v_tp, a_tp = vector.recorder.touchpoint_table(), agents.recorder.touchpoint_table()
     np.testing.assert_array_equal(a_tp["experiences"], v_tp["experiences"])
     np.testing.assert_array_equal(a_tp["problems"], v_tp["problems"])
