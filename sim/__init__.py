@@ -5,7 +5,9 @@ The public API:
 - `load_scenario(path, overrides=())`: read and validate a scenario file;
 - `run(scenario, replications=..., seed=...)`: replications of a scenario, as tidy tables;
 - `compare(base, *alternatives, ...)`: paired differences on common random numbers;
-- `CXModel(scenario, seed=...)`: one run as a `mesa.Model`; `step()` advances one month;
+- `CXModel(scenario, seed=..., engine="vector" | "agents")`: one run as a `mesa.Model`;
+  `step()` advances one month; with ``engine="agents"`` every person is a `mesa.Agent` and
+  `model.customer(i).journey()` shows one customer's journey;
 - `run_sweep(spec)`: a design of runs (grid, random, Latin hypercube, Sobol, Morris), serial
   or on Dask, resumable, with sensitivity indices; `sim.calibrate.calibrate(...)` fits free
   parameters to observed KPIs and `sim.discover.prim(...)` finds input regions.
