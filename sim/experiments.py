@@ -9,7 +9,7 @@ depend on the scenario.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -298,17 +298,6 @@ def compare(
         ]
     ]
     return Comparison(runs, paired, pd.DataFrame(summary_rows))
-
-
-def headline_table(
-    comparison_or_run: Comparison | RunResult, metrics: Sequence[str] = HEADLINE
-) -> pd.DataFrame:
-    """The headline metrics as a compact table (for printing)."""
-    if isinstance(comparison_or_run, RunResult):
-        s = comparison_or_run.summary.set_index("metric").loc[list(metrics)]
-        return s[["mean", "ci_low", "ci_high"]].reset_index()
-    s = comparison_or_run.summary
-    return s[s["metric"].isin(metrics)].reset_index(drop=True)
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -76,7 +76,3 @@ class Population:
             source=np.full(n, INITIAL, dtype=np.int8),
             frailty=frailty,
         )
-
-    def nbytes(self) -> int:
-        """Memory held by the attribute arrays, bytes."""
-        return sum(a.nbytes for a in vars(self).values())

@@ -22,8 +22,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sim.experiments import Comparison, RunResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -180,8 +178,3 @@ def _finite(value: Any) -> Any:
     if hasattr(value, "item"):
         return _finite(value.item())
     return value
-
-
-def read_timeseries(directory: Path) -> pd.DataFrame:
-    """The time series of a result directory."""
-    return pd.read_parquet(Path(directory) / "timeseries.parquet")

@@ -22,16 +22,11 @@ def purpose_key(purpose: str) -> int:
     return zlib.crc32(purpose.encode())
 
 
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """Independent child seed sequences of a scenario seed, one per replication."""
-    return np.random.SeedSequence(seed).spawn(replications)
-
-
 class Streams:
     """Per-purpose, per-month random numbers for one replication.
 
     Args:
-        seed_sequence: the replication's seed sequence (from `replication_seeds`).
+        seed_sequence: the replication's seed sequence, ``SeedSequence(seed, spawn_key=(r,))``.
         size: how many people draw (one number each per purpose and month).
     """
 

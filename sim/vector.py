@@ -357,8 +357,7 @@ class VectorCustomers:
             u = self.model.streams.uniform("acquire:adopt", m)
             joins = (prospect & (u < chance)) | (lapsed & (u < chance * a.winback_factor))
         u_source = self.model.streams.uniform("acquire:source", m)
-        reluctant = journeys.reluctance(lapsed, a.winback_factor)
-        new = np.flatnonzero(joins & (reluctant > 0))
+        new = np.flatnonzero(joins)
         # Attribute each adoption to advertising or word of mouth in proportion to the hazards.
         by_ads = u_source[new] < ads_share[new] if np.ndim(ads_share) else u_source[new] < ads_share
         pop.source[new] = np.where(
