@@ -23,7 +23,6 @@ hypercube (plus the scenario's own values), then Nelder–Mead from the best poi
 from __future__ import annotations
 
 import math
-import os
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +39,7 @@ from scipy.optimize import minimize
 from sim import experiments
 from sim.designs import unit_samples
 from sim.errors import CXMError, ScenarioError
+from sim.results import atomic_write
 from sim.scenario import Scenario, with_overrides
 from sim.streams import purpose_key
 from sim.sweep import available_outcomes
@@ -386,7 +386,6 @@ def write_calibrated(result: CalibrationResult, path: str | Path) -> Path:
         for r in result.fit.itertuples()
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text("\n".join(lines) + "\n" + result.scenario.to_yaml())
-    os.replace(temporary, path)
+    text = "\n".join(lines) + "\n" + result.scenario.to_yaml()
+    atomic_write(path, lambda temporary: temporary.write_text(text))
     return path

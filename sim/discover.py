@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import operator
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import CXMError
+from sim.results import atomic_write
 from sim.sweep import read_manifest
 
 OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
@@ -380,7 +380,6 @@ def discover(
 def write_discovery(result: PrimResult, path: str | Path) -> Path:
     """Write the boxes as JSON (to a temporary name, then renamed)."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
-    os.replace(temporary, path)
+    text = json.dumps(result.to_dict(), indent=1) + "\n"
+    atomic_write(path, lambda temporary: temporary.write_text(text))
     return path

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -32,6 +32,14 @@ PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy"
 def default_out_dir(name: str) -> Path:
     """results/<name>/ in the project."""
     return RESULTS_DIR / name
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write one file whole or not at all: `write` fills a hidden temporary name beside
+    `path` (``.NAME.PID.tmp``), which then replaces `path` in one rename."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
 
 
 @contextmanager

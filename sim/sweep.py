@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +40,7 @@ from sim import parallel
 from sim.designs import SOBOL_MIN_SAMPLES, Design, DesignKind, Parameter, make_design
 from sim.errors import CXMError, ScenarioError
 from sim.experiments import replication_outcomes, run_replication
-from sim.results import atomic_directory, default_out_dir, provenance
+from sim.results import atomic_directory, atomic_write, default_out_dir, provenance
 from sim.scenario import Scenario, load_scenario, read_scenario_mapping, with_overrides
 from sim.sensitivity import analyse
 from sim.streams import purpose_key
@@ -567,7 +566,7 @@ def _open_work_dir(out: Path, sweep: Sweep, resume: bool) -> tuple[Path, bool]:
         return work, False
     work.mkdir(parents=True)
     state = {"name": sweep.spec.name, "fingerprint": sweep.fingerprint, "runs": sweep.size}
-    _atomic_write(work / STATE_FILE, lambda p: p.write_text(_json_text(state)))
+    atomic_write(work / STATE_FILE, lambda p: p.write_text(_json_text(state)))
     return work, True
 
 
@@ -597,17 +596,11 @@ def _write_run(work: Path, result: dict[str, Any]) -> None:
     stem = f"run-{result['record']['run_id']:07d}"
     series = result["timeseries"]
     if series is not None:
-        _atomic_write(
+        atomic_write(
             work / f"{stem}.timeseries.parquet", lambda p: series.to_parquet(p, index=False)
         )
     text = _json_text(result["record"])
-    _atomic_write(work / f"{stem}.json", lambda p: p.write_text(text))
-
-
-def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
+    atomic_write(work / f"{stem}.json", lambda p: p.write_text(text))
 
 
 def _timeseries_table(work: Path, runs: pd.DataFrame) -> pd.DataFrame:
