@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sim import experiments, experiments_cli, results
 from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE
+from sim.cli_options import add_set_option, progress_bar
 from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
 from sim.model import ENGINES, check_engine
-from sim.progress import progress_bar
 from sim.scenario import Scenario, load_scenario, with_overrides
 
 EXIT_BAD_INPUT = 2
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate SCENARIO and print it with every default filled, as YAML.",
     )
     validate.add_argument("scenario", type=Path, help="scenario YAML file")
-    _add_set_option(validate)
+    add_set_option(validate)
     validate.set_defaults(handler=_validate)
 
     bench = sub.add_parser(
@@ -134,21 +134,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "person, for inspecting customers and cross-checking; at most "
         f"{AGENTS_ENGINE_MAX_PEOPLE:,} people)",
     )
-    _add_set_option(parser)
+    add_set_option(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-
-
-def _add_set_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value by its dotted path, e.g. "
-        "--set firm.capabilities.technology=4 or --set market.segments.premium.share=0.4 "
-        "(repeatable; validated like the file)",
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,8 +16,8 @@ from pathlib import Path
 from sim import calibrate as calibration
 from sim import discover as discovery
 from sim import results
+from sim.cli_options import add_set_option, progress_bar
 from sim.errors import CXMError
-from sim.progress import progress_bar
 from sim.scenario import load_scenario, with_overrides
 from sim.sweep import SweepResult, load_sweep, run_sweep
 
@@ -140,10 +140,7 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
     calibrate.add_argument(
         "--months", type=int, metavar="M", help="months to simulate (default: the scenario's)"
     )
-    calibrate.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-        help="override a scenario value by its dotted path before fitting (repeatable)",
-    )  # fmt: skip
+    add_set_option(calibrate)
     calibrate.add_argument(
         "--max-evaluations", type=int, default=150, metavar="N",
         help="scenario evaluations in all (default 150)",
