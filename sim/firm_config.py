@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from sim.fields import Level, Month, NonNegative, Share, Strict
 
 CAPABILITIES: tuple[str, ...] = (
     "experience_strategy",
@@ -33,27 +35,9 @@ MATURITY_LEVELS: tuple[str, ...] = (
 )
 """Maturity levels in order; each unlocks the practices of the levels below it too."""
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Level = Annotated[float, Field(ge=0.0, le=5.0)]
-Month = Annotated[int, Field(ge=1, le=600)]
-Capability = Literal[
-    "experience_strategy",
-    "customer_understanding",
-    "experience_design",
-    "governance",
-    "culture",
-    "measurement",
-    "technology",
-    "processes",
-]
-Maturity = Literal["reactive", "managed", "proactive", "predictive", "transformative"]
+Capability = Literal[CAPABILITIES]
 OrgModel = Literal["centralised", "distributed", "hybrid", "executive_led"]
 SourcingOption = Literal["in_house", "creative_partner", "transactional_supplier"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _with_overrides(settings: BaseModel, preset: dict[str, float]) -> dict[str, float]:
@@ -62,7 +46,7 @@ def _with_overrides(settings: BaseModel, preset: dict[str, float]) -> dict[str, 
             for key, value in preset.items()}  # fmt: skip
 
 
-class CapabilityDynamics(_Strict):
+class CapabilityDynamics(Strict):
     """How capability levels grow with investment and decay without upkeep."""
 
     cost_scale: Annotated[float, Field(gt=0.0)] = 750_000.0
@@ -82,7 +66,7 @@ class CapabilityDynamics(_Strict):
     """Extra effectiveness when strategy aligns investments (transformative maturity)."""
 
 
-class Investment(_Strict):
+class Investment(Strict):
     """Spend on one capability over a span of months (give per_month or per_year)."""
 
     capability: Capability
@@ -106,7 +90,7 @@ class Investment(_Strict):
         return self.per_month if self.per_month is not None else self.per_year / 12.0
 
 
-class Budget(_Strict):
+class Budget(Strict):
     """A total CX budget allocated to capabilities by share."""
 
     per_month: NonNegative = 0.0
@@ -125,12 +109,10 @@ class Budget(_Strict):
         return self
 
 
-class MaturitySettings(_Strict):
+class MaturitySettings(Strict):
     """Maturity: fixed by the scenario, or following the capability index."""
 
-    level: Literal["auto", "reactive", "managed", "proactive", "predictive", "transformative"] = (
-        "auto"
-    )
+    level: Literal[("auto", *MATURITY_LEVELS)] = "auto"
     thresholds: tuple[Level, Level, Level, Level] = (1.5, 2.75, 3.5, 4.25)
     """Capability index (mean level) at which managed, proactive, predictive and
     transformative start (auto mode); increasing."""
@@ -184,7 +166,7 @@ class MaturitySettings(_Strict):
         return self
 
 
-class Organisation(_Strict):
+class Organisation(Strict):
     """An organisational model: a named preset whose parameters may be overridden."""
 
     model: OrgModel = "hybrid"
@@ -228,7 +210,7 @@ ORG_MODELS: dict[str, dict[str, float]] = {
 }  # fmt: skip
 
 
-class Employees(_Strict):
+class Employees(Strict):
     """Front-line staff and their engagement (service-profit chain)."""
 
     staff: Annotated[int, Field(ge=0, le=1_000_000)] = 10
@@ -252,7 +234,7 @@ class Employees(_Strict):
     replacement_cost: NonNegative = 8_000.0
 
 
-class Personalisation(_Strict):
+class Personalisation(Strict):
     """Personalised touchpoints, which use customer data."""
 
     enabled: bool = False
@@ -286,7 +268,7 @@ SOURCING: dict[str, dict[str, float]] = {
 }  # fmt: skip
 
 
-class Sourcing(_Strict):
+class Sourcing(Strict):
     """Who runs support: in house, a creative BPO partner or a transactional supplier."""
 
     option: SourcingOption = "in_house"
@@ -304,7 +286,7 @@ class Sourcing(_Strict):
         return _with_overrides(self, SOURCING[self.option])
 
 
-class Firm(_Strict):
+class Firm(Strict):
     """The firm: capability profile, how it shapes quality, and how it changes."""
 
     capabilities: dict[Capability, Level] = Field(

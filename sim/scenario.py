@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from sim.contact_centre.simulation import HANDLE_TIME_DISTRIBUTIONS
 from sim.errors import ScenarioError
+from sim.fields import NonNegative, Probability, Share, Strict
 from sim.firm_config import Capability, Firm, Sourcing
 
 STAGES: tuple[str, ...] = (
@@ -38,27 +40,17 @@ STAGES: tuple[str, ...] = (
 )
 """Journey stages, in the order a customer meets them."""
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Level = Annotated[float, Field(ge=0.0, le=5.0)]
-Stage = Literal[
-    "awareness", "sales", "onboarding", "delivery", "use", "support", "billing", "renewal"
-]
+Stage = Literal[STAGES]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-class Expectation(_Strict):
+class Expectation(Strict):
     """Distribution of a segment's initial expectations (quality units, 0–1)."""
 
     mean: Share = 0.75
     sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
 
 
-class Segment(_Strict):
+class Segment(Strict):
     """A group of people who share expectations, value and behaviour."""
 
     name: Annotated[str, Field(min_length=1)]
@@ -84,7 +76,7 @@ class Segment(_Strict):
     """Probability of answering a survey when asked, at average satisfaction."""
 
 
-class Touchpoint(_Strict):
+class Touchpoint(Strict):
     """One moment of the journey where the firm delivers an experience."""
 
     stage: Stage
@@ -105,7 +97,7 @@ class Touchpoint(_Strict):
     """Chance the interaction goes wrong and creates a problem for the customer."""
 
 
-class Network(_Strict):
+class Network(Strict):
     """The social network word of mouth runs over."""
 
     kind: Literal["complete", "erdos_renyi", "watts_strogatz", "barabasi_albert"] = "complete"
@@ -118,7 +110,7 @@ class Network(_Strict):
     """Share of lattice ties rewired at random (watts_strogatz only)."""
 
 
-class Market(_Strict):
+class Market(Strict):
     """The fixed population of people: prospects, customers and lapsed customers."""
 
     size: Annotated[int, Field(ge=1, le=100_000_000)] = 20_000
@@ -132,7 +124,7 @@ class Market(_Strict):
     network: Network = Network()
 
 
-class ContactCentre(_Strict):
+class ContactCentre(Strict):
     """The contact centre behind problem-triggered touchpoints (modes `simpy` and `erlang`).
 
     A month's contacts (first contacts and their repeats) arrive as a Poisson stream spread
@@ -148,7 +140,7 @@ class ContactCentre(_Strict):
     """Opening hours per month (shifts × hours), over which contacts arrive."""
     aht_seconds: Annotated[float, Field(gt=0.0, le=36_000.0)] = 420.0
     """Average handle time at engagement 0.5, seconds."""
-    handle_time: Literal["exponential", "lognormal"] = "exponential"
+    handle_time: Literal[HANDLE_TIME_DISTRIBUTIONS] = "exponential"
     """Distribution of handle times (mode `simpy`; `erlang` assumes exponential)."""
     handle_time_cv: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
     """Coefficient of variation of lognormal handle times."""
@@ -180,7 +172,7 @@ class ContactCentre(_Strict):
     every month at its exact load)."""
 
 
-class Support(_Strict):
+class Support(Strict):
     """The support desk, as seen by customers: a staffed contact centre or a simple
     service-level model."""
 
@@ -225,7 +217,7 @@ class Support(_Strict):
         return centre.uncertain_wait_multiplier
 
 
-class Acquisition(_Strict):
+class Acquisition(Strict):
     """How prospects become customers: the Bass model with valenced word of mouth."""
 
     advertising_per_month: Probability = 0.004
@@ -243,7 +235,7 @@ class Acquisition(_Strict):
     """Marketing and sales cost per new customer, currency."""
 
 
-class SatisfactionRules(_Strict):
+class SatisfactionRules(Strict):
     """Expectation-disconfirmation, episode memory and cumulative satisfaction."""
 
     disconfirmation_weight: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
@@ -264,7 +256,7 @@ class SatisfactionRules(_Strict):
     """Weight of remembered effort against this month's effort."""
 
 
-class ChurnRules(_Strict):
+class ChurnRules(Strict):
     """Monthly churn hazard (proportional hazards) and the renewal decision."""
 
     satisfaction_effect: Annotated[float, Field(ge=0.0, le=50.0)] = 6.0
@@ -280,7 +272,7 @@ class ChurnRules(_Strict):
     renewal_steepness: Annotated[float, Field(ge=0.0, le=200.0)] = 20.0
 
 
-class PurchaseRules(_Strict):
+class PurchaseRules(Strict):
     """Repeat purchases and upsell, rising with satisfaction."""
 
     repeat_per_month: Probability = 0.05
@@ -291,7 +283,7 @@ class PurchaseRules(_Strict):
     """Revenue of each product beyond the first, as a share of `revenue_per_month`."""
 
 
-class SurveyRules(_Strict):
+class SurveyRules(Strict):
     """How survey answers (NPS, CSAT, CES) are drawn from the latent state."""
 
     nps_answer_sd: Annotated[float, Field(ge=0.0, le=5.0)] = 1.7
@@ -304,14 +296,14 @@ class SurveyRules(_Strict):
     linearly to 0 at measurement level 5."""
 
 
-class Behaviour(_Strict):
+class Behaviour(Strict):
     satisfaction: SatisfactionRules = SatisfactionRules()
     churn: ChurnRules = ChurnRules()
     purchase: PurchaseRules = PurchaseRules()
     surveys: SurveyRules = SurveyRules()
 
 
-class Economics(_Strict):
+class Economics(Strict):
     gross_margin: Share = 0.6
     """Share of revenue left after the cost of goods and service delivery."""
     discount_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.10
@@ -349,7 +341,7 @@ def _default_touchpoints() -> dict[str, Touchpoint]:
     }
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     """A validated scenario: frozen, typed, with every default filled."""
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
