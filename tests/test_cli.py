@@ -140,3 +140,10 @@ def test_rerun_replaces_previous_result_whole(tmp_path):
 def test_console_script_entry_point_is_declared():
     text = Path(PROJECT_ROOT / "pyproject.toml").read_text()
     assert 'cxm = "sim.cli:main"' in text
+
+
+def test_output_cut_short_by_the_reader_gives_no_traceback():
+    command = f"'{sys.executable}' -m sim.cli validate '{BASELINE}' | head -1"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith("# ")
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
