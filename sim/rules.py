@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
@@ -72,32 +73,44 @@ def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
     `experiences` has one column per touchpoint in stage order, NaN where none happened.
     The memory blends the mean with the average of the peak (the moment furthest from the
     mean; the first such moment on ties) and the end (the last moment), after Kahneman et
-    al. (1993) and Fredrickson & Kahneman (1993). Rows with no experience give NaN. The
-    loop runs over the few touchpoint columns, never over people.
+    al. (1993) and Fredrickson & Kahneman (1993). Rows with no experience give NaN.
     """
     x = np.asarray(experiences)
     x = x.reshape(1, -1) if x.ndim == 1 else x
-    columns = [x[:, k] for k in range(x.shape[1])]
-    count = np.zeros(x.shape[0], dtype=np.float32)
-    total = np.zeros(x.shape[0], dtype=np.float64)
-    end = np.full(x.shape[0], np.nan, dtype=np.float64)
-    for column in columns:
-        seen = ~np.isnan(column)
-        count += seen
-        total += np.where(seen, column, 0.0)
-        end = np.where(seen, column, end)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    out = np.empty(x.shape[0], dtype=np.float64)
+    _peak_end_rows(x, float(peak_end_weight), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _peak_end_rows(x: np.ndarray, weight: float, out: np.ndarray) -> None:
+    for i in range(x.shape[0]):
+        count = 0
+        total = 0.0
+        end = np.nan
+        for k in range(x.shape[1]):
+            value = np.float64(x[i, k])
+            if not np.isnan(value):
+                count += 1
+                total += value
+                end = value
+        if count == 0:
+            out[i] = np.nan
+            continue
         mean = total / count
-    peak = np.full(x.shape[0], np.nan, dtype=np.float64)
-    furthest = np.full(x.shape[0], -1.0)
-    for column in columns:
-        distance = np.abs(column - mean)
-        # NaN compares False: unseen moments never win. Moments equally far from the mean
-        # (two moments always are) differ only by rounding: the first one stays the peak.
-        further = distance > furthest + _TIE
-        peak = np.where(further, column, peak)
-        furthest = np.where(further, distance, furthest)
-    return peak_end_weight * 0.5 * (peak + end) + (1.0 - peak_end_weight) * mean
+        peak = np.nan
+        furthest = -1.0
+        for k in range(x.shape[1]):
+            value = np.float64(x[i, k])
+            distance = abs(value - mean)
+            # NaN compares False: unseen moments never win. Moments equally far from the
+            # mean (two moments always are) differ only by rounding: the first one stays.
+            if distance > furthest + _TIE:
+                peak = value
+                furthest = distance
+        out[i] = weight * 0.5 * (peak + end) + (1.0 - weight) * mean
 
 
 _TIE = 1e-12

@@ -78,8 +78,10 @@ def test_discounted_margin_per_customer_matches_clv_formula():
     assert clv == pytest.approx(margin * r / (1 + d - r))
     # Binomial noise of survival: well under 1% of CLV for 20,000 customers.
     assert simulated == pytest.approx(clv, rel=0.01)
-    # The model's own monthly estimate is the formula at the month's observed churn.
-    assert ts["clv"].median() == pytest.approx(clv, rel=0.05)
+    # The model's own monthly estimate is the formula at the month's observed churn, which
+    # is noisy once few customers remain: judge it while at least 2,000 do (about 74 months).
+    many = ts["active"] >= 2_000
+    assert ts.loc[many, "clv"].median() == pytest.approx(clv, rel=0.02)
 
 
 def test_adoption_follows_the_bass_closed_form():

@@ -1,0 +1,73 @@
+"""Random streams: the generator against its published definition, the normal quantile
+against SciPy, and the properties common random numbers rely on."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.special import ndtri
+
+from sim.streams import Streams, inverse_normal_cdf, splitmix64
+
+
+def streams(size: int, seed: int = 42, replication: int = 0) -> Streams:
+    return Streams(np.random.SeedSequence(seed, spawn_key=(replication,)), size)
+
+
+def test_splitmix64_gives_the_reference_outputs():
+    # The first outputs of Vigna's splitmix64.c seeded with 1234567.
+    expected = [6457827717110365317, 3203168211198807973, 9817491932198370423]
+    got = [int(splitmix64(np.uint64(1234567), np.uint64(i))) for i in range(3)]
+    assert got == expected
+
+
+def test_inverse_normal_cdf_matches_scipy_to_double_precision():
+    p = np.concatenate(
+        [np.logspace(-300, -1, 400), np.linspace(0.01, 0.99, 999), 1.0 - np.logspace(-15, -1, 200)]
+    )
+    mine = np.array([inverse_normal_cdf(x) for x in p])
+    reference = ndtri(p)
+    assert np.max(np.abs(mine - reference) / np.abs(reference).clip(1e-300)) < 1e-14
+    # Both branch boundaries of AS 241 (|p - 1/2| = 0.425 and r = 5) are continuous.
+    for edge in (0.075, 0.925, np.exp(-25.0)):
+        below, above = np.nextafter(edge, 0.0), np.nextafter(edge, 1.0)
+        assert abs(inverse_normal_cdf(above) - inverse_normal_cdf(below)) < 1e-12
+
+
+def test_uniforms_and_normals_have_their_distributions():
+    s = streams(1_000_000)
+    u, z = s.uniform("a", 3), s.normal("b", 3)
+    assert u.dtype == np.float32 and z.dtype == np.float32
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert stats.kstest(u, "uniform").pvalue > 0.01
+    assert stats.kstest(z, "norm").pvalue > 0.01
+    assert abs(z.mean()) < 5 / 1000 and abs(z.std() - 1.0) < 5 / 1000
+    assert np.abs(z).max() < 5.5
+
+
+def test_streams_of_purposes_months_and_replications_are_uncorrelated():
+    s, other = streams(200_000), streams(200_000, replication=1)
+    base = s.uniform("churn", 5)
+    for u in (s.uniform("repeat", 5), s.uniform("churn", 6), other.uniform("churn", 5)):
+        assert abs(np.corrcoef(base, u)[0, 1]) < 4 / np.sqrt(len(u))
+    # Neighbouring people are independent too (lag-1 autocorrelation).
+    assert abs(np.corrcoef(base[:-1], base[1:])[0, 1]) < 4 / np.sqrt(len(base))
+
+
+def test_a_persons_number_does_not_depend_on_who_else_draws():
+    small, large = streams(1_000), streams(50_000)
+    who = np.array([3, 17, 999])
+    for draw in ("uniform", "normal"):
+        everyone = getattr(large, draw)("touchpoint:x", 7)
+        assert np.array_equal(getattr(small, draw)("touchpoint:x", 7)[who], everyone[who])
+        assert np.array_equal(getattr(large, draw)("touchpoint:x", 7, who), everyone[who])
+    # The same seed gives the same numbers; another seed does not.
+    assert np.array_equal(streams(1_000).uniform("a", 1), streams(1_000).uniform("a", 1))
+    assert not np.array_equal(streams(1_000).uniform("a", 1), streams(1_000, 7).uniform("a", 1))
+
+
+def test_a_normal_is_the_quantile_of_its_uniforms_cell():
+    s = streams(10_000)
+    u, z = s.uniform("a", 2), s.normal("a", 2)
+    cell = np.round(u.astype(np.float64) * 2**24)
+    assert np.allclose(z, ndtri((cell + 0.5) / 2**24), rtol=1e-6, atol=1e-6)
