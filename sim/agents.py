@@ -162,9 +162,10 @@ class Customer(FixedAgent):
             self._meet(step, raw, step.effort, problem)
 
     def _meet(self, step: Step, raw_quality: float, effort: float, problem: bool) -> None:
+        rules_ = self.model.spec.behaviour.satisfaction
         perceived, satisfaction = journeys.interaction(
             raw_quality, self.expectation, self.profile.tolerance,
-            self.model.spec.behaviour.satisfaction,
+            rules_.disconfirmation_weight, rules_.loss_aversion,
         )  # fmt: skip
         perceived, satisfaction, effort = float(perceived), float(satisfaction), float(effort)
         self.met.append((step.k, perceived, satisfaction, bool(problem)))

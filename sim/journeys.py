@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
 from sim import rules
-from sim.scenario import SatisfactionRules, Support, Touchpoint
+from sim.scenario import Support, Touchpoint
 
 NETWORK_SUBSTEPS = 4
 """Sub-steps of a month in which word of mouth spreads over a network."""
@@ -116,6 +117,7 @@ def is_due(
     return True
 
 
+@numba.njit(cache=True)
 def touchpoint_quality(
     delivered: ArrayLike,
     fit_gain: ArrayLike,
@@ -172,20 +174,20 @@ class ContactOutcome:
     recovered: bool
 
 
+@numba.njit(cache=True)
 def interaction(
     raw_quality: ArrayLike,
     expectation: ArrayLike,
     tolerance: ArrayLike,
-    settings: SatisfactionRules,
-) -> tuple[np.ndarray, np.ndarray]:
+    weight: float,
+    loss_aversion: float,
+) -> tuple[ArrayLike, ArrayLike]:
     """Perceived quality (clipped to 0–1) and transaction satisfaction of interactions:
-    expectation-disconfirmation with a zone of tolerance and loss aversion (`sim.rules`)."""
-    perceived = np.clip(raw_quality, 0.0, 1.0)
+    expectation-disconfirmation with a zone of tolerance and loss aversion (`sim.rules`;
+    `weight` on disconfirmation, `loss_aversion` on its negative part)."""
+    perceived = rules.clip_unit(raw_quality)
     gap = rules.disconfirmation(perceived, expectation, tolerance)
-    satisfaction = rules.transaction_satisfaction(
-        perceived, gap, settings.disconfirmation_weight, settings.loss_aversion
-    )
-    return perceived, satisfaction
+    return perceived, rules.transaction_satisfaction(perceived, gap, weight, loss_aversion)
 
 
 def month_effort(effort_sum: ArrayLike, interactions: ArrayLike) -> np.ndarray:

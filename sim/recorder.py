@@ -52,11 +52,31 @@ class Recorder:
         delivered: float,
     ) -> None:
         """Add one batch of interactions at a touchpoint (one entry per interaction)."""
+        self.touchpoint_sums(
+            name,
+            len(perceived),
+            float(np.sum(perceived, dtype=np.float64)),
+            float(np.sum(satisfaction, dtype=np.float64)),
+            int(np.sum(problem)),
+            delivered,
+        )
+
+    def touchpoint_sums(
+        self,
+        name: str,
+        experiences: int,
+        perceived: float,
+        satisfaction: float,
+        problems: int,
+        delivered: float,
+    ) -> None:
+        """Add a batch of `experiences` interactions at a touchpoint by its sums of perceived
+        quality and satisfaction (0–1 each) and its count of problems."""
         sums = self._sums[name]
-        sums["experiences"] += float(len(perceived))
-        sums["perceived"] += float(np.sum(perceived, dtype=np.float64))
-        sums["satisfaction"] += float(np.sum(satisfaction, dtype=np.float64))
-        sums["problems"] += float(np.sum(problem))
+        sums["experiences"] += float(experiences)
+        sums["perceived"] += perceived
+        sums["satisfaction"] += satisfaction
+        sums["problems"] += float(problems)
         sums["delivered_quality"] = delivered
 
     def segments(

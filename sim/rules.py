@@ -1,7 +1,9 @@
 """Behavioural rules: small pure functions over numbers or numpy arrays.
 
 Each rule is written once and works on scalars and arrays alike, so the vector engine applies
-it to a whole population and a one-customer-at-a-time engine applies it to one person. Every
+it to a whole population and a one-customer-at-a-time engine applies it to one person. The
+rules of a single interaction are compiled with numba (`numba.njit`), so the vector engine's
+fused loops over people call the very same functions. Every
 quantity is on the model's quality scale (0–1) unless its name says otherwise; probabilities
 are per month. docs/model.md states each equation with its default and source.
 """
@@ -42,6 +44,13 @@ def consistency_spread(
     return noise_sd * np.clip(factor, 0.1, None)
 
 
+@numba.njit(cache=True)
+def clip_unit(x: ArrayLike) -> Array:
+    """`x` clipped to the 0–1 scale."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+@numba.njit(cache=True)
 def disconfirmation(
     perceived: ArrayLike, expectation: ArrayLike, tolerance: ArrayLike = 0.0
 ) -> Array:
@@ -50,10 +59,11 @@ def disconfirmation(
     Oliver (1980) expectation-disconfirmation; zone of tolerance after Zeithaml, Berry &
     Parasuraman (1993).
     """
-    gap = np.asarray(perceived) - np.asarray(expectation)
-    return np.sign(gap) * np.maximum(np.abs(gap) - np.asarray(tolerance), 0.0)
+    gap = perceived - expectation
+    return np.sign(gap) * np.maximum(np.abs(gap) - tolerance, 0.0)
 
 
+@numba.njit(cache=True)
 def transaction_satisfaction(
     perceived: ArrayLike, disconfirmed: ArrayLike, weight: float, loss_aversion: float
 ) -> Array:
@@ -62,9 +72,8 @@ def transaction_satisfaction(
     Negative disconfirmation weighs `loss_aversion` times more than positive (Anderson &
     Sullivan 1993; Mittal, Ross & Baldasare 1998).
     """
-    d = np.asarray(disconfirmed)
-    asymmetric = np.where(d < 0.0, loss_aversion * d, d)
-    return np.clip(np.asarray(perceived) + weight * asymmetric, 0.0, 1.0)
+    asymmetric = disconfirmed + (loss_aversion - 1.0) * np.minimum(disconfirmed, 0.0)
+    return clip_unit(perceived + weight * asymmetric)
 
 
 def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:

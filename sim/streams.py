@@ -97,10 +97,27 @@ def splitmix64(key: np.uint64, index: np.uint64) -> np.uint64:
 
 
 @numba.njit(cache=True, nogil=True)
+def _cell(key: np.uint64, index: np.int64) -> np.int32:
+    """The top 24 bits of person `index`'s number in the stream of `key`."""
+    return np.int32(splitmix64(key, np.uint64(index)) >> _BITS)
+
+
+@numba.njit(cache=True, nogil=True)
+def uniform_at(key: np.uint64, index: np.int64) -> np.float32:
+    """Person `index`'s U(0,1) number in the stream of `key` (as `Streams.uniform`)."""
+    return np.float32(_cell(key, index) * _CELL)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def normal_at(key: np.uint64, index: np.int64) -> float:
+    """Person `index`'s N(0,1) number in the stream of `key` (as `Streams.normal`)."""
+    return inverse_normal_cdf((_cell(key, index) + 0.5) * _CELL)
+
+
+@numba.njit(cache=True, nogil=True)
 def _uniforms(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
     for j in range(who.size):
-        cell = splitmix64(key, np.uint64(who[j])) >> _BITS
-        out[j] = np.float32(cell * _CELL)
+        out[j] = uniform_at(key, who[j])
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -108,11 +125,9 @@ def _normals(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
     # Two passes: the central formula for everyone (a loop the compiler vectorises), then
     # the tails (about 15% of people) one by one.
     for j in range(who.size):
-        cell = np.int32(splitmix64(key, np.uint64(who[j])) >> _BITS)
-        out[j] = np.float32(_central((cell + 0.5) * _CELL - 0.5))
+        out[j] = np.float32(_central((_cell(key, who[j]) + 0.5) * _CELL - 0.5))
     for j in range(who.size):
-        cell = np.int32(splitmix64(key, np.uint64(who[j])) >> _BITS)
-        p = (cell + 0.5) * _CELL
+        p = (_cell(key, who[j]) + 0.5) * _CELL
         if abs(p - 0.5) > _CENTRAL:
             out[j] = np.float32(inverse_normal_cdf(p))
 

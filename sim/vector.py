@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from sim import journeys, network, rules, surveys
@@ -31,6 +32,7 @@ from sim.population import (
     WORD_OF_MOUTH,
     Population,
 )
+from sim.streams import normal_at, uniform_at
 
 if TYPE_CHECKING:
     from sim.model import CXModel
@@ -92,6 +94,7 @@ class VectorCustomers:
         self.effort = np.zeros(n)
         self.interactions = np.zeros(n)
         drop = model.spec.support.problem_quality_drop
+        rules_ = model.spec.behaviour.satisfaction
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when == "problem":
@@ -103,24 +106,26 @@ class VectorCustomers:
             rows = np.flatnonzero(due)
             if len(rows) == 0:
                 continue
-            people = who[rows]
-            noise = streams.normal(f"touchpoint:{name}:noise", m, people)
-            problem = streams.uniform(f"touchpoint:{name}:problem", m, people)
-            problem = problem < plan.problem_probability[k]
-            raw = journeys.touchpoint_quality(
-                plan.quality[k], plan.fit_gain[k], plan.spread[k], noise, problem, drop
+            sums = _meet_touchpoint(
+                rows,
+                who,
+                streams.key(f"touchpoint:{name}:noise", m),
+                streams.key(f"touchpoint:{name}:problem", m),
+                expectation,
+                tolerance,
+                _floats(
+                    plan.quality[k], plan.fit_gain[k], plan.spread[k], plan.problem_probability[k]
+                ),
+                _floats(drop, rules_.disconfirmation_weight, rules_.loss_aversion, tp.effort),
+                self.perceived[:, k],
+                self.satisfaction[:, k],
+                self.problem_at[:, k],
+                self.effort,
+                self.interactions,
             )
-            perceived, satisfaction = journeys.interaction(
-                raw, expectation[rows], tolerance[rows], model.spec.behaviour.satisfaction
-            )
-            self.perceived[rows, k] = perceived
-            self.satisfaction[rows, k] = satisfaction
-            self.problem_at[rows, k] = problem
-            self.effort[rows] += tp.effort
-            self.interactions[rows] += 1
             if tp.staffed:
                 month.staffed_interactions += float(len(rows))
-            model.recorder.touchpoint(name, perceived, satisfaction, problem, plan.quality[k])
+            model.recorder.touchpoint_sums(name, len(rows), *sums, plan.quality[k])
         month.problems = int(self.problem_at.any(axis=1).sum())
 
     # ------------------------------------------------------------------ support.serve
@@ -155,8 +160,9 @@ class VectorCustomers:
             raw = journeys.contact_quality(
                 plan.quality[k], plan.spread[k], noise, contacts, desk, recovery_effect
             )
+            rules_ = model.spec.behaviour.satisfaction
             perceived, satisfaction = journeys.interaction(
-                raw, expectation, tolerance, model.spec.behaviour.satisfaction
+                raw, expectation, tolerance, rules_.disconfirmation_weight, rules_.loss_aversion
             )
             effort = journeys.contact_effort(tp.effort, contacts, desk)
             rows = idx[due]
@@ -411,3 +417,50 @@ class VectorCustomers:
 
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
+
+
+def _floats(*values: float) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+@numba.njit(cache=True, nogil=True)
+def _meet_touchpoint(
+    rows: np.ndarray,
+    who: np.ndarray,
+    noise_key: np.uint64,
+    problem_key: np.uint64,
+    expectation: np.ndarray,
+    tolerance: np.ndarray,
+    delivery: tuple[float, float, float, float],
+    settings: tuple[float, float, float, float],
+    perceived: np.ndarray,
+    satisfaction: np.ndarray,
+    problem_at: np.ndarray,
+    effort: np.ndarray,
+    interactions: np.ndarray,
+) -> tuple[float, float, int]:
+    """One touchpoint for the customers at `rows` (positions in `who`): each one's noise and
+    problem draws, perceived quality and transaction satisfaction, written into the month's
+    columns at their row; the effort and count of interactions grow. `delivery` is the
+    touchpoint's (quality, fit gain, spread, problem probability) and `settings` (problem
+    drop, disconfirmation weight, loss aversion, effort). Returns the sums of perceived
+    quality and satisfaction and the number of problems."""
+    quality, fit_gain, spread, problem_probability = delivery
+    drop, weight, loss_aversion, touchpoint_effort = settings
+    sum_perceived, sum_satisfaction, problems = 0.0, 0.0, 0
+    for j in range(rows.size):
+        i = rows[j]
+        person = who[i]
+        problem = uniform_at(problem_key, person) < problem_probability
+        noise = normal_at(noise_key, person)
+        raw = journeys.touchpoint_quality(quality, fit_gain, spread, noise, problem, drop)
+        p, s = journeys.interaction(raw, expectation[i], tolerance[i], weight, loss_aversion)
+        perceived[i] = p
+        satisfaction[i] = s
+        problem_at[i] = problem
+        effort[i] += touchpoint_effort
+        interactions[i] += 1
+        sum_perceived += p
+        sum_satisfaction += s
+        problems += problem
+    return sum_perceived, sum_satisfaction, problems
