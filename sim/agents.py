@@ -249,11 +249,13 @@ class Customer(FixedAgent):
         met (`ratings`, NaN for the others)."""
         model, i, draws = self.model, self.index, self.model.draws
         rules_ = model.spec.behaviour.surveys
+        answered = surveys.responds(
+            asked, self.satisfaction, self.profile.survey_response,
+            draws.uniform("survey:respond")[i],
+        )  # fmt: skip
         self.answers = surveys.answer(
-            rules_, asked, self.satisfaction, self.episode, self.month_effort,
-            self.profile.survey_response, draws.uniform("survey:respond")[i],
-            draws.normal("survey:nps")[i], draws.normal("survey:csat")[i],
-            draws.normal("survey:ces")[i],
+            rules_, answered, self.satisfaction, self.episode, self.month_effort,
+            *(draws.normal(f"survey:{name}")[i] for name in surveys.ANSWER_NOISE),
         )  # fmt: skip
         self.ratings = None
         if self.answers.answered:

@@ -7,12 +7,14 @@ latent state with noise; who answers is self-selected by satisfaction, less so a
 measurement capability grows, and more answer as it grows. The true values are computed
 from the latent state of everyone, so the gap between measured and true is visible.
 
-`answer` is one person's part (scalars) or everyone's (arrays); `conditions` and `summarise`
-are the firm's side, the same for both engines; `survey` runs a whole wave over arrays.
+`responds` and `answer` are one person's part (scalars) or everyone's (arrays);
+`conditions` and `summarise` are the firm's side, the same for both engines; `survey` runs a
+whole wave over arrays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -102,30 +104,19 @@ def conditions(
     )
 
 
-def answer(
-    rules_: SurveyRules,
+def responds(
     asked: Conditions,
     satisfaction: ArrayLike,
-    episode: ArrayLike,
-    month_effort: ArrayLike,
     base_response: ArrayLike,
     u_respond: ArrayLike,
-    z_nps: ArrayLike,
-    z_csat: ArrayLike,
-    z_ces: ArrayLike,
-) -> Answers:
-    """Answers of a person (or of each person) asked: who answers (self-selected by
-    satisfaction) and what, drawn from the latent state with the given standard normals.
+) -> ArrayLike:
+    """Whether a person (or each person) asked answers: self-selected by satisfaction.
 
     Args:
-        rules_: survey parameters.
         asked: the month's `Conditions`.
         satisfaction: cumulative satisfaction, 0–1.
-        episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
-        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
         base_response: the segment's response probability.
         u_respond: uniform draw deciding whether to answer.
-        z_nps, z_csat, z_ces: standard normal answer noise.
     """
     p_answer = rules.response_probability(
         np.clip(base_response * asked.response_scale, 0.0, 1.0),
@@ -133,12 +124,36 @@ def answer(
         asked.mean_satisfaction,
         asked.selection_bias,
     )
+    return u_respond < p_answer
+
+
+def answer(
+    rules_: SurveyRules,
+    answered: ArrayLike,
+    satisfaction: ArrayLike,
+    episode: ArrayLike,
+    month_effort: ArrayLike,
+    z_nps: ArrayLike,
+    z_csat: ArrayLike,
+    z_ces: ArrayLike,
+) -> Answers:
+    """Answers of a person (or of each person) asked, drawn from the latent state with the
+    given standard normals (which matter only where the person answered; see `responds`).
+
+    Args:
+        rules_: survey parameters.
+        answered: whether the person answered.
+        satisfaction: cumulative satisfaction, 0–1.
+        episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
+        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
+        z_nps, z_csat, z_ces: standard normal answer noise.
+    """
     latent = 10.0 * satisfaction
     promoter, detractor = rules.nps_shares(latent, rules_.nps_answer_sd)
     csat_latent = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
     ces_latent = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
     return Answers(
-        answered=u_respond < p_answer,
+        answered=answered,
         recommend=rules.survey_answer(latent, z_nps, rules_.nps_answer_sd, 0, 10),
         promoter=promoter,
         detractor=detractor,
@@ -147,6 +162,10 @@ def answer(
         ces_latent=ces_latent,
         ces=rules.survey_answer(ces_latent, z_ces, rules_.ces_answer_sd, 1, 7),
     )
+
+
+ANSWER_NOISE = ("nps", "csat", "ces")
+"""The answers drawn with noise, each from its own stream (``survey:<name>``)."""
 
 
 def summarise(answers: Answers) -> SurveyWave:
@@ -178,7 +197,8 @@ def survey(
     base_response: np.ndarray,
     measurement_level: float,
     reference_level: float,
-    draws: dict[str, np.ndarray],
+    u_respond: np.ndarray,
+    normals: Callable[[str, np.ndarray], np.ndarray],
 ) -> SurveyWave:
     """Run one month's survey of the active customers (arrays, one entry per customer).
 
@@ -190,16 +210,24 @@ def survey(
         base_response: each customer's segment response probability.
         measurement_level: the firm's measurement capability, 0–5.
         reference_level: the capability reference level.
-        draws: uniform ``respond`` and normal ``nps``, ``csat``, ``ces`` per customer.
+        u_respond: each customer's uniform draw deciding whether to answer.
+        normals: the standard normals of an `ANSWER_NOISE` name for the customers at the
+            given positions (drawn only for those who answer).
     """
     if len(satisfaction) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
     satisfaction = satisfaction.astype(np.float64)
     asked = conditions(rules_, satisfaction, measurement_level, reference_level)
+    answered = responds(asked, satisfaction, base_response, u_respond)
+    respondents = np.flatnonzero(answered)
+    noise = {}
+    for name in ANSWER_NOISE:
+        noise[name] = np.zeros(len(satisfaction), dtype=np.float32)
+        noise[name][respondents] = normals(name, respondents)
     answers = answer(
-        rules_, asked, satisfaction, episode, month_effort, base_response,
-        draws["respond"], draws["nps"], draws["csat"], draws["ces"],
+        rules_, answered, satisfaction, episode, month_effort,
+        noise["nps"], noise["csat"], noise["ces"],
     )  # fmt: skip
     return summarise(answers)
 

@@ -14,7 +14,7 @@ column per touchpoint, NaN where nothing happened) live on the engine until the 
 
 from __future__ import annotations
 
-import warnings
+import math
 from typing import TYPE_CHECKING
 
 import numba
@@ -66,6 +66,7 @@ class VectorCustomers:
         self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
         self.left = np.zeros(0, dtype=np.int64)
         self._voice = np.zeros(0)
+        self._buffers = _Buffers()
 
     def start_month(self, number: int) -> Month:
         """The new month and its customers (those active at its start)."""
@@ -87,10 +88,11 @@ class VectorCustomers:
         renewal = journeys.renewing(self.seg_contract[seg], tenure)
         expectation = pop.expectation[who]
         tolerance = self.seg_tolerance[seg]
-        # Column-major: phases fill and read one touchpoint (column) at a time.
-        self.satisfaction = np.full((n, k_count), np.nan, dtype=np.float32, order="F")
-        self.perceived = np.full((n, k_count), np.nan, dtype=np.float32, order="F")
-        self.problem_at = np.zeros((n, k_count), dtype=bool, order="F")
+        # Row-major: a customer's month is one row, read whole by memory and surveys.
+        self.satisfaction = self._buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
+        self.perceived = self._buffers.take("perceived", (n, k_count), np.float32, np.nan)
+        self.problem_at = self._buffers.take("problem_at", (n, k_count), np.bool_, False)
+        self.had_problem = self._buffers.take("had_problem", (n,), np.bool_, False)
         self.effort = np.zeros(n)
         self.interactions = np.zeros(n)
         drop = model.spec.support.problem_quality_drop
@@ -120,13 +122,14 @@ class VectorCustomers:
                 self.perceived[:, k],
                 self.satisfaction[:, k],
                 self.problem_at[:, k],
+                self.had_problem,
                 self.effort,
                 self.interactions,
             )
             if tp.staffed:
                 month.staffed_interactions += float(len(rows))
             model.recorder.touchpoint_sums(name, len(rows), *sums, plan.quality[k])
-        month.problems = int(self.problem_at.any(axis=1).sum())
+        month.problems = int(np.count_nonzero(self.had_problem))
 
     # ------------------------------------------------------------------ support.serve
 
@@ -137,8 +140,8 @@ class VectorCustomers:
         pop, m = self.population, month.number
         seg = pop.segment[month.who]
         u_contact = self.model.streams.uniform("support:contact", m, month.who)
-        problem = self.problem_at.any(axis=1)
-        contacting = problem & self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
+        supported = self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
+        contacting = self.had_problem & supported
         self._contact_rows = np.flatnonzero(contacting)
         return month.who[self._contact_rows], self.problem_at[self._contact_rows].sum(axis=0)
 
@@ -202,9 +205,7 @@ class VectorCustomers:
         pop.effort[who] = rules.anchor_and_adjust(
             pop.effort[who], month_effort, rules_.effort_memory
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # rows with no interaction
-            mean_perceived = np.nanmean(self.perceived, axis=1)
+        mean_perceived = _row_means(self.perceived)
         pop.expectation[who] = rules.adapted_expectation(
             pop.expectation[who], mean_perceived, rules_.expectation_adaptation, 0.0
         )
@@ -220,10 +221,6 @@ class VectorCustomers:
         (0–1, NaN where not met; one row per respondent)."""
         model, pop, who, m = self.model, self.population, month.who, month.number
         rules_ = model.spec.behaviour.surveys
-        draws = {"respond": model.streams.uniform("survey:respond", m, who)}
-        draws |= {
-            key: model.streams.normal(f"survey:{key}", m, who) for key in ("nps", "csat", "ces")
-        }
         wave = surveys.survey(
             rules_,
             pop.satisfaction[who],
@@ -232,7 +229,8 @@ class VectorCustomers:
             self.seg_response[pop.segment[who]],
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
-            draws,
+            model.streams.uniform("survey:respond", m, who),
+            lambda name, positions: model.streams.normal(f"survey:{name}", m, who[positions]),
         )
         if not len(wave.respondents):
             return wave, np.zeros((0, len(model.touchpoints)))
@@ -336,7 +334,7 @@ class VectorCustomers:
         """Word of mouth of each active customer (ascending market index)."""
         pop, a = self.population, self.model.spec.acquisition
         sd = self.model.spec.behaviour.surveys.nps_answer_sd
-        self._active = pop.status == ACTIVE
+        self._active = np.flatnonzero(pop.status == ACTIVE)
         satisfaction = pop.satisfaction[self._active]
         self._voice = journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
         return self._voice
@@ -405,18 +403,49 @@ class VectorCustomers:
     def state(self, month: Month) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
         pop, who = self.population, month.who
-        active = pop.status == ACTIVE
+        active = np.flatnonzero(pop.status == ACTIVE)
         return {
             "satisfaction_mean": _mean(pop.satisfaction[who]),
             "effort_mean": _mean(pop.effort[who]),
             "expectation_mean": _mean(pop.expectation[who]),
-            "products_per_customer": float(pop.products[active].mean()) if active.any() else 0.0,
-            "initial_customers_active": float((active & (pop.source == INITIAL)).sum()),
+            "products_per_customer": _mean(pop.products[active]) if len(active) else 0.0,
+            "initial_customers_active": float(np.count_nonzero(pop.source[active] == INITIAL)),
         }
 
 
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
+
+
+class _Buffers:
+    """The month's working arrays, reused from month to month (filled afresh each time)."""
+
+    def __init__(self) -> None:
+        self._memory: dict[str, np.ndarray] = {}
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: type, fill: float) -> np.ndarray:
+        """An array of `shape` filled with `fill`, in memory kept from earlier months."""
+        size = math.prod(shape)
+        memory = self._memory.get(name)
+        if memory is None or memory.size < size or memory.dtype != dtype:
+            memory = self._memory[name] = np.empty(max(size, 1), dtype=dtype)
+        array = memory[:size].reshape(shape)
+        array.fill(fill)
+        return array
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_means(x: np.ndarray) -> np.ndarray:
+    """Mean of each row's non-NaN entries (NaN for a row without any)."""
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        total, count = 0.0, 0
+        for k in range(x.shape[1]):
+            if not np.isnan(x[i, k]):
+                total += x[i, k]
+                count += 1
+        out[i] = total / count if count else np.nan
+    return out
 
 
 def _floats(*values: float) -> tuple[float, ...]:
@@ -436,12 +465,14 @@ def _meet_touchpoint(
     perceived: np.ndarray,
     satisfaction: np.ndarray,
     problem_at: np.ndarray,
+    had_problem: np.ndarray,
     effort: np.ndarray,
     interactions: np.ndarray,
 ) -> tuple[float, float, int]:
     """One touchpoint for the customers at `rows` (positions in `who`): each one's noise and
     problem draws, perceived quality and transaction satisfaction, written into the month's
-    columns at their row; the effort and count of interactions grow. `delivery` is the
+    columns at their row; the effort and count of interactions grow, and whether the customer
+    had a problem this month. `delivery` is the
     touchpoint's (quality, fit gain, spread, problem probability) and `settings` (problem
     drop, disconfirmation weight, loss aversion, effort). Returns the sums of perceived
     quality and satisfaction and the number of problems."""
@@ -458,6 +489,7 @@ def _meet_touchpoint(
         perceived[i] = p
         satisfaction[i] = s
         problem_at[i] = problem
+        had_problem[i] |= problem
         effort[i] += touchpoint_effort
         interactions[i] += 1
         sum_perceived += p
