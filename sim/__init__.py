@@ -13,11 +13,15 @@ The public API:
   parameters to observed KPIs and `sim.discover.prim(...)` finds input regions.
 """
 
-from sim.errors import CXMError, ScenarioError
-from sim.experiments import Comparison, RunResult, compare, run
-from sim.model import CXModel
-from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides
-from sim.sweep import run_sweep
+from sim.compiled import use_cache_for_this_source
+
+use_cache_for_this_source()  # before anything imports numba
+
+from sim.errors import CXMError, ScenarioError  # noqa: E402
+from sim.experiments import Comparison, RunResult, compare, run  # noqa: E402
+from sim.model import CXModel  # noqa: E402
+from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides  # noqa: E402
+from sim.sweep import run_sweep  # noqa: E402
 
 __all__ = [
     "CXMError",

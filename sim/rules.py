@@ -95,20 +95,19 @@ def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
 
 @numba.njit(cache=True, nogil=True)
 def _peak_end_rows(x: np.ndarray, weight: float, out: np.ndarray) -> None:
+    # Written without branches on NaN (`value == value` is False for NaN), which the
+    # compiler turns into selects: rows are short and their gaps unpredictable.
     for i in range(x.shape[0]):
         count = 0
         total = 0.0
         end = np.nan
         for k in range(x.shape[1]):
             value = np.float64(x[i, k])
-            if not np.isnan(value):
-                count += 1
-                total += value
-                end = value
-        if count == 0:
-            out[i] = np.nan
-            continue
-        mean = total / count
+            seen = value == value
+            count += seen
+            total += value if seen else 0.0
+            end = value if seen else end
+        mean = total / count if count else np.nan
         peak = np.nan
         furthest = -1.0
         for k in range(x.shape[1]):
@@ -116,9 +115,9 @@ def _peak_end_rows(x: np.ndarray, weight: float, out: np.ndarray) -> None:
             distance = abs(value - mean)
             # NaN compares False: unseen moments never win. Moments equally far from the
             # mean (two moments always are) differ only by rounding: the first one stays.
-            if distance > furthest + _TIE:
-                peak = value
-                furthest = distance
+            further = distance > furthest + _TIE
+            peak = value if further else peak
+            furthest = distance if further else furthest
         out[i] = weight * 0.5 * (peak + end) + (1.0 - weight) * mean
 
 

@@ -109,9 +109,9 @@ def uniform_at(key: np.uint64, index: np.int64) -> np.float32:
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def normal_at(key: np.uint64, index: np.int64) -> float:
+def normal_at(key: np.uint64, index: np.int64) -> np.float32:
     """Person `index`'s N(0,1) number in the stream of `key` (as `Streams.normal`)."""
-    return inverse_normal_cdf((_cell(key, index) + 0.5) * _CELL)
+    return np.float32(inverse_normal_cdf((_cell(key, index) + 0.5) * _CELL))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -37,6 +37,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import parallel
+from sim.compiled import code_digest
 from sim.designs import SOBOL_MIN_SAMPLES, Design, DesignKind, Parameter, make_design
 from sim.errors import CXMError, ScenarioError
 from sim.experiments import replication_outcomes, run_replication
@@ -176,16 +177,6 @@ class SweepResult:
 
 
 # ---------------------------------------------------------------------------- loading
-
-
-def code_digest() -> str:
-    """sha256 of the `sim` package's source files (paths and contents, in sorted order)."""
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def load_sweep(path: str | Path) -> Sweep:

@@ -1,12 +1,13 @@
 """The vector engine: every customer's part of a month as numpy operations over all of them.
 
 The market is a structure of arrays (`sim.population.Population`): one array per attribute,
-one entry per person, no per-person Python object and no Python loop over people. Each
-method below is one per-customer part of a month (`CXModel.step` calls them in order
-between the firm's phases) and applies the mechanisms of `sim.journeys` and the rules of
-`sim.rules` to whole arrays at once. Within a phase every customer reads only their own
-state and their own random numbers, so the order in which an array is processed does not
-matter; across phases, each reads what earlier phases of the month wrote.
+one entry per person, no per-person Python object and no Python loop over people (the
+hottest passes are loops compiled with numba, calling the same rules). Each method below is
+one per-customer part of a month (`CXModel.step` calls them in order between the firm's
+phases) and applies the mechanisms of `sim.journeys` and the rules of `sim.rules` to whole
+arrays at once. Within a phase every customer reads only their own state and their own
+random numbers, so the order in which an array is processed does not matter; across phases,
+each reads what earlier phases of the month wrote.
 
 The month's working arrays (one row per customer active at the start of the month, one
 column per touchpoint, NaN where nothing happened) live on the engine until the next month.
@@ -64,13 +65,16 @@ class VectorCustomers:
         self.seg_response = column("survey_response")
         self.in_journey = model.in_journey
         self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
+        self.in_every_journey = self.in_journey.all(axis=0)
         self.left = np.zeros(0, dtype=np.int64)
         self._voice = np.zeros(0)
         self._buffers = _Buffers()
 
     def start_month(self, number: int) -> Month:
         """The new month and its customers (those active at its start)."""
-        return Month(number, np.flatnonzero(self.population.status == ACTIVE))
+        month = Month(number, np.flatnonzero(self.population.status == ACTIVE))
+        self.segment = self.population.segment[month.who]  # a person's segment never changes
+        return month
 
     # ------------------------------------------------------------------ journeys.experience
 
@@ -83,7 +87,7 @@ class VectorCustomers:
         model, pop, plan, m = self.model, self.population, self.model.plan, month.number
         streams, who = model.streams, month.who
         n, k_count = len(who), len(model.touchpoints)
-        seg = pop.segment[who]
+        seg = self.segment
         tenure = pop.tenure[who]
         renewal = journeys.renewing(self.seg_contract[seg], tenure)
         expectation = pop.expectation[who]
@@ -97,6 +101,7 @@ class VectorCustomers:
         self.interactions = np.zeros(n)
         drop = model.spec.support.problem_quality_drop
         rules_ = model.spec.behaviour.satisfaction
+        everyone = np.arange(n)
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when == "problem":
@@ -104,8 +109,10 @@ class VectorCustomers:
             occurs = None
             if journeys.occurs_at_random(tp):
                 occurs = streams.uniform(f"touchpoint:{name}:occurs", m, who)
-            due = self.in_journey[seg, k] & journeys.is_due(tp, tenure, renewal, occurs)
-            rows = np.flatnonzero(due)
+            due = journeys.is_due(tp, tenure, renewal, occurs)
+            rows = everyone if due is True else np.flatnonzero(due)
+            if not self.in_every_journey[k]:
+                rows = rows[self.in_journey[seg[rows], k]]
             if len(rows) == 0:
                 continue
             sums = _meet_touchpoint(
@@ -137,8 +144,8 @@ class VectorCustomers:
         """Customers with a problem whose journey has support contact it by their segment's
         propensity; returns their market indices and the problems they report per
         touchpoint."""
-        pop, m = self.population, month.number
-        seg = pop.segment[month.who]
+        m = month.number
+        seg = self.segment
         u_contact = self.model.streams.uniform("support:contact", m, month.who)
         supported = self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
         contacting = self.had_problem & supported
@@ -226,7 +233,7 @@ class VectorCustomers:
             pop.satisfaction[who],
             self.episode,
             self.month_effort,
-            self.seg_response[pop.segment[who]],
+            self.seg_response[self.segment],
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
             model.streams.uniform("survey:respond", m, who),
@@ -258,7 +265,7 @@ class VectorCustomers:
         contract is due."""
         pop, who, m = self.population, month.who, month.number
         churn, streams = self.model.spec.behaviour.churn, self.model.streams
-        seg = pop.segment[who]
+        seg = self.segment
         satisfaction = pop.satisfaction[who]
         p_churn = rules.churn_probability(
             self.seg_churn[seg],
@@ -326,7 +333,7 @@ class VectorCustomers:
         )
         pop.revenue_to_date[stay] += revenue.astype(np.float32)
         pop.tenure[stay] += 1
-        return Decisions(pop.segment[who], leaves, kept, repeat, upsell, revenue, s_stay)
+        return Decisions(self.segment, leaves, kept, repeat, upsell, revenue, s_stay)
 
     # ------------------------------------------------------------------ market.acquire
 
@@ -428,7 +435,9 @@ class _Buffers:
         size = math.prod(shape)
         memory = self._memory.get(name)
         if memory is None or memory.size < size or memory.dtype != dtype:
-            memory = self._memory[name] = np.empty(max(size, 1), dtype=dtype)
+            # A quarter more than asked, so that a growing customer base does not make
+            # every month allocate afresh.
+            memory = self._memory[name] = np.empty(max(size + size // 4, 1), dtype=dtype)
         array = memory[:size].reshape(shape)
         array.fill(fill)
         return array

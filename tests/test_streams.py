@@ -3,10 +3,13 @@ against SciPy, and the properties common random numbers rely on."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from scipy import stats
 from scipy.special import ndtri
 
+from sim import compiled
 from sim.streams import Streams, inverse_normal_cdf, splitmix64
 
 
@@ -71,3 +74,14 @@ def test_a_normal_is_the_quantile_of_its_uniforms_cell():
     u, z = s.uniform("a", 2), s.normal("a", 2)
     cell = np.round(u.astype(np.float64) * 2**24)
     assert np.allclose(z, ndtri((cell + 0.5) / 2**24), rtol=1e-6, atol=1e-6)
+
+
+def test_compiled_code_is_cached_per_version_of_the_source(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    compiled.use_cache_for_this_source()
+    expected = tmp_path / "cxm-lab" / "numba" / compiled.code_digest()[:16]
+    assert os.environ["NUMBA_CACHE_DIR"] == str(expected)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere/else")
+    compiled.use_cache_for_this_source()
+    assert os.environ["NUMBA_CACHE_DIR"] == "/somewhere/else"

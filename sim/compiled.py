@@ -1,0 +1,35 @@
+"""Where compiled code is kept between runs, and the digest of the source it came from.
+
+The vector engine's inner loops and the per-person random streams are compiled with numba,
+which caches the machine code on disk. numba checks only the timestamp of the file that
+defines a function, so a change to a function it calls from another module would go
+unnoticed. The cache therefore lives in a directory named after the digest of the whole
+package's source (under ``$XDG_CACHE_HOME/cxm-lab/numba``, by default ``~/.cache``): any
+change to the source compiles afresh. Setting ``NUMBA_CACHE_DIR`` chooses another place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def code_digest() -> str:
+    """sha256 of the `sim` package's source files (paths and contents, in sorted order)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def use_cache_for_this_source() -> None:
+    """Point numba's cache at the directory of this source's digest (before numba is
+    imported), unless ``NUMBA_CACHE_DIR`` is set."""
+    if "NUMBA_CACHE_DIR" in os.environ:
+        return
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    os.environ["NUMBA_CACHE_DIR"] = str(root / "cxm-lab" / "numba" / code_digest()[:16])
