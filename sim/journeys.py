@@ -86,12 +86,11 @@ class Decisions(NamedTuple):
 # ---------------------------------------------------------------------------- touchpoints
 
 
+@numba.vectorize(cache=True)
 def renewing(contract_months: ArrayLike, tenure_months: ArrayLike) -> np.ndarray:
     """Whether a contract comes up for renewal this month: tenure a positive multiple of the
     contract length (never without a contract)."""
-    contract = np.asarray(contract_months)
-    tenure = np.asarray(tenure_months)
-    return (contract > 0) & (tenure > 0) & (tenure % np.maximum(contract, 1) == 0)
+    return contract_months > 0 and tenure_months > 0 and tenure_months % contract_months == 0
 
 
 def occurs_at_random(touchpoint: Touchpoint) -> bool:
@@ -190,10 +189,12 @@ def interaction(
     return perceived, rules.transaction_satisfaction(perceived, gap, weight, loss_aversion)
 
 
+@numba.vectorize(cache=True)
 def month_effort(effort_sum: ArrayLike, interactions: ArrayLike) -> np.ndarray:
     """The month's mean effort per interaction (0–1, at most 1), NaN without interactions."""
-    count = np.asarray(interactions)
-    return np.where(count > 0, np.minimum(effort_sum / np.maximum(count, 1), 1.0), np.nan)
+    if interactions > 0:
+        return min(effort_sum / interactions, 1.0)
+    return np.nan
 
 
 # ---------------------------------------------------------------------------- money and word

@@ -126,21 +126,22 @@ _TIE = 1e-12
 resolution of the 0–1 scale, far above float64 rounding)."""
 
 
+@numba.vectorize(cache=True)
 def prior_weight(tenure_months: ArrayLike, new: float, loyal: float, scale_months: float) -> Array:
     """Weight on prior cumulative satisfaction, rising with tenure (Bolton 1998)."""
-    t = np.asarray(tenure_months, dtype=np.float64)
-    return new + (loyal - new) * (1.0 - np.exp(-t / scale_months))
+    return new + (loyal - new) * (1.0 - np.exp(-tenure_months / scale_months))
 
 
+@numba.vectorize(cache=True)
 def anchor_and_adjust(prior: ArrayLike, new: ArrayLike, weight_on_prior: ArrayLike) -> Array:
     """Anchoring and adjustment: move from `prior` towards `new` by 1 − weight (Hogarth &
     Einhorn 1992). Where `new` is NaN (nothing happened) the prior is kept."""
-    prior = np.asarray(prior)
-    new = np.asarray(new)
-    w = np.asarray(weight_on_prior)
-    return np.where(np.isnan(new), prior, w * prior + (1.0 - w) * new)
+    if np.isnan(new):
+        return prior
+    return weight_on_prior * prior + (1.0 - weight_on_prior) * new
 
 
+@numba.vectorize(cache=True)
 def adapted_expectation(
     expectation: ArrayLike, experienced: ArrayLike, adaptation: float, drift: float
 ) -> Array:
@@ -149,12 +150,13 @@ def adapted_expectation(
     Adaptive expectations (Oliver 1980; Johnson, Anderson & Fornell 1995); `drift` is the
     monthly rise of the market's standard. Where nothing was experienced only drift applies.
     """
-    e = np.asarray(expectation)
-    x = np.asarray(experienced)
-    moved = np.where(np.isnan(x), e, e + adaptation * (x - e))
-    return np.clip(moved + drift, 0.0, 1.0)
+    moved = expectation
+    if not np.isnan(experienced):
+        moved = expectation + adaptation * (experienced - expectation)
+    return min(max(moved + drift, 0.0), 1.0)
 
 
+@numba.vectorize(cache=True)
 def churn_probability(
     base_per_month: ArrayLike,
     satisfaction: ArrayLike,
@@ -163,8 +165,8 @@ def churn_probability(
     effort_effect: float,
     reference_satisfaction: float,
     reference_effort: float,
-    extra_log_hazard: float = 0.0,
-    frailty: ArrayLike = 1.0,
+    extra_log_hazard: float,
+    frailty: ArrayLike,
 ) -> Array:
     """Monthly churn probability from a proportional hazard (Cox 1972).
 
@@ -174,29 +176,30 @@ def churn_probability(
     φ = 1 (or with both effects zero, no shock and no frailty) it equals `base`, so survival
     is geometric.
     """
-    base = np.asarray(base_per_month, dtype=np.float64)
-    log_ratio = satisfaction_effect * (reference_satisfaction - np.asarray(satisfaction))
-    log_ratio = log_ratio + effort_effect * (np.asarray(effort) - reference_effort)
+    log_ratio = satisfaction_effect * (reference_satisfaction - satisfaction)
+    log_ratio = log_ratio + effort_effect * (effort - reference_effort)
     log_ratio = log_ratio + extra_log_hazard
-    hazard = -np.log1p(-base) * np.asarray(frailty) * np.exp(np.minimum(log_ratio, 50.0))
+    hazard = -np.log1p(-base_per_month) * frailty * np.exp(min(log_ratio, 50.0))
     return -np.expm1(-hazard)
 
 
+@numba.vectorize(cache=True)
 def renewal_leave_probability(
     satisfaction: ArrayLike, max_leave: float, threshold: float, steepness: float
 ) -> Array:
     """Probability of not renewing a contract: logistic in satisfaction below a threshold."""
-    z = steepness * (np.asarray(satisfaction, dtype=np.float64) - threshold)
-    return max_leave / (1.0 + np.exp(np.clip(z, -50.0, 50.0)))
+    z = steepness * (satisfaction - threshold)
+    return max_leave / (1.0 + np.exp(min(max(z, -50.0), 50.0)))
 
 
+@numba.vectorize(cache=True)
 def purchase_probability(
     base_per_month: float, satisfaction: ArrayLike, effect: float, reference: float
 ) -> Array:
     """Monthly probability of a repeat purchase or upsell, rising with satisfaction
     (Anderson & Mittal 2000; Bolton, Lemon & Verhoef 2004)."""
-    lift = np.exp(effect * (np.asarray(satisfaction, dtype=np.float64) - reference))
-    return np.clip(base_per_month * lift, 0.0, 1.0)
+    lift = np.exp(effect * (satisfaction - reference))
+    return min(max(base_per_month * lift, 0.0), 1.0)
 
 
 def bass_month_adoption(

@@ -73,7 +73,8 @@ class VectorCustomers:
     def start_month(self, number: int) -> Month:
         """The new month and its customers (those active at its start)."""
         month = Month(number, np.flatnonzero(self.population.status == ACTIVE))
-        self.segment = self.population.segment[month.who]  # a person's segment never changes
+        # A person's segment never changes; held as an index type for the many lookups.
+        self.segment = self.population.segment[month.who].astype(np.intp)
         return month
 
     # ------------------------------------------------------------------ journeys.experience
@@ -323,7 +324,7 @@ class VectorCustomers:
             pop.products[stay] < b.purchase.max_products
         )
         pop.products[stay] += upsell.astype(np.int8)
-        seg_stay = pop.segment[stay]
+        seg_stay = self.segment[~leaves]
         revenue = journeys.month_revenue(
             self.seg_revenue[seg_stay],
             pop.products[stay],

@@ -70,12 +70,12 @@ def test_expectations_adapt_and_drift():
 
 
 def test_churn_probability_is_base_at_reference_and_rises_when_dissatisfied():
-    p0 = rules.churn_probability(0.02, 0.75, 0.25, 6.0, 2.0, 0.75, 0.25)
+    p0 = rules.churn_probability(0.02, 0.75, 0.25, 6.0, 2.0, 0.75, 0.25, 0.0, 1.0)
     assert p0 == pytest.approx(0.02)
-    low = rules.churn_probability(0.02, 0.65, 0.25, 6.0, 2.0, 0.75, 0.25)
+    low = rules.churn_probability(0.02, 0.65, 0.25, 6.0, 2.0, 0.75, 0.25, 0.0, 1.0)
     hazard = -math.log(0.98) * math.exp(0.6)
     assert low == pytest.approx(1 - math.exp(-hazard))
-    off = rules.churn_probability(0.02, 0.1, 0.9, 0.0, 0.0, 0.75, 0.25)
+    off = rules.churn_probability(0.02, 0.1, 0.9, 0.0, 0.0, 0.75, 0.25, 0.0, 1.0)
     assert off == pytest.approx(0.02)
 
 
