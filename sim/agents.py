@@ -263,7 +263,7 @@ class Customer(FixedAgent):
             self.ratings = [
                 float(
                     surveys.touchpoint_rating(
-                        rules_, moments.get(k, math.nan), draws.normal(purpose)[i]
+                        moments.get(k, math.nan), draws.normal(purpose)[i], rules_.csat_answer_sd
                     )
                 )
                 for k, purpose in enumerate(model.customers.rating_purposes)

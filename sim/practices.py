@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from sim.firm import Firm
@@ -63,15 +64,9 @@ class VoiceOfCustomer:
     def observe(self, touchpoint_answers: np.ndarray, recommend: np.ndarray) -> None:
         """Add respondents' answers: satisfaction per touchpoint (0–1, NaN where not met,
         shape respondents × touchpoints) and likelihood to recommend (0–10)."""
-        seen = ~np.isnan(touchpoint_answers)
-        x = np.where(seen, touchpoint_answers, 0.0)
-        y = np.where(seen, recommend[:, None] / 10.0, 0.0)
-        self.n += seen.sum(axis=0)
-        self.sx += x.sum(axis=0)
-        self.sxx += (x * x).sum(axis=0)
-        self.sy += y.sum(axis=0)
-        self.syy += (y * y).sum(axis=0)
-        self.sxy += (x * y).sum(axis=0)
+        sums = np.stack([self.n, self.sx, self.sxx, self.sy, self.syy, self.sxy])
+        _add_answers(np.asarray(touchpoint_answers, dtype=np.float64), recommend / 10.0, sums)
+        self.n, self.sx, self.sxx, self.sy, self.syy, self.sxy = sums
 
     def report_problems(self, per_touchpoint: np.ndarray) -> None:
         """Add problems customers reported to support, per touchpoint where they arose."""
@@ -153,3 +148,19 @@ def apply_change(firm: Firm, change: Change, quality: np.ndarray) -> float:
     gap = max(1.0 - float(quality[change.touchpoint]), 0.0)
     firm.improvement[change.touchpoint] += change.size * gap / 0.25
     return m.redesign_cost if change.kind == "redesign" else m.fix_cost
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_answers(x: np.ndarray, y: np.ndarray, sums: np.ndarray) -> None:
+    """Add each respondent's touchpoint answers `x` (NaN where not met) and recommendation
+    `y` (0–1) to the per-touchpoint count and sums of x, x², y, y² and xy (rows of `sums`)."""
+    for i in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            value = x[i, k]
+            if not np.isnan(value):
+                sums[0, k] += 1.0
+                sums[1, k] += value
+                sums[2, k] += value * value
+                sums[3, k] += y[i]
+                sums[4, k] += y[i] * y[i]
+                sums[5, k] += value * y[i]

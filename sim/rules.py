@@ -248,9 +248,11 @@ def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]
     return promoter, detractor
 
 
+@numba.vectorize(cache=True)
 def survey_answer(latent: ArrayLike, noise: ArrayLike, sd: float, low: int, high: int) -> Array:
-    """A survey answer on an integer scale: latent value plus noise, rounded and clipped."""
-    return np.clip(np.rint(np.asarray(latent) + sd * np.asarray(noise)), low, high)
+    """A survey answer on an integer scale: latent value plus noise, rounded (half to even)
+    and clipped."""
+    return min(max(np.rint(latent + sd * noise), low), high)
 
 
 def response_probability(

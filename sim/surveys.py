@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -174,19 +175,20 @@ def summarise(answers: Answers) -> SurveyWave:
     if len(answers.answered) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
-    answered = answers.answered
+    respondents = np.flatnonzero(answers.answered)
     experienced = ~np.isnan(answers.csat_latent)
-    asked = answered & experienced
+    asked = respondents[experienced[respondents]]  # respondents who met a touchpoint
+    recommend = answers.recommend[respondents]
     measures = {
         "nps_true": 100.0 * float(answers.promoter.mean() - answers.detractor.mean()),
-        "nps_measured": net_promoter_score(answers.recommend[answered]),
+        "nps_measured": net_promoter_score(recommend),
         "csat_true": _mean(answers.csat_latent[experienced]),
         "csat_measured": _mean(answers.csat[asked]),
         "ces_true": _mean(answers.ces_latent[experienced]),
         "ces_measured": _mean(answers.ces[asked]),
-        "respondents": float(answered.sum()),
+        "respondents": float(len(respondents)),
     }
-    return SurveyWave(measures, np.flatnonzero(answered), answers.recommend[answered])
+    return SurveyWave(measures, respondents, recommend)
 
 
 def survey(
@@ -232,10 +234,14 @@ def survey(
     return summarise(answers)
 
 
-def touchpoint_rating(rules_: SurveyRules, satisfaction: ArrayLike, noise: ArrayLike) -> ArrayLike:
+@numba.vectorize(cache=True)
+def touchpoint_rating(
+    satisfaction: ArrayLike, noise: ArrayLike, csat_answer_sd: float
+) -> ArrayLike:
     """A respondent's rating of a touchpoint they met (0–1; NaN where not met): their
-    transaction satisfaction there plus answer noise (standard normal `noise`)."""
-    return np.clip(satisfaction + rules_.csat_answer_sd / 4.0 * noise, 0.0, 1.0)
+    transaction satisfaction there plus answer noise (standard normal `noise`), with the
+    spread of CSAT answers (`csat_answer_sd`, on the 1–5 scale) brought to the 0–1 scale."""
+    return rules.clip_unit(satisfaction + csat_answer_sd / 4.0 * noise)
 
 
 def net_promoter_score(answers: np.ndarray) -> float:

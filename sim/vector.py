@@ -240,14 +240,17 @@ class VectorCustomers:
             model.streams.uniform("survey:respond", m, who),
             lambda name, positions: model.streams.normal(f"survey:{name}", m, who[positions]),
         )
-        if not len(wave.respondents):
-            return wave, np.zeros((0, len(model.touchpoints)))
-        rated = self.satisfaction[wave.respondents].astype(np.float64)
-        people = who[wave.respondents]
-        noise = np.column_stack(
-            [model.streams.normal(f"survey:touchpoint:{t}", m, people) for t in model.touchpoints]
+        keys = [model.streams.key(f"survey:touchpoint:{t}", m) for t in model.touchpoints]
+        ratings = np.empty((len(wave.respondents), len(model.touchpoints)))
+        _rate_touchpoints(
+            self.satisfaction,
+            wave.respondents,
+            who,
+            np.array(keys, dtype=np.uint64),
+            rules_.csat_answer_sd,
+            ratings,
         )
-        return wave, surveys.touchpoint_rating(rules_, rated, noise)
+        return wave, ratings
 
     def take_call_backs(self, month: Month, detractors: np.ndarray, chance: float) -> None:
         """Detractors the firm calls back: a call that succeeds (by `chance`) recovers some
@@ -442,6 +445,28 @@ class _Buffers:
         array = memory[:size].reshape(shape)
         array.fill(fill)
         return array
+
+
+@numba.njit(cache=True, nogil=True)
+def _rate_touchpoints(
+    satisfaction: np.ndarray,
+    respondents: np.ndarray,
+    who: np.ndarray,
+    keys: np.ndarray,
+    csat_answer_sd: float,
+    out: np.ndarray,
+) -> None:
+    """Each respondent's rating of every touchpoint they met this month (NaN for the
+    others), with answer noise from the touchpoint's stream (`keys`, one per column)."""
+    for j in range(respondents.size):
+        row = respondents[j]
+        for k in range(keys.size):
+            met = np.float64(satisfaction[row, k])
+            if np.isnan(met):
+                out[j, k] = np.nan
+            else:
+                noise = normal_at(keys[k], who[row])
+                out[j, k] = surveys.touchpoint_rating(met, noise, csat_answer_sd)
 
 
 @numba.njit(cache=True, nogil=True)
