@@ -263,9 +263,11 @@ class Customer(FixedAgent):
             self.ratings = [
                 float(
                     surveys.touchpoint_rating(
-                        moments.get(k, math.nan), draws.normal(purpose)[i], rules_.csat_answer_sd
+                        moments[k], draws.normal(purpose)[i], rules_.csat_answer_sd
                     )
                 )
+                if k in moments
+                else math.nan
                 for k, purpose in enumerate(model.customers.rating_purposes)
             ]
 
