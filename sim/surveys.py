@@ -7,9 +7,9 @@ latent state with noise; who answers is self-selected by satisfaction, less so a
 measurement capability grows, and more answer as it grows. The true values are computed
 from the latent state of everyone, so the gap between measured and true is visible.
 
-`responds` and `answer` are one person's part (scalars) or everyone's (arrays);
-`conditions` and `summarise` are the firm's side, the same for both engines; `survey` runs a
-whole wave over arrays.
+`responds`, `latent`, `given_answers` and `answer` are one person's part (scalars) or
+everyone's (arrays); `conditions` and `summarise` are the firm's side, the same for both
+engines; `survey` runs a whole wave over arrays, drawing answers only for respondents.
 """
 
 from __future__ import annotations
@@ -128,6 +128,46 @@ def responds(
     return u_respond < p_answer
 
 
+class Latent(NamedTuple):
+    """What a person's answers would be without noise (scalars, or arrays of people)."""
+
+    recommend: ArrayLike
+    """Latent likelihood to recommend, 0–10."""
+    promoter: ArrayLike
+    """True probability of being a promoter."""
+    detractor: ArrayLike
+    """True probability of being a detractor."""
+    csat: ArrayLike
+    """Latent CSAT of the month, 1–5 (NaN without an interaction)."""
+    ces: ArrayLike
+    """Latent CES of the month, 1–7 (NaN without an interaction)."""
+
+
+def latent(
+    rules_: SurveyRules, satisfaction: ArrayLike, episode: ArrayLike, month_effort: ArrayLike
+) -> Latent:
+    """The latent answers of a person (or of each person) from their state: cumulative
+    satisfaction, the month's remembered satisfaction and mean effort (0–1, NaN for no
+    interaction)."""
+    score = 10.0 * satisfaction
+    promoter, detractor = rules.nps_shares(score, rules_.nps_answer_sd)
+    csat = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
+    ces = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
+    return Latent(score, promoter, detractor, csat, ces)
+
+
+def given_answers(
+    rules_: SurveyRules, truth: Latent, z_nps: ArrayLike, z_csat: ArrayLike, z_ces: ArrayLike
+) -> tuple[ArrayLike, ArrayLike, ArrayLike]:
+    """The NPS (0–10), CSAT (1–5) and CES (1–7) answers given: the latent answers plus the
+    standard normal noise of each, on the survey's integer scales."""
+    return (
+        rules.survey_answer(truth.recommend, z_nps, rules_.nps_answer_sd, 0, 10),
+        rules.survey_answer(truth.csat, z_csat, rules_.csat_answer_sd, 1, 5),
+        rules.survey_answer(truth.ces, z_ces, rules_.ces_answer_sd, 1, 7),
+    )
+
+
 def answer(
     rules_: SurveyRules,
     answered: ArrayLike,
@@ -149,19 +189,10 @@ def answer(
         month_effort: the month's mean effort per interaction (NaN for none), 0–1.
         z_nps, z_csat, z_ces: standard normal answer noise.
     """
-    latent = 10.0 * satisfaction
-    promoter, detractor = rules.nps_shares(latent, rules_.nps_answer_sd)
-    csat_latent = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
-    ces_latent = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
+    truth = latent(rules_, satisfaction, episode, month_effort)
+    recommend, csat, ces = given_answers(rules_, truth, z_nps, z_csat, z_ces)
     return Answers(
-        answered=answered,
-        recommend=rules.survey_answer(latent, z_nps, rules_.nps_answer_sd, 0, 10),
-        promoter=promoter,
-        detractor=detractor,
-        csat_latent=csat_latent,
-        csat=rules.survey_answer(csat_latent, z_csat, rules_.csat_answer_sd, 1, 5),
-        ces_latent=ces_latent,
-        ces=rules.survey_answer(ces_latent, z_ces, rules_.ces_answer_sd, 1, 7),
+        answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
     )
 
 
@@ -223,15 +254,21 @@ def survey(
     asked = conditions(rules_, satisfaction, measurement_level, reference_level)
     answered = responds(asked, satisfaction, base_response, u_respond)
     respondents = np.flatnonzero(answered)
-    noise = {}
-    for name in ANSWER_NOISE:
-        noise[name] = np.zeros(len(satisfaction), dtype=np.float32)
-        noise[name][respondents] = normals(name, respondents)
-    answers = answer(
-        rules_, answered, satisfaction, episode, month_effort,
-        noise["nps"], noise["csat"], noise["ces"],
-    )  # fmt: skip
-    return summarise(answers)
+    truth = latent(rules_, satisfaction, episode, month_effort)
+    of_respondents = Latent(*(np.asarray(part)[respondents] for part in truth))
+    given = []  # answers with noise, of the respondents only (0 for everyone else)
+    for values in given_answers(
+        rules_, of_respondents, *(normals(name, respondents) for name in ANSWER_NOISE)
+    ):
+        everyone = np.zeros(len(satisfaction))
+        everyone[respondents] = values
+        given.append(everyone)
+    recommend, csat, ces = given
+    return summarise(
+        Answers(
+            answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
+        )
+    )
 
 
 @numba.vectorize(cache=True)
