@@ -35,9 +35,45 @@ MATURITY_LEVELS: tuple[str, ...] = (
 )
 """Maturity levels in order; each unlocks the practices of the levels below it too."""
 
+ORG_MODELS: dict[str, dict[str, float]] = {
+    # Central CX office: one standard, consistent, slow to reach the front line.
+    "centralised": {
+        "decision_latency_months": 4, "spread_factor": 0.8, "handoff_breakdown": 0.008,
+        "local_fix_speed": 0.7, "overhead_per_month": 25_000.0,
+    },
+    # CX owned by each unit: fast local fixes, silos between them.
+    "distributed": {
+        "decision_latency_months": 1, "spread_factor": 1.25, "handoff_breakdown": 0.035,
+        "local_fix_speed": 1.5, "overhead_per_month": 15_000.0,
+    },
+    # Central standards with embedded CX leads in units.
+    "hybrid": {
+        "decision_latency_months": 2, "spread_factor": 1.0, "handoff_breakdown": 0.018,
+        "local_fix_speed": 1.1, "overhead_per_month": 22_000.0,
+    },
+    # A C-level owner: aligned and quick to decide, costly.
+    "executive_led": {
+        "decision_latency_months": 1, "spread_factor": 0.9, "handoff_breakdown": 0.012,
+        "local_fix_speed": 1.0, "overhead_per_month": 32_000.0,
+    },
+}  # fmt: skip
+"""The organisational models' presets (see `Organisation`)."""
+
+SOURCING: dict[str, dict[str, float]] = {
+    "in_house": {"cost_factor": 1.0, "quality_shift": 0.0, "resolution_shift": 0.0,
+                 "wait_factor": 1.0},
+    # A partner chosen for quality and flexibility.
+    "creative_partner": {"cost_factor": 0.85, "quality_shift": -0.01, "resolution_shift": -0.02,
+                         "wait_factor": 0.8},
+    # A supplier chosen on price: scripted, less empowered, less flexible.
+    "transactional_supplier": {"cost_factor": 0.6, "quality_shift": -0.06,
+                               "resolution_shift": -0.1, "wait_factor": 1.3},
+}  # fmt: skip
+"""The sourcing options' presets (see `Sourcing`)."""
+
 Capability = Literal[CAPABILITIES]
-OrgModel = Literal["centralised", "distributed", "hybrid", "executive_led"]
-SourcingOption = Literal["in_house", "creative_partner", "transactional_supplier"]
+OrgModel = Literal[tuple(ORG_MODELS)]
+SourcingOption = Literal[tuple(SOURCING)]
 
 
 def _with_overrides(settings: BaseModel, preset: dict[str, float]) -> dict[str, float]:
@@ -186,30 +222,6 @@ class Organisation(Strict):
         return _with_overrides(self, ORG_MODELS[self.model])
 
 
-ORG_MODELS: dict[str, dict[str, float]] = {
-    # Central CX office: one standard, consistent, slow to reach the front line.
-    "centralised": {
-        "decision_latency_months": 4, "spread_factor": 0.8, "handoff_breakdown": 0.008,
-        "local_fix_speed": 0.7, "overhead_per_month": 25_000.0,
-    },
-    # CX owned by each unit: fast local fixes, silos between them.
-    "distributed": {
-        "decision_latency_months": 1, "spread_factor": 1.25, "handoff_breakdown": 0.035,
-        "local_fix_speed": 1.5, "overhead_per_month": 15_000.0,
-    },
-    # Central standards with embedded CX leads in units.
-    "hybrid": {
-        "decision_latency_months": 2, "spread_factor": 1.0, "handoff_breakdown": 0.018,
-        "local_fix_speed": 1.1, "overhead_per_month": 22_000.0,
-    },
-    # A C-level owner: aligned and quick to decide, costly.
-    "executive_led": {
-        "decision_latency_months": 1, "spread_factor": 0.9, "handoff_breakdown": 0.012,
-        "local_fix_speed": 1.0, "overhead_per_month": 32_000.0,
-    },
-}  # fmt: skip
-
-
 class Employees(Strict):
     """Front-line staff and their engagement (service-profit chain)."""
 
@@ -254,18 +266,6 @@ class Personalisation(Strict):
     """Fall of every active customer's satisfaction at an incident."""
     churn_shock: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
     """Rise of the churn log-hazard right after an incident; it halves each month."""
-
-
-SOURCING: dict[str, dict[str, float]] = {
-    "in_house": {"cost_factor": 1.0, "quality_shift": 0.0, "resolution_shift": 0.0,
-                 "wait_factor": 1.0},
-    # A partner chosen for quality and flexibility.
-    "creative_partner": {"cost_factor": 0.85, "quality_shift": -0.01, "resolution_shift": -0.02,
-                         "wait_factor": 0.8},
-    # A supplier chosen on price: scripted, less empowered, less flexible.
-    "transactional_supplier": {"cost_factor": 0.6, "quality_shift": -0.06,
-                               "resolution_shift": -0.1, "wait_factor": 1.3},
-}  # fmt: skip
 
 
 class Sourcing(Strict):
