@@ -37,7 +37,7 @@ import pandas as pd
 
 from sim.errors import CXMError
 from sim.results import atomic_write
-from sim.sweep import read_manifest
+from sim.sweep_store import read_manifest
 
 OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
              "==": operator.eq, "!=": operator.ne}  # fmt: skip

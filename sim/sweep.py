@@ -15,7 +15,8 @@ Nothing finished is lost: each run is stored as it completes, as one small file 
 sweep restarted with ``resume=True`` runs only what is missing and ends with the same
 dataset. At the end the result directory (runs.parquet, sensitivity.parquet, optional
 timeseries.parquet, manifest.json) replaces DIR in one rename; ``.runs/`` goes with it.
-Started without ``resume`` on a DIR that holds unfinished runs, a sweep refuses.
+Started without ``resume`` on a DIR that holds unfinished runs, a sweep refuses. The store
+and the result directory are `sim.sweep_store`.
 """
 
 from __future__ import annotations
@@ -37,21 +38,21 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import parallel
+from sim import sweep_store as store
 from sim.compiled import code_digest
 from sim.designs import SOBOL_MIN_SAMPLES, Design, DesignKind, Parameter, make_design
-from sim.errors import CXMError, ScenarioError
+from sim.errors import ScenarioError
 from sim.experiments import replication_outcomes, run_replication
-from sim.results import atomic_directory, atomic_write, default_out_dir, provenance
+from sim.results import default_out_dir, provenance
 from sim.scenario import Scenario, load_scenario, read_scenario_mapping, with_overrides
 from sim.sensitivity import analyse
 from sim.streams import purpose_key
+from sim.sweep_store import read_manifest
 
 RESERVED = ("name", "seed", "replications")
 """Scenario fields a sweep may not vary (the sweep itself sets seed and replications)."""
 PROBE_MARKET_SIZE = 200
 """People in the one-month run that lists the outcomes a scenario produces."""
-WORK_DIR = ".runs"
-STATE_FILE = "sweep.json"
 Progress = Callable[[int, int], None]
 """Called with (runs done, runs in the sweep)."""
 
@@ -408,36 +409,34 @@ def run_sweep(
     parallel.check_options(workers, scheduler)
     out = Path(out) if out is not None else default_out_dir(f"sweep-{sweep.spec.name}")
     started = datetime.now(UTC)
-    if _is_complete(out, sweep, resume):
+    if store.is_complete(out, sweep.fingerprint, resume):
         return read_sweep(out, sweep)
-    work, fresh = _open_work_dir(out, sweep, resume)
-    done = _stored_runs(work, sweep.spec.timeseries)
+    work, fresh = store.open_work_dir(out, sweep.spec.name, sweep.fingerprint, sweep.size, resume)
+    done = store.stored_runs(work, sweep.spec.timeseries)
     reused = len(done)
     missing = [task for task in sweep.tasks() if task.run_id not in done]
     if progress is not None:
         progress(len(done), sweep.size)
 
-    def store(task: RunTask, result: dict[str, Any]) -> None:
-        _write_run(work, result)
+    def keep(task: RunTask, result: dict[str, Any]) -> None:
+        store.write_run(work, result)
         done[task.run_id] = result["record"]
         if progress is not None:
             progress(len(done), sweep.size)
 
     try:
-        execution = parallel.execute(
-            evaluate_run, sweep.context, missing, store, workers, scheduler
-        )
+        execution = parallel.execute(evaluate_run, sweep.context, missing, keep, workers, scheduler)
     except BaseException:
         if fresh and not done:
-            shutil.rmtree(out if _only_work_dir(out) else work, ignore_errors=True)
+            shutil.rmtree(out if store.only_work_dir(out) else work, ignore_errors=True)
         raise
     runs = _runs_table([done[i] for i in sorted(done)], sweep)
-    timeseries = _timeseries_table(work, runs) if sweep.spec.timeseries else None
+    timeseries = store.timeseries_table(work, runs) if sweep.spec.timeseries else None
     sensitivity = _sensitivity(sweep, runs)
     finished = datetime.now(UTC)
     counts = {"total": sweep.size, "executed": len(missing), "reused": reused}
     manifest = _manifest(sweep, runs, counts, execution, started, finished, command)
-    write_sweep(out, runs, sensitivity, timeseries, manifest)
+    store.write_sweep(out, runs, sensitivity, timeseries, manifest)
     return SweepResult(sweep, runs, sensitivity, timeseries, out, len(missing), reused, execution)
 
 
@@ -516,153 +515,13 @@ def _manifest(
     } | stamp
 
 
-# ---------------------------------------------------------------------------- on disk
-# Sweep results on disk: the per-run store and the final directory (written atomically).
-
-
-def _is_complete(out: Path, sweep: Sweep, resume: bool) -> bool:
-    if (out / WORK_DIR).is_dir() or not out.exists() or not any(out.iterdir()):
-        return False
-    manifest = _read_json(out / "manifest.json")
-    if manifest is None or manifest.get("kind") != "sweep":
-        raise CXMError(f"{out} exists and holds no sweep result; choose another --out")
-    if not resume:
-        return False
-    if manifest.get("fingerprint") != sweep.fingerprint:
-        raise CXMError(
-            f"--resume: {out} holds a finished sweep of a different spec, base scenario or "
-            "model code; run without --resume to replace it, or choose another --out"
-        )
-    return True
-
-
-def _open_work_dir(out: Path, sweep: Sweep, resume: bool) -> tuple[Path, bool]:
-    """The run store in ``out/.runs``, created or checked; and whether it is new."""
-    work = out / WORK_DIR
-    if work.is_dir():
-        state = _read_json(work / STATE_FILE) or {}
-        if not resume:
-            runs = len(list(work.glob("run-*.json")))
-            raise CXMError(
-                f"{out} holds an unfinished sweep ({runs} of its runs are done); pass "
-                "--resume to finish it, or choose another --out"
-            )
-        if state.get("fingerprint") != sweep.fingerprint:
-            raise CXMError(
-                f"--resume: the unfinished sweep in {out} has a different spec, base scenario "
-                "or model code (sim/); restore them, or choose another --out"
-            )
-        for stale in work.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-        return work, False
-    work.mkdir(parents=True)
-    state = {"name": sweep.spec.name, "fingerprint": sweep.fingerprint, "runs": sweep.size}
-    atomic_write(work / STATE_FILE, lambda p: p.write_text(_json_text(state)))
-    return work, True
-
-
-def _only_work_dir(out: Path) -> bool:
-    return [p.name for p in out.iterdir()] == [WORK_DIR]
-
-
-def _stored_runs(work: Path, timeseries: bool) -> dict[int, dict[str, Any]]:
-    """Finished runs on disk; a file torn by a machine crash is dropped (its run reruns)."""
-    import pyarrow.parquet as pq
-
-    done = {}
-    for path in work.glob("run-*.json"):
-        try:
-            record = json.loads(path.read_text())
-            if timeseries:
-                pq.read_metadata(path.with_suffix(".timeseries.parquet"))
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)
-            continue
-        done[int(record["run_id"])] = record
-    return done
-
-
-def _write_run(work: Path, result: dict[str, Any]) -> None:
-    """Store one finished run: its time series first, then the record that marks it done."""
-    stem = f"run-{result['record']['run_id']:07d}"
-    series = result["timeseries"]
-    if series is not None:
-        atomic_write(
-            work / f"{stem}.timeseries.parquet", lambda p: series.to_parquet(p, index=False)
-        )
-    text = _json_text(result["record"])
-    atomic_write(work / f"{stem}.json", lambda p: p.write_text(text))
-
-
-def _timeseries_table(work: Path, runs: pd.DataFrame) -> pd.DataFrame:
-    tables = []
-    for run_id, sample in runs[runs["status"] == "ok"][["run_id", "sample"]].itertuples(False):
-        table = pd.read_parquet(work / f"run-{run_id:07d}.timeseries.parquet")
-        tables.append(table.assign(run_id=run_id, sample=sample))
-    frame = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    first = [c for c in ("run_id", "sample", "replication", "seed", "month") if c in frame]
-    return frame[first + [c for c in frame.columns if c not in first]]
-
-
-def write_sweep(
-    out: Path,
-    runs: pd.DataFrame,
-    sensitivity: pd.DataFrame | None,
-    timeseries: pd.DataFrame | None,
-    manifest: dict[str, Any],
-) -> Path:
-    """Write runs.parquet, sensitivity.parquet, timeseries.parquet and manifest.json,
-    replacing `out` (and its run store) in one rename."""
-    with atomic_directory(out) as staging:
-        runs.to_parquet(staging / "runs.parquet", index=False)
-        if sensitivity is not None:
-            sensitivity.to_parquet(staging / "sensitivity.parquet", index=False)
-        if timeseries is not None:
-            timeseries.to_parquet(staging / "timeseries.parquet", index=False)
-        (staging / "manifest.json").write_text(_json_text(manifest))
-    return out
-
-
 def read_sweep(out: str | Path, sweep: Sweep | None = None) -> SweepResult:
     """A finished sweep's result directory, read back (`sweep` is attached if given)."""
     out = Path(out)
     manifest = read_manifest(out)
-    tables = {}
-    for name in ("sensitivity", "timeseries"):
-        path = out / f"{name}.parquet"
-        tables[name] = pd.read_parquet(path) if path.exists() else None
-    runs = pd.read_parquet(out / "runs.parquet")
+    tables = store.read_tables(out)
+    runs = tables["runs"]
     execution = manifest.get("execution", "")
     return SweepResult(
         sweep, runs, tables["sensitivity"], tables["timeseries"], out, 0, len(runs), execution
     )
-
-
-def read_manifest(out: str | Path) -> dict[str, Any]:
-    """The manifest of a finished sweep directory.
-
-    Raises:
-        CXMError: `out` holds no finished sweep.
-    """
-    manifest = _read_json(Path(out) / "manifest.json")
-    finished = (Path(out) / "runs.parquet").exists()
-    if manifest is None or manifest.get("kind") != "sweep" or not finished:
-        raise CXMError(f"{out}: not a finished sweep directory (no runs.parquet / manifest.json)")
-    return manifest
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _json_text(data: Any) -> str:
-    return json.dumps(data, indent=1, allow_nan=False, default=_plain) + "\n"
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
