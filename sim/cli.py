@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--scenario", type=Path, default=BASELINE, help="scenario to time (default the baseline)"
     )
+    add_set_option(bench)
     bench.add_argument("--json", action="store_true", help="print a JSON object")
     bench.set_defaults(handler=_bench)
 
@@ -231,7 +232,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise CXMError(
             f"--customers and --months must be at least 1 (got {args.customers}, {args.months})"
         )
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, args.overrides)
     share = scenario.market.initial_customers or 1.0
     size = max(round(args.customers / share), 1)
     # Staff the contact centre in proportion to the market, as the firm would.

@@ -83,6 +83,16 @@ def test_bench_json_keys(capsys):
     assert figures["customer_months"] > 3 * 2500
 
 
+def test_bench_takes_scenario_overrides(capsys):
+    # Much heavier advertising wins more customers, hence more customer-months.
+    args = ["bench", "--customers", "3000", "--months", "3", "--json"]
+    assert main([*args, "--set", "support.mode=service_level"]) == 0
+    served = json.loads(capsys.readouterr().out)["customer_months"]
+    assert main([*args, "--set", "acquisition.advertising_per_month=0.2"]) == 0
+    advertised = json.loads(capsys.readouterr().out)["customer_months"]
+    assert advertised > served
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
