@@ -162,6 +162,7 @@ class VectorCustomers:
         expectation = pop.expectation[contacts.people]
         tolerance = self.seg_tolerance[seg]
         recovery_effect = model.spec.firm.maturity.recovery_effect
+        rules_ = model.spec.behaviour.satisfaction
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when != "problem":
@@ -171,7 +172,6 @@ class VectorCustomers:
             raw = journeys.contact_quality(
                 plan.quality[k], plan.spread[k], noise, contacts, desk, recovery_effect
             )
-            rules_ = model.spec.behaviour.satisfaction
             perceived, satisfaction = journeys.interaction(
                 raw, expectation, tolerance, rules_.disconfirmation_weight, rules_.loss_aversion
             )
@@ -507,10 +507,10 @@ def _meet_touchpoint(
     """One touchpoint for the customers at `rows` (positions in `who`): each one's noise and
     problem draws, perceived quality and transaction satisfaction, written into the month's
     columns at their row; the effort and count of interactions grow, and whether the customer
-    had a problem this month. `delivery` is the
-    touchpoint's (quality, fit gain, spread, problem probability) and `settings` (problem
-    drop, disconfirmation weight, loss aversion, effort). Returns the sums of perceived
-    quality and satisfaction and the number of problems."""
+    had a problem this month. `delivery` is the touchpoint's (quality, fit gain, spread,
+    problem probability) and `settings` (problem drop, disconfirmation weight, loss aversion,
+    effort). Returns the sums of perceived quality and satisfaction and the number of
+    problems."""
     quality, fit_gain, spread, problem_probability = delivery
     drop, weight, loss_aversion, touchpoint_effort = settings
     sum_perceived, sum_satisfaction, problems = 0.0, 0.0, 0
