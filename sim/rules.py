@@ -1,11 +1,12 @@
 """Behavioural rules: small pure functions over numbers or numpy arrays.
 
 Each rule is written once and works on scalars and arrays alike, so the vector engine applies
-it to a whole population and a one-customer-at-a-time engine applies it to one person. The
-rules of a single interaction are compiled with numba (`numba.njit`), so the vector engine's
-fused loops over people call the very same functions. Every
-quantity is on the model's quality scale (0–1) unless its name says otherwise; probabilities
-are per month. docs/model.md states each equation with its default and source.
+it to a whole population and a one-customer-at-a-time engine applies it to one person. Most
+are compiled with numba: elementwise rules are written for one person and made numpy
+ufuncs (`numba.vectorize`), the others are compiled functions (`numba.njit`), so the vector
+engine's compiled loops over people call the very same functions. Every quantity is on the
+model's quality scale (0–1) unless its name says otherwise; probabilities are per month.
+docs/model.md states each equation with its default and source.
 """
 
 from __future__ import annotations
