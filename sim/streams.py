@@ -108,7 +108,7 @@ def uniform_at(key: np.uint64, index: np.int64) -> np.float32:
     return np.float32(_cell(key, index) * _CELL)
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@numba.njit(cache=True, nogil=True)
 def normal_at(key: np.uint64, index: np.int64) -> np.float32:
     """Person `index`'s N(0,1) number in the stream of `key` (as `Streams.normal`)."""
     return np.float32(inverse_normal_cdf((_cell(key, index) + 0.5) * _CELL))
@@ -120,7 +120,7 @@ def _uniforms(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
         out[j] = uniform_at(key, who[j])
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@numba.njit(cache=True, nogil=True)
 def _normals(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
     # Two passes: the central formula for everyone (a loop the compiler vectorises), then
     # the tails (about 15% of people) one by one.
@@ -135,7 +135,7 @@ def _normals(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
 _CENTRAL = 0.425
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@numba.njit(cache=True, nogil=True)
 def _central(q: float) -> float:
     """AS 241's central formula: the normal quantile of ½ + q for |q| <= 0.425."""
     r = 0.180625 - q * q
@@ -154,7 +154,7 @@ def _central(q: float) -> float:
     return q * num / den
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@numba.njit(cache=True, nogil=True)
 def inverse_normal_cdf(p: float) -> float:
     """The standard normal quantile of `p` in (0, 1): Wichura (1988), algorithm AS 241
     (PPND16), accurate to about 1e-16 relative."""
