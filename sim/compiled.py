@@ -4,14 +4,17 @@ The vector engine's inner loops and the per-person random streams are compiled w
 which caches the machine code on disk. numba checks only the timestamp of the file that
 defines a function, so a change to a function it calls from another module would go
 unnoticed. The cache therefore lives in a directory named after the digest of the whole
-package's source (under ``$XDG_CACHE_HOME/cxm-lab/numba``, by default ``~/.cache``): any
-change to the source compiles afresh. Setting ``NUMBA_CACHE_DIR`` chooses another place.
+package's source (under ``$XDG_CACHE_HOME/cxm-lab/numba``, by default ``~/.cache``, or the
+temporary folder if those cannot be written): any change to the source compiles afresh.
+Setting ``NUMBA_CACHE_DIR`` chooses another place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -28,8 +31,27 @@ def code_digest() -> str:
 
 def use_cache_for_this_source() -> None:
     """Point numba's cache at the directory of this source's digest (before numba is
-    imported), unless ``NUMBA_CACHE_DIR`` is set."""
+    imported), unless ``NUMBA_CACHE_DIR`` is set. Where the user's cache folder cannot be
+    written, the system's temporary folder is used; where neither can, numba's default."""
     if "NUMBA_CACHE_DIR" in os.environ:
         return
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    os.environ["NUMBA_CACHE_DIR"] = str(root / "cxm-lab" / "numba" / code_digest()[:16])
+    name = Path("cxm-lab") / "numba" / code_digest()[:16]
+    for root in _cache_roots():
+        directory = root / name
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(directory, os.W_OK):
+            os.environ["NUMBA_CACHE_DIR"] = str(directory)
+            return
+
+
+def _cache_roots() -> list[Path]:
+    roots = []
+    if os.environ.get("XDG_CACHE_HOME"):
+        roots.append(Path(os.environ["XDG_CACHE_HOME"]))
+    with contextlib.suppress(RuntimeError):  # no home directory
+        roots.append(Path.home() / ".cache")
+    roots.append(Path(tempfile.gettempdir()))
+    return roots

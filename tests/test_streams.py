@@ -85,3 +85,14 @@ def test_compiled_code_is_cached_per_version_of_the_source(monkeypatch, tmp_path
     monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere/else")
     compiled.use_cache_for_this_source()
     assert os.environ["NUMBA_CACHE_DIR"] == "/somewhere/else"
+
+
+def test_compiled_code_falls_back_to_the_temporary_folder(monkeypatch, tmp_path):
+    blocked = tmp_path / "a-file"  # no folder can be made inside a file, even by root
+    blocked.write_text("")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    monkeypatch.setenv("HOME", str(blocked))
+    monkeypatch.setattr(compiled.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    compiled.use_cache_for_this_source()
+    assert os.environ["NUMBA_CACHE_DIR"].startswith(str(tmp_path / "tmp"))
