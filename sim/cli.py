@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sim import experiments, experiments_cli, results
 from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE
-from sim.cli_options import add_set_option, progress_bar
+from sim.cli_options import add_quiet_option, add_set_option, progress_bar
 from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
 from sim.model import ENGINES, check_engine
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_set_option(bench)
     bench.add_argument("--json", action="store_true", help="print a JSON object")
+    add_quiet_option(bench)
     bench.set_defaults(handler=_bench)
 
     experiments_cli.add_parsers(sub)
@@ -138,7 +139,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         f"{AGENTS_ENGINE_MAX_PEOPLE:,} people)",
     )
     add_set_option(parser)
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,9 +245,10 @@ def _bench(args: argparse.Namespace) -> int:
     warm_up = _bench_scenario(base, min(size, _WARM_UP_PEOPLE), 2)
     experiments.run_replication(warm_up, args.seed, 0, args.engine)
     warm_up_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine)
-    seconds = time.perf_counter() - start
+    with progress_bar(args.months, args.quiet, f"bench {args.engine}") as bar:
+        start = time.perf_counter()
+        ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine, bar.update)
+        seconds = time.perf_counter() - start
     customer_months = int(ts["active_start"].sum())
     figures = {
         "customer_months": customer_months,

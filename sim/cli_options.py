@@ -22,6 +22,11 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--quiet``/``-q``, which hides the progress bar (into `quiet`)."""
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
 def progress_bar(total: int | None, quiet: bool, label: str, unit: str = "month") -> tqdm:
     """A tqdm bar on standard error with done, rate and time left; `quiet` hides it (it is
     also hidden when standard error is not a terminal)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from sim import calibrate as calibration
 from sim import discover as discovery
 from sim import results
-from sim.cli_options import add_set_option, progress_bar
+from sim.cli_options import add_quiet_option, add_set_option, progress_bar
 from sim.errors import CXMError
 from sim.scenario import load_scenario, with_overrides
 from sim.sweep import SweepResult, load_sweep, run_sweep
@@ -60,7 +60,7 @@ def _add_sweep(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--out", type=Path, metavar="DIR", help="output directory (default results/sweep-<name>/)"
     )
-    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet_option(sweep)
     sweep.set_defaults(handler=sweep_command)
 
 
@@ -155,7 +155,7 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="calibrated scenario file (default results/<name>_calibrated.yaml)",
     )
-    calibrate.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet_option(calibrate)
     calibrate.set_defaults(handler=calibrate_command)
 
 
