@@ -82,8 +82,9 @@ class VectorCustomers:
     def experience(self, month: Month) -> None:
         """Each active customer meets the touchpoints due this month, in stage order.
 
-        Column by column (touchpoint by touchpoint): who is due, then their perceived
-        quality and transaction satisfaction. Problem-triggered touchpoints wait for support.
+        Column by column (touchpoint by touchpoint): who is due, then one compiled pass over
+        them for their draws, perceived quality and transaction satisfaction.
+        Problem-triggered touchpoints wait for support.
         """
         model, pop, plan, m = self.model, self.population, self.model.plan, month.number
         streams, who = model.streams, month.who
