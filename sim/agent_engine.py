@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 AGENTS_ENGINE_MAX_PEOPLE = 200_000
 """Most people (prospects included) the agents engine takes. Each person is a Python object
 of about 2 kB (plus about 1 kB for the month's random numbers) and 0.45 kB per interaction
-of journey history; a customer-month costs about 0.2 ms (`cxm bench --engine agents`). At
-the limit a 60-month baseline run takes some 15 minutes and, with history, several GB.
+of journey history; a customer-month costs about 0.13 ms (`cxm bench --engine agents`). At
+the limit a 60-month baseline run takes about 10 minutes and, with history, several GB.
 Larger markets are the vector engine's job."""
 
 

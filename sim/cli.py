@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the baseline scenario with about N customers for M months and report "
         "customer-months per second (one customer-month: one active customer for one month) "
         "and the process's peak resident memory. The market is N divided by the scenario's "
-        "initial customer share, and contact-centre agents scale with it. An untimed two-month "
-        "run of a small market loads the compiled code first. Time both engines with the same "
+        "initial customer share, and contact-centre agents scale with it (so --set cannot "
+        "change the market size, the months or the agents). An untimed two-month run of a "
+        "small market loads the compiled code first. Time both engines with the same "
         "arguments to compare them.",
     )
     bench.add_argument(

@@ -4,8 +4,9 @@ The vector engine's inner loops and the per-person random streams are compiled w
 which caches the machine code on disk. numba checks only the timestamp of the file that
 defines a function, so a change to a function it calls from another module would go
 unnoticed. The cache therefore lives in a directory named after the digest of the whole
-package's source (under ``$XDG_CACHE_HOME/cxm-lab/numba``, by default ``~/.cache``, or the
-temporary folder if those cannot be written): any change to the source compiles afresh.
+package's source (under ``$XDG_CACHE_HOME/cxm-lab/numba``, by default ``~/.cache``, or a
+private folder in the temporary folder if those cannot be written): any change to the source
+compiles afresh.
 Setting ``NUMBA_CACHE_DIR`` chooses another place.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,12 +32,14 @@ def code_digest() -> str:
 
 
 def use_cache_for_this_source() -> None:
-    """Point numba's cache at the directory of this source's digest (before numba is
-    imported), unless ``NUMBA_CACHE_DIR`` is set. Where the user's cache folder cannot be
-    written, the system's temporary folder is used; where neither can, numba's default."""
+    """Point numba's cache at the directory of this source's digest, unless
+    ``NUMBA_CACHE_DIR`` is set. Call it before the package's compiled functions are defined;
+    if numba is already imported, its configuration is changed in place. Where the user's
+    cache folder cannot be written, a private folder in the system's temporary folder is
+    used; where neither can, numba's default."""
     if "NUMBA_CACHE_DIR" in os.environ:
         return
-    name = Path("cxm-lab") / "numba" / code_digest()[:16]
+    name = Path("numba") / code_digest()[:16]
     for root in _cache_roots():
         directory = root / name
         try:
@@ -44,14 +48,34 @@ def use_cache_for_this_source() -> None:
             continue
         if os.access(directory, os.W_OK):
             os.environ["NUMBA_CACHE_DIR"] = str(directory)
+            if "numba" in sys.modules:  # imported before us: it has read its settings
+                sys.modules["numba"].config.CACHE_DIR = str(directory)
             return
 
 
 def _cache_roots() -> list[Path]:
+    """Candidate folders for the cache, first choice first."""
     roots = []
     if os.environ.get("XDG_CACHE_HOME"):
-        roots.append(Path(os.environ["XDG_CACHE_HOME"]))
+        roots.append(Path(os.environ["XDG_CACHE_HOME"]) / "cxm-lab")
     with contextlib.suppress(RuntimeError):  # no home directory
-        roots.append(Path.home() / ".cache")
-    roots.append(Path(tempfile.gettempdir()))
+        roots.append(Path.home() / ".cache" / "cxm-lab")
+    private = _private_temporary_folder()
+    if private is not None:
+        roots.append(private)
     return roots
+
+
+def _private_temporary_folder() -> Path | None:
+    """``cxm-lab-<uid>`` in the temporary folder, if it is ours and only we can write it
+    (a shared, predictable path must not let another user plant compiled code)."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    folder = Path(tempfile.gettempdir()) / f"cxm-lab-{uid if uid is not None else 'user'}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        status = folder.stat()
+    except OSError:
+        return None
+    if uid is not None and (status.st_uid != uid or status.st_mode & 0o022):
+        return None
+    return folder

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sim import rules
+from sim.rules import Numbers
 from sim.scenario import Support, Touchpoint
 
 NETWORK_SUBSTEPS = 4
@@ -118,13 +119,13 @@ def is_due(
 
 @numba.njit(cache=True)
 def touchpoint_quality(
-    delivered: ArrayLike,
-    fit_gain: ArrayLike,
-    spread: ArrayLike,
-    noise: ArrayLike,
-    problem: ArrayLike,
+    delivered: Numbers,
+    fit_gain: Numbers,
+    spread: Numbers,
+    noise: Numbers,
+    problem: Numbers,
     problem_drop: float,
-) -> ArrayLike:
+) -> Numbers:
     """Quality perceived at a touchpoint before clipping: delivered quality + personal fit
     + noise (standard normal `noise` times `spread`), less `problem_drop` if a problem arose."""
     return delivered + fit_gain + spread * noise - problem_drop * problem
@@ -175,12 +176,12 @@ class ContactOutcome:
 
 @numba.njit(cache=True)
 def interaction(
-    raw_quality: ArrayLike,
-    expectation: ArrayLike,
-    tolerance: ArrayLike,
+    raw_quality: Numbers,
+    expectation: Numbers,
+    tolerance: Numbers,
     weight: float,
     loss_aversion: float,
-) -> tuple[ArrayLike, ArrayLike]:
+) -> tuple[Numbers, Numbers]:
     """Perceived quality (clipped to 0–1) and transaction satisfaction of interactions:
     expectation-disconfirmation with a zone of tolerance and loss aversion (`sim.rules`;
     `weight` on disconfirmation, `loss_aversion` on its negative part)."""
@@ -192,8 +193,9 @@ def interaction(
 @numba.vectorize(cache=True)
 def month_effort(effort_sum: ArrayLike, interactions: ArrayLike) -> np.ndarray:
     """The month's mean effort per interaction (0–1, at most 1), NaN without interactions."""
+    # No 0/0 even where the compiler evaluates both branches (it would flag an invalid value).
     if interactions > 0:
-        return min(effort_sum / interactions, 1.0)
+        return np.minimum(effort_sum / np.maximum(interactions, 1.0), 1.0)
     return np.nan
 
 

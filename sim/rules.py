@@ -19,6 +19,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 Array = NDArray[np.floating]
+Numbers = float | NDArray[np.floating]
+"""A number or a numpy array of numbers: what the compiled (`numba.njit`) rules take (not
+lists)."""
 
 
 def delivered_quality(
@@ -46,15 +49,13 @@ def consistency_spread(
 
 
 @numba.njit(cache=True)
-def clip_unit(x: ArrayLike) -> Array:
+def clip_unit(x: Numbers) -> Numbers:
     """`x` clipped to the 0–1 scale."""
     return np.minimum(np.maximum(x, 0.0), 1.0)
 
 
 @numba.njit(cache=True)
-def disconfirmation(
-    perceived: ArrayLike, expectation: ArrayLike, tolerance: ArrayLike = 0.0
-) -> Array:
+def disconfirmation(perceived: Numbers, expectation: Numbers, tolerance: Numbers = 0.0) -> Numbers:
     """Perceived quality less expectation, zero inside the zone of tolerance.
 
     Oliver (1980) expectation-disconfirmation; zone of tolerance after Zeithaml, Berry &
@@ -66,8 +67,8 @@ def disconfirmation(
 
 @numba.njit(cache=True)
 def transaction_satisfaction(
-    perceived: ArrayLike, disconfirmed: ArrayLike, weight: float, loss_aversion: float
-) -> Array:
+    perceived: Numbers, disconfirmed: Numbers, weight: float, loss_aversion: float
+) -> Numbers:
     """Satisfaction with one interaction (0–1): performance plus weighted disconfirmation.
 
     Negative disconfirmation weighs `loss_aversion` times more than positive (Anderson &
@@ -253,7 +254,10 @@ def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]
 def survey_answer(latent: ArrayLike, noise: ArrayLike, sd: float, low: int, high: int) -> Array:
     """A survey answer on an integer scale: latent value plus noise, rounded (half to even)
     and clipped."""
-    return min(max(np.rint(latent + sd * noise), low), high)
+    answer = np.rint(latent + sd * noise)
+    if np.isnan(answer):  # no latent answer (no interaction this month): none given
+        return answer
+    return min(max(answer, low), high)
 
 
 def response_probability(

@@ -12,8 +12,8 @@ draws of the people who need them. No global random state is used anywhere.
 
 Uniforms have 24 random bits (float32 resolution) in [0, 1). A normal is the inverse normal
 CDF of the midpoint of the same 24-bit cell, (k + ½)·2⁻²⁴, by Wichura's (1988) algorithm
-AS 241 (relative error about 1e-16), so it is finite (|z| < 5.5) and each person's normal is
-the same whoever else is drawn.
+AS 241 (within about 1e-15 of SciPy's ``ndtri``), so it is finite (|z| < 5.5) and each
+person's normal is the same whoever else is drawn.
 
 Anything that draws a variable count of numbers (the contact centre's simulated period,
 a yes/no event of the month) takes a whole PCG64 generator of its own (`Streams.generator`).
@@ -59,17 +59,18 @@ class Streams:
         return self._sequence(purpose, month).generate_state(1, np.uint64)[0]
 
     def uniform(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
-        """One U(0,1) float32 per person (or for the people indexed by `who`)."""
+        """One U(0,1) float32 per person (or for the people `who` indexes or masks)."""
         return _draw(self.key(purpose, month), self._people(who), False)
 
     def normal(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
-        """One N(0,1) float32 per person (or for the people indexed by `who`)."""
+        """One N(0,1) float32 per person (or for the people `who` indexes or masks)."""
         return _draw(self.key(purpose, month), self._people(who), True)
 
     def _people(self, who: np.ndarray | None) -> np.ndarray:
         if who is None:
             return np.arange(self.size, dtype=np.int64)
-        return np.asarray(who)
+        who = np.asarray(who)
+        return np.flatnonzero(who) if who.dtype == np.bool_ else who
 
 
 def _draw(key: np.uint64, who: np.ndarray, normal: bool) -> np.ndarray:
@@ -157,7 +158,7 @@ def _central(q: float) -> float:
 @numba.njit(cache=True, nogil=True)
 def inverse_normal_cdf(p: float) -> float:
     """The standard normal quantile of `p` in (0, 1): Wichura (1988), algorithm AS 241
-    (PPND16), accurate to about 1e-16 relative."""
+    (PPND16), accurate to about 1e-15 relative."""
     q = p - 0.5
     if abs(q) <= _CENTRAL:
         return _central(q)

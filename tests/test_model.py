@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -126,3 +128,22 @@ def test_baseline_is_plausible_against_stylised_facts(baseline):
 def test_unknown_engine_is_refused(baseline):
     with pytest.raises(ValueError, match="engine"):
         sim.CXModel(baseline, engine="quantum")
+
+
+@pytest.mark.parametrize("engine", ["vector", "agents"])
+def test_months_without_interactions_raise_no_floating_point_warnings(baseline, engine):
+    """Some customers meet no touchpoint in a month (NaN memory and effort): both engines
+    must handle them quietly."""
+    sparse = with_overrides(
+        baseline,
+        {
+            "market.size": 1500,
+            "months": 4,
+            "touchpoints.product_use.probability_per_month": 0.3,
+            "touchpoints.billing.probability_per_month": 0.3,
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ts, _ = run_replication(sparse, seed=3, replication=0, engine=engine)
+    assert (ts["experiencing"] < ts["active_start"]).all()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
-from sim import rules
+from sim import journeys, rules
 
 
 def test_delivered_quality_moves_with_capability_and_clips():
@@ -137,3 +138,20 @@ def test_rules_work_on_scalars_and_arrays_alike():
     scalar = rules.transaction_satisfaction(0.7, -0.05, 0.5, 2.0)
     array = rules.transaction_satisfaction(np.array([0.7]), np.array([-0.05]), 0.5, 2.0)
     assert float(scalar) == pytest.approx(float(array[0]))
+
+
+def test_compiled_rules_handle_empty_months_without_floating_point_warnings():
+    # A customer with no interaction has NaN episode and effort and 0 interactions; the rules
+    # must give NaN or keep the prior, quietly, as numbers and as arrays.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        effort = journeys.month_effort(np.array([0.0, 0.6, 3.0]), np.array([0.0, 2.0, 1.0]))
+        np.testing.assert_allclose(effort, [np.nan, 0.3, 1.0])
+        assert np.isnan(journeys.month_effort(0.0, 0))
+        answers = rules.survey_answer(np.array([np.nan, 2.3, 7.9]), np.zeros(3), 1.0, 1, 5)
+        np.testing.assert_allclose(answers, [np.nan, 2.0, 5.0])
+        kept = rules.anchor_and_adjust(np.array([0.7, 0.7]), np.array([np.nan, 0.9]), 0.5)
+        np.testing.assert_allclose(kept, [0.7, 0.8])
+        moved = rules.adapted_expectation(np.array([0.7, 0.7]), np.array([np.nan, 0.9]), 0.5, 0.0)
+        np.testing.assert_allclose(moved, [0.7, 0.8])
+        assert not journeys.renewing(np.array([0, 12]), np.array([0, 5])).any()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 
+import numba
 import numpy as np
 from scipy import stats
 from scipy.special import ndtri
 
 from sim import compiled
-from sim.streams import Streams, inverse_normal_cdf, splitmix64
+from sim.streams import Streams, inverse_normal_cdf, normal_at, splitmix64, uniform_at
 
 
 def streams(size: int, seed: int = 42, replication: int = 0) -> Streams:
@@ -79,20 +80,47 @@ def test_a_normal_is_the_quantile_of_its_uniforms_cell():
 def test_compiled_code_is_cached_per_version_of_the_source(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
     compiled.use_cache_for_this_source()
     expected = tmp_path / "cxm-lab" / "numba" / compiled.code_digest()[:16]
     assert os.environ["NUMBA_CACHE_DIR"] == str(expected)
+    assert str(expected) == numba.config.CACHE_DIR  # numba was imported first: set in place
     monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere/else")
     compiled.use_cache_for_this_source()
     assert os.environ["NUMBA_CACHE_DIR"] == "/somewhere/else"
 
 
-def test_compiled_code_falls_back_to_the_temporary_folder(monkeypatch, tmp_path):
+def test_compiled_code_falls_back_to_a_private_temporary_folder(monkeypatch, tmp_path):
     blocked = tmp_path / "a-file"  # no folder can be made inside a file, even by root
     blocked.write_text("")
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     monkeypatch.setenv("HOME", str(blocked))
-    monkeypatch.setattr(compiled.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(compiled.tempfile, "gettempdir", lambda: str(temporary))
     compiled.use_cache_for_this_source()
-    assert os.environ["NUMBA_CACHE_DIR"].startswith(str(tmp_path / "tmp"))
+    private = temporary / f"cxm-lab-{os.getuid()}"
+    assert os.environ["NUMBA_CACHE_DIR"].startswith(str(private))
+    assert private.stat().st_mode & 0o777 == 0o700
+    # A folder of that name that others may write is not used.
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    private.chmod(0o777)
+    compiled.use_cache_for_this_source()
+    assert "NUMBA_CACHE_DIR" not in os.environ
+
+
+def test_bulk_and_single_normal_draws_are_the_same_numbers():
+    s = streams(3_000_000)
+    key = s.key("a", 4)
+    who = np.arange(0, 3_000_000, 7)
+    bulk = s.normal("a", 4, who)
+    single = np.array([normal_at(key, i) for i in who[:20_000]])
+    assert np.array_equal(bulk[:20_000], single)
+    uniform = np.array([uniform_at(key, i) for i in who[:20_000]])
+    assert np.array_equal(s.uniform("a", 4, who)[:20_000], uniform)
+    # A boolean mask picks the same people as their indices.
+    mask = np.zeros(3_000_000, dtype=bool)
+    mask[who] = True
+    assert np.array_equal(s.normal("a", 4, mask), bulk)
