@@ -204,8 +204,7 @@ def summarise(answers: Answers) -> SurveyWave:
     """The month's wave from everyone's answers (arrays): true and measured NPS, CSAT and
     CES, and who answered what."""
     if len(answers.answered) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
+        return _no_wave()
     respondents = np.flatnonzero(answers.answered)
     experienced = ~np.isnan(answers.csat_latent)
     asked = respondents[experienced[respondents]]  # respondents who met a touchpoint
@@ -248,8 +247,7 @@ def survey(
             given positions (drawn only for those who answer).
     """
     if len(satisfaction) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
+        return _no_wave()
     satisfaction = satisfaction.astype(np.float64)
     asked = conditions(rules_, satisfaction, measurement_level, reference_level)
     answered = responds(asked, satisfaction, base_response, u_respond)
@@ -286,6 +284,12 @@ def net_promoter_score(answers: np.ndarray) -> float:
     if len(answers) == 0:
         return float("nan")
     return 100.0 * float(np.mean(answers >= 9) - np.mean(answers <= 6))
+
+
+def _no_wave() -> SurveyWave:
+    """The wave of a month without customers: no measures, no respondents."""
+    empty = np.zeros(0, dtype=np.int64)
+    return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
 
 
 def _mean(values: np.ndarray) -> float:
