@@ -123,36 +123,8 @@ def _uniforms(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
 
 @numba.njit(cache=True, nogil=True)
 def _normals(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
-    # Two passes: the central formula for everyone (a loop the compiler vectorises), then
-    # the tails (about 15% of people) one by one.
     for j in range(who.size):
-        out[j] = np.float32(_central((_cell(key, who[j]) + 0.5) * _CELL - 0.5))
-    for j in range(who.size):
-        p = (_cell(key, who[j]) + 0.5) * _CELL
-        if abs(p - 0.5) > _CENTRAL:
-            out[j] = np.float32(inverse_normal_cdf(p))
-
-
-_CENTRAL = 0.425
-
-
-@numba.njit(cache=True, nogil=True)
-def _central(q: float) -> float:
-    """AS 241's central formula: the normal quantile of ½ + q for |q| <= 0.425."""
-    r = 0.180625 - q * q
-    num = (
-        ((((((2509.0809287301226727 * r + 33430.575583588128105) * r
-        + 67265.770927008700853) * r + 45921.953931549871457) * r
-        + 13731.693765509461125) * r + 1971.5909503065514427) * r
-        + 133.14166789178437745) * r + 3.387132872796366608
-    )  # fmt: skip
-    den = (
-        ((((((5226.495278852545561 * r + 28729.085735721942674) * r
-        + 39307.89580009271061) * r + 21213.794301586595867) * r
-        + 5394.1960214247511077) * r + 687.1870074920579083) * r
-        + 42.313330701600911252) * r + 1.0
-    )  # fmt: skip
-    return q * num / den
+        out[j] = normal_at(key, who[j])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -160,8 +132,21 @@ def inverse_normal_cdf(p: float) -> float:
     """The standard normal quantile of `p` in (0, 1): Wichura (1988), algorithm AS 241
     (PPND16), accurate to about 1e-15 relative."""
     q = p - 0.5
-    if abs(q) <= _CENTRAL:
-        return _central(q)
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        num = (
+            ((((((2509.0809287301226727 * r + 33430.575583588128105) * r
+            + 67265.770927008700853) * r + 45921.953931549871457) * r
+            + 13731.693765509461125) * r + 1971.5909503065514427) * r
+            + 133.14166789178437745) * r + 3.387132872796366608
+        )  # fmt: skip
+        den = (
+            ((((((5226.495278852545561 * r + 28729.085735721942674) * r
+            + 39307.89580009271061) * r + 21213.794301586595867) * r
+            + 5394.1960214247511077) * r + 687.1870074920579083) * r
+            + 42.313330701600911252) * r + 1.0
+        )  # fmt: skip
+        return q * num / den
     r = np.sqrt(-np.log(p if q < 0.0 else 1.0 - p))
     if r <= 5.0:
         r -= 1.6

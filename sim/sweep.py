@@ -47,7 +47,6 @@ from sim.results import default_out_dir, provenance
 from sim.scenario import Scenario, load_scenario, read_scenario_mapping, with_overrides
 from sim.sensitivity import analyse
 from sim.streams import purpose_key
-from sim.sweep_store import read_manifest
 
 RESERVED = ("name", "seed", "replications")
 """Scenario fields a sweep may not vary (the sweep itself sets seed and replications)."""
@@ -518,7 +517,7 @@ def _manifest(
 def read_sweep(out: str | Path, sweep: Sweep | None = None) -> SweepResult:
     """A finished sweep's result directory, read back (`sweep` is attached if given)."""
     out = Path(out)
-    manifest = read_manifest(out)
+    manifest = store.read_manifest(out)
     tables = store.read_tables(out)
     runs = tables["runs"]
     execution = manifest.get("execution", "")
