@@ -25,18 +25,18 @@ env: $(STAMP)
 
 demo: $(STAMP)  ## compare the baseline with two alternatives and print the table
 	$(VENV)/bin/cxm compare scenarios/baseline.yaml scenarios/service_excellence.yaml \
-		scenarios/invest_design.yaml --out results/demo
+		scenarios/invest_design.yaml --out results/demo --overwrite
 
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sim tests
-	$(VENV)/bin/ruff format --check sim tests
+	$(VENV)/bin/ruff check sim tests tools
+	$(VENV)/bin/ruff format --check sim tests tools
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format sim tests
-	$(VENV)/bin/ruff check --fix sim tests
+	$(VENV)/bin/ruff format sim tests tools
+	$(VENV)/bin/ruff check --fix sim tests tools
 
 bench: $(STAMP)  ## customer-months per second, 100,000 customers x 60 months
 	$(VENV)/bin/cxm bench --customers 100000 --months 60

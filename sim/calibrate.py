@@ -39,13 +39,22 @@ from scipy.optimize import minimize
 from sim import experiments
 from sim.designs import unit_samples
 from sim.errors import CXMError, ScenarioError
-from sim.results import atomic_write
+from sim.output_paths import replace_file
 from sim.scenario import Scenario, with_overrides
 from sim.streams import purpose_key
 from sim.sweep import available_outcomes
 
 PENALTY = 1e12
 """Objective of a parameter set the scenario rejects or whose outcomes are missing."""
+MAX_REPLICATIONS = 1_000
+"""Most replications per evaluation."""
+MAX_EVALUATIONS = 100_000
+"""Most scenario evaluations of one calibration."""
+MAX_SEARCH = 10_000
+"""Most points of the Latin-hypercube stage."""
+MAX_RUNS = 1_000_000
+"""Most simulation runs of one calibration: evaluations × replications."""
+MAX_SEED = 2**63 - 1
 Progress = Callable[[int, float], None]
 """Called with (evaluations so far, best objective so far)."""
 
@@ -102,13 +111,12 @@ def calibrate(
         CXMError: unknown target names, unknown or repeated free paths, missing or bad
             bounds, or too few evaluations.
     """
+    check_options(replications, search, max_evaluations, seed)
     free = list(free)
     if not free or not targets:
         raise CXMError("calibrate needs at least one --target and one --free parameter")
     if len(set(free)) != len(free):
         raise CXMError(f"--free: a parameter is named twice in {free}")
-    if replications < 1:
-        raise CXMError(f"--replications: got {replications}; must be at least 1")
     check_targets(scenario, targets)
     limits = {path: _bounds(scenario, path, (bounds or {}).get(path)) for path in free}
     integer = {path: field_constraints(path)[2] for path in free}
@@ -166,6 +174,35 @@ def calibrate(
     return CalibrationResult(
         calibrated, fitted, fit, float(table["objective"].min()), len(table), table, limits
     )
+
+
+def check_options(
+    replications: int, search: int | None, max_evaluations: int, seed: int | None = None
+) -> None:
+    """Refuse counts that are out of range before any work: each is bounded above, and so is
+    the number of runs, ``max_evaluations × replications``.
+
+    Raises:
+        CXMError: naming the option, the value and the allowed range.
+    """
+    _whole("--replications", replications, 1, MAX_REPLICATIONS)
+    _whole("--max-evaluations", max_evaluations, 1, MAX_EVALUATIONS)
+    if search is not None:
+        _whole("--search", search, 1, MAX_SEARCH)
+    if seed is not None:
+        _whole("--seed", seed, 0, MAX_SEED)
+    runs = max_evaluations * replications
+    if runs > MAX_RUNS:
+        raise CXMError(
+            f"--max-evaluations × --replications: got {max_evaluations} × {replications} = "
+            f"{runs} runs; must be at most {MAX_RUNS}"
+        )
+
+
+def _whole(option: str, value: object, low: int, high: int) -> None:
+    is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not is_int or not low <= value <= high:
+        raise CXMError(f"{option}: got {value!r}; must be a whole number from {low} to {high}")
 
 
 def measure(
@@ -344,38 +381,61 @@ def parse_assignments(texts: Sequence[str], option: str) -> dict[str, str]:
         if not sep or not name.strip() or not value.strip():
             raise CXMError(f"{option}: got {text!r}; expected NAME=VALUE")
         if name.strip() in pairs:
-            raise CXMError(f"{option}: {name.strip()} is given twice")
+            raise CXMError(f"{option}: {name.strip()!r} is given twice")
         pairs[name.strip()] = value.strip()
     return pairs
 
 
 def parse_targets(texts: Sequence[str]) -> dict[str, float]:
-    """``--target NAME=NUMBER`` options as a mapping."""
+    """``--target NAME=NUMBER`` options as a mapping.
+
+    Raises:
+        CXMError: a text that is not NAME=NUMBER with a finite number, or a name given twice.
+    """
     targets = {}
     for name, value in parse_assignments(texts, "--target").items():
-        try:
-            targets[name] = float(value)
-        except ValueError:
-            raise CXMError(f"--target: {name}={value}; the value must be a number") from None
+        number = _finite(value)
+        if number is None:
+            raise CXMError(
+                f"--target: got {f'{name}={value}'!r}; the value must be a finite number, "
+                "e.g. churn_rate_mean=0.015"
+            )
+        targets[name] = number
     return targets
 
 
 def parse_bounds(texts: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """``--bounds PATH=LOW:HIGH`` options as a mapping."""
+    """``--bounds PATH=LOW:HIGH`` options as a mapping.
+
+    Raises:
+        CXMError: a text that is not PATH=LOW:HIGH with finite numbers LOW < HIGH, or a path
+            given twice.
+    """
     bounds = {}
     for path, value in parse_assignments(texts, "--bounds").items():
         low, sep, high = value.partition(":")
-        try:
-            bounds[path] = (float(low), float(high))
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise CXMError(f"--bounds: {path}={value}; expected PATH=LOW:HIGH, e.g. 0.005:0.05")
+        pair = (_finite(low), _finite(high))
+        if not sep or None in pair or not pair[0] < pair[1]:
+            raise CXMError(
+                f"--bounds: got {f'{path}={value}'!r}; expected PATH=LOW:HIGH with finite "
+                "numbers LOW < HIGH, e.g. 0.005:0.05"
+            )
+        bounds[path] = pair
     return bounds
 
 
-def write_calibrated(result: CalibrationResult, path: str | Path) -> Path:
-    """Write the calibrated scenario as YAML, its fit in a comment header (atomically)."""
+def _finite(text: str) -> float | None:
+    """The finite number written in `text`, or None."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def write_calibrated(result: CalibrationResult, path: str | Path, overwrite: bool = False) -> Path:
+    """Write the calibrated scenario as YAML, its fit in a comment header (atomically; a
+    previous calibrated file is replaced only if `overwrite`, see `sim.output_paths`)."""
     path = Path(path)
     lines = [f"# Calibrated {result.scenario.name}: {result.evaluations} evaluations, "
              f"objective {result.objective:.4g} (sum of squared relative errors)"]  # fmt: skip
@@ -385,7 +445,5 @@ def write_calibrated(result: CalibrationResult, path: str | Path) -> Path:
         f"(relative error {r.relative_error:+.2%})"
         for r in result.fit.itertuples()
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines) + "\n" + result.scenario.to_yaml()
-    atomic_write(path, lambda temporary: temporary.write_text(text))
-    return path
+    return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)

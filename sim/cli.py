@@ -18,9 +18,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import experiments, experiments_cli, results
+from sim import experiments, experiments_cli, output_paths, results
 from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE
-from sim.cli_options import add_quiet_option, add_set_option, progress_bar
+from sim.cli_options import (
+    OneLineParser,
+    add_out_options,
+    add_quiet_option,
+    add_set_option,
+    progress_bar,
+    report_repair,
+    shown_path,
+)
 from sim.contact_centre import cli as contact_centre_cli
 from sim.errors import CXMError
 from sim.model import ENGINES, check_engine
@@ -48,11 +56,14 @@ LABELS = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `cxm` and its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="cxm",
         description="Simulate customer experience management: customers travel journeys of "
         "touchpoints, form satisfaction, and stay, buy, contact support or leave.",
-        epilog="Scenarios are YAML files; see scenarios/README.md and docs/model.md.",
+        epilog="Scenarios are YAML files; see scenarios/README.md and docs/model.md. "
+        "Results go to results/ in the working directory (or $CXM_RESULTS_DIR) unless --out "
+        "says otherwise; a command never writes into a folder or file it did not create: "
+        "a previous result is replaced only with --overwrite.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -64,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     _add_run_options(run)
-    run.add_argument("--out", type=Path, help="output directory (default results/<scenario name>/)")
+    add_out_options(run, "results/<scenario name>/")
     run.set_defaults(handler=_run)
 
     compare = sub.add_parser(
@@ -78,9 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "alternatives", type=Path, nargs="+", metavar="ALT", help="alternative scenario files"
     )
     _add_run_options(compare)
-    compare.add_argument(
-        "--out", type=Path, help="output directory (default results/compare-<base>/)"
-    )
+    add_out_options(compare, "results/compare-<base>/")
     compare.set_defaults(handler=_compare)
 
     validate = sub.add_parser(
@@ -146,9 +155,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cxm` command; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args.command_line = ["cxm", *(sys.argv[1:] if argv is None else argv)]
     try:
+        args = parser.parse_args(argv)
+        args.command_line = ["cxm", *(sys.argv[1:] if argv is None else argv)]
         return int(args.handler(args) or 0)
     except CXMError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -174,25 +183,42 @@ def _load(path: Path, args: argparse.Namespace) -> Scenario:
 
 
 def _check_counts(args: argparse.Namespace) -> None:
-    if args.replications is not None and args.replications < 1:
-        raise CXMError(f"--replications: got {args.replications}; must be at least 1")
+    most = schema_maximum("replications")
+    if args.replications is not None and not 1 <= args.replications <= most:
+        raise CXMError(f"--replications: got {args.replications}; must be 1 to {most:,}")
     if args.seed is not None and args.seed < 0:
         raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
+
+
+def schema_maximum(field: str) -> int:
+    """The scenario schema's upper bound of a top-level count (``months``,
+    ``replications``), which the command-line options that set it share."""
+    metadata = Scenario.model_fields[field].metadata
+    return int(next(m.le for m in metadata if getattr(m, "le", None) is not None))
+
+
+def _out_dir(args: argparse.Namespace, default_name: str) -> Path:
+    if args.out is not None:
+        return output_paths.output_path(args.out)
+    return results.default_out_dir(default_name)
 
 
 def _run(args: argparse.Namespace) -> int:
     _check_counts(args)
     scenario = _load(args.scenario, args)
     replications = args.replications or scenario.replications
-    out = args.out or results.default_out_dir(scenario.name)
-    started = datetime.now(UTC)
-    with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
-        result = experiments.run(scenario, replications, args.seed, args.engine, bar.update)
-    results.write_run(result, out, started, datetime.now(UTC), args.command_line)
+    out = _out_dir(args, scenario.name)
+    with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
+        started = datetime.now(UTC)
+        with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
+            result = experiments.run(scenario, replications, args.seed, args.engine, bar.update)
+        results.write_run(
+            result, out, started, datetime.now(UTC), args.command_line, args.overwrite
+        )
     print(f"{scenario.name}: {replications} replications × {scenario.months} months, ", end="")
     print(f"seed {result.seed}")
     print(format_run_table(result))
-    print(f"written to {out}")
+    print(f"written to {shown_path(out)}")
     return 0
 
 
@@ -206,20 +232,23 @@ def _compare(args: argparse.Namespace) -> int:
             raise CXMError(f"compare: scenario name {name!r} is used twice; names must differ")
     replications = args.replications or base.replications
     months = sum(s.months for s in [base, *alternatives]) * replications
-    out = args.out or results.default_out_dir(f"compare-{base.name}")
-    started = datetime.now(UTC)
-    with progress_bar(months, args.quiet, "compare") as bar:
-        comparison = experiments.compare(
-            base, *alternatives, replications=replications, seed=args.seed,
-            engine=args.engine, progress=bar.update,
-        )  # fmt: skip
-    results.write_comparison(comparison, out, started, datetime.now(UTC), args.command_line)
+    out = _out_dir(args, f"compare-{base.name}")
+    with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
+        started = datetime.now(UTC)
+        with progress_bar(months, args.quiet, "compare") as bar:
+            comparison = experiments.compare(
+                base, *alternatives, replications=replications, seed=args.seed,
+                engine=args.engine, progress=bar.update,
+            )  # fmt: skip
+        results.write_comparison(
+            comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
+        )
     print(
         f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
         f"replications × {base.months} months, seed {comparison.runs[0].seed}"
     )
     print(format_comparison_table(comparison))
-    print(f"written to {out}")
+    print(f"written to {shown_path(out)}")
     return 0
 
 
@@ -231,10 +260,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    if args.customers < 1 or args.months < 1:
-        raise CXMError(
-            f"--customers and --months must be at least 1 (got {args.customers}, {args.months})"
-        )
+    if not 1 <= args.customers <= BENCH_MAX_CUSTOMERS:
+        raise CXMError(f"--customers: got {args.customers}; must be 1 to {BENCH_MAX_CUSTOMERS:,}")
+    if not 1 <= args.months <= schema_maximum("months"):
+        raise CXMError(f"--months: got {args.months}; must be 1 to {schema_maximum('months')}")
+    if args.seed < 0:
+        raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
     base = load_scenario(args.scenario, args.overrides)
     share = base.market.initial_customers or 1.0
     size = max(round(args.customers / share), 1)
@@ -267,6 +298,8 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCH_MAX_CUSTOMERS = 10_000_000
+"""Most initial customers `cxm bench` times (ten times the largest documented figure)."""
 _WARM_UP_PEOPLE = 5_000
 """Market size of the untimed warm-up run of `cxm bench` (2 months)."""
 

@@ -37,6 +37,10 @@ DesignKind = Literal["grid", "random", "latin_hypercube", "sobol", "morris"]
 DESIGNS: tuple[str, ...] = ("grid", "random", "latin_hypercube", "sobol", "morris")
 SOBOL_MIN_SAMPLES = 8
 """The smallest base sample N of a Sobol' design (a power of two)."""
+MAX_DESIGN_SAMPLES = 1_000_000
+"""Most samples of a design, and the largest `samples` (n, N or r) a design takes."""
+MAX_LEVELS = 1_000
+"""Most levels of one parameter."""
 NORMAL_HALF_WIDTH_SD = 3.0
 """A `normal` parameter is a normal truncated to its range, which spans ± this many sd."""
 
@@ -54,11 +58,13 @@ class Parameter(BaseModel):
         mode: the peak of a triangular distribution.
         integer: values are whole numbers (each integer of the range equally likely under
             the uniform distribution, rounded otherwise).
+
+    Numbers must be finite; a parameter has at most `MAX_LEVELS` levels.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    levels: Annotated[list[Any], Field(min_length=1)] | None = None
+    levels: Annotated[list[Any], Field(min_length=1, max_length=MAX_LEVELS)] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
     distribution: Literal["uniform", "normal", "triangular"] = "uniform"
     mode: float | None = None
@@ -128,10 +134,16 @@ def make_design(
         missing = [name for name, p in parameters.items() if p.levels is None]
         if missing:
             raise ValueError(f"a grid needs levels for every parameter; missing: {missing}")
+        size = math.prod(len(p.levels) for p in parameters.values())
+        if size > MAX_DESIGN_SAMPLES:
+            raise ValueError(f"a grid of {size:,} samples; at most {MAX_DESIGN_SAMPLES:,}")
         combos = itertools.product(*(parameters[n].levels for n in names))
         return Design(kind, names, [dict(zip(names, c, strict=True)) for c in combos], None)
     if samples is None or samples < 1:
         raise ValueError(f"the {kind} design needs samples ≥ 1 (got {samples})")
+    size = design_size(kind, len(names), samples, second_order)
+    if size > MAX_DESIGN_SAMPLES:
+        raise ValueError(f"a {kind} design of {size:,} samples; at most {MAX_DESIGN_SAMPLES:,}")
     rng = np.random.default_rng(seed)
     d = len(names)
     if kind == "random":

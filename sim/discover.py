@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import CXMError
-from sim.results import atomic_write
+from sim.output_paths import replace_file
 from sim.sweep_store import read_manifest
 
 OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
@@ -63,7 +63,7 @@ class Condition:
 
 
 def parse_condition(text: str) -> Condition:
-    """Parse ``NAME OP NUMBER`` with OP one of >=, <=, >, <, ==, !=.
+    """Parse ``NAME OP NUMBER`` with OP one of >=, <=, >, <, ==, != and a finite NUMBER.
 
     Raises:
         CXMError: the text is not such a condition.
@@ -73,7 +73,7 @@ def parse_condition(text: str) -> Condition:
         value = float(match.group(3)) if match else math.nan
     except ValueError:
         value = math.nan
-    if match is None or math.isnan(value):
+    if match is None or not math.isfinite(value):
         raise CXMError(
             f"--where: got {text!r}; expected OUTCOME OP NUMBER with OP one of "
             f"{', '.join(OPERATORS)}, e.g. 'retention_of_initial >= 0.5'"
@@ -171,8 +171,8 @@ def prim(
         max_boxes: boxes to find by covering; fewer come back when no further box is
             denser than the data as a whole.
     """
-    if not 0 < peel_alpha < 1 or not 0 < paste_alpha < 1 or not 0 < min_mass < 1:
-        raise CXMError("peel_alpha, paste_alpha and min_mass must lie strictly between 0 and 1")
+    shares = {"peel_alpha": peel_alpha, "paste_alpha": paste_alpha, "min_mass": min_mass}
+    check_options(shares, {"threshold": threshold}, {"max_boxes": max_boxes})
     x = inputs.to_numpy(dtype=np.float64)
     y = np.asarray(of_interest, dtype=bool)
     if len(x) != len(y):
@@ -192,6 +192,63 @@ def prim(
         trajectories.append(_trajectory_frame(trajectory, total, interesting))
         remaining[np.flatnonzero(remaining)[inside]] = False
     return PrimResult(boxes, trajectories, list(inputs.columns), total, interesting)
+
+
+MAX_BOXES = 100
+"""Most boxes one discovery may look for."""
+
+
+def check_options(
+    shares: dict[str, float],
+    densities: dict[str, float | None],
+    counts: dict[str, int],
+) -> None:
+    """Check PRIM's settings, each named as the caller knows it (argument or option name).
+
+    Args:
+        shares: name → a share that must lie strictly between 0 and 1 (peel_alpha,
+            paste_alpha, min_mass).
+        densities: name → a density threshold in [0, 1], or None for none.
+        counts: name → a number of boxes, from 1 to `MAX_BOXES`.
+
+    Raises:
+        CXMError: ``"<name>: got <value>; must ..."``, for NaN and infinity too.
+    """
+    for name, value in shares.items():
+        if not _is_number(value) or not 0 < value < 1:
+            raise CXMError(f"{name}: got {_show(value)}; must lie strictly between 0 and 1")
+    for name, value in densities.items():
+        if value is not None and (not _is_number(value) or not 0 <= value <= 1):
+            raise CXMError(f"{name}: got {_show(value)}; must lie between 0 and 1 (a density)")
+    for name, value in counts.items():
+        whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+        if not whole or not 1 <= value <= MAX_BOXES:
+            raise CXMError(
+                f"{name}: got {_show(value)}; must be a whole number from 1 to {MAX_BOXES}"
+            )
+
+
+def check_discover_options(
+    min_mass: float, peel_alpha: float, threshold: float | None, max_boxes: int
+) -> None:
+    """Check the settings of `discover`, named by their ``cxm discover`` options.
+
+    Raises:
+        CXMError: e.g. ``--min-mass: got 1.5; must lie strictly between 0 and 1``.
+    """
+    shares = {"--min-mass": min_mass, "--peel-alpha": peel_alpha}
+    check_options(shares, {"--threshold": threshold}, {"--max-boxes": max_boxes})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _show(value: object) -> str:
+    """A value for a message: numbers plainly (1.5, nan), anything else as its repr."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(int(value))
+    return repr(float(value)) if _is_number(value) else repr(value)
 
 
 def _inside(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -349,23 +406,32 @@ def discover(
         min_mass, peel_alpha, threshold, max_boxes: as in `prim`.
 
     Raises:
-        CXMError: not a sweep directory, a malformed condition, an unknown outcome, or no
+        CXMError: a setting out of range (checked first, named by its ``cxm discover``
+            option), not a sweep directory, a malformed condition, an unknown outcome, or no
             numeric parameter.
     """
-    manifest = read_manifest(runs_dir)
-    runs = pd.read_parquet(Path(runs_dir) / "runs.parquet")
-    runs = runs[runs["status"] == "ok"].reset_index(drop=True)
+    check_discover_options(min_mass, peel_alpha, threshold, max_boxes)
     conditions = [parse_condition(text) for text in where]
     if not conditions:
         raise CXMError("--where: give at least one condition, e.g. 'profit_npv > 1e7'")
-    outcomes = manifest["outcomes"]
+    manifest = read_manifest(runs_dir)
+    try:
+        runs = pd.read_parquet(Path(runs_dir) / "runs.parquet")
+        runs = runs[runs["status"] == "ok"].reset_index(drop=True)
+        outcomes = list(manifest["outcomes"])
+        parameters = list(manifest["design"]["parameters"])
+        missing = [p for p in parameters if p not in runs]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise CXMError(f"{runs_dir}: not a readable sweep result ({reason})") from None
+    if missing:
+        raise CXMError(f"{runs_dir}: runs.parquet lacks the parameters {', '.join(missing)}")
     for condition in conditions:
         if condition.outcome not in outcomes:
             raise CXMError(
                 f"--where: {condition.outcome!r} is not an outcome of this sweep; "
                 f"allowed: {', '.join(outcomes)}"
             )
-    parameters = manifest["design"]["parameters"]
     numeric = [p for p in parameters if pd.api.types.is_numeric_dtype(runs[p])]
     if not numeric or runs.empty:
         raise CXMError(f"{runs_dir}: no finished runs with numeric parameters to search")
@@ -377,9 +443,8 @@ def discover(
                       result.of_interest, [str(c) for c in conditions], skipped)  # fmt: skip
 
 
-def write_discovery(result: PrimResult, path: str | Path) -> Path:
-    """Write the boxes as JSON (to a temporary name, then renamed)."""
-    path = Path(path)
-    text = json.dumps(result.to_dict(), indent=1) + "\n"
-    atomic_write(path, lambda temporary: temporary.write_text(text))
-    return path
+def write_discovery(result: PrimResult, path: str | Path, overwrite: bool = False) -> Path:
+    """Write the boxes as JSON (to a temporary name, then renamed; a previous discovery is
+    replaced only if `overwrite`, see `sim.output_paths`)."""
+    text = json.dumps({"kind": "discovery"} | result.to_dict(), indent=1) + "\n"
+    return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)

@@ -1,12 +1,26 @@
 """Errors a user can fix: bad scenario files, bad overrides, bad command-line values.
 
 Every error names where the problem is (file and field path), the value found and what is
-allowed, so the command line can print one clear line and exit with status 2.
+allowed, so the command line can print one clear line and exit with status 2. The line is
+bounded: a value is quoted by `bounded_repr` (at most `VALUE_EXCERPT_CHARS` characters, never
+expanding a large structure) and every part is flattened to one line and clipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+
+VALUE_EXCERPT_CHARS = 200
+"""Most characters of an offending value quoted in an error message."""
+SOURCE_CHARS = 240
+"""Most characters of the source (file or ``--set`` override) in an error message."""
+PATH_CHARS = 160
+"""Most characters of the field path in an error message."""
+ALLOWED_CHARS = 320
+"""Most characters of the "what is allowed" part of an error message."""
+_NESTING = 20
+"""Depth below which `bounded_repr` writes ``...`` instead of going further."""
 
 
 class CXMError(Exception):
@@ -15,6 +29,9 @@ class CXMError(Exception):
 
 class ScenarioError(CXMError):
     """A scenario file or override is invalid.
+
+    The attributes keep what was given; the message (``str(error)``) is one line of bounded
+    length.
 
     Attributes:
         source: the file (or ``--set`` override) the problem came from.
@@ -28,9 +45,87 @@ class ScenarioError(CXMError):
         self.path = path
         self.value = value
         self.allowed = allowed
-        where = f"{source}: " if source else ""
+        where = f"{one_line(source, SOURCE_CHARS, middle=True)}: " if source else ""
+        allowed_text = one_line(allowed, ALLOWED_CHARS)
         if not path and value is None:
-            super().__init__(f"{where}{allowed}")
+            super().__init__(f"{where}{allowed_text}")
             return
-        field = f"field '{path}': " if path else ""
-        super().__init__(f"{where}{field}got {value!r}; {allowed}")
+        field = f"field '{one_line(path, PATH_CHARS, middle=True)}': " if path else ""
+        super().__init__(f"{where}{field}got {bounded_repr(value)}; {allowed_text}")
+
+
+def one_line(text: str, limit: int, middle: bool = False) -> str:
+    """`text` on one line (line breaks and other control characters escaped), clipped to
+    about `limit` characters with '…' (in the middle when `middle`, else at the end)."""
+    text = str(text)
+    if len(text) > 4 * limit:  # escaping can only lengthen: look at what can be shown
+        text = text[: 2 * limit] + text[-2 * limit :] if middle else text[: 4 * limit]
+    flat = "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+    if len(flat) <= limit:
+        return flat
+    if middle:
+        head = (limit - 1) // 2
+        return flat[:head] + "…" + flat[len(flat) - (limit - 1 - head) :]
+    return flat[: limit - 1] + "…"
+
+
+def _escape(ch: str) -> str:
+    return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def bounded_repr(value: Any, limit: int = VALUE_EXCERPT_CHARS) -> str:
+    """A repr of `value` of at most `limit` characters, ending in '…' when cut.
+
+    Containers are walked item by item and the walk stops once `limit` characters are
+    written, so a huge or deeply nested value (or one that contains itself) costs no more
+    than a small one.
+    """
+    parts: list[str] = []
+    budget = [limit + 1]
+
+    def emit(text: str) -> None:
+        parts.append(text[: budget[0]])
+        budget[0] -= len(text)
+        if budget[0] <= 0:
+            raise _ExcerptFullError
+
+    def walk(item: Any, depth: int) -> None:
+        if depth > _NESTING:
+            emit("...")
+        elif isinstance(item, dict):
+            emit("{")
+            for i, (key, sub) in enumerate(item.items()):
+                emit(", " if i else "")
+                walk(key, depth + 1)
+                emit(": ")
+                walk(sub, depth + 1)
+            emit("}")
+        elif isinstance(item, list | tuple | set | frozenset):
+            opening, closing = _BRACKETS.get(type(item), ("[", "]"))
+            if isinstance(item, set | frozenset) and not item:
+                emit(f"{type(item).__name__}()")
+                return
+            emit(opening)
+            for i, sub in enumerate(item):
+                emit(", " if i else "")
+                walk(sub, depth + 1)
+            emit("," + closing if isinstance(item, tuple) and len(item) == 1 else closing)
+        elif isinstance(item, str | bytes):
+            emit(repr(item[: limit + 1]))
+        else:
+            try:
+                text = repr(item)
+            except Exception:  # e.g. an integer of more digits than int → str allows
+                text = f"<{type(item).__name__} that cannot be shown>"
+            emit(text)
+
+    with contextlib.suppress(_ExcerptFullError):
+        walk(value, 0)
+    return one_line("".join(parts), limit)
+
+
+_BRACKETS = {tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})")}
+
+
+class _ExcerptFullError(Exception):
+    """The excerpt is long enough."""

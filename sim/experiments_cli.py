@@ -2,8 +2,7 @@
 
 `add_parsers` adds them to the `cxm` parser; each handler takes the parsed arguments and
 returns an exit status. Bad input raises `sim.errors.CXMError`, which `cxm` reports as one
-line with exit status 2. ``python -m sim.experiments_cli`` runs these subcommands on their
-own, with the same error handling.
+line with exit status 2.
 """
 
 from __future__ import annotations
@@ -15,11 +14,18 @@ from pathlib import Path
 
 from sim import calibrate as calibration
 from sim import discover as discovery
-from sim import results
-from sim.cli_options import add_quiet_option, add_set_option, progress_bar
+from sim import output_paths, parallel, results
+from sim.cli_options import (
+    add_out_options,
+    add_quiet_option,
+    add_set_option,
+    progress_bar,
+    report_repair,
+    shown_path,
+)
 from sim.errors import CXMError
 from sim.scenario import load_scenario, with_overrides
-from sim.sweep import SweepResult, load_sweep, run_sweep
+from sim.sweep import Sweep, SweepResult, load_sweep, run_sweep
 
 EXIT_BAD_INPUT = 2
 
@@ -51,15 +57,28 @@ def _add_sweep(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     where.add_argument(
         "--scheduler", metavar="ADDRESS",
-        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786",
+        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+        "or tls://10.0.0.5:8786; its workers must be trusted (results come back pickled)",
     )  # fmt: skip
+    sweep.add_argument(
+        "--dashboard", action="store_true",
+        help="start the local cluster's Dask dashboard on 127.0.0.1 and print its address "
+        "(default: no dashboard)",
+    )  # fmt: skip
+    for option, meaning in (
+        ("--tls-ca-file", "certificate authority that signed the scheduler's certificate"),
+        ("--tls-cert", "this client's certificate"),
+        ("--tls-key", "this client's private key (if not inside the --tls-cert file)"),
+    ):
+        sweep.add_argument(
+            option, type=Path, metavar="FILE",
+            help=f"with a tls:// --scheduler: PEM file of the {meaning}",
+        )  # fmt: skip
     sweep.add_argument(
         "--resume", action="store_true",
         help="finish the unfinished sweep in DIR, running only its missing runs",
     )  # fmt: skip
-    sweep.add_argument(
-        "--out", type=Path, metavar="DIR", help="output directory (default results/sweep-<name>/)"
-    )
+    add_out_options(sweep, "results/sweep-<name>/")
     add_quiet_option(sweep)
     sweep.set_defaults(handler=sweep_command)
 
@@ -100,9 +119,7 @@ def _add_discover(subparsers: argparse._SubParsersAction) -> None:
         metavar="K",
         help="boxes to find by covering (default 1)",
     )
-    discover.add_argument(
-        "--out", type=Path, metavar="FILE", help="JSON file (default RUNS_DIR/discovery.json)"
-    )
+    add_out_options(discover, "RUNS_DIR/discovery.json", "file")
     discover.set_defaults(handler=discover_command)
 
 
@@ -149,12 +166,7 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
         "--search", type=int, metavar="K", help="Latin-hypercube points before the local search "
         "(default 4 + 4 per free parameter)",
     )  # fmt: skip
-    calibrate.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE",
-        help="calibrated scenario file (default results/<name>_calibrated.yaml)",
-    )
+    add_out_options(calibrate, "results/<name>_calibrated.yaml", "file")
     add_quiet_option(calibrate)
     calibrate.set_defaults(handler=calibrate_command)
 
@@ -164,7 +176,20 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """``cxm sweep``: run a sweep file and print what it found."""
+    parallel.check_options(
+        args.workers, args.scheduler, dashboard=args.dashboard, tls_ca_file=args.tls_ca_file,
+        tls_cert=args.tls_cert, tls_key=args.tls_key,
+    )  # fmt: skip
     sweep = load_sweep(args.sweep)
+    if args.out is not None:
+        out = output_paths.output_path(args.out)
+    else:
+        out = results.default_out_dir(f"sweep-{sweep.spec.name}")
+    with output_paths.claim(out, "sweep", args.overwrite, report=report_repair):
+        return _sweep_into(args, sweep, out)
+
+
+def _sweep_into(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
     bar = progress_bar(None, args.quiet, sweep.spec.name, "run")
 
     def progress(done: int, total: int) -> None:
@@ -177,7 +202,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         result = run_sweep(
             sweep, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-            out=args.out, progress=progress, command=_command(args),
+            out=out, progress=progress, command=_command(args), overwrite=args.overwrite,
+            dashboard=args.dashboard, tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )  # fmt: skip
     finally:
         bar.close()
@@ -187,14 +214,19 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def discover_command(args: argparse.Namespace) -> int:
     """``cxm discover``: PRIM boxes for conditions on a sweep's outcomes."""
-    if args.max_boxes < 1:
-        raise CXMError(f"--max-boxes: got {args.max_boxes}; must be at least 1")
-    result = discovery.discover(
-        args.runs_dir, args.where, min_mass=args.min_mass, peel_alpha=args.peel_alpha,
-        threshold=args.threshold, max_boxes=args.max_boxes,
-    )  # fmt: skip
-    out = args.out or Path(args.runs_dir) / "discovery.json"
-    discovery.write_discovery(result, out)
+    discovery.check_discover_options(args.min_mass, args.peel_alpha, args.threshold, args.max_boxes)
+    if args.out is not None:
+        out = output_paths.output_path(args.out)
+    elif Path(args.runs_dir).is_dir():
+        out = output_paths.output_path(Path(args.runs_dir) / "discovery.json")
+    else:
+        raise CXMError(f"RUNS_DIR: got {str(args.runs_dir)!r}; no such sweep result folder")
+    with output_paths.claim(out, "file", args.overwrite, report=report_repair):
+        result = discovery.discover(
+            args.runs_dir, args.where, min_mass=args.min_mass, peel_alpha=args.peel_alpha,
+            threshold=args.threshold, max_boxes=args.max_boxes,
+        )  # fmt: skip
+        discovery.write_discovery(result, out, args.overwrite)
     print(f"{' and '.join(result.conditions)}: {result.of_interest} of {result.cases} runs")
     if result.skipped_inputs:
         print(f"(non-numeric parameters left out: {', '.join(result.skipped_inputs)})")
@@ -205,12 +237,13 @@ def discover_command(args: argparse.Namespace) -> int:
         )
     if not result.boxes:
         print("no box: no run meets the condition")
-    print(f"written to {out}")
+    print(f"written to {shown_path(out)}")
     return 0
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
     """``cxm calibrate``: fit free parameters to targets and write the calibrated scenario."""
+    calibration.check_options(args.replications, args.search, args.max_evaluations, args.seed)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.months is not None:
         scenario = with_overrides(scenario, {"months": args.months})
@@ -220,24 +253,29 @@ def calibrate_command(args: argparse.Namespace) -> int:
     unknown = sorted(set(bounds) - set(free))
     if unknown:
         raise CXMError(f"--bounds: {', '.join(unknown)} is not among the --free parameters")
-    bar = progress_bar(None, args.quiet, scenario.name, "evaluation")
+    if args.out is not None:
+        out = output_paths.output_path(args.out)
+    else:
+        out = results.default_out_dir(f"{scenario.name}_calibrated.yaml")
+    with output_paths.claim(out, "file", args.overwrite, report=report_repair):
+        bar = progress_bar(None, args.quiet, scenario.name, "evaluation")
 
-    def progress(evaluations: int, best: float) -> None:
-        bar.update(evaluations - bar.n)
-        bar.set_postfix(best=f"{best:.3g}", refresh=False)
+        def progress(evaluations: int, best: float) -> None:
+            bar.update(evaluations - bar.n)
+            bar.set_postfix(best=f"{best:.3g}", refresh=False)
 
-    try:
-        result = calibration.calibrate(
-            scenario, targets, free, bounds, replications=args.replications, seed=args.seed,
-            search=args.search, max_evaluations=args.max_evaluations, progress=progress,
-        )  # fmt: skip
-    finally:
-        bar.close()
-    out = args.out or results.RESULTS_DIR / f"{scenario.name}_calibrated.yaml"
-    calibration.write_calibrated(result, out)
+        try:
+            result = calibration.calibrate(
+                scenario, targets, free, bounds, replications=args.replications,
+                seed=args.seed, search=args.search, max_evaluations=args.max_evaluations,
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            bar.close()
+        calibration.write_calibrated(result, out, args.overwrite)
     print(f"{scenario.name}: {result.evaluations} evaluations × {args.replications} replications")
     print(format_calibration(result))
-    print(f"written to {out}")
+    print(f"written to {shown_path(out)}")
     return 0
 
 

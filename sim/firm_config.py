@@ -8,11 +8,12 @@ presets whose parameters a scenario may override field by field.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from sim.fields import Level, Month, NonNegative, Share, Strict
+from sim.fields import SHARE_TOLERANCE, Level, Month, NonNegative, Share, Strict
 
 CAPABILITIES: tuple[str, ...] = (
     "experience_strategy",
@@ -138,8 +139,11 @@ class Budget(Strict):
     @model_validator(mode="after")
     def _shares(self) -> Budget:
         total = sum(self.allocation.values())
-        if self.per_month > 0 and abs(total - 1.0) > 1e-6:
-            raise ValueError(f"allocation shares must sum to 1 (they sum to {total:.6g})")
+        if self.per_month > 0 and not math.isclose(total, 1.0, abs_tol=SHARE_TOLERANCE):
+            raise ValueError(
+                f"allocation shares must sum to 1 (within {SHARE_TOLERANCE:g}); "
+                f"they sum to {total:.6g}"
+            )
         if self.end_month is not None and self.end_month < self.start_month:
             raise ValueError(f"end_month {self.end_month} is before start_month {self.start_month}")
         return self
@@ -149,9 +153,15 @@ class MaturitySettings(Strict):
     """Maturity: fixed by the scenario, or following the capability index."""
 
     level: Literal[("auto", *MATURITY_LEVELS)] = "auto"
-    thresholds: tuple[Level, Level, Level, Level] = (1.5, 2.75, 3.5, 4.25)
+    thresholds: Annotated[tuple[Level, Level, Level, Level], Field(strict=False)] = (
+        1.5,
+        2.75,
+        3.5,
+        4.25,
+    )
     """Capability index (mean level) at which managed, proactive, predictive and
-    transformative start (auto mode); increasing."""
+    transformative start (auto mode); increasing. A list of four numbers (the tuple itself
+    is not strict, so that a YAML list is accepted; its numbers are)."""
     recovery_probability: Share = 0.35
     """Chance that a complaint (support contact) is recovered at culture's reference level."""
     recovery_per_culture_level: Share = 0.08

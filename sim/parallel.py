@@ -11,11 +11,15 @@ Three modes:
 - **serial**: ``workers=1``, or tiny jobs (fewer than `SERIAL_BELOW` tasks) when no worker
   count is asked for, where starting processes would cost more than it saves;
 - **local cluster**: a `dask.distributed.LocalCluster` of ``workers`` processes (default: the
-  number of cores), one thread each — the model is NumPy-bound and single-threaded;
-- **scheduler**: an existing cluster at ``tcp://host:port`` (see docs/experiments.md for
-  starting one by hand, on Kubernetes or on an HPC batch system). Workers need the `sim`
-  package installed; they need no shared file system, because tasks carry their data and
-  results come back to this process.
+  number of cores), one thread each — the model is NumPy-bound and single-threaded. The
+  scheduler, the workers and their HTTP servers listen on 127.0.0.1 only, and the dashboard
+  is off unless asked for (then on 127.0.0.1 too);
+- **scheduler**: an existing cluster at ``tcp://host:port`` or, with TLS, ``tls://host:port``
+  (see docs/experiments.md for starting one by hand, on Kubernetes or on an HPC batch
+  system). Workers need the `sim` package installed; they need no shared file system,
+  because tasks carry their data and results come back to this process. Results come back
+  pickled: the scheduler and its workers must be trusted, since whoever controls them can
+  run code in this process.
 
 Tasks go out in small batches (amortising Dask's per-task overhead of about a millisecond)
 and come back with `as_completed`. If a worker dies, the scheduler reruns its tasks on
@@ -26,8 +30,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sim.errors import CXMError
@@ -40,6 +46,12 @@ BATCHES_PER_WORKER = 4
 """Aim for at least this many batches per worker, so work stays balanced to the end."""
 CONNECT_TIMEOUT_S = 30
 """Seconds to wait for a scheduler to answer."""
+LOOPBACK = "127.0.0.1"
+"""The only interface a local cluster listens on."""
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+"""Address schemes of a remote Dask scheduler (an address without one is tcp)."""
+TLS_SCHEMES = ("tls", "wss")
+"""Schemes whose connections are encrypted with TLS."""
 
 
 def execute(
@@ -50,6 +62,11 @@ def execute(
     workers: int | None = None,
     scheduler: str | None = None,
     batch_size: int | None = None,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
 ) -> str:
     """Run ``fn(shared, task)`` for every task and pass each result to `on_result`.
 
@@ -60,40 +77,122 @@ def execute(
         on_result: called in this process as ``on_result(task, result)`` when a task is
             done, in completion order.
         workers: local worker processes (default: cores; 1 runs serially here).
-        scheduler: address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786``;
-            excludes `workers`.
+        scheduler: address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786`` or
+            ``tls://10.0.0.5:8786``; excludes `workers`. Its workers must be trusted: results
+            are unpickled in this process.
         batch_size: tasks per Dask task (default: small, from the task and worker counts).
+        dashboard: start the local cluster's dashboard on 127.0.0.1 (a free port) and print
+            its address to stderr; any job then runs on a local cluster.
+        tls_ca_file, tls_cert, tls_key: PEM files for a TLS connection to `scheduler`: the
+            certificate authority, this client's certificate and its private key (the key may
+            be inside the certificate file). Without them a ``tls://`` address uses Dask's
+            configuration (``distributed.comm.tls``).
 
     Returns:
         A description of where the tasks ran, e.g. ``"local cluster of 4 workers"``.
 
     Raises:
-        CXMError: bad worker count, or both `workers` and `scheduler` given, or no scheduler
-            at the address.
+        CXMError: bad worker count, or both `workers` and `scheduler` given, a malformed
+            scheduler address, missing TLS files, or no scheduler at the address.
     """
-    check_options(workers, scheduler)
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    check_options(workers, scheduler, dashboard=dashboard, **tls)
     if not tasks:
         return "nothing to run"
     if scheduler is not None:
-        return _on_scheduler(fn, shared, tasks, on_result, scheduler, batch_size)
-    if workers == 1 or (workers is None and len(tasks) < SERIAL_BELOW):
+        security = _security(**tls)
+        return _on_scheduler(fn, shared, tasks, on_result, scheduler, batch_size, security)
+    serial = workers is None and len(tasks) < SERIAL_BELOW and not dashboard
+    if workers == 1 or serial:
         for task in tasks:
             on_result(task, fn(shared, task))
         return "serial"
     n = min(workers or os.cpu_count() or 1, len(tasks))
-    return _on_local_cluster(fn, shared, tasks, on_result, n, batch_size)
+    return _on_local_cluster(fn, shared, tasks, on_result, n, batch_size, dashboard)
 
 
-def check_options(workers: int | None, scheduler: str | None) -> None:
-    """Reject a bad worker count, or a worker count together with a scheduler.
+def check_options(
+    workers: int | None,
+    scheduler: str | None,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+) -> None:
+    """Reject bad execution options before any work: a bad worker count, a worker count
+    together with a scheduler, a malformed scheduler address, a dashboard without a local
+    cluster, TLS files without a TLS scheduler address, or TLS files that do not exist.
 
     Raises:
-        CXMError: naming the option and what is allowed.
+        CXMError: naming the option, the value and what is allowed.
     """
     if workers is not None and workers < 1:
         raise CXMError(f"--workers: got {workers}; must be at least 1")
     if workers is not None and scheduler is not None:
         raise CXMError("--workers and --scheduler exclude each other; give one")
+    scheme = check_scheduler_address(scheduler) if scheduler is not None else None
+    if dashboard and scheduler is not None:
+        raise CXMError(
+            "--dashboard: only for a local cluster; a --scheduler cluster has its own dashboard"
+        )
+    if dashboard and workers == 1:
+        raise CXMError("--dashboard: needs a local cluster; not with --workers 1")
+    files = {"--tls-ca-file": tls_ca_file, "--tls-cert": tls_cert, "--tls-key": tls_key}
+    for option, path in files.items():
+        if path is None:
+            continue
+        if scheduler is None:
+            raise CXMError(f"{option}: only with --scheduler (a remote Dask cluster)")
+        if scheme not in TLS_SCHEMES:
+            raise CXMError(
+                f"{option}: needs a TLS scheduler address (tls://HOST:PORT); "
+                f"--scheduler is {scheduler!r}"
+            )
+        if not Path(path).is_file():
+            raise CXMError(f"{option}: got {str(path)!r}; no such file")
+    if tls_key is not None and tls_cert is None:
+        raise CXMError("--tls-key: needs --tls-cert (the certificate the key belongs to)")
+
+
+def check_scheduler_address(address: str) -> str:
+    """Check a Dask scheduler address such as ``tcp://10.0.0.5:8786``; return its scheme.
+
+    An address without a scheme (``HOST:PORT``) is tcp, as in Dask.
+
+    Raises:
+        CXMError: an unknown scheme, or no host and port.
+    """
+    allowed = (
+        "must be tcp://HOST:PORT or, with TLS, tls://HOST:PORT (also ws://, wss://, ucx://), "
+        "e.g. tcp://10.0.0.5:8786"
+    )
+    scheme, sep, location = address.rpartition("://")
+    scheme = scheme if sep else "tcp"
+    if scheme not in SCHEDULER_SCHEMES or any(c.isspace() for c in address):
+        raise CXMError(f"--scheduler: got {address!r}; {allowed}")
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        host, port = parse_host_port(location)
+    except ValueError:
+        raise CXMError(f"--scheduler: got {address!r}; {allowed}") from None
+    if not host or "/" in host or not 0 < port < 65536:
+        raise CXMError(f"--scheduler: got {address!r}; {allowed}")
+    return scheme
+
+
+def _security(
+    tls_ca_file: str | Path | None, tls_cert: str | Path | None, tls_key: str | Path | None
+) -> Any:
+    """Dask `Security` requiring encryption with the given files, or None without files."""
+    if tls_ca_file is None and tls_cert is None and tls_key is None:
+        return None
+    from distributed.security import Security
+
+    files = {"tls_ca_file": tls_ca_file, "tls_client_cert": tls_cert, "tls_client_key": tls_key}
+    given = {name: str(path) for name, path in files.items() if path is not None}
+    return Security(require_encryption=True, **given)
 
 
 def _on_local_cluster(
@@ -103,19 +202,42 @@ def _on_local_cluster(
     on_result: Callable[[Any, Any], None],
     workers: int,
     batch_size: int | None,
+    dashboard: bool = False,
 ) -> str:
+    import dask
     from distributed import Client, LocalCluster
 
+    # Every server binds to the loopback interface: the scheduler and worker comms (host),
+    # and the HTTP servers that Dask starts on each of them. Without a dashboard those
+    # serve no pages at all.
+    http = {} if dashboard else {
+        "distributed.scheduler.http.routes": [], "distributed.worker.http.routes": [],
+    }  # fmt: skip
     with (
+        dask.config.set(http),
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=":0", silence_logs=logging.ERROR,
+            n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+            dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=None,
+            scheduler_kwargs={"dashboard": dashboard}, silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):  # fmt: skip
+        if dashboard:
+            print(_dashboard_line(client), file=sys.stderr, flush=True)
         size = batch_size or _batch_size(len(tasks), workers)
         _submit_all(client, fn, shared, tasks, on_result, size)
     return f"local cluster of {workers} workers"
+
+
+def _dashboard_line(client: Any) -> str:
+    """Where the local cluster's dashboard is, and what it needs if bokeh is missing."""
+    import importlib.util
+
+    port = client.scheduler_info()["services"]["dashboard"]
+    line = f"Dask dashboard: http://{LOOPBACK}:{port}/status"
+    if importlib.util.find_spec("bokeh") is None:
+        line += " (its plots need the bokeh package: pip install 'bokeh>=3.1')"
+    return line
 
 
 def _on_scheduler(
@@ -125,13 +247,17 @@ def _on_scheduler(
     on_result: Callable[[Any, Any], None],
     address: str,
     batch_size: int | None,
+    security: Any = None,
 ) -> str:
     from distributed import Client
 
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError) as exc:
-        raise CXMError(f"--scheduler: cannot reach a Dask scheduler at {address} ({exc})") from None
+        client = Client(address, timeout=CONNECT_TIMEOUT_S, security=security)
+    except (OSError, TimeoutError, ValueError, TypeError, RuntimeError, ImportError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise CXMError(
+            f"--scheduler: cannot reach a Dask scheduler at {address} ({reason})"
+        ) from None
     with client:
         workers = sum(client.nthreads().values()) or 1
         size = batch_size or _batch_size(len(tasks), workers)

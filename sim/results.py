@@ -1,67 +1,40 @@
 """Results on disk: Parquet tables, a JSON summary and a manifest of provenance.
 
-This is the only module that writes files. A result directory is written whole or not at
-all: everything goes to a hidden temporary directory beside the target, which then replaces
-the target in one rename, so an interrupted or failed run never leaves half a result.
+Together with `sim.output_paths` (which decides where a result may go and replaces the old
+one safely), this is the only module that writes files. A result directory is written whole
+or not at all: everything goes to a hidden staging directory beside the target, which then
+takes the target's place, so an interrupted or failed run never leaves half a result, and a
+previous result is replaced only when the caller asks.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sim.experiments import Comparison, RunResult
+from sim.output_paths import default_path, replace_directory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = PROJECT_ROOT / "results"
+"""The project's checkout (its ready scenarios and git commit); results go to the working
+directory's results/ instead (`sim.output_paths.results_dir`)."""
 PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
 
 
 def default_out_dir(name: str) -> Path:
-    """results/<name>/ in the project."""
-    return RESULTS_DIR / name
+    """results/<name>/ in the working directory (or ``$CXM_RESULTS_DIR``).
 
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write one file whole or not at all: `write` fills a hidden temporary name beside
-    `path` (``.NAME.PID.tmp``), which then replaces `path` in one rename."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
-@contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces `target` when the block succeeds."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    )
-    try:
-        yield staging
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.{os.getpid()}.old")
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    Raises:
+        CXMError: `name` cannot be a folder of the results folder.
+    """
+    return default_path(name)
 
 
 def provenance(started: datetime, finished: datetime, command: list[str] | None) -> dict[str, Any]:
@@ -98,6 +71,7 @@ def run_manifest(result: RunResult) -> dict[str, Any]:
     """The scenario-specific part of a run's manifest."""
     replications = int(result.outcomes["replication"].max()) + 1
     return {
+        "kind": "run",
         "scenario": result.scenario.model_dump(mode="json"),
         "scenario_sha256": result.scenario.sha256,
         "seed": result.seed,
@@ -129,10 +103,12 @@ def write_run(
     started: datetime,
     finished: datetime,
     command: list[str] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write timeseries.parquet, touchpoints.parquet, segments.parquet, outcomes.parquet,
-    summary.json and manifest.json to `out_dir`, atomically."""
-    with atomic_directory(out_dir) as staging:
+    summary.json and manifest.json to `out_dir`, atomically; a previous result there is
+    replaced only if `overwrite` (see `sim.output_paths`)."""
+    with replace_directory(out_dir, overwrite) as staging:
         _write_run_files(result, staging)
         manifest = run_manifest(result) | provenance(started, finished, command)
         _write_json(staging / "manifest.json", manifest)
@@ -153,10 +129,12 @@ def write_comparison(
     started: datetime,
     finished: datetime,
     command: list[str] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write compare.parquet (paired differences per replication), compare_summary.parquet
-    and .csv, one sub-directory per scenario with its run, and manifest.json, atomically."""
-    with atomic_directory(out_dir) as staging:
+    and .csv, one sub-directory per scenario with its run, and manifest.json, atomically;
+    a previous result there is replaced only if `overwrite`."""
+    with replace_directory(out_dir, overwrite) as staging:
         comparison.paired.to_parquet(staging / "compare.parquet", index=False)
         comparison.summary.to_parquet(staging / "compare_summary.parquet", index=False)
         comparison.summary.to_csv(staging / "compare_summary.csv", index=False)
@@ -166,6 +144,7 @@ def write_comparison(
             _write_run_files(result, sub)
             _write_json(sub / "manifest.json", run_manifest(result))
         manifest = {
+            "kind": "comparison",
             "base": comparison.runs[0].scenario.name,
             "alternatives": [r.scenario.name for r in comparison.runs[1:]],
             "scenario_sha256": {r.scenario.name: r.scenario.sha256 for r in comparison.runs},

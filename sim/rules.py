@@ -273,9 +273,14 @@ def customer_lifetime_value(margin_per_month: float, retention: float, discount:
     """CLV of a customer with constant margin and retention (Gupta & Lehmann 2003).
 
     m·r/(1 + d − r): margins are received at the end of each month survived, discounted at
-    `discount` per month.
+    `discount` per month. Undefined (NaN) when 1 + d − r is 0, i.e. without discounting and
+    with retention 1: the undiscounted margins of a customer who never leaves have no finite
+    sum.
     """
-    return margin_per_month * retention / (1.0 + discount - retention)
+    denominator = 1.0 + discount - retention
+    if denominator <= 0.0:
+        return math.nan
+    return margin_per_month * retention / denominator
 
 
 def monthly_rate(rate_per_year: float) -> float:

@@ -6,9 +6,14 @@ acquisition, the behavioural parameters and the economics. Every default lives h
 field definitions, and docs/model.md explains each one. This is the only module that reads
 YAML; the model is built from a `Scenario`, never from a file.
 
-Validation is strict: unknown keys, wrong types, values out of range, shares that do not sum
-to one, journeys naming unknown touchpoints and drivers naming unknown capabilities are
-reported as a `ScenarioError` naming the file, the field path, the value and what is allowed.
+Validation is strict: unknown keys, wrong types (no "12" for 12, no true for 1), numbers that
+are not finite, values out of range, shares that do not sum to one, journeys naming unknown
+touchpoints and drivers naming unknown capabilities are reported as a `ScenarioError` naming
+the file, the field path, an excerpt of the value and what is allowed, in one line.
+
+Scenario files are read defensively (`parse_yaml`, `read_scenario_mapping`): a regular UTF-8
+file of at most 1 MB, safe YAML only, no duplicate keys, limits on aliases, nesting and the
+length of a value, and ``extends:`` only to other .yaml/.yml files.
 """
 
 from __future__ import annotations
@@ -16,16 +21,31 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+import re
+import stat
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from sim.contact_centre.simulation import HANDLE_TIME_DISTRIBUTIONS
-from sim.errors import ScenarioError
-from sim.fields import NonNegative, Probability, Share, Strict
+from sim.errors import ScenarioError, bounded_repr, one_line
+from sim.fields import (
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    NAME_RULE,
+    SHARE_TOLERANCE,
+    Name,
+    NonNegative,
+    Probability,
+    Seed,
+    Share,
+    Strict,
+)
 from sim.firm_config import Capability, Firm, Sourcing
 
 STAGES: tuple[str, ...] = (
@@ -136,7 +156,7 @@ class ContactCentre(Strict):
     """Agents answering during the opening hours (at least 1). The default is the smallest
     staffing that answers 80% of the baseline's contacts (about 1.6 an hour) within 20 s by
     Erlang A: one agent answers 84% and loses 11% of callers; two would answer 99%."""
-    hours_per_month: Annotated[float, Field(gt=0.0, le=744.0)] = 220.0
+    hours_per_month: Annotated[float, Field(ge=1.0, le=744.0)] = 220.0
     """Opening hours per month (shifts × hours), over which contacts arrive."""
     aht_seconds: Annotated[float, Field(gt=0.0, le=36_000.0)] = 420.0
     """Average handle time at engagement 0.5, seconds."""
@@ -344,10 +364,10 @@ def _default_touchpoints() -> dict[str, Touchpoint]:
 class Scenario(Strict):
     """A validated scenario: frozen, typed, with every default filled."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Name
     description: str = ""
     months: Annotated[int, Field(ge=1, le=600)] = 60
-    seed: Annotated[int, Field(ge=0)] = 20261125
+    seed: Seed = 20261125
     replications: Annotated[int, Field(ge=1, le=100_000)] = 10
     market: Market = Market()
     touchpoints: dict[str, Touchpoint] = Field(default_factory=_default_touchpoints)
@@ -379,6 +399,243 @@ def canonical_json(scenario: Scenario) -> str:
     return json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
+# --------------------------------------------------------------------------- limits
+
+MAX_FILE_BYTES = 1_000_000
+"""Largest scenario or sweep file read (1 MB); the ready scenarios are a few kB."""
+MAX_SCALAR_CHARS = 10_000
+"""Longest single value (text, number or key) in a file or override, in characters."""
+MAX_ALIASES = 100
+"""Most YAML aliases (``*name``) in one document; a scenario needs few or none."""
+MAX_ALIAS_VALUES = 10_000
+"""Most values the aliases of one document may stand for, all together (so that a few
+aliases of aliases cannot expand into billions of values)."""
+MAX_VALUES = 20_000
+"""Most values (mappings, lists and the items in them, aliases expanded) in one document;
+a scenario holds a few hundred. This bounds the time a file takes to read."""
+MAX_NESTING = 50
+"""Deepest nesting of mappings and lists in a document (a scenario nests about 5 deep)."""
+MAX_OVERRIDE_CHARS = 10_000
+"""Longest ``--set dotted.path=value`` override, in characters."""
+MAX_EXTENDS_CHAIN = 10
+"""Most files in one chain of ``extends:``."""
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+"""What the name of a file that ``extends:`` (or a sweep's ``base:``) names must end in."""
+
+
+# --------------------------------------------------------------------------- reading YAML
+
+
+class YAMLReadError(Exception):
+    """YAML text that cannot be read as a scenario document; the message is one line."""
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """A document refused before validation: too many aliases, too deep, a duplicate key…"""
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """The safe loader, with limits checked while the document is composed: aliases and
+    what they expand to, nesting depth and value length; and no duplicate mapping keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+        self._alias_values = 0
+        self._depth = 0
+        self._values = 0
+        self._sizes: dict[yaml.Node, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Refused(
+                    problem=f"more than {MAX_ALIASES} aliases (*name); a scenario "
+                    "needs few or none",
+                    problem_mark=event.start_mark,
+                )
+            target = self.anchors.get(event.anchor)
+            if target is not None:
+                size = self._sizes.get(target)
+                if size is None:
+                    raise _Refused(
+                        problem=f"the alias *{event.anchor} is inside the value it "
+                        "names (a structure that contains itself)",
+                        problem_mark=event.start_mark,
+                    )
+                self._alias_values += size
+                self._values += size  # the alias's expansion is part of its parent's size
+                if self._alias_values > MAX_ALIAS_VALUES:
+                    raise _Refused(
+                        problem=f"the aliases stand for more than "
+                        f"{MAX_ALIAS_VALUES:,} values in all",
+                        problem_mark=event.start_mark,
+                    )
+            return super().compose_node(parent, index)
+        if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
+            raise _Refused(
+                problem=f"a value of {len(event.value):,} characters; at most {MAX_SCALAR_CHARS:,}",
+                problem_mark=event.start_mark,
+            )
+        self._depth += 1
+        if self._depth > MAX_NESTING:
+            raise _Refused(
+                problem=f"mappings and lists nested deeper than {MAX_NESTING} levels",
+                problem_mark=event.start_mark,
+            )
+        before = self._values
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _Refused(
+                problem=f"more than {MAX_VALUES:,} values in one document; a scenario holds "
+                "a few hundred",
+                problem_mark=event.start_mark,
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[node] = self._values - before
+        return node
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            # e.g. a date 2001-13-01 or an integer of more than 4,300 digits
+            raise _Refused(
+                problem=f"cannot read this value ({exc})", problem_mark=node.start_mark
+            ) from None
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            first_seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = first_seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: the safe loader refuses it
+                    continue
+                if first is not key_node.start_mark:
+                    raise _Refused(
+                        problem=f"duplicate key {bounded_repr(key, 60)} (first at "
+                        f"line {first.line + 1}); each key may appear once",
+                        problem_mark=key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep)
+
+
+_GuardedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+"""Numbers such as 1e6 and 7.5e5 are floats (as in YAML 1.2 and JSON); YAML 1.1 would read
+them as text, which the strict number fields refuse."""
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse one YAML document safely and within the limits above.
+
+    Raises:
+        YAMLReadError: malformed YAML, a refused document or a value that cannot be read; the
+            message (one line) says where (line and column) and what is wrong.
+    """
+    loader = None
+    try:
+        loader = _GuardedLoader(text)  # reads the text: may raise a ReaderError
+        return loader.get_single_data()
+    except _Refused as exc:
+        raise YAMLReadError(f"{_where(exc)}: {exc.problem}") from None
+    except yaml.MarkedYAMLError as exc:
+        context = ""
+        if exc.context:
+            context = f" ({exc.context}"
+            if exc.context_mark is not None and exc.context_mark is not exc.problem_mark:
+                context += f" that starts at line {exc.context_mark.line + 1}"
+            context += ")"
+        raise YAMLReadError(f"malformed YAML at {_where(exc)}: {exc.problem}{context}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        name = "a NUL character" if exc.character == 0 else f"character #x{exc.character:04x}"
+        raise YAMLReadError(
+            f"line {line}, column {column}: {name}, which YAML does not allow"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YAMLReadError(f"malformed YAML: {exc}") from None
+    except RecursionError:
+        raise YAMLReadError(f"nested deeper than {MAX_NESTING} levels") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _where(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return "an unknown place"
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _read_text(file: Path, kind: str = "scenario file") -> str:
+    """The text of a regular UTF-8 file of at most `MAX_FILE_BYTES` bytes."""
+    source = str(file)
+    try:
+        status = file.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ScenarioError(source, "", None, f"the {kind} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(source, "", None, f"cannot read the {kind} ({_reason(exc)})") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ScenarioError(source, "", None, f"the {kind} is not a regular file")
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(source, "", None, f"cannot read the {kind} ({_reason(exc)})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            source,
+            "",
+            None,
+            f"the {kind} is larger than 1 MB ({MAX_FILE_BYTES:,} bytes), the most a {kind} may be",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(
+            source,
+            "",
+            None,
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at "
+            f"line {line} (byte {exc.start}) cannot be decoded; save the "
+            "file as UTF-8",
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def _kind_of(value: Any) -> str:
+    """What a document holds, in words, without quoting it."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "plain text"
+    if isinstance(value, bool | int | float):
+        return "a single number or boolean"
+    return f"a single {type(value).__name__} value"
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -393,41 +650,78 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     Raises:
         ScenarioError: the file is missing or malformed, or a value is invalid.
     """
-    raw = read_scenario_mapping(Path(path))
-    raw.setdefault("name", Path(path).stem)
+    file = Path(path)
+    raw = read_scenario_mapping(file)
+    if "name" not in raw:
+        if not valid_name(file.stem):
+            raise ScenarioError(
+                str(path),
+                "name",
+                file.stem,
+                "the file gives no name, so its "
+                f"file name is used, which is not {NAME_RULE}; add name: …",
+            )
+        raw["name"] = file.stem
     return scenario_from_dict(raw, source=str(path), overrides=overrides)
 
 
-def read_scenario_mapping(file: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def valid_name(name: Any) -> bool:
+    """Whether `name` is a valid scenario or sweep name (see `sim.fields.NAME_PATTERN`)."""
+    return (
+        isinstance(name, str)
+        and len(name) <= NAME_MAX_LENGTH
+        and re.fullmatch(NAME_PATTERN, name) is not None
+    )
+
+
+def read_scenario_mapping(
+    file: Path, _seen: tuple[Path, ...] = (), kind: str = "scenario file"
+) -> dict[str, Any]:
     """The raw mapping of a scenario file, with ``extends: other.yaml`` merged in.
 
     A file that extends another starts from that file's mapping (path relative to the
     extending file) and deep-merges its own keys over it: mappings merge key by key, any
-    other value (lists included) replaces the inherited one.
+    other value (lists included) replaces the inherited one. Sweep files are read here too.
+
+    The file must be a regular UTF-8 file of at most `MAX_FILE_BYTES`; its YAML is read by
+    `parse_yaml` (limits on aliases, nesting and value length; no duplicate keys). The file
+    an ``extends:`` names must end in .yaml or .yml and hold a mapping; errors about it name
+    it and the problem, never its content.
     """
     source = str(file)
-    if not file.is_file():
-        raise ScenarioError(source, "", None, "the scenario file does not exist")
     try:
-        raw = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, "", None, f"malformed YAML at {where}: {problem}") from None
+        raw = parse_yaml(_read_text(file, kind))
+    except YAMLReadError as exc:
+        raise ScenarioError(source, "", None, str(exc)) from None
     if not isinstance(raw, dict):
-        raise ScenarioError(source, "", raw, "a scenario file must be a YAML mapping")
+        raise ScenarioError(
+            source,
+            "",
+            None,
+            f"a {kind} must be a YAML mapping (key: value lines); this one holds {_kind_of(raw)}",
+        )
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
-    if not isinstance(parent, str):
-        raise ScenarioError(source, "extends", parent, "the path of another scenario file")
-    parent_file = (file.parent / parent).resolve()
-    if parent_file in _seen or parent_file == file.resolve():
+    allowed = f"the path of another {kind} ending in .yaml or .yml"
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(source, "extends", parent, allowed)
+    try:
+        here = file.resolve()
+        parent_file = (file.parent / parent).resolve()
+    except (OSError, RuntimeError, ValueError):
+        raise ScenarioError(source, "extends", parent, f"{allowed}; it cannot be read") from None
+    if not all(p.suffix.lower() in SCENARIO_SUFFIXES for p in (Path(parent), parent_file)):
+        raise ScenarioError(source, "extends", parent, allowed)
+    if parent_file in _seen or parent_file == here:
         raise ScenarioError(source, "extends", parent, "scenario files may not extend in a cycle")
-    if not parent_file.is_file():
+    if len(_seen) + 2 > MAX_EXTENDS_CHAIN:  # the files read so far, this one and its parent
+        raise ScenarioError(
+            source, "extends", parent, f"at most {MAX_EXTENDS_CHAIN} files in a chain of extends"
+        )
+    if not parent_file.exists():
         raise ScenarioError(source, "extends", parent, f"no such file ({parent_file})")
-    base = read_scenario_mapping(parent_file, (*_seen, file.resolve()))
+    base = read_scenario_mapping(parent_file, (*_seen, here), kind)
     base.pop("name", None)
     return _deep_merge(base, raw)
 
@@ -446,6 +740,8 @@ def scenario_from_dict(
     raw: Mapping[str, Any], source: str = "<dict>", overrides: Iterable[str] = ()
 ) -> Scenario:
     """Validate a scenario given as a plain mapping (as parsed from YAML)."""
+    if not isinstance(raw, Mapping):
+        raise ScenarioError(source, "", None, "a scenario must be a mapping of fields")
     scenario = _validate(dict(raw), source)
     overrides = list(overrides)
     if not overrides:
@@ -453,34 +749,58 @@ def scenario_from_dict(
     data = scenario.model_dump(mode="json")
     for text in overrides:
         _apply_override(data, text)
-    return _validate(data, source + " with " + " ".join(f"--set {o}" for o in overrides))
+    sets = " ".join(f"--set {one_line(o, 60)}" for o in overrides)
+    return _validate(data, f"{source} with {sets}")
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
-    """A copy of `scenario` with dotted-path values replaced, validated like a file."""
+    """A copy of `scenario` with dotted-path values replaced, validated like a file.
+
+    Numpy scalars are taken as the plain Python numbers they hold.
+    """
     data = scenario.model_dump(mode="json")
     for dotted, value in overrides.items():
-        _set_path(data, dotted, value, f"{dotted}={value!r}")
+        plain = value.item() if isinstance(value, np.generic) else value
+        label = f"{one_line(str(dotted), 80)}={bounded_repr(value, 60)}"
+        if not isinstance(dotted, str):
+            raise ScenarioError(label, "", dotted, "an override names a dotted field path")
+        _set_path(data, dotted, plain, label)
     return _validate(data, f"{scenario.name} with overrides")
 
 
 def _apply_override(data: dict[str, Any], text: str) -> None:
     source = f"--set {text}"
+    if not isinstance(text, str):
+        raise ScenarioError(source, "", text, "overrides take the form dotted.path=value")
+    if len(text) > MAX_OVERRIDE_CHARS:
+        raise ScenarioError(
+            source,
+            "",
+            None,
+            f"an override of {len(text):,} characters; at most {MAX_OVERRIDE_CHARS:,}",
+        )
     if "=" not in text:
         raise ScenarioError(source, "", text, "overrides take the form dotted.path=value")
     dotted, _, value_text = text.partition("=")
     try:
-        value = yaml.safe_load(value_text)
-    except yaml.YAMLError:
+        value = parse_yaml(value_text)
+    except YAMLReadError as exc:
         raise ScenarioError(
-            source, dotted, value_text, "a YAML value (number, text, list)"
+            source, dotted.strip(), value_text, f"a YAML value (number, text, list): {exc}"
         ) from None
     _set_path(data, dotted.strip(), value, source)
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    """Set the value at a dotted path of a scenario's data.
+
+    The path may name any field the schema declares, also one the data does not hold yet
+    (e.g. a capability a file does not list): the schema's annotations are walked alongside
+    the data. Entries of free-form mappings (touchpoints, journeys) must exist.
+    """
     keys = dotted.split(".")
     node: Any = data
+    annotation: Any = Scenario
     for depth, key in enumerate(keys):
         here = ".".join(keys[: depth + 1])
         last = depth == len(keys) - 1
@@ -492,27 +812,111 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> Non
                     str(item["name"]) for item in node if isinstance(item, dict) and "name" in item
                 ]
                 raise ScenarioError(source, here, key, f"allowed: {', '.join(names)}")
+            annotation = _child(annotation, key)[1]
             if last:
                 node[index] = value
             node = node[index]
         elif isinstance(node, dict):
-            if key not in node:
-                allowed = ", ".join(sorted(node)) or "(none)"
-                raise ScenarioError(source, here, key, f"no such field; allowed: {allowed}")
+            declared, child = _child(annotation, key)
+            if key not in node and not declared:
+                raise ScenarioError(source, here, key, _no_such(annotation, node))
+            if not last and node.get(key) is None and _is_mapping_type(child):
+                node[key] = {}
+            annotation = child
             if last:
                 node[key] = value
-            node = node[key]
+            node = node.get(key)
         else:
             raise ScenarioError(source, here, key, "the path goes below a plain value")
 
 
+def _index(key: str) -> int | None:
+    """The list index a path part names, if it is a (short) number."""
+    return int(key) if key.isdecimal() and len(key) <= 9 else None
+
+
 def _list_index(items: list[Any], key: str) -> int | None:
-    if key.isdigit() and int(key) < len(items):
-        return int(key)
+    index = _index(key)
+    if index is not None and index < len(items):
+        return index
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("name") == key:
             return i
     return None
+
+
+def _no_such(annotation: Any, node: dict[str, Any]) -> str:
+    """What a path may name instead of an unknown key."""
+    kind = _strip(annotation)
+    if _is_model(kind):
+        return f"no such field; allowed: {', '.join(kind.model_fields)}"
+    keys = _literal_values(get_args(kind)[0]) if get_origin(kind) is dict else None
+    if keys is not None:
+        return f"no such field; allowed: {', '.join(keys)}"
+    existing = ", ".join(sorted(map(str, node))) or "(none)"
+    if get_origin(kind) is dict:
+        return f"no such entry; allowed: {existing} (new entries are added in the file)"
+    return f"no such field; allowed: {existing}"
+
+
+# ------------------------------------------------------------ walking the schema's annotations
+
+
+def _strip(annotation: Any) -> Any:
+    """An annotation without Annotated[...] and `| None`; of a union of a model, dict or
+    list with plain types (e.g. ``Literal["initial"] | Level``), the container."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            options = [_strip(a) for a in get_args(annotation) if a is not type(None)]
+            containers = [a for a in options if _is_model(a) or get_origin(a) in _CONTAINERS]
+            if containers:
+                return containers[0]
+            return options[0] if len(options) == 1 else annotation
+        else:
+            return annotation
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_mapping_type(annotation: Any) -> bool:
+    kind = _strip(annotation)
+    return _is_model(kind) or get_origin(kind) is dict
+
+
+def _literal_values(annotation: Any) -> tuple[Any, ...] | None:
+    kind = _strip(annotation)
+    return get_args(kind) if get_origin(kind) is Literal else None
+
+
+def _child(annotation: Any, key: str) -> tuple[bool, Any]:
+    """Whether the schema at `annotation` declares `key`, and the annotation below it
+    (None when unknown). Keys of a free-form mapping (``dict[str, …]``) are not declared."""
+    kind = _strip(annotation)
+    if _is_model(kind):
+        field = kind.model_fields.get(key)
+        return (True, field.annotation) if field is not None else (False, None)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is dict and len(args) == 2:
+        keys = _literal_values(args[0])
+        return (keys is not None and key in keys), args[1]
+    if origin is list and args:
+        return False, args[0]
+    if origin is tuple and args:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return False, args[0]
+        return False, args[min(_index(key) or 0, len(args) - 1)]
+    return False, None
+
+
+# --------------------------------------------------------------------------- validating
 
 
 def _validate(data: dict[str, Any], source: str) -> Scenario:
@@ -520,64 +924,98 @@ def _validate(data: dict[str, Any], source: str) -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _scenario_error(exc, data, source) from None
+    except RecursionError:
+        raise ScenarioError(source, "", None, "the values nest too deeply") from None
     _check_references(scenario, source)
     return scenario
 
 
+_TYPE_MESSAGES = {
+    "int_type": "expected an integer (a whole number, without quotes; not true/false or 12.0)",
+    "float_type": "expected a number (without quotes; not true/false)",
+    "bool_type": "expected true or false",
+    "finite_number": "expected a finite number (not .inf or .nan)",
+    "string_type": "expected text",
+    "dict_type": "expected a mapping (key: value)",
+    "model_type": "expected a mapping (key: value)",
+    "model_attributes_type": "expected a mapping (key: value)",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+}
+
+
+def validation_message(error: Mapping[str, Any], path: str = "") -> str:
+    """What is allowed, in words, for one error of a pydantic `ValidationError`."""
+    kind = error["type"]
+    if path == "name" and kind.startswith("string_"):
+        return NAME_RULE
+    given = error.get("input")
+    if kind == "float_type" and isinstance(given, int) and not isinstance(given, bool):
+        return "expected a number below 1.8e308 (the largest floating-point number)"
+    if kind in _TYPE_MESSAGES:
+        return _TYPE_MESSAGES[kind]
+    ctx = error.get("ctx") or {}
+    if "expected" in ctx:
+        return f"expected one of {ctx['expected']}"
+    return str(error["msg"])
+
+
+def _data_path(data: Any, loc: Sequence[Any]) -> list[str]:
+    """The part of an error location that names data (without pydantic's union tags)."""
+    path: list[str] = []
+    node = data
+    for part in loc:
+        in_list = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
+        if not (in_list or (isinstance(node, dict) and part in node)):
+            break
+        node = node[part]
+        path.append(str(part))
+    return path
+
+
 def _scenario_error(exc: ValidationError, data: dict[str, Any], source: str) -> ScenarioError:
-    first = exc.errors()[0]
-    loc = [str(part) for part in first["loc"] if part != "[key]"]
-    path = ".".join(loc)
+    errors = exc.errors()
+    first = errors[0]
+    loc = [part for part in first["loc"] if part != "[key]"]
     kind = first["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        return ScenarioError(source, path, loc[-1], f"unknown key; allowed keys: {allowed}")
+        names = [str(part) for part in loc]
+        allowed = _allowed_keys(names[:-1])
+        return ScenarioError(
+            source, ".".join(names), loc[-1], f"unknown key; allowed keys: {allowed}"
+        )
     if kind == "missing":
-        return ScenarioError(source, path, None, "this field is required")
-    allowed = first["msg"]
-    ctx = first.get("ctx") or {}
-    if "expected" in ctx:
-        allowed = f"expected one of {ctx['expected']}"
-    return ScenarioError(source, path, first.get("input"), allowed)
+        return ScenarioError(source, ".".join(map(str, loc)), None, "this field is required")
+    names = _data_path(data, loc) if loc else []
+    path = ".".join(names)
+    if len(names) < len(loc):  # a union: say every alternative
+        same = [e for e in errors if _data_path(data, e["loc"]) == names]
+        messages = list(dict.fromkeys(validation_message(e, path) for e in same))
+        if all(m.startswith("expected ") for m in messages):
+            messages = ["expected " + " or ".join(m.removeprefix("expected ") for m in messages)]
+        return ScenarioError(source, path, first.get("input"), " or ".join(messages))
+    return ScenarioError(source, path, first.get("input"), validation_message(first, path))
 
 
 def _allowed_keys(loc: list[str]) -> str:
-    model: Any = Scenario
+    annotation: Any = Scenario
     for part in loc:
-        if part.isdigit() or model is None:
-            continue
-        fields = getattr(model, "model_fields", {})
-        if part in fields:
-            annotation = fields[part].annotation
-            model = _model_in(annotation)
-        elif model is not None and getattr(model, "model_fields", None) is None:
-            model = None
-    if model is None or not hasattr(model, "model_fields"):
-        return "(see docs/model.md)"
-    return ", ".join(model.model_fields)
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+        annotation = _child(annotation, part)[1]
+    kind = _strip(annotation)
+    return ", ".join(kind.model_fields) if _is_model(kind) else "(see docs/model.md)"
 
 
 def _check_references(scenario: Scenario, source: str) -> None:
     """Checks that span several fields: shares, names, journeys."""
     segments = scenario.market.segments
     total = sum(s.share for s in segments)
-    if not math.isclose(total, 1.0, abs_tol=1e-6):
+    if not math.isclose(total, 1.0, abs_tol=SHARE_TOLERANCE):
         shares = [s.share for s in segments]
         raise ScenarioError(
             source,
             "market.segments.*.share",
             shares,
-            f"shares must sum to 1 (they sum to {total:.6g})",
+            f"shares must sum to 1 (within {SHARE_TOLERANCE:g}); they sum to {total:.6g}",
         )
     names = [s.name for s in segments]
     for i, name in enumerate(names):
@@ -626,10 +1064,11 @@ def _check_references(scenario: Scenario, source: str) -> None:
             raise ScenarioError(source, f"firm.personalisation.touchpoints.{i}", name,
                                 f"unknown touchpoint; allowed: {allowed}")  # fmt: skip
     for name, touchpoint in scenario.touchpoints.items():
-        if sum(touchpoint.drivers.values()) <= 0:
+        weight = sum(touchpoint.drivers.values())
+        if not 0 < weight < math.inf:
             raise ScenarioError(
                 source,
                 f"touchpoints.{name}.drivers",
                 dict(touchpoint.drivers),
-                "at least one driver weight must be positive",
+                "at least one driver weight must be positive, and their sum finite",
             )

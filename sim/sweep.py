@@ -40,11 +40,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim import parallel
 from sim import sweep_store as store
 from sim.compiled import code_digest
-from sim.designs import SOBOL_MIN_SAMPLES, Design, DesignKind, Parameter, make_design
+from sim.designs import (
+    MAX_DESIGN_SAMPLES,
+    SOBOL_MIN_SAMPLES,
+    Design,
+    DesignKind,
+    Parameter,
+    design_size,
+    make_design,
+)
 from sim.errors import ScenarioError
 from sim.experiments import replication_outcomes, run_replication
+from sim.fields import Name, Seed
+from sim.output_paths import claim, output_path
 from sim.results import default_out_dir, provenance
-from sim.scenario import Scenario, load_scenario, read_scenario_mapping, with_overrides
+from sim.scenario import (
+    SCENARIO_SUFFIXES,
+    Scenario,
+    load_scenario,
+    read_scenario_mapping,
+    validation_message,
+    with_overrides,
+)
 from sim.sensitivity import analyse
 from sim.streams import purpose_key
 
@@ -54,26 +71,33 @@ PROBE_MARKET_SIZE = 200
 """People in the one-month run that lists the outcomes a scenario produces."""
 Progress = Callable[[int, int], None]
 """Called with (runs done, runs in the sweep)."""
+MAX_RUNS = 1_000_000
+"""Most runs (samples × replications) in one sweep."""
+MAX_PARAMETERS = 100
+"""Most parameters a sweep varies."""
 
 
 class SweepSpec(BaseModel):
     """A sweep file, validated (field by field; see docs/experiments.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Name
+    """Also the folder of its results, results/sweep-<name>/ (see `sim.fields.NAME_RULE`)."""
     description: str = ""
     base: Annotated[str, Field(min_length=1)]
-    """The base scenario file, relative to the sweep file."""
+    """The base scenario file (.yaml or .yml), relative to the sweep file."""
     design: DesignKind
-    parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
-    samples: Annotated[int, Field(ge=1)] | None = None
-    """random/latin_hypercube: samples; sobol: base sample N; morris: trajectories."""
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1, max_length=MAX_PARAMETERS)]
+    samples: Annotated[int, Field(ge=1, le=MAX_DESIGN_SAMPLES)] | None = None
+    """random/latin_hypercube: samples; sobol: base sample N; morris: trajectories. The
+    samples the design draws from it (e.g. N·(D+2) for Sobol') times the replications may
+    be at most `MAX_RUNS`."""
     second_order: bool = False
     """Sobol' only: also draw the samples for second-order indices (N·(2D+2) runs)."""
     morris_levels: Annotated[int, Field(ge=2, le=100)] = 4
     replications: Annotated[int, Field(ge=1, le=100_000)] = 1
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Seed | None = None
     """The seed of every run (default: the base scenario's); it also seeds the design."""
     outcomes: Annotated[list[str], Field(min_length=1)] | None = None
     """Outcomes to keep (default: every outcome of `replication_outcomes`)."""
@@ -186,15 +210,16 @@ def load_sweep(path: str | Path) -> Sweep:
         ScenarioError: naming the sweep file, the field path, the value and what is allowed.
     """
     file = Path(path)
-    if not file.is_file():
-        raise ScenarioError(str(file), "", None, "the sweep file does not exist")
-    return sweep_from_dict(read_scenario_mapping(file), str(file), file.parent)
+    raw = read_scenario_mapping(file, kind="sweep file")
+    return sweep_from_dict(raw, str(file), file.parent)
 
 
 def sweep_from_dict(
     raw: Mapping[str, Any], source: str = "<dict>", base_dir: str | Path = "."
 ) -> Sweep:
     """Validate a sweep given as a mapping (as parsed from YAML)."""
+    if not isinstance(raw, Mapping):
+        raise ScenarioError(source, "", None, "a sweep must be a mapping of fields")
     try:
         spec = SweepSpec.model_validate(dict(raw))
     except ValidationError as exc:
@@ -202,12 +227,17 @@ def sweep_from_dict(
     _check_design_options(spec, source)
     for name, parameter in spec.parameters.items():
         _check_parameter(spec, name, parameter, source)
+    _check_size(spec, source)
     base_file = Path(base_dir) / spec.base
-    if not base_file.is_file():
+    if Path(spec.base).suffix.lower() not in SCENARIO_SUFFIXES:
+        raise ScenarioError(source, "base", spec.base, "a scenario file ending in .yaml or .yml")
+    if not base_file.exists():
         raise ScenarioError(source, "base", spec.base, f"no such scenario file ({base_file})")
     base = _fixed_base(load_scenario(base_file), spec, source)
     for name, parameter in spec.parameters.items():
         first = parameter.levels[0] if parameter.levels is not None else parameter.range[0]
+        if parameter.levels is None and parameter.integer:
+            first = math.ceil(first)  # the lowest value an integer range draws
         try:
             with_overrides(base, {name: first})
         except ScenarioError as exc:
@@ -258,9 +288,7 @@ def _spec_error(exc: ValidationError, source: str) -> ScenarioError:
         return ScenarioError(source, path, loc[-1], f"unknown key; allowed keys: {', '.join(keys)}")
     if first["type"] == "missing":
         return ScenarioError(source, path, None, "this field is required")
-    ctx = first.get("ctx") or {}
-    allowed = f"expected one of {ctx['expected']}" if "expected" in ctx else first["msg"]
-    return ScenarioError(source, path, first.get("input"), allowed)
+    return ScenarioError(source, path, first.get("input"), validation_message(first, path))
 
 
 def _check_design_options(spec: SweepSpec, source: str) -> None:
@@ -302,6 +330,9 @@ def _check_parameter(spec: SweepSpec, name: str, p: Parameter, source: str) -> N
         extra = {k for k in ("distribution", "mode", "integer") if k in p.model_fields_set}
         if extra:
             raise ScenarioError(source, where, sorted(extra), "only a range takes these")
+        for i, level in enumerate(p.levels):
+            if isinstance(level, float) and not math.isfinite(level):
+                raise ScenarioError(source, f"{where}.levels.{i}", level, "a finite number")
         return
     low, high = p.range
     if not (math.isfinite(low) and math.isfinite(high)) or low > high:
@@ -310,6 +341,39 @@ def _check_parameter(spec: SweepSpec, name: str, p: Parameter, source: str) -> N
         raise ScenarioError(source, f"{where}.range", p.range, "an integer range holds an integer")
     if p.mode is not None and (p.distribution != "triangular" or not low <= p.mode <= high):
         raise ScenarioError(source, f"{where}.mode", p.mode, "a triangular peak within the range")
+
+
+def _check_size(spec: SweepSpec, source: str) -> None:
+    """The design's runs (samples × replications) are at most `MAX_RUNS`."""
+    d, r = len(spec.parameters), spec.replications
+    if spec.design == "grid":
+        counts = [len(p.levels or ()) for p in spec.parameters.values()]
+        samples = math.prod(counts)
+        path, value = "parameters", counts
+        how = f"a grid of {' × '.join(map(str, counts))} levels"
+    else:
+        samples = design_size(spec.design, d, spec.samples, spec.second_order)
+        path, value = "samples", spec.samples
+        formula = f"n = {spec.samples}"
+        if spec.design == "sobol":
+            per = (
+                f"(2D+2) = {spec.samples}·{2 * d + 2}"
+                if spec.second_order
+                else f"(D+2) = {spec.samples}·{d + 2}"
+            )
+            formula = f"N·{per}"
+        elif spec.design == "morris":
+            formula = f"r·(D+1) = {spec.samples}·{d + 1}"
+        how = f"{spec.design} with D = {d} parameters: {formula}"
+    runs = samples * r
+    if runs > MAX_RUNS:
+        raise ScenarioError(
+            source,
+            path,
+            value,
+            f"{how} = {samples:,} samples × {r:,} replications = {runs:,} runs; a sweep "
+            f"has at most {MAX_RUNS:,} runs",
+        )
 
 
 def _fixed_base(base: Scenario, spec: SweepSpec, source: str) -> Scenario:
@@ -381,6 +445,12 @@ def run_sweep(
     out: str | Path | None = None,
     progress: Progress | None = None,
     command: list[str] | None = None,
+    overwrite: bool = False,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
 ) -> SweepResult:
     """Run a sweep and write its result directory.
 
@@ -390,14 +460,20 @@ def run_sweep(
         workers: local worker processes (default: cores; 1 runs in this process).
         scheduler: address of a running Dask scheduler instead of local workers.
         resume: finish the unfinished sweep in `out`, running only its missing runs.
-        out: result directory (default ``results/sweep-<name>/``).
+        out: result directory (default ``results/sweep-<name>/``); it must not exist, be
+            empty or hold a sweep (see `sim.output_paths`), and is locked while the sweep
+            runs.
         progress: called with (runs done, runs in the sweep) as runs finish.
         command: the command line, for the manifest.
+        overwrite: run again and replace a finished sweep in `out`.
+        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.parallel.execute` (the local
+            cluster's dashboard; TLS files for `scheduler`).
 
     Raises:
         ScenarioError: the sweep file is invalid (nothing is written).
         CXMError: `out` holds unfinished runs and `resume` is false, or runs of another
-            sweep; bad execution options.
+            sweep, or a finished sweep and neither `resume` nor `overwrite`, or something
+            else than a sweep; another process writes `out`; bad execution options.
     """
     if isinstance(spec, Sweep):
         sweep = spec
@@ -405,38 +481,48 @@ def run_sweep(
         sweep = sweep_from_dict(spec)
     else:
         sweep = load_sweep(spec)
-    parallel.check_options(workers, scheduler)
-    out = Path(out) if out is not None else default_out_dir(f"sweep-{sweep.spec.name}")
-    started = datetime.now(UTC)
-    if store.is_complete(out, sweep.fingerprint, resume):
-        return read_sweep(out, sweep)
-    work, fresh = store.open_work_dir(out, sweep.spec.name, sweep.fingerprint, sweep.size, resume)
-    done = store.stored_runs(work, sweep.spec.timeseries)
-    reused = len(done)
-    missing = [task for task in sweep.tasks() if task.run_id not in done]
-    if progress is not None:
-        progress(len(done), sweep.size)
-
-    def keep(task: RunTask, result: dict[str, Any]) -> None:
-        store.write_run(work, result)
-        done[task.run_id] = result["record"]
+    options = {"dashboard": dashboard, "tls_ca_file": tls_ca_file, "tls_cert": tls_cert,
+               "tls_key": tls_key}  # fmt: skip
+    parallel.check_options(workers, scheduler, **options)
+    out = output_path(out) if out is not None else default_out_dir(f"sweep-{sweep.spec.name}")
+    with claim(out, "sweep", overwrite) as held:
+        started = datetime.now(UTC)
+        if store.is_complete(out, sweep.fingerprint, resume, overwrite):
+            return read_sweep(out, sweep)
+        work, fresh = store.open_work_dir(
+            out, sweep.spec.name, sweep.fingerprint, sweep.size, resume
+        )
+        done = store.stored_runs(work, sweep.spec.timeseries)
+        reused = len(done)
+        missing = [task for task in sweep.tasks() if task.run_id not in done]
         if progress is not None:
             progress(len(done), sweep.size)
 
-    try:
-        execution = parallel.execute(evaluate_run, sweep.context, missing, keep, workers, scheduler)
-    except BaseException:
-        if fresh and not done:
-            shutil.rmtree(out if store.only_work_dir(out) else work, ignore_errors=True)
-        raise
-    runs = _runs_table([done[i] for i in sorted(done)], sweep)
-    timeseries = store.timeseries_table(work, runs) if sweep.spec.timeseries else None
-    sensitivity = _sensitivity(sweep, runs)
-    finished = datetime.now(UTC)
-    counts = {"total": sweep.size, "executed": len(missing), "reused": reused}
-    manifest = _manifest(sweep, runs, counts, execution, started, finished, command)
-    store.write_sweep(out, runs, sensitivity, timeseries, manifest)
-    return SweepResult(sweep, runs, sensitivity, timeseries, out, len(missing), reused, execution)
+        def keep(task: RunTask, result: dict[str, Any]) -> None:
+            store.write_run(work, result)
+            done[task.run_id] = result["record"]
+            if progress is not None:
+                progress(len(done), sweep.size)
+
+        try:
+            execution = parallel.execute(
+                evaluate_run, sweep.context, missing, keep, workers, scheduler, **options
+            )
+        except BaseException:
+            if fresh and not done:
+                only_ours = held.existing is None and store.only_work_dir(out)
+                shutil.rmtree(out if only_ours else work, ignore_errors=True)
+            raise
+        runs = _runs_table([done[i] for i in sorted(done)], sweep)
+        timeseries = store.timeseries_table(work, runs) if sweep.spec.timeseries else None
+        sensitivity = _sensitivity(sweep, runs)
+        finished = datetime.now(UTC)
+        counts = {"total": sweep.size, "executed": len(missing), "reused": reused}
+        manifest = _manifest(sweep, runs, counts, execution, started, finished, command)
+        store.write_sweep(out, runs, sensitivity, timeseries, manifest)
+        return SweepResult(
+            sweep, runs, sensitivity, timeseries, out, len(missing), reused, execution
+        )
 
 
 def _sensitivity(sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame | None:

@@ -17,27 +17,32 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import CXMError
-from sim.results import atomic_directory, atomic_write
+from sim.output_paths import atomic_write, replace_directory
 
 WORK_DIR = ".runs"
 STATE_FILE = "sweep.json"
 
 
-def is_complete(out: Path, fingerprint: str, resume: bool) -> bool:
+def is_complete(out: Path, fingerprint: str, resume: bool, overwrite: bool = False) -> bool:
     """Whether `out` holds a finished sweep to reuse (only with `resume`, and only of the
-    same fingerprint).
+    same fingerprint); with `overwrite`, a finished sweep is run again and replaced.
 
     Raises:
-        CXMError: `out` holds something else, or (with `resume`) a sweep of another
-            fingerprint.
+        CXMError: `out` holds something else, or a finished sweep and neither `resume` nor
+            `overwrite`, or (with `resume`) a sweep of another fingerprint.
     """
     if (out / WORK_DIR).is_dir() or not out.exists() or not any(out.iterdir()):
         return False
     manifest = _read_json(out / "manifest.json")
     if manifest is None or manifest.get("kind") != "sweep":
         raise CXMError(f"{out} exists and holds no sweep result; choose another --out")
-    if not resume:
+    if overwrite and not resume:
         return False
+    if not resume:
+        raise CXMError(
+            f"--out: {out} holds a finished sweep; pass --resume to reuse it, --overwrite to "
+            "run it again and replace it, or choose another --out"
+        )
     if manifest.get("fingerprint") != fingerprint:
         raise CXMError(
             f"--resume: {out} holds a finished sweep of a different spec, base scenario or "
@@ -131,8 +136,8 @@ def write_sweep(
     manifest: dict[str, Any],
 ) -> Path:
     """Write runs.parquet, sensitivity.parquet, timeseries.parquet and manifest.json,
-    replacing `out` (and its run store) in one rename."""
-    with atomic_directory(out) as staging:
+    replacing `out` (and its run store) in one rename (see `sim.output_paths`)."""
+    with replace_directory(out, kind="sweep") as staging:
         runs.to_parquet(staging / "runs.parquet", index=False)
         if sensitivity is not None:
             sensitivity.to_parquet(staging / "sensitivity.parquet", index=False)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import yaml
 
-from sim.calibrate import calibrate, field_constraints, measure, parse_bounds, parse_targets
+from sim.calibrate import (
+    calibrate,
+    check_options,
+    field_constraints,
+    measure,
+    parse_bounds,
+    parse_targets,
+)
 from sim.cli import main
 from sim.errors import CXMError
 from sim.results import PROJECT_ROOT
@@ -107,4 +115,74 @@ def test_cxm_calibrate_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     args = ["calibrate", str(BASELINE), "--target", "nps=3", "--free", CHURN, "--out", str(out)]
     assert main(args) == 2
     assert capsys.readouterr().err.startswith("error: --target")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "texts, message",
+    [
+        (["churn_rate_mean=nan"], "--target: got 'churn_rate_mean=nan'; the value must be a"),
+        (["churn_rate_mean=inf"], "--target: got 'churn_rate_mean=inf'; the value must be a"),
+        (["churn_rate_mean=-inf"], "--target: got 'churn_rate_mean=-inf'; the value must be"),
+        (["nps_true=2 5"], "--target: got 'nps_true=2 5'; the value must be a finite number"),
+        (["nps_true=1\n2"], "--target: got 'nps_true=1\\n2'; the value must be a finite number"),
+        (["=3"], "--target: got '=3'; expected NAME=VALUE"),
+        (["nps_true=1", " nps_true =2"], "--target: 'nps_true' is given twice"),
+    ],
+)  # fmt: skip
+def test_targets_must_be_finite_numbers(texts, message):
+    with pytest.raises(CXMError) as caught:
+        parse_targets(texts)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x=nan:1", "x=0:inf", "x=-inf:1", "x=1:0", "x=1:1", "x=0.1", "x=a:b", "x=1:2:3", "x=:1"],
+)
+def test_bounds_must_be_finite_and_ordered(text):
+    with pytest.raises(CXMError) as caught:
+        parse_bounds([text])
+    assert str(caught.value) == (
+        f"--bounds: got {text!r}; expected PATH=LOW:HIGH with finite numbers LOW < HIGH, "
+        "e.g. 0.005:0.05"
+    )
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"replications": 0}, "--replications: got 0; must be a whole number from 1 to 1000"),
+        ({"replications": 1001}, "--replications: got 1001; must be a whole number from 1 to 1000"),
+        ({"max_evaluations": 0}, "--max-evaluations: got 0; must be a whole number from 1 to 1"),
+        ({"max_evaluations": 10**6}, "--max-evaluations: got 1000000; must be a whole number"),
+        ({"search": 0}, "--search: got 0; must be a whole number from 1 to 10000"),
+        ({"search": 20_000}, "--search: got 20000; must be a whole number from 1 to 10000"),
+        ({"seed": -1}, "--seed: got -1; must be a whole number from 0 to"),
+        ({"replications": 1000, "max_evaluations": 5000},
+         "--max-evaluations × --replications: got 5000 × 1000 = 5000000 runs; must be at most "
+         "1000000"),
+    ],
+)  # fmt: skip
+def test_counts_are_bounded_before_any_work(small, monkeypatch, options, message):
+    def no_work(*args, **kwargs):
+        raise AssertionError("a scenario was evaluated")
+
+    monkeypatch.setattr("sim.calibrate.experiments.run", no_work)
+    monkeypatch.setattr("sim.calibrate.available_outcomes", no_work)
+    with pytest.raises(CXMError) as caught:
+        calibrate(small, {"churn_rate_mean": 0.01}, [CHURN], **options)
+    assert str(caught.value).startswith(message)
+    defaults = {"replications": 4, "search": None, "max_evaluations": 150, "seed": None}
+    with pytest.raises(CXMError, match=f"^{re.escape(message)}"):
+        check_options(**(defaults | options))
+
+
+def test_cxm_calibrate_bounds_replications_in_one_line(tmp_path, capsys):
+    out = tmp_path / "never.yaml"
+    args = ["calibrate", str(BASELINE), "--target", "churn_rate_mean=0.02", "--free", CHURN,
+            "--replications", "5000", "--out", str(out)]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --replications: got 5000; must be a whole number from 1 to 1000\n"
     assert not out.exists()

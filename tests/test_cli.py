@@ -141,9 +141,10 @@ def test_failed_run_leaves_no_partial_directory(tmp_path, monkeypatch):
 def test_rerun_replaces_previous_result_whole(tmp_path):
     out = tmp_path / "again"
     assert main(["run", BASELINE, "-r", "1", "--out", str(out), *SMALL]) == 0
-    (out / "stale.txt").write_text("old")
-    assert main(["run", BASELINE, "-r", "1", "--out", str(out), *SMALL]) == 0
-    assert not (out / "stale.txt").exists()
+    (out / "segments.parquet").unlink()  # a result file that the new result will bring back
+    command = ["run", BASELINE, "-r", "1", "--out", str(out), *SMALL, "--overwrite"]
+    assert main(command) == 0
+    assert (out / "segments.parquet").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
 
 

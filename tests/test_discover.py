@@ -110,3 +110,62 @@ def test_cxm_discover_on_a_sweep_prints_boxes_and_writes_json(tmp_path, capsys):
 def test_cxm_discover_bad_input_exits_2(tmp_path, capsys):
     assert main(["discover", str(tmp_path), "--where", "x > 1"]) == 2
     assert "not a finished sweep" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--min-mass", "1.5"], "--min-mass: got 1.5; must lie strictly between 0 and 1"),
+        (["--min-mass", "0"], "--min-mass: got 0.0; must lie strictly between 0 and 1"),
+        (["--min-mass", "nan"], "--min-mass: got nan; must lie strictly between 0 and 1"),
+        (["--peel-alpha", "-0.1"], "--peel-alpha: got -0.1; must lie strictly between 0 and 1"),
+        (["--peel-alpha", "inf"], "--peel-alpha: got inf; must lie strictly between 0 and 1"),
+        (["--threshold", "5"], "--threshold: got 5.0; must lie between 0 and 1 (a density)"),
+        (["--threshold", "-0.5"], "--threshold: got -0.5; must lie between 0 and 1 (a density)"),
+        (["--threshold", "nan"], "--threshold: got nan; must lie between 0 and 1 (a density)"),
+        (["--max-boxes", "1000"], "--max-boxes: got 1000; must be a whole number from 1 to 100"),
+        (["--where", "x > inf"], "--where: got 'x > inf'; expected OUTCOME OP NUMBER"),
+        (["--where", "x > nan"], "--where: got 'x > nan'; expected OUTCOME OP NUMBER"),
+        (["--where", "x > 1\nrm"], "--where: got 'x > 1\\nrm'; expected OUTCOME OP NUMBER"),
+    ],
+)
+def test_discover_options_are_checked_first_and_named(tmp_path, capsys, options, message):
+    # RUNS_DIR is not a sweep: the options are checked before the sweep is read.
+    argv = ["discover", str(tmp_path), "--where", "profit_total > 0", *options]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+
+
+def test_discover_checks_its_options_before_reading_anything(tmp_path):
+    with pytest.raises(CXMError, match=r"^--threshold: got 5.0; must lie between 0 and 1"):
+        discover(tmp_path / "missing", ["x > 1"], threshold=5.0)
+    with pytest.raises(CXMError, match=r"^--max-boxes: got 0; must be a whole number from 1"):
+        discover(tmp_path / "missing", ["x > 1"], max_boxes=0)
+
+
+def test_prim_names_the_bad_argument():
+    x, _ = uniform_inputs(n=100)
+    y = x["x1"] > 0.5
+    for argument, value in (("paste_alpha", 1.0), ("peel_alpha", 0.0), ("min_mass", 2.0)):
+        with pytest.raises(CXMError, match=rf"^{argument}: got {value}; must lie strictly"):
+            prim(x, y, **{argument: value})
+    with pytest.raises(CXMError, match=r"^threshold: got 1.5; must lie between 0 and 1"):
+        prim(x, y, threshold=1.5)
+
+
+def test_runs_dir_that_is_not_a_readable_sweep_is_one_line(tmp_path, capsys):
+    assert main(["discover", str(tmp_path / "missing"), "--where", "x > 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(tmp_path / "missing") in err
+    assert err.count("\n") == 1
+    with pytest.raises(CXMError, match=r"missing: not a finished sweep directory \(no runs"):
+        discover(tmp_path / "missing", ["x > 1"])
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text(json.dumps({"kind": "sweep", "outcomes": ["x"]}))
+    (broken / "runs.parquet").write_text("not parquet\n")
+    assert main(["discover", str(broken), "--where", "x > 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {broken}: not a readable sweep result (")
+    assert err.count("\n") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import signal
 import subprocess
@@ -177,3 +178,206 @@ def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(small, tmp_pa
     with pytest.raises(CXMError, match="cannot reach"):
         run_sweep(path, scheduler="tcp://127.0.0.1:9", out=out)
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- network exposure
+
+
+def listening_sockets() -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every listening TCP socket of this process and its children."""
+    import psutil
+
+    me = psutil.Process()
+    found = []
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            connections = process.net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue
+        for connection in connections:
+            if connection.status == psutil.CONN_LISTEN:
+                found.append((process.pid, connection.laddr.ip, connection.laddr.port))
+    return found
+
+
+def http_status(port: int, path: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def comm_ports(client) -> set[int]:
+    """Ports of the Dask comms (scheduler, workers, nannies): not HTTP, so not probed."""
+    info = client.scheduler_info()
+    addresses = [info["address"]]
+    for address, worker in info["workers"].items():
+        addresses += [address, worker.get("nanny") or address]
+    return {int(address.rsplit(":", 1)[1]) for address in addresses}
+
+
+@pytest.mark.parametrize("dashboard", [False, True])
+def test_local_cluster_listens_on_loopback_only(dashboard, capsys):
+    from distributed import default_client
+
+    seen: dict[str, object] = {}
+
+    def inspect(task, result):
+        if seen:
+            return
+        client = default_client()
+        sockets = listening_sockets()
+        http = sorted({port for _, _, port in sockets} - comm_ports(client))
+        seen["sockets"] = sockets
+        seen["workers"] = len(client.scheduler_info()["workers"])
+        seen["status"] = {port: http_status(port, "/status") for port in http}
+        seen["pages"] = {port: http_status(port, "/info/main/workers.html") for port in http}
+
+    mode = parallel.execute(operator.mul, 3, [1, 2, 3, 4], inspect, workers=2, dashboard=dashboard)
+    assert mode == "local cluster of 2 workers" and seen["workers"] == 2
+    sockets = seen["sockets"]
+    assert len({pid for pid, _, _ in sockets}) == 3  # this process (scheduler) and 2 workers
+    assert {address for _, address, _ in sockets} <= {"127.0.0.1", "::1"}, sockets
+    err = capsys.readouterr().err
+    if dashboard:
+        line = next(line for line in err.splitlines() if line.startswith("Dask dashboard: "))
+        url = line.split()[2]
+        port = int(url.removeprefix("http://127.0.0.1:").removesuffix("/status"))
+        assert url.startswith("http://127.0.0.1:") and seen["status"][port] == 200
+    else:
+        assert "dashboard" not in err
+        # Every HTTP server Dask starts is on loopback and serves no page at all.
+        assert seen["status"] and set(seen["status"].values()) == {404}
+        assert set(seen["pages"].values()) == {404}
+
+
+# ---------------------------------------------------------------- scheduler options
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["foo://x", "not an address", "http://10.0.0.5:8786", "tcp://", "tcp://host", "tcp://h:0",
+     "inproc://x", "tcp://h:99999"],
+)  # fmt: skip
+def test_bad_scheduler_addresses_are_refused_in_one_line(address):
+    with pytest.raises(CXMError) as caught:
+        parallel.check_options(None, address)
+    message = str(caught.value)
+    assert message.startswith(f"--scheduler: got {address!r}; must be tcp://HOST:PORT")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://10.0.0.5:8786", "tls://scheduler.example:8786", "10.0.0.5:8786",
+                "tcp://[::1]:8786", "ws://h:80"],
+)  # fmt: skip
+def test_good_scheduler_addresses_pass(address):
+    parallel.check_options(None, address)
+
+
+def test_bad_scheduler_through_the_cli_exits_2_without_a_traceback(small, tmp_path, capsys):
+    from sim.cli import main
+
+    path, _ = small
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--scheduler", "foo://x", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: --scheduler: got 'foo://x'; must be tcp://HOST:PORT or, with TLS, "
+        "tls://HOST:PORT (also ws://, wss://, ucx://), e.g. tcp://10.0.0.5:8786\n"
+    )
+    assert not list(out.glob("**/run-*.json"))
+
+
+def test_tls_options_are_checked_before_any_work(small, tmp_path):
+    path, _ = small
+    cert = tmp_path / "client.pem"
+    cert.write_text("not really a certificate\n")
+    out = tmp_path / "out"
+    cases = [
+        ({"tls_cert": cert}, None, "--tls-cert: only with --scheduler"),
+        ({"tls_ca_file": cert}, None, "--tls-ca-file: only with --scheduler"),
+        ({"tls_cert": cert}, "tcp://10.0.0.5:8786", "--tls-cert: needs a TLS scheduler address"),
+        ({"tls_cert": tmp_path / "missing.pem"}, "tls://10.0.0.5:8786",
+         f"--tls-cert: got '{tmp_path / 'missing.pem'}'; no such file"),
+        ({"tls_cert": cert, "tls_key": tmp_path / "key.pem"}, "tls://10.0.0.5:8786",
+         "--tls-key: got"),
+        ({"tls_key": cert}, "tls://10.0.0.5:8786", "--tls-key: needs --tls-cert"),
+        ({"dashboard": True}, "tls://10.0.0.5:8786", "--dashboard: only for a local cluster"),
+    ]  # fmt: skip
+    for options, scheduler, message in cases:
+        with pytest.raises(CXMError) as caught:
+            run_sweep(path, scheduler=scheduler, out=out, **options)
+        assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+        assert not out.exists()
+    with pytest.raises(
+        CXMError, match=r"^--dashboard: needs a local cluster; not with --workers 1"
+    ):
+        run_sweep(path, workers=1, dashboard=True, out=out)
+
+
+def test_tls_options_through_the_cli(small, tmp_path, capsys):
+    from sim.cli import main
+
+    path, _ = small
+    out = tmp_path / "out"
+    argv = ["sweep", str(path), "--out", str(out), "-q", "--tls-cert", str(tmp_path / "c.pem")]
+    assert main(argv) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: --tls-cert: only with --scheduler (a remote Dask cluster)\n"
+    )
+    assert main([*argv, "--scheduler", "tls://127.0.0.1:9"]) == 2
+    missing = tmp_path / "c.pem"
+    assert capsys.readouterr().err == f"error: --tls-cert: got '{missing}'; no such file\n"
+    assert not list(out.glob("**/run-*.json"))
+
+
+def test_tls_files_reach_dask_security(small, tmp_path, monkeypatch):
+    """The files become a Security that requires encryption, handed to Client."""
+    import distributed
+
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    for file in files.values():
+        file.write_text("-\n")
+    seen = {}
+
+    def refuse(address, timeout, security):
+        seen.update(address=address, security=security)
+        raise OSError("Timed out trying to connect to\n" + address)
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    with pytest.raises(CXMError) as caught:
+        parallel.execute(
+            len, None, [1], print, scheduler="tls://127.0.0.1:9", tls_ca_file=files["ca"],
+            tls_cert=files["cert"], tls_key=files["key"],
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "--scheduler: cannot reach a Dask scheduler at tls://127.0.0.1:9 "
+        "(Timed out trying to connect to tls://127.0.0.1:9)"
+    )
+    security = seen["security"]
+    assert security.require_encryption is True
+    assert security.tls_ca_file == str(files["ca"])
+    assert security.tls_client_cert == str(files["cert"])
+    assert security.tls_client_key == str(files["key"])
+
+
+@pytest.mark.parametrize("error", [ValueError("bad\naddress"), RuntimeError("refusing"),
+                                   TimeoutError()])  # fmt: skip
+def test_whatever_client_raises_is_one_line(monkeypatch, error):
+    import distributed
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(distributed, "Client", fail)
+    with pytest.raises(CXMError) as caught:
+        parallel.execute(len, None, [1], print, scheduler="tcp://127.0.0.1:9")
+    message = str(caught.value)
+    assert message.startswith("--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9 (")
+    assert "\n" not in message

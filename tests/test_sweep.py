@@ -195,17 +195,21 @@ def test_directories_that_are_not_sweeps_are_left_alone(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    with pytest.raises(CXMError, match="no sweep result"):
-        run_sweep(write_sweep(tmp_path), workers=1, out=out)
-    assert (out / "notes.txt").read_text() == "keep me"
+    for options in ({}, {"overwrite": True}, {"resume": True}):
+        with pytest.raises(CXMError, match="not a cxm result"):
+            run_sweep(write_sweep(tmp_path), workers=1, out=out, **options)
+        assert [p.name for p in out.iterdir()] == ["notes.txt"]
+        assert (out / "notes.txt").read_text() == "keep me"
 
 
 def test_rerun_replaces_a_finished_sweep_and_resume_of_it_does_nothing(tmp_path):
     file, out = write_sweep(tmp_path), tmp_path / "out"
     first = run_sweep(file, workers=1, out=out)
-    (out / "stale.txt").write_text("old")
-    again = run_sweep(file, workers=1, out=out)
-    assert not (out / "stale.txt").exists() and again.executed == 12
+    with pytest.raises(CXMError, match="--overwrite"):
+        run_sweep(file, workers=1, out=out)
+    (out / "discovery.json").write_text('{"kind": "discovery"}')
+    again = run_sweep(file, workers=1, out=out, overwrite=True)
+    assert not (out / "discovery.json").exists() and again.executed == 12
     resumed = run_sweep(file, workers=1, out=out, resume=True)
     assert resumed.executed == 0 and resumed.reused == 12
     pd.testing.assert_frame_equal(comparable(resumed.runs), comparable(first.runs))
@@ -295,7 +299,7 @@ def test_subcommands_plug_into_a_cxm_parser(capsys):
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["sweep", "s.yaml", "--workers", "2", "--resume", "--out", "d"])
     assert args.handler is sweep_command and args.workers == 2 and args.resume
-    assert args.out == Path("d") and args.scheduler is None
+    assert args.out == "d" and args.scheduler is None and not args.overwrite
     args = parser.parse_args(["discover", "d", "--where", "nps_true > 0", "--min-mass", "0.1"])
     assert args.handler is discover_command and args.min_mass == 0.1
     args = parser.parse_args(
@@ -305,3 +309,106 @@ def test_subcommands_plug_into_a_cxm_parser(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["sweep", "s.yaml", "--workers", "2", "--scheduler", "tcp://h:1"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ hostile or broken input
+
+
+def assert_one_line(error: BaseException, *parts: str) -> str:
+    message = str(error)
+    assert "\n" not in message and len(message) <= 1_000
+    for part in parts:
+        assert part in message, (part, message)
+    return message
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "value", "allowed"),
+    [
+        ({"samples": 1_000_000_000}, "samples", 1_000_000_000, "less than or equal to 1000000"),
+        ({"samples": 1000, "replications": 1001}, "samples", 1000,
+         "latin_hypercube with D = 2 parameters: n = 1000 = 1,000 samples × 1,001 replications "
+         "= 1,001,000 runs; a sweep has at most 1,000,000 runs"),
+        ({"design": "sobol", "samples": 2**18, "replications": 1}, "samples", 2**18,
+         "N·(D+2) = 262144·4 = 1,048,576 samples"),
+        ({"design": "sobol", "samples": 2**16, "second_order": True, "replications": 3},
+         "samples", 2**16, "N·(2D+2) = 65536·6"),
+        ({"design": "morris", "samples": 400_000}, "samples", 400_000, "r·(D+1) = 400000·3"),
+        ({"design": "grid", "samples": None, "replications": 2,
+          "parameters": {"firm.capabilities.technology": {"levels": list(range(1000))},
+                         "firm.capabilities.culture": {"levels": list(range(501))}}},
+         "parameters", [1000, 501], "a grid of 1000 × 501 levels = 501,000 samples × 2"),
+        ({"parameters": {"firm.capabilities.technology": {"levels": [1] * 1001}}},
+         "parameters.firm.capabilities.technology.levels", None, "at most 1000 items"),
+        ({"replications": 100_001}, "replications", 100_001, "less than or equal to 100000"),
+        ({"samples": "6"}, "samples", "6", "expected an integer"),
+        ({"samples": True}, "samples", True, "expected an integer"),
+        ({"samples": 6.0}, "samples", 6.0, "expected an integer"),
+        ({"timeseries": "yes"}, "timeseries", "yes", "expected true or false"),
+        ({"seed": 2**63}, "seed", 2**63, "less than or equal to 9223372036854775807"),
+        ({"parameters": {"support.mean_wait_minutes": {"range": [1, float("inf")]}}},
+         "parameters.support.mean_wait_minutes.range.1", float("inf"), "finite number"),
+        ({"parameters": {"support.mean_wait_minutes": {"levels": [1.0, float("nan")]}}},
+         "parameters.support.mean_wait_minutes.levels.1", None, "a finite number"),
+        ({"set": {"economics.fixed_cost_per_month": float("inf")}},
+         "set.economics.fixed_cost_per_month", float("inf"), "finite number"),
+        ({"name": ".."}, "name", "..", "not starting with '.'"),
+        ({"name": "."}, "name", ".", "letters, digits"),
+        ({"name": ".hidden"}, "name", ".hidden", "at most 100 characters"),
+        ({"name": "x" * 101}, "name", "x" * 101, "at most 100 characters"),
+        ({"base": "/etc/passwd"}, "base", "/etc/passwd", "ending in .yaml or .yml"),
+    ],
+)  # fmt: skip
+def test_sweep_sizes_types_names_and_numbers_are_checked(tmp_path, fields, path, value, allowed):
+    file = write_sweep(tmp_path)
+    file.write_text(yaml.safe_dump(yaml.safe_load(file.read_text()) | fields, sort_keys=False))
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(file)
+    error = caught.value
+    assert error.path == path
+    if value is not None:
+        assert error.value == value
+    assert_one_line(error, str(file), f"field '{path}'", allowed)
+
+
+def test_huge_sweeps_are_refused_before_anything_is_drawn(tmp_path):
+    file = write_sweep(tmp_path, samples=10**9)
+    with pytest.raises(ScenarioError):
+        load_sweep(file)  # at once: nothing of 10⁹ samples is allocated
+
+
+def test_sweep_files_go_through_the_guarded_reader(tmp_path):
+    file = write_sweep(tmp_path)
+    text = file.read_text()
+    file.write_text(text + "samples: 7\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(file)
+    assert_one_line(caught.value, str(file), "duplicate key 'samples'", "first at line")
+    file.write_bytes(text.encode() + b"description: \xff\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(file)
+    assert_one_line(caught.value, str(file), "not UTF-8 text: byte 0xff")
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    file.write_text("\n".join(lines) + "\ndescription: *a8\n" + text)
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(file)
+    assert_one_line(caught.value, str(file), "aliases stand for more than 10,000 values")
+    file.write_text(text.replace("name: tiny", "name: " + "[" * 5_000 + "]" * 5_000))
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(file)
+    assert_one_line(caught.value, str(file), "nested deeper than 50 levels")
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(tmp_path)
+    assert_one_line(caught.value, str(tmp_path), "the sweep file is not a regular file")
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(tmp_path / "missing.yaml")
+    assert_one_line(caught.value, "the sweep file does not exist")
+
+
+def test_ready_sweeps_validate_and_integer_ranges_start_at_an_integer():
+    for file in sorted((PROJECT_ROOT / "scenarios" / "sweeps").glob("*.yaml")):
+        assert load_sweep(file).size > 0
+    morris = load_sweep(PROJECT_ROOT / "scenarios" / "sweeps" / "morris_screening.yaml")
+    agents = {sample["support.contact_centre.agents"] for sample in morris.design.samples}
+    assert agents <= {1, 2, 3, 4, 5} and all(type(a) is int for a in agents)

@@ -173,11 +173,13 @@ def erlang_c(
 
 def _palm_distribution(
     arrival_rate: float, service_rate: float, abandon_rate: float, agents: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Stationary law of the number of calls in an M/M/n+M centre.
 
-    Returns ``(busy, queue)`` where ``busy[k] = P(N = k)`` for ``k < agents`` and
-    ``queue[j] = P(N = agents + j)`` for ``j >= 0``. Rates are per second.
+    Returns ``(busy, queue, first)`` where ``busy[k] = P(N = k)`` for ``k < agents`` and
+    ``queue[i] = P(N = agents + first + i)`` for ``i >= 0``: the queue law from ``first``
+    callers waiting on (``first`` is 0 unless the queue is too long to hold from its start,
+    see `_queue_window`). Rates are per second.
     """
     load = arrival_rate / service_rate
     k = np.arange(agents + 1)
@@ -193,11 +195,7 @@ def _palm_distribution(
     extent_states = math.ceil(extent)
     while True:
         if extent_states > _MAX_QUEUE_STATES:
-            raise check.fail(
-                "patience_seconds",
-                1.0 / abandon_rate,
-                "small enough for the exact Erlang A distribution (use erlang_c instead)",
-            )
+            return _queue_window(arrival_rate, service_rate, abandon_rate, agents, log_servers)
         j = np.arange(1, extent_states + 1)
         log_ratio = math.log(arrival_rate) - np.log(full_rate + j * abandon_rate)
         log_queue = log_servers[-1] + np.cumsum(log_ratio)
@@ -208,7 +206,56 @@ def _palm_distribution(
     log_all = np.concatenate([log_servers, log_queue])
     weights = np.exp(log_all - top)
     weights /= weights.sum()
-    return weights[:agents], weights[agents:]
+    return weights[:agents], weights[agents:], 0
+
+
+def _queue_window(
+    arrival_rate: float,
+    service_rate: float,
+    abandon_rate: float,
+    agents: int,
+    log_servers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`_palm_distribution` of a queue too long to hold from its first state (a centre
+    overloaded many times over, or callers of very long patience): only the queue lengths
+    around the law's mode whose probabilities are within ``exp(-_TAIL_LOG)`` of the largest.
+
+    With ``x = λ/θ`` and ``β = nμ/θ`` the queue law is ``π(n + j) ∝ x^j / Γ(β + j + 1)``,
+    log-concave with its mode at ``j* = max(⌊x − β⌋, 0)`` and a spread of about
+    ``√(β + j*)``, so the states left out are fewer still and their mass is negligible.
+    The log-probabilities are summed outwards from the mode (accurate for any queue length);
+    the mode's own level against the busy states comes from the gamma function.
+    """
+    x = arrival_rate / abandon_rate
+    beta = agents * service_rate / abandon_rate
+    mode = max(math.floor(x - beta), 0)
+    half = math.ceil(math.sqrt(2.0 * _TAIL_LOG * (beta + mode + 1.0))) + 50
+    while True:
+        low, high = max(mode - half, 0), mode + half
+        if high - low + 1 > _MAX_QUEUE_STATES:
+            raise check.fail(
+                "patience_seconds",
+                1.0 / abandon_rate,
+                "small enough for the exact Erlang A distribution (use erlang_c instead)",
+            )
+        j = np.arange(low, high + 1, dtype=float)
+        # log π(n + j) − log π(n + j − 1) = log x − log(β + j)
+        step = -np.log1p((beta + j - x) / x)
+        before = step[: mode - low + 1]  # states low..mode
+        after = step[mode - low + 1 :]  # states mode+1..high
+        below_mode = np.cumsum(before[::-1])[::-1] - before  # Σ_{i=j+1..mode}
+        log_queue = np.concatenate([-below_mode, np.cumsum(after)])
+        if (low == 0 or log_queue[0] < -_TAIL_LOG) and log_queue[-1] < -_TAIL_LOG:
+            break
+        half *= 2
+    mode_level = (
+        log_servers[-1] + mode * math.log(x) - (gammaln(beta + mode + 1.0) - gammaln(beta + 1.0))
+    )
+    top = max(log_servers.max(), mode_level)
+    busy = np.exp(log_servers[:agents] - top)
+    queue = np.exp(mode_level + log_queue - top)
+    total = busy.sum() + queue.sum()
+    return busy / total, queue / total, low
 
 
 def erlang_a(
@@ -259,9 +306,9 @@ def erlang_a(
     lam = rate / SECONDS_PER_HOUR
     mu = 1.0 / aht
     theta = 1.0 / patience
-    busy, queue = _palm_distribution(lam, mu, theta, n)
+    busy, queue, first = _palm_distribution(lam, mu, theta, n)
 
-    ahead = np.arange(queue.size, dtype=float)
+    ahead = first + np.arange(queue.size, dtype=float)
     mean_queue = float(np.dot(ahead, queue))
     abandon = min(1.0, theta * mean_queue / lam)
     beta = n * mu / theta

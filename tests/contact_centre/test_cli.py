@@ -118,6 +118,72 @@ def test_bad_input_is_one_error_line_and_status_2(capsys, argv, message):
     assert captured.err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--agents", "1e9"], "--agents: got 1000000000; must be a whole number from 0 to 100000"),
+        (["--agents", "-1"], "--agents: got -1; must be a whole number from 0 to 100000"),
+        (["--agents", "2.5"], "--agents: got 2.5; must be a whole number from 0 to 100000"),
+        (["--agents", "many"], "--agents: got 'many'; must be a whole number from 0 to 100000"),
+        (["--agents", "5", "--aht-seconds", "0"],
+         "--aht-seconds: got 0; must be a number > 0 and at most 86400"),
+        (["--agents", "5", "--aht-seconds", "1e6"],
+         "--aht-seconds: got 1000000; must be a number > 0 and at most 86400"),
+        (["--agents", "5", "--calls-per-hour", "nan"],
+         "--calls-per-hour: got nan; must be a number >= 0 and at most 1000000"),
+        (["--agents", "5", "--calls-per-hour", "inf"],
+         "--calls-per-hour: got inf; must be a number >= 0 and at most 1000000"),
+        (["--agents", "5", "--calls-per-hour", "1e9"],
+         "--calls-per-hour: got 1000000000; must be a number >= 0 and at most 1000000"),
+        (["--agents", "5", "--patience-seconds", "inf"],
+         "--patience-seconds: got inf; must be a number > 0 and at most 3600"),
+        (["--agents", "5", "--patience-seconds", "nan"],
+         "--patience-seconds: got nan; must be a number > 0 and at most 3600"),
+        (["--agents", "5", "--answer-within-seconds", "-1"],
+         "--answer-within-seconds: got -1; must be a number >= 0 and at most 3600"),
+        (["--agents", "5", "--answer-within-seconds", "1e5"],
+         "--answer-within-seconds: got 100000; must be a number >= 0 and at most 3600"),
+        (["--agents", "5", "--mode", "simpy", "--hours", "1e9"],
+         "--hours: got 1000000000; must be a number > 0 and at most 100000"),
+        (["--agents", "5", "--mode", "simpy", "--hours", "nan"],
+         "--hours: got nan; must be a number > 0 and at most 100000"),
+        (["--agents", "5", "--seed", "5e9"], "--seed: got 5000000000; must be a whole number"),
+        (["--agents", "5", "--seed", "-1"], "--seed: got -1; must be a whole number from 0"),
+        (["--target-service-level", "1.5"], "--target-service-level: got 1.5; must be in (0, 1)"),
+        (["--target-service-level", "nan"], "--target-service-level: got nan; must be in (0, 1)"),
+        (["--target-service-level", "0.8", "--calls-per-hour", "1e6", "--aht-seconds", "86400"],
+         "--target-service-level: got 0.8; must be reachable with at most 100000 agents"),
+        # the work of a simulation is bounded too: calls per hour × hours
+        (["--agents", "5", "--mode", "simpy", "--hours", "1e5"],
+         "--hours: got 100000 at --calls-per-hour 100: about 1e+07 calls to simulate"),
+        (["--agents", "900", "--mode", "simpy", "--calls-per-hour", "1e4"],
+         "--hours: got 1000 (the default) at --calls-per-hour 10000: about 1e+07 calls"),
+    ],
+)  # fmt: skip
+def test_every_number_is_bounded_and_checked_before_any_work(capsys, argv, message):
+    assert run("--calls-per-hour", "100", "--aht-seconds", "180", *argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: {message}")
+    assert captured.err.count("\n") == 1
+
+
+def test_whole_numbers_written_as_floats_are_accepted(capsys):
+    argv = ["--calls-per-hour", "2e2", "--aht-seconds", "180", "--agents", "1.4e1"]
+    assert run_json(capsys, *argv) == run_json(capsys, *argv[:-1], "14")
+    simulated = ["--mode", "simpy", "--hours", "5", "--seed", "1e1"]
+    assert run_json(capsys, *argv, *simulated) == run_json(capsys, *argv, *simulated[:-1], "10")
+
+
+def test_cxm_reports_the_bounds_in_one_line(capsys):
+    from sim.cli import main as cxm
+
+    argv = ["contact-centre", "--calls-per-hour", "100", "--aht-seconds", "180"]
+    assert cxm([*argv, "--agents", "1e9"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --agents: got 1000000000; must be a whole number from 0 to 100000\n"
+
+
 def module(*argv):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
@@ -136,11 +202,11 @@ def test_runs_as_a_module():
     assert ok.returncode == 0 and set(json.loads(ok.stdout)) == FIVE
     bad = module("--calls-per-hour", "200", "--aht-seconds", "-3", "--agents", "14")
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr == "error: --aht-seconds: got -3; must be a finite number > 0\n"
+    assert bad.stderr == "error: --aht-seconds: got -3; must be a number > 0 and at most 86400\n"
     assert "Traceback" not in bad.stderr
 
 
 def test_help_explains_the_options_with_units():
     text = module("--help").stdout
-    for phrase in ("calls per hour", "in seconds", "(default: 20)", "in hours", "in (0, 1)"):
+    for phrase in ("calls per hour", "in seconds", "default: 20)", "in hours", "in (0, 1)"):
         assert phrase in text

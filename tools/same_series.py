@@ -1,0 +1,119 @@
+"""Check that a change keeps behaviour identical: every ready scenario, both engines, the
+whole time series, here and at another git revision, must be equal.
+
+Usage (from the project root)::
+
+    .venv/bin/python tools/same_series.py            # against HEAD (uncommitted changes)
+    .venv/bin/python tools/same_series.py main~3     # against any revision
+
+The revision is checked out in a temporary git worktree; each side runs every scenario of
+``scenarios/*.yaml`` in a small market (both engines, two replications) in its own Python
+process and writes its tables to Parquet; then every table (time series, touchpoints,
+segments, outcomes) is compared, column by column, for exact equality. Exit status 0 when
+everything is identical, 1 otherwise (the differing scenario, engine, table and columns are
+listed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = 1_500
+"""People in each scenario's market (small, so both engines run in seconds)."""
+MONTHS = 18
+REPLICATIONS = 2
+TABLES = ("timeseries", "touchpoints", "segments", "outcomes")
+
+RUNNER = """
+import sys
+from pathlib import Path
+import sim
+from sim.scenario import load_scenario, with_overrides
+scenarios, out = Path(sys.argv[1]), Path(sys.argv[2])
+assert Path(sim.__file__).resolve().parent == Path.cwd().resolve() / "sim", sim.__file__
+for file in sorted(scenarios.glob("*.yaml")):
+    scenario = with_overrides(
+        load_scenario(file), {"market.size": %(size)d, "months": %(months)d}
+    )
+    for engine in ("vector", "agents"):
+        result = sim.run(scenario, replications=%(replications)d, seed=7, engine=engine)
+        for table in %(tables)r:
+            getattr(result, table).to_parquet(out / f"{file.stem}.{engine}.{table}.parquet")
+"""
+
+
+def run_side(checkout: Path, out: Path) -> None:
+    """Run every ready scenario of `checkout` with its own code; tables go to `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    code = RUNNER % {
+        "size": SIZE, "months": MONTHS, "replications": REPLICATIONS, "tables": TABLES,
+    }  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "scenarios"), str(out)],
+        cwd=checkout, env=os.environ | {"PYTHONPATH": str(checkout)}, check=True,
+    )  # fmt: skip
+
+
+def differences(here: Path, there: Path) -> list[str]:
+    """Every table that differs between the two output folders, with its columns."""
+    import pandas as pd
+
+    found = []
+    names = sorted(p.name for p in here.glob("*.parquet"))
+    missing = sorted({p.name for p in there.glob("*.parquet")} ^ set(names))
+    found += [f"{name}: only on one side" for name in missing]
+    for name in names:
+        if not (there / name).exists():
+            continue
+        a, b = pd.read_parquet(here / name), pd.read_parquet(there / name)
+        columns = sorted(set(a.columns) ^ set(b.columns))
+        if columns:
+            found.append(f"{name}: columns on one side only: {', '.join(columns)}")
+        shared = [c for c in a.columns if c in b.columns]
+        if len(a) != len(b):
+            found.append(f"{name}: {len(a)} rows against {len(b)}")
+            continue
+        unequal = [c for c in shared if not a[c].equals(b[c])]
+        if unequal:
+            found.append(f"{name}: differs in {', '.join(unequal)}")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compare this checkout with a revision; print the differences; 0 if none."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("revision", nargs="?", default="HEAD", help="git revision (HEAD)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="same-series-") as temporary:
+        work = Path(temporary)
+        worktree = work / "worktree"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree),
+             args.revision], check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            run_side(ROOT, work / "here")
+            run_side(worktree, work / "there")
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
+                check=False, capture_output=True,
+            )  # fmt: skip
+        found = differences(work / "here", work / "there")
+    compared = len(list(ROOT.glob("scenarios/*.yaml")))
+    if found:
+        print("\n".join(found))
+        print(f"NOT identical to {args.revision}")
+        return 1
+    print(f"identical to {args.revision}: {compared} scenarios × 2 engines × {len(TABLES)} tables")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
