@@ -29,7 +29,7 @@ import numpy as np
 from mesa.agentset import AgentSet
 from mesa.discrete_space import Network
 
-from sim import journeys, surveys
+from sim import journeys, purposes, surveys
 from sim.agents import Customer, Step
 from sim.journeys import NETWORK_SUBSTEPS, ContactOutcome, Contacts, Decisions, Month
 from sim.population import ACTIVE, INITIAL, LAPSED, PROSPECT, WORD_OF_MOUTH, Population
@@ -83,7 +83,7 @@ class AgentCustomers:
     def __init__(self, model: CXModel, population: Population, history: bool = True) -> None:
         self.model = model
         self.journey, self.support_steps = _journey_steps(model)
-        self.rating_purposes = [f"survey:touchpoint:{t}" for t in model.touchpoints]
+        self.rating_purposes = [purposes.survey_rating(t) for t in model.touchpoints]
         problem = [model.spec.touchpoints[t].when == "problem" for t in model.touchpoints]
         self.routine = [k for k, is_support in enumerate(problem) if not is_support]
         self.support = [k for k, is_support in enumerate(problem) if is_support]
@@ -313,8 +313,8 @@ def _journey_steps(model: CXModel) -> tuple[list[list[Step]], list[list[Step]]]:
             Step(
                 k, name, model.spec.touchpoints[name], model.spec.touchpoints[name].effort,
                 journeys.occurs_at_random(model.spec.touchpoints[name]),
-                f"touchpoint:{name}:occurs", f"touchpoint:{name}:noise",
-                f"touchpoint:{name}:problem",
+                purposes.touchpoint_occurs(name), purposes.touchpoint_noise(name),
+                purposes.touchpoint_problem(name),
             )
             for k, name in enumerate(model.touchpoints)
             if model.in_journey[seg, k]

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import FixedAgent
 
-from sim import journeys, rules, surveys
+from sim import journeys, purposes, rules, surveys
 from sim.journeys import NETWORK_SUBSTEPS, ContactOutcome
 from sim.population import ACTIVE, ADVERTISING, INITIAL, LAPSED, WINBACK, WORD_OF_MOUTH
 from sim.scenario import Touchpoint
@@ -40,7 +40,7 @@ STATUS = ("prospect", "active", "lapsed")
 SOURCE = ("initial", "advertising", "word_of_mouth", "winback")
 """Names of the values of `Customer.source`."""
 
-ADOPT_PURPOSES = tuple(f"acquire:adopt:{sub}" for sub in range(NETWORK_SUBSTEPS))
+ADOPT_PURPOSES = tuple(purposes.adopt_substep(sub) for sub in range(NETWORK_SUBSTEPS))
 
 
 class Interaction(NamedTuple):
@@ -189,7 +189,7 @@ class Customer(FixedAgent):
         self.contacting = (
             self.had_problem
             and bool(self.model.customers.support_steps[self.segment])
-            and self.model.draws.uniform("support:contact")[self.index]
+            and self.model.draws.uniform(purposes.SUPPORT_CONTACT)[self.index]
             < self.profile.support_propensity
         )
 
@@ -251,11 +251,11 @@ class Customer(FixedAgent):
         rules_ = model.spec.behaviour.surveys
         answered = surveys.responds(
             asked, self.satisfaction, self.profile.survey_response,
-            draws.uniform("survey:respond")[i],
+            draws.uniform(purposes.SURVEY_RESPOND)[i],
         )  # fmt: skip
         self.answers = surveys.answer(
             rules_, answered, self.satisfaction, self.episode, self.month_effort,
-            *(draws.normal(f"survey:{name}")[i] for name in surveys.ANSWER_NOISE),
+            *(draws.normal(purposes.survey_answer(name))[i] for name in surveys.ANSWER_NOISE),
         )  # fmt: skip
         self.ratings = None
         if self.answers.answered:
@@ -274,7 +274,7 @@ class Customer(FixedAgent):
     def take_call_back(self, chance: float) -> None:
         """A detractor the firm calls back: a call that succeeds (by `chance`) recovers
         some of my satisfaction."""
-        if self.model.draws.uniform("survey:close_loop")[self.index] < chance:
+        if self.model.draws.uniform(purposes.SURVEY_CLOSE_LOOP)[self.index] < chance:
             effect = self.model.spec.firm.maturity.close_loop_effect
             self.satisfaction = min(self.satisfaction + effect, 1.0)
 
@@ -299,8 +299,8 @@ class Customer(FixedAgent):
                 churn.renewal_steepness,
             )
         )  # fmt: skip
-        self.would_leave = draws.uniform("churn:hazard")[i] < p_churn or (
-            self.renewal and draws.uniform("churn:renewal")[i] < p_leave
+        self.would_leave = draws.uniform(purposes.CHURN_HAZARD)[i] < p_churn or (
+            self.renewal and draws.uniform(purposes.CHURN_RENEWAL)[i] < p_leave
         )
         self.risk = p_churn + self.renewal * p_leave
         self.flagged = False
@@ -311,7 +311,10 @@ class Customer(FixedAgent):
         model, i, draws = self.model, self.index, self.model.draws
         settings = model.spec.firm.maturity
         self.kept = False
-        if self.flagged and draws.uniform("predict:success")[i] < settings.intervention_success:
+        if (
+            self.flagged
+            and draws.uniform(purposes.PREDICT_SUCCESS)[i] < settings.intervention_success
+        ):
             gain = settings.intervention_satisfaction_gain
             self.satisfaction = min(self.satisfaction + gain, 1.0)
             self.kept = self.would_leave
@@ -336,12 +339,12 @@ class Customer(FixedAgent):
         p_repeat = rules.purchase_probability(
             b.purchase.repeat_per_month, self.satisfaction, b.purchase.satisfaction_effect, ref
         )
-        self.repeat = draws.uniform("purchase:repeat")[i] < p_repeat
+        self.repeat = draws.uniform(purposes.PURCHASE_REPEAT)[i] < p_repeat
         p_upsell = rules.purchase_probability(
             b.purchase.upsell_per_month, self.satisfaction, b.purchase.satisfaction_effect, ref
         )
         self.upsell = (
-            draws.uniform("purchase:upsell")[i] < p_upsell
+            draws.uniform(purposes.PURCHASE_UPSELL)[i] < p_upsell
             and self.products < b.purchase.max_products
         )
         self.products += int(self.upsell)
@@ -383,7 +386,7 @@ class Customer(FixedAgent):
         a = self.model.spec.acquisition
         reluctant = journeys.reluctance(self.status == LAPSED, a.winback_factor)
         if chance is not None:
-            u = self.model.draws.uniform("acquire:adopt")[self.index]
+            u = self.model.draws.uniform(purposes.ACQUIRE_ADOPT)[self.index]
             self.joined = bool(u < chance * reluctant)
             return
         p_sub = journeys.substep_adoption(self.hazard, reluctant)
@@ -397,7 +400,7 @@ class Customer(FixedAgent):
         a = self.model.spec.acquisition
         if ads_share is None:  # on a network: my own hazard's advertising share
             ads_share = journeys.advertising_share(a.advertising_per_month, self.hazard)
-        u_source = self.model.draws.uniform("acquire:source")[self.index]
+        u_source = self.model.draws.uniform(purposes.ACQUIRE_SOURCE)[self.index]
         if self.status == LAPSED:
             self.source = WINBACK
         else:

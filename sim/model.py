@@ -32,7 +32,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import journeys, network, rules
+from sim import journeys, network, purposes, rules
 from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE, AgentCustomers, MonthDraws
 from sim.agents import Customer
 from sim.errors import CXMError, ScenarioError
@@ -198,15 +198,17 @@ class CXModel(mesa.Model):
         engaged = desk.contact_centre.aht_engagement_effect * (self.firm.engagement - 0.5)
         outcome = self.support.serve(
             m,
-            self.streams.uniform("support:wait", m, people),
-            self.streams.uniform("support:resolve", m, people),
+            self.streams.uniform(purposes.SUPPORT_WAIT, m, people),
+            self.streams.uniform(purposes.SUPPORT_RESOLVE, m, people),
             resolution_shift=plan.resolution_shift,
             wait_factor=plan.wait_factor,
             aht_factor=max(1.0 + engaged, 0.1),
-            rng=self.streams.generator("support:centre", m),
+            rng=self.streams.generator(purposes.SUPPORT_CENTRE, m),
         )
         unresolved = ~outcome.resolved  # hung up, or answered without a resolution
-        recovered = self.streams.uniform("support:recovery", m, people) < self._recovery_chance()
+        recovered = (
+            self.streams.uniform(purposes.SUPPORT_RECOVERY, m, people) < self._recovery_chance()
+        )
         month.first_contacts = len(people)
         month.repeat_contacts = int(unresolved.sum())
         month.contacts = len(people) + month.repeat_contacts
@@ -249,7 +251,7 @@ class CXModel(mesa.Model):
         if m in p.forced_incident_months:
             return True
         chance = self.firm.privacy_incident_probability()
-        return chance > 0 and self.streams.generator("firm:privacy", m).random() < chance
+        return chance > 0 and self.streams.generator(purposes.FIRM_PRIVACY, m).random() < chance
 
     def answer_surveys(self, month: Month) -> dict[str, float]:
         """customers.answer: a self-selected sample answers NPS, CSAT and CES surveys and
@@ -298,7 +300,7 @@ class CXModel(mesa.Model):
             return None
         accuracy = (firm.level("measurement") + firm.level("technology")) / 10.0
         noise_sd = settings.score_noise_at_zero * max(1.0 - accuracy, 0.0)
-        noise = self.streams.normal("predict:score", month.number, month.who)
+        noise = self.streams.normal(purposes.PREDICT_SCORE, month.number, month.who)
         score = rules.churn_score(np.clip(risk, 0.0, 1.0), noise, noise_sd)
         count = round(settings.flag_share * len(month.who))
         flagged = np.zeros(len(month.who), dtype=bool)
@@ -359,7 +361,7 @@ class CXModel(mesa.Model):
         improve touchpoints from the measured data; the month's firm-side costs."""
         firm, m, settings = self.firm, month.number, self.spec.firm
         spend = firm.invest(m)
-        u_attrition = self.streams.generator("firm:attrition", m).random()
+        u_attrition = self.streams.generator(purposes.FIRM_ATTRITION, m).random()
         firm.update_workforce(month.staffed_interactions, u_attrition)
         firm.update_maturity()
         firm.trust_shock *= 0.5

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import purposes
 from sim.scenario import Scenario
 from sim.streams import Streams
 
@@ -51,18 +52,20 @@ class Population:
         market = scenario.market
         n = market.size
         shares = np.cumsum([s.share for s in market.segments])
-        segment = np.searchsorted(shares[:-1], streams.uniform("init:segment", 0), side="right")
+        segment = np.searchsorted(
+            shares[:-1], streams.uniform(purposes.INIT_SEGMENT, 0), side="right"
+        )
         segment = segment.astype(np.int16)
         means = np.array([s.expectation.mean for s in market.segments], dtype=np.float32)
         sds = np.array([s.expectation.sd for s in market.segments], dtype=np.float32)
-        z = streams.normal("init:expectation", 0)
+        z = streams.normal(purposes.INIT_EXPECTATION, 0)
         expectation = np.clip(means[segment] + sds[segment] * z, 0.0, 1.0).astype(np.float32)
-        active = streams.uniform("init:customer", 0) < market.initial_customers
-        u_tenure = streams.uniform("init:tenure", 0)
+        active = streams.uniform(purposes.INIT_CUSTOMER, 0) < market.initial_customers
+        u_tenure = streams.uniform(purposes.INIT_TENURE, 0)
         tenure = np.where(active, 1 + (u_tenure * market.initial_tenure_months), 0)
         reference_effort = scenario.behaviour.churn.reference_effort
         frailty_sd = np.array([s.churn_frailty_sd for s in market.segments])[segment]
-        z_frailty = streams.normal("init:frailty", 0)
+        z_frailty = streams.normal(purposes.INIT_FRAILTY, 0)
         frailty = np.exp(frailty_sd * z_frailty - 0.5 * frailty_sd**2).astype(np.float32)
         return cls(
             status=np.where(active, ACTIVE, PROSPECT).astype(np.int8),

@@ -197,7 +197,7 @@ def answer(
 
 
 ANSWER_NOISE = ("nps", "csat", "ces")
-"""The answers drawn with noise, each from its own stream (``survey:<name>``)."""
+"""The answers drawn with noise, each from its own stream (`sim.purposes.survey_answer`)."""
 
 
 def summarise(answers: Answers) -> SurveyWave:

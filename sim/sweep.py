@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim import parallel
+from sim import parallel, purposes
 from sim import sweep_store as store
 from sim.compiled import code_digest
 from sim.designs import (
@@ -249,7 +249,7 @@ def sweep_from_dict(
             allowed = f"not an outcome of a run; allowed: {', '.join(available)}"
             raise ScenarioError(source, f"outcomes.{i}", outcome, allowed)
     seed = base.seed if spec.seed is None else spec.seed
-    design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key("sweep:design"),))
+    design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key(purposes.SWEEP_DESIGN),))
     design = make_design(
         spec.parameters, spec.design, spec.samples, design_seed,
         spec.second_order, spec.morris_levels,
@@ -583,7 +583,7 @@ def _manifest(
             "morris_levels": sweep.design.morris_levels,
             "sampling_seed_sequence": {
                 "entropy": sweep.seed,
-                "spawn_key": [purpose_key("sweep:design")],
+                "spawn_key": [purpose_key(purposes.SWEEP_DESIGN)],
             },
         },
         "outcomes": list(sweep.outcomes),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from sim import journeys, network, rules, surveys
+from sim import journeys, network, purposes, rules, surveys
 from sim.journeys import Contacts, Decisions, Month
 from sim.population import (
     ACTIVE,
@@ -110,7 +110,7 @@ class VectorCustomers:
                 continue
             occurs = None
             if journeys.occurs_at_random(tp):
-                occurs = streams.uniform(f"touchpoint:{name}:occurs", m, who)
+                occurs = streams.uniform(purposes.touchpoint_occurs(name), m, who)
             due = journeys.is_due(tp, tenure, renewal, occurs)
             rows = everyone if due is True else np.flatnonzero(due)
             if not self.in_every_journey[k]:
@@ -120,8 +120,8 @@ class VectorCustomers:
             sums = _meet_touchpoint(
                 rows,
                 who,
-                streams.key(f"touchpoint:{name}:noise", m),
-                streams.key(f"touchpoint:{name}:problem", m),
+                streams.key(purposes.touchpoint_noise(name), m),
+                streams.key(purposes.touchpoint_problem(name), m),
                 expectation,
                 tolerance,
                 _floats(
@@ -148,7 +148,7 @@ class VectorCustomers:
         touchpoint."""
         m = month.number
         seg = self.segment
-        u_contact = self.model.streams.uniform("support:contact", m, month.who)
+        u_contact = self.model.streams.uniform(purposes.SUPPORT_CONTACT, m, month.who)
         supported = self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
         contacting = self.had_problem & supported
         self._contact_rows = np.flatnonzero(contacting)
@@ -169,7 +169,7 @@ class VectorCustomers:
             if tp.when != "problem":
                 continue
             due = self.in_journey[seg, k]
-            noise = model.streams.normal(f"touchpoint:{name}:noise", m, contacts.people)
+            noise = model.streams.normal(purposes.touchpoint_noise(name), m, contacts.people)
             raw = journeys.contact_quality(
                 plan.quality[k], plan.spread[k], noise, contacts, desk, recovery_effect
             )
@@ -238,10 +238,12 @@ class VectorCustomers:
             self.seg_response[self.segment],
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
-            model.streams.uniform("survey:respond", m, who),
-            lambda name, positions: model.streams.normal(f"survey:{name}", m, who[positions]),
+            model.streams.uniform(purposes.SURVEY_RESPOND, m, who),
+            lambda name, positions: model.streams.normal(
+                purposes.survey_answer(name), m, who[positions]
+            ),
         )
-        keys = [model.streams.key(f"survey:touchpoint:{t}", m) for t in model.touchpoints]
+        keys = [model.streams.key(purposes.survey_rating(t), m) for t in model.touchpoints]
         ratings = np.empty((len(wave.respondents), len(model.touchpoints)))
         _rate_touchpoints(
             self.satisfaction,
@@ -257,7 +259,7 @@ class VectorCustomers:
         """Detractors the firm calls back: a call that succeeds (by `chance`) recovers some
         of their satisfaction."""
         pop = self.population
-        u = self.model.streams.uniform("survey:close_loop", month.number, detractors)
+        u = self.model.streams.uniform(purposes.SURVEY_CLOSE_LOOP, month.number, detractors)
         recovered = detractors[u < chance]
         effect = self.model.spec.firm.maturity.close_loop_effect
         pop.satisfaction[recovered] = np.minimum(pop.satisfaction[recovered] + effect, 1.0)
@@ -288,8 +290,8 @@ class VectorCustomers:
             satisfaction, churn.renewal_max_leave, churn.renewal_threshold,
             churn.renewal_steepness,
         )  # fmt: skip
-        would_leave = streams.uniform("churn:hazard", m, who) < p_churn
-        would_leave |= renewal & (streams.uniform("churn:renewal", m, who) < p_leave)
+        would_leave = streams.uniform(purposes.CHURN_HAZARD, m, who) < p_churn
+        would_leave |= renewal & (streams.uniform(purposes.CHURN_RENEWAL, m, who) < p_leave)
         self.would_leave = would_leave
         return p_churn + renewal * p_leave, would_leave, renewal
 
@@ -301,7 +303,7 @@ class VectorCustomers:
         kept = np.zeros(len(who), dtype=bool)
         if flagged is not None:
             settings = self.model.spec.firm.maturity
-            success = streams.uniform("predict:success", m, who)
+            success = streams.uniform(purposes.PREDICT_SUCCESS, m, who)
             succeeded = flagged & (success < settings.intervention_success)
             kept = succeeded & self.would_leave
             # A successful intervention (a call, an offer) also leaves the customer happier.
@@ -320,11 +322,11 @@ class VectorCustomers:
         p_repeat = rules.purchase_probability(
             b.purchase.repeat_per_month, s_stay, b.purchase.satisfaction_effect, ref
         )
-        repeat = streams.uniform("purchase:repeat", m, stay) < p_repeat
+        repeat = streams.uniform(purposes.PURCHASE_REPEAT, m, stay) < p_repeat
         p_upsell = rules.purchase_probability(
             b.purchase.upsell_per_month, s_stay, b.purchase.satisfaction_effect, ref
         )
-        upsell = (streams.uniform("purchase:upsell", m, stay) < p_upsell) & (
+        upsell = (streams.uniform(purposes.PURCHASE_UPSELL, m, stay) < p_upsell) & (
             pop.products[stay] < b.purchase.max_products
         )
         pop.products[stay] += upsell.astype(np.int8)
@@ -370,9 +372,9 @@ class VectorCustomers:
             speaking[self._active] = self._voice
             joins, ads_share = self._adopt_network(month, prospect | lapsed, speaking, per_customer)
         else:
-            u = self.model.streams.uniform("acquire:adopt", m)
+            u = self.model.streams.uniform(purposes.ACQUIRE_ADOPT, m)
             joins = (prospect & (u < chance)) | (lapsed & (u < chance * a.winback_factor))
-        u_source = self.model.streams.uniform("acquire:source", m)
+        u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m)
         new = np.flatnonzero(joins)
         # Attribute each adoption to advertising or word of mouth in proportion to the hazards.
         by_ads = u_source[new] < ads_share[new] if np.ndim(ads_share) else u_source[new] < ads_share
@@ -404,7 +406,7 @@ class VectorCustomers:
             heard = network.informed_share(self.model.ties, speaking)
             hazard = journeys.adoption_hazard(a.advertising_per_month, a.imitation_per_month, heard)
             p_sub = journeys.substep_adoption(hazard, reluctant)
-            u = self.model.streams.uniform(f"acquire:adopt:{sub}", month.number)
+            u = self.model.streams.uniform(purposes.adopt_substep(sub), month.number)
             new = pool & ~joined & (u < p_sub)
             joined |= new
             speaking[new] = per_customer
