@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean-results env
+.PHONY: demo test test-fast lint format bench clean-results env
 
 $(VENV)/bin/python:
 	@if command -v pyenv >/dev/null 2>&1 && pyenv prefix $(PYTHON_VERSION) >/dev/null 2>&1; then \
@@ -29,6 +29,9 @@ demo: $(STAMP)  ## compare the baseline with two alternatives and print the tabl
 
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  ## the quick tier: every test not marked slow (under a minute)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sim tests tools

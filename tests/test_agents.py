@@ -45,6 +45,7 @@ def test_every_person_is_a_mesa_agent(small):
         sim.CXModel(small, seed=2).customer(7)
 
 
+@pytest.mark.slow
 def test_random_stepping_order_does_not_change_results(small, monkeypatch):
     """Same seed, a different Mesa random state: customers act in another order, yet every
     table is identical."""
@@ -70,6 +71,7 @@ def test_random_stepping_order_does_not_change_results(small, monkeypatch):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("network", [{}, SMALL_WORLD], ids=["complete", "small_world"])
 def test_engines_agree_month_by_month(small, network):
     """Both engines read the same random numbers for the same person: counts are equal
@@ -103,6 +105,7 @@ def test_peak_end_breaks_ties_alike_in_float32_and_float64():
     assert rules.peak_end([0.2, 0.9, 0.5], 1.0)[0] == pytest.approx((0.9 + 0.5) / 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("network", [{}, SMALL_WORLD], ids=["complete", "small_world"])
 def test_engines_agree_in_distribution(baseline, network):
     """Independent seeds for the two engines (no common random numbers): final active
@@ -120,6 +123,7 @@ def test_engines_agree_in_distribution(baseline, network):
         assert ia["ci_low"] <= iv["ci_high"] and iv["ci_low"] <= ia["ci_high"], metric
 
 
+@pytest.mark.slow
 def test_a_customer_reports_its_journey_history(small):
     model = sim.CXModel(small, seed=6, engine="agents")
     model.run_to_horizon()
@@ -149,6 +153,7 @@ def test_a_customer_reports_its_journey_history(small):
     )
 
 
+@pytest.mark.slow
 def test_batch_runs_keep_no_history(small):
     model = simulate(small, 1, 0, "agents", history=False)
     assert all(p.history is None for p in model.agents)
@@ -170,6 +175,7 @@ def test_agents_engine_refuses_a_market_above_its_limit(baseline, tmp_path, caps
     assert main(["bench", "--engine", "agents", "--customers", "100000", "--months", "1"]) == 2
 
 
+@pytest.mark.slow
 def test_run_and_compare_with_the_agents_engine(tmp_path):
     small = ["--set", "market.size=400", "--months", "3", "-r", "2", "-q"]
     out = tmp_path / "run"
@@ -180,6 +186,7 @@ def test_run_and_compare_with_the_agents_engine(tmp_path):
     assert main([*compare, *small]) == 0
 
 
+@pytest.mark.slow
 def test_bench_agents_engine_json_keys(capsys):
     args = ["bench", "--engine", "agents", "--customers", "3000", "--months", "3", "--json"]
     assert main(args) == 0

@@ -33,6 +33,8 @@ import pytest
 from sim import output_paths, results
 from sim.cli import main
 
+pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
+
 PROJECT_ROOT = Path(results.PROJECT_ROOT)
 RESULTS = PROJECT_ROOT / "results"
 BASELINE = str(PROJECT_ROOT / "scenarios" / "baseline.yaml")

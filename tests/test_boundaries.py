@@ -50,6 +50,8 @@ from sim.experiments import RunResult, run
 from sim.results import PROJECT_ROOT
 from sim.scenario import Scenario, load_scenario, with_overrides
 
+pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
+
 TINY = {
     "market.size": 300,
     "months": 3,

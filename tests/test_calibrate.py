@@ -31,6 +31,7 @@ def small():
     return with_overrides(load_scenario(BASELINE), SMALL)
 
 
+@pytest.mark.slow
 def test_recovers_a_known_churn_rate(small):
     truth = with_overrides(small, {CHURN: 0.02})
     target = measure(truth, ["churn_rate_mean"], replications=3, seed=11)
@@ -48,6 +49,7 @@ def test_recovers_a_known_churn_rate(small):
     assert "churn_rate_mean" in result.scenario.description
 
 
+@pytest.mark.slow
 def test_two_targets_two_parameters_fit_closely(small):
     truth = with_overrides(small, {CHURN: 0.025, "firm.capabilities.culture": 4.0})
     names = ["churn_rate_mean", "nps_true_mean"]
@@ -92,6 +94,7 @@ def test_bad_requests_are_clear_errors(small):
         parse_bounds(["x=1-2"])
 
 
+@pytest.mark.slow
 def test_cxm_calibrate_writes_a_loadable_scenario(tmp_path, capsys):
     out = tmp_path / "fitted.yaml"
     args = ["calibrate", str(BASELINE), "--target", "churn_rate_mean=0.02", "--free", CHURN,

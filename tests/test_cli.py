@@ -19,6 +19,7 @@ BASELINE = str(PROJECT_ROOT / "scenarios" / "baseline.yaml")
 SMALL = ["--set", "market.size=1500", "--months", "12", "-q"]
 
 
+@pytest.mark.slow
 def test_run_writes_tables_summary_and_manifest(tmp_path, capsys):
     out = tmp_path / "run"
     status = main(["run", BASELINE, "-r", "3", "--seed", "5", "--out", str(out), *SMALL])
@@ -48,6 +49,7 @@ def test_run_writes_tables_summary_and_manifest(tmp_path, capsys):
     assert "git_commit" in manifest
 
 
+@pytest.mark.slow
 def test_same_command_same_results(tmp_path):
     for name in ("a", "b"):
         assert main(["run", BASELINE, "-r", "2", "--out", str(tmp_path / name), *SMALL]) == 0
@@ -56,6 +58,7 @@ def test_same_command_same_results(tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow
 def test_compare_prints_paired_table_and_writes_it(tmp_path, capsys):
     alt = str(PROJECT_ROOT / "scenarios" / "service_excellence.yaml")
     out = tmp_path / "cmp"
@@ -103,6 +106,7 @@ def test_bench_takes_scenario_overrides(capsys):
         (["compare", BASELINE, BASELINE], "used twice"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
     out = tmp_path / "never"
     command = [sys.executable, "-m", "sim.cli", *args, "--out", str(out), "-q"]
@@ -115,6 +119,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, mess
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_help_is_useful():
     done = subprocess.run(
         [sys.executable, "-m", "sim.cli", "run", "--help"], capture_output=True, text=True
@@ -124,6 +129,7 @@ def test_help_is_useful():
         assert option in done.stdout
 
 
+@pytest.mark.slow
 def test_failed_run_leaves_no_partial_directory(tmp_path, monkeypatch):
     from sim import results
 
@@ -138,6 +144,7 @@ def test_failed_run_leaves_no_partial_directory(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
+@pytest.mark.slow
 def test_rerun_replaces_previous_result_whole(tmp_path):
     out = tmp_path / "again"
     assert main(["run", BASELINE, "-r", "1", "--out", str(out), *SMALL]) == 0
@@ -153,6 +160,7 @@ def test_console_script_entry_point_is_declared():
     assert 'cxm = "sim.cli:main"' in text
 
 
+@pytest.mark.slow
 def test_output_cut_short_by_the_reader_gives_no_traceback():
     command = f"'{sys.executable}' -m sim.cli validate '{BASELINE}' | head -1"
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)

@@ -34,6 +34,7 @@ def test_ishigami_truth_matches_the_published_values():
     np.testing.assert_allclose(st, [0.558, 0.442, 0.244], atol=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("second_order", [False, True])
 def test_sobol_pipeline_recovers_ishigami_indices(second_order):
     design = make_design(ISHIGAMI, "sobol", 2048, seed=11, second_order=second_order)

@@ -81,6 +81,7 @@ def test_conditions_parse_and_reject_nonsense():
             parse_condition(text)
 
 
+@pytest.mark.slow
 def test_cxm_discover_on_a_sweep_prints_boxes_and_writes_json(tmp_path, capsys):
     spec = {
         "name": "disc", "base": str(BASELINE), "design": "latin_hypercube", "samples": 60,

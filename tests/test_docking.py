@@ -49,6 +49,7 @@ def constant_customers(size: int, months: int, churn: float, margin: float):
     )
 
 
+@pytest.mark.slow
 def test_survival_is_geometric_and_lifetime_is_one_over_one_minus_r():
     size, months, churn = 20_000, 240, 0.03
     r = 1.0 - churn
@@ -66,6 +67,7 @@ def test_survival_is_geometric_and_lifetime_is_one_over_one_minus_r():
     assert truncated == pytest.approx(1 / (1 - r), rel=0.001)
 
 
+@pytest.mark.slow
 def test_discounted_margin_per_customer_matches_clv_formula():
     size, months, churn, margin = 20_000, 360, 0.03, 10.0
     scenario = constant_customers(size, months, churn, margin)
@@ -84,6 +86,7 @@ def test_discounted_margin_per_customer_matches_clv_formula():
     assert ts.loc[many, "clv"].median() == pytest.approx(clv, rel=0.02)
 
 
+@pytest.mark.slow
 def test_adoption_follows_the_bass_closed_form():
     size, p, q, months = 50_000, 0.01, 0.3, 36
     scenario = scenario_from_dict(

@@ -103,6 +103,7 @@ def test_maturity_follows_the_capability_index():
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_maturity_ladder_raises_retention_and_revenue():
     names = [f"maturity_{level}" for level in MATURITY_LEVELS]
     scenarios = [small(n) for n in names]
@@ -117,6 +118,7 @@ def test_maturity_ladder_raises_retention_and_revenue():
     assert summary.loc[(names[-1], "retention_of_initial"), "ci_low"] > 0
 
 
+@pytest.mark.slow
 def test_predictive_interventions_lower_churn_among_flagged():
     proactive, predictive = small("maturity_proactive"), small("maturity_predictive")
     result = run(predictive, replications=3, seed=2).timeseries
@@ -128,6 +130,7 @@ def test_predictive_interventions_lower_churn_among_flagged():
     assert summary.loc["churned_total", "ci_high"] < 0
 
 
+@pytest.mark.slow
 def test_weak_measurement_makes_scores_noisier():
     weak = small("maturity_predictive", **{"firm.capabilities.measurement": 0.5})
     strong = small("maturity_predictive", **{"firm.capabilities.measurement": 5.0})
@@ -136,6 +139,7 @@ def test_weak_measurement_makes_scores_noisier():
     assert strong_ts["flag_recall"].mean() > weak_ts["flag_recall"].mean()
 
 
+@pytest.mark.slow
 def test_managed_firm_reviews_and_fixes_touchpoints():
     ts = run(small("maturity_managed"), replications=1, seed=1).timeseries
     assert ts["reviews"].sum() >= 5
@@ -156,6 +160,7 @@ def test_org_presets_trade_consistency_and_handoffs_against_speed():
     assert central["local_fix_speed"] < distributed["local_fix_speed"]
 
 
+@pytest.mark.slow
 def test_centralised_is_more_consistent_but_slower_to_fix():
     central = run(small("org_centralised"), replications=1, seed=3)
     distributed = run(small("org_distributed"), replications=1, seed=3)
@@ -192,6 +197,7 @@ def test_organisation_overrides_apply_field_by_field():
 # ----------------------------------------------------------------- employees, sourcing
 
 
+@pytest.mark.slow
 def test_engagement_follows_culture_and_lowers_attrition():
     low = run(small("baseline", **{"firm.capabilities.culture": 1.0}), 1, seed=1).timeseries
     high = run(small("baseline", **{"firm.capabilities.culture": 4.5}), 1, seed=1).timeseries
@@ -206,6 +212,7 @@ def test_heavy_workload_lowers_engagement_target():
     assert normal == pytest.approx(0.5) and overloaded == pytest.approx(0.2)
 
 
+@pytest.mark.slow
 def test_transactional_supplier_is_cheaper_per_contact_but_hurts_support():
     base = small("baseline")
     supplier = small("outsource_supplier")
@@ -225,6 +232,7 @@ def test_transactional_supplier_is_cheaper_per_contact_but_hurts_support():
 # ----------------------------------------------------------------- personalisation, privacy
 
 
+@pytest.mark.slow
 def test_personalisation_raises_fit_and_privacy_incident_is_a_trust_shock():
     personal = small("personalisation", months=36)
     incident = small("privacy_incident", months=36)
@@ -266,6 +274,7 @@ def test_investment_returns_roi_and_payback():
     assert r["payback_month"] == 4  # cumulative gain: -50, -100, -50, 0, 50, 100
 
 
+@pytest.mark.slow
 def test_compare_reports_roi_and_payback_of_an_investment():
     # At full market size: a 400k-a-year programme needs the baseline's 6,000 customers.
     base = load_scenario(SCENARIOS / "baseline.yaml")
@@ -281,6 +290,7 @@ def test_compare_reports_roi_and_payback_of_an_investment():
     assert ts["cap_technology"].iloc[23] > ts["cap_technology"].iloc[0]
 
 
+@pytest.mark.slow
 def test_segment_table_has_clv_per_segment():
     result = run(small("baseline"), replications=1, seed=1)
     seg = result.segments

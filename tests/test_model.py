@@ -14,6 +14,7 @@ from sim.experiments import compare, run, run_replication
 from sim.scenario import with_overrides
 
 
+@pytest.mark.slow
 def test_cxmodel_is_a_mesa_model_stepping_one_month(baseline):
     model = sim.CXModel(baseline, seed=5)
     assert isinstance(model, mesa.Model)
@@ -26,6 +27,7 @@ def test_cxmodel_is_a_mesa_model_stepping_one_month(baseline):
     assert model.month == baseline.months and not model.running
 
 
+@pytest.mark.slow
 def test_same_seed_same_tables_different_seed_different(baseline):
     a_ts, a_tp = run_replication(baseline, seed=9, replication=0)
     b_ts, b_tp = run_replication(baseline, seed=9, replication=0)
@@ -35,6 +37,7 @@ def test_same_seed_same_tables_different_seed_different(baseline):
     assert not np.array_equal(a_ts["active"], c_ts["active"])
 
 
+@pytest.mark.slow
 def test_replications_do_not_depend_on_how_many_run(baseline):
     three = run(baseline, replications=3, seed=4).timeseries
     one = run(baseline, replications=1, seed=4).timeseries
@@ -44,6 +47,7 @@ def test_replications_do_not_depend_on_how_many_run(baseline):
     pd.testing.assert_frame_equal(rep2[alone.columns], alone[alone.columns])
 
 
+@pytest.mark.slow
 def test_rows_carry_replication_and_seed(baseline):
     result = run(baseline, replications=2, seed=12)
     ts, tp = result.timeseries, result.touchpoints
@@ -54,6 +58,7 @@ def test_rows_carry_replication_and_seed(baseline):
     assert {"experiences", "perceived_quality", "satisfaction", "touchpoint"} <= set(tp.columns)
 
 
+@pytest.mark.slow
 def test_common_random_numbers_make_paired_differences_precise(baseline):
     better = with_overrides(baseline, {"firm.capabilities.technology": 3.0, "name": "better"})
     comparison = compare(baseline, better, replications=8, seed=21)
@@ -66,6 +71,7 @@ def test_common_random_numbers_make_paired_differences_precise(baseline):
     assert len(paired) == 8 and set(paired["alternative"]) == {"better"}
 
 
+@pytest.mark.slow
 def test_crn_variance_of_paired_difference_far_below_unpaired(baseline):
     """Same seed: the variance of the paired difference is far below the variance of a
     difference between independently seeded runs."""
@@ -79,6 +85,7 @@ def test_crn_variance_of_paired_difference_far_below_unpaired(baseline):
     assert paired_var < unpaired_var / 10
 
 
+@pytest.mark.slow
 def test_better_capabilities_raise_satisfaction_retention_and_revenue(baseline):
     strong = with_overrides(
         baseline,
@@ -91,6 +98,7 @@ def test_better_capabilities_raise_satisfaction_retention_and_revenue(baseline):
     assert summary.loc["churned_total", "difference"] != 0
 
 
+@pytest.mark.slow
 def test_longer_waits_raise_effort_and_lower_satisfaction(baseline):
     desk = {"support.mode": "service_level"}  # the simple desk; the contact centre: test_support
     fast = with_overrides(baseline, desk)
@@ -105,6 +113,7 @@ def test_longer_waits_raise_effort_and_lower_satisfaction(baseline):
     assert slow_ts["churned"].sum() > fast_ts["churned"].sum()
 
 
+@pytest.mark.slow
 def test_weak_measurement_biases_measured_nps_upward(baseline):
     weak = with_overrides(baseline, {"firm.capabilities.measurement": 0.0, "market.size": 8000})
     ts = run(weak, replications=4, seed=2).timeseries
@@ -115,6 +124,7 @@ def test_weak_measurement_biases_measured_nps_upward(baseline):
     assert abs((ts_strong["nps_measured"] - ts_strong["nps_true"]).mean()) < gap / 2
 
 
+@pytest.mark.slow
 def test_baseline_is_plausible_against_stylised_facts(baseline):
     ts = run(baseline, replications=3, seed=1).timeseries
     churn = ts["churn_rate"].mean()
@@ -130,6 +140,7 @@ def test_unknown_engine_is_refused(baseline):
         sim.CXModel(baseline, engine="quantum")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["vector", "agents"])
 def test_months_without_interactions_raise_no_floating_point_warnings(baseline, engine):
     """Some customers meet no touchpoint in a month (NaN memory and effort): both engines

@@ -61,6 +61,7 @@ def diffusion(kind: str, months: int = 36, size: int = 20_000):
     return ts["active"].to_numpy() / size, ts["acquired"].to_numpy()
 
 
+@pytest.mark.slow
 def test_clustered_network_diffuses_slower_and_peaks_later_than_mixing():
     """Rahmandad & Sterman (2008): on lattice-like small worlds adoption is slower and
     peaks later than under complete mixing (the differential-equation Bass model)."""

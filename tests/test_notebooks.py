@@ -33,6 +33,7 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> nbfo
     return nbformat.read(output, as_version=4)
 
 
+@pytest.mark.slow
 def test_quickstart_runs_and_plots(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     parameters = {"replications": 2, "months": 6}

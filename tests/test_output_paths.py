@@ -63,6 +63,7 @@ def test_a_file_is_refused_and_left_as_it_was(tmp_path, capsys):
             assert tree(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_a_previous_result_is_replaced_only_with_overwrite(tmp_path, capsys):
     out = tmp_path / "result"
     assert run(out, seed=1) == 0
@@ -82,6 +83,7 @@ def test_a_previous_result_is_replaced_only_with_overwrite(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result"]  # no lock, no leftovers
 
 
+@pytest.mark.slow
 def test_an_empty_folder_and_missing_parents_are_fine(tmp_path):
     (tmp_path / "empty").mkdir()
     assert run(tmp_path / "empty") == 0
@@ -89,6 +91,7 @@ def test_an_empty_folder_and_missing_parents_are_fine(tmp_path):
     assert (tmp_path / "a" / "b" / "c" / "manifest.json").exists()
 
 
+@pytest.mark.slow
 def test_default_results_go_to_the_working_directory(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(output_paths.RESULTS_DIR_ENV, raising=False)
@@ -135,6 +138,7 @@ with claim(sys.argv[1]):
 """
 
 
+@pytest.mark.slow
 def test_a_second_writer_stops_at_once(tmp_path, capsys):
     out = tmp_path / "shared"
     holder = subprocess.Popen(
@@ -190,6 +194,7 @@ def replace_and_die(target: Path, step: str, new_files: dict[str, bytes]) -> Non
     os._exit(0)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:This process .* fork:DeprecationWarning")
 @pytest.mark.parametrize("step", STEPS)
 def test_kill_at_each_step_of_a_replacement_is_repaired(step, tmp_path, capsys):
@@ -223,6 +228,7 @@ def test_kill_at_each_step_of_a_replacement_is_repaired(step, tmp_path, capsys):
     assert err[-1].startswith("error: --out:")
 
 
+@pytest.mark.slow
 def test_a_killed_command_line_run_is_repaired(tmp_path, capsys):
     """The same, end to end: `cxm run --overwrite` killed as it moves the new result in."""
     out = tmp_path / "result"
@@ -254,6 +260,7 @@ sys.exit(main(["run", sys.argv[2], "--set", "market.size=800", "--months", "3", 
 """
 
 
+@pytest.mark.slow
 def test_sweep_output_rules(tmp_path, capsys):
     sweep = tmp_path / "tiny.yaml"
     sweep.write_text(

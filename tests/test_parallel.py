@@ -115,6 +115,7 @@ def small(tmp_path_factory):
     return path, run_sweep(path, workers=1, out=directory / "serial")
 
 
+@pytest.mark.slow
 def test_local_cluster_of_two_workers_equals_serial(small, tmp_path):
     path, serial = small
     assert serial.execution == "serial" and (serial.runs["status"] == "error").any()
@@ -123,6 +124,7 @@ def test_local_cluster_of_two_workers_equals_serial(small, tmp_path):
     pd.testing.assert_frame_equal(comparable(result.runs), comparable(serial.runs))
 
 
+@pytest.mark.slow
 def test_scheduler_address_equals_serial_and_survives_a_killed_worker(small, cluster, tmp_path):
     path, serial = small
     result = run_sweep(path, scheduler=cluster.address, out=tmp_path / "remote")
@@ -171,6 +173,7 @@ def test_serial_execution_calls_back_in_order_and_options_are_checked():
         parallel.execute(len, None, [1], print, workers=2, scheduler="tcp://127.0.0.1:1")
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(small, tmp_path, monkeypatch):
     monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)
     path, _ = small
@@ -220,6 +223,7 @@ def comm_ports(client) -> set[int]:
     return {int(address.rsplit(":", 1)[1]) for address in addresses}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dashboard", [False, True])
 def test_local_cluster_listens_on_loopback_only(dashboard, capsys):
     from distributed import default_client

@@ -244,6 +244,7 @@ def test_huge_files_and_values_are_refused_quickly(scenario_file, tmp_path):
     one_line_error(info.value, "--set description=yyy", "…", "at most 10,000")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "nested",
     ["[" * 10_000 + "]" * 10_000, "{a: " * 10_000 + "1" + "}" * 10_000,

@@ -21,6 +21,8 @@ from sim.scenario import (
     with_overrides,
 )
 
+pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
+
 PROPERTY = settings(
     max_examples=200,
     deadline=None,

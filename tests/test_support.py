@@ -25,6 +25,7 @@ def month_of_contacts(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return draws.random(n, dtype=np.float32), draws.random(n, dtype=np.float32)
 
 
+@pytest.mark.slow
 def test_simpy_and_erlang_modes_agree_on_a_month_of_contacts():
     # 5,000 first contacts over 220 hours: about 32 contacts an hour with repeats, offered
     # to 4 agents (3.8 erlangs); the simulated period holds about 40,000 contacts.
@@ -102,6 +103,7 @@ def per_replication(run, column: str, how: str = "mean") -> np.ndarray:
     return run.timeseries.groupby("replication")[column].agg(how).to_numpy()
 
 
+@pytest.mark.slow
 def test_fewer_agents_mean_longer_waits_more_effort_less_satisfaction():
     well = small(load_scenario(SCENARIOS / "well_staffed_support.yaml"))
     under = small(load_scenario(SCENARIOS / "understaffed_support.yaml"))
@@ -134,6 +136,7 @@ def test_fewer_agents_mean_longer_waits_more_effort_less_satisfaction():
     assert difference("staffing_cost")["mean"] == pytest.approx(-2 * 3500.0)
 
 
+@pytest.mark.slow
 def test_same_seed_same_contact_centre_metrics(baseline):
     a, _ = run_replication(small_hours(baseline), seed=3, replication=1)
     b, _ = run_replication(small_hours(baseline), seed=3, replication=1)
@@ -145,6 +148,7 @@ def test_same_seed_same_contact_centre_metrics(baseline):
     assert not np.array_equal(a["asa_seconds"], c["asa_seconds"])
 
 
+@pytest.mark.slow
 def test_engaged_staff_handle_contacts_faster(baseline):
     def run_with(engagement: float, culture: float, mode: str) -> pd.DataFrame:
         scenario = with_overrides(
@@ -168,6 +172,7 @@ def test_engaged_staff_handle_contacts_faster(baseline):
     np.testing.assert_allclose(exact["aht_seconds"], 420.0 * (1 - 0.3 * (start - 0.5)))
 
 
+@pytest.mark.slow
 def test_staffing_cost_is_a_cost_line_in_every_month(baseline):
     supplier = with_overrides(
         small_hours(baseline), {"support.sourcing.option": "transactional_supplier"}

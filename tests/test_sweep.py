@@ -90,6 +90,7 @@ def test_each_run_is_the_pure_run_of_its_sample_on_common_random_numbers(tmp_pat
         assert row[outcome] == expected[outcome]
 
 
+@pytest.mark.slow
 def test_sobol_sweep_writes_indices_and_timeseries(tmp_path):
     path = write_sweep(tmp_path, design="sobol", samples=8, replications=1, timeseries=True)
     result = run_sweep(path, workers=1, out=tmp_path / "out")
@@ -173,6 +174,7 @@ def test_bad_sweep_file_through_the_cli_exits_2_and_writes_nothing(tmp_path, cap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.yaml"]
 
 
+@pytest.mark.slow
 def test_bad_sweep_file_in_a_subprocess_has_no_traceback(tmp_path):
     file = write_sweep(tmp_path, parameters={"firm.nope": {"range": [0, 1]}})
     command = [sys.executable, "-m", "sim.cli", "sweep", str(file), "-q"]
@@ -202,6 +204,7 @@ def test_directories_that_are_not_sweeps_are_left_alone(tmp_path):
         assert (out / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_rerun_replaces_a_finished_sweep_and_resume_of_it_does_nothing(tmp_path):
     file, out = write_sweep(tmp_path), tmp_path / "out"
     first = run_sweep(file, workers=1, out=out)
@@ -235,6 +238,7 @@ def test_resume_after_the_model_code_changed_is_refused(tmp_path, monkeypatch):
         run_sweep(file, workers=1, out=out, resume=True)
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_with_only_the_missing_runs(tmp_path, monkeypatch):
     """kill -9 mid-sweep, then --resume: same dataset, only missing runs executed."""
     file = write_sweep(
@@ -406,6 +410,7 @@ def test_sweep_files_go_through_the_guarded_reader(tmp_path):
     assert_one_line(caught.value, "the sweep file does not exist")
 
 
+@pytest.mark.slow
 def test_ready_sweeps_validate_and_integer_ranges_start_at_an_integer():
     for file in sorted((PROJECT_ROOT / "scenarios" / "sweeps").glob("*.yaml")):
         assert load_sweep(file).size > 0

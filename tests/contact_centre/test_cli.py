@@ -75,6 +75,7 @@ def test_target_service_level_answers_the_staffing(capsys, patience):
     assert rows[0] == ["agents_needed", str(expected)]
 
 
+@pytest.mark.slow
 def test_simpy_mode_simulates(capsys):
     argv = ["--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14"]
     document = run_json(capsys, *argv, "--mode", "simpy", "--hours", "50", "--seed", "3")
@@ -197,6 +198,7 @@ def module(*argv):
     )
 
 
+@pytest.mark.slow
 def test_runs_as_a_module():
     ok = module("--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14", "--json")
     assert ok.returncode == 0 and set(json.loads(ok.stdout)) == FIVE
@@ -206,6 +208,7 @@ def test_runs_as_a_module():
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_help_explains_the_options_with_units():
     text = module("--help").stdout
     for phrase in ("calls per hour", "in seconds", "default: 20)", "in hours", "in (0, 1)"):

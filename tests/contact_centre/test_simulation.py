@@ -52,6 +52,7 @@ def batch_mean(result, values):
     return means.mean(), means.std(ddof=1) / math.sqrt(BATCHES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_simulation_agrees_with_the_closed_form(case):
     result, exact = run(case)
@@ -95,6 +96,7 @@ def test_littles_law_for_the_queue(case):
     assert result.metrics.occupancy * result.agents == pytest.approx(handled, rel=0.01)
 
 
+@pytest.mark.slow
 def test_unresolved_customers_call_back_in_the_expected_proportion():
     # Each answered contact is unresolved with probability 1 − FCR and brings one repeat, so
     # in steady state a share 1 − FCR of all contacts are repeats.
@@ -105,6 +107,7 @@ def test_unresolved_customers_call_back_in_the_expected_proportion():
     assert not simulate(60, 180, 6, 20, 21).table.is_repeat.any()
 
 
+@pytest.mark.slow
 def test_transfers_add_a_second_handle_time_segment():
     result = simulate(60, 180, 6, 300, 22, transfer_probability=0.25)
     table = result.table
@@ -112,6 +115,7 @@ def test_transfers_add_a_second_handle_time_segment():
     assert result.aht_seconds == pytest.approx(180 * 1.25, rel=0.03)
 
 
+@pytest.mark.slow
 def test_lognormal_handle_times_have_the_asked_mean_and_spread():
     result = simulate(200, 180, 14, 300, 23, handle_time="lognormal", handle_time_cv=0.5)
     handle = result.table.handle_seconds[result.table.answered]
@@ -121,6 +125,7 @@ def test_lognormal_handle_times_have_the_asked_mean_and_spread():
     assert result.metrics.asa_seconds < 0.8 * erlang_c(200, 180, 14).asa_seconds
 
 
+@pytest.mark.slow
 def test_intraday_profile_shapes_the_arrivals():
     profile = [1, 1, 2, 4, 2, 1, 1, 0]
     result = simulate(100, 120, 20, 400, 24, intraday_profile=profile)
