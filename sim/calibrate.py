@@ -36,7 +36,7 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy.optimize import minimize
 
-from sim import experiments
+from sim import experiments, purposes
 from sim.designs import unit_samples
 from sim.errors import CXMError, ScenarioError
 from sim.output_paths import replace_file
@@ -147,7 +147,9 @@ def calibrate(
     start = np.array(
         [(_current(scenario, p) - limits[p][0]) / w for p, w in zip(free, width, strict=True)]
     )
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose_key("calibrate"),)))
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(purpose_key(purposes.CALIBRATE_SEARCH),))
+    )
     candidates = [np.clip(start, 0.0, 1.0), *unit_samples(len(free), search, rng)]
     best = min(candidates, key=objective)
     step = 0.5 / search ** (1 / len(free))

@@ -111,7 +111,7 @@ class CXModel(mesa.Model):
         )
         self.firm = Firm(scenario, self.touchpoints)
         self.support = support or desk_for(scenario.support)
-        graph_seed = int(self.streams.generator("network", 0).integers(2**31 - 1))
+        graph_seed = int(self.streams.generator(purposes.NETWORK, 0).integers(2**31 - 1))
         self.graph = network.build_graph(scenario.market.network, scenario.market.size, graph_seed)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
         self.recorder = Recorder(scenario, self.touchpoints, self.discount_per_month)

@@ -25,6 +25,9 @@ INIT_TENURE = "init:tenure"
 INIT_FRAILTY = "init:frailty"
 """A person's persistent churn frailty (normal)."""
 
+NETWORK = "network"
+"""The social network's graph (a generator at month 0: one integer seed)."""
+
 # ---------------------------------------------------------------- journeys and support
 SUPPORT_CONTACT = "support:contact"
 """Whether a customer with a problem contacts support (uniform)."""
@@ -72,6 +75,8 @@ FIRM_ATTRITION = "firm:attrition"
 # ---------------------------------------------------------------- experiments
 SWEEP_DESIGN = "sweep:design"
 """The sampling of a sweep's design (a seed sequence, not a monthly stream)."""
+CALIBRATE_SEARCH = "calibrate"
+"""The Latin-hypercube start of a calibration (a seed sequence, not a monthly stream)."""
 
 
 def touchpoint_occurs(touchpoint: str) -> str:
