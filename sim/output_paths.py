@@ -170,11 +170,6 @@ def claim(
         _release(result)
 
 
-def claimed(path: str | os.PathLike[str]) -> Claim | None:
-    """The claim this process holds on `path`, if any."""
-    return _held.get(Path(os.path.abspath(os.fspath(path))))
-
-
 @contextlib.contextmanager
 def replace_directory(
     target: str | os.PathLike[str], overwrite: bool = False, kind: Kind = "directory"
