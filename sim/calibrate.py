@@ -38,7 +38,8 @@ from scipy.optimize import minimize
 
 from sim import experiments, purposes
 from sim.designs import unit_samples
-from sim.errors import CXMError, ScenarioError
+from sim.errors import CXMError, ScenarioError, check_whole
+from sim.fields import SEED_MAX
 from sim.output_paths import replace_file
 from sim.scenario import Scenario, with_overrides
 from sim.streams import purpose_key
@@ -54,7 +55,6 @@ MAX_SEARCH = 10_000
 """Most points of the Latin-hypercube stage."""
 MAX_RUNS = 1_000_000
 """Most simulation runs of one calibration: evaluations × replications."""
-MAX_SEED = 2**63 - 1
 Progress = Callable[[int, float], None]
 """Called with (evaluations so far, best objective so far)."""
 
@@ -187,24 +187,18 @@ def check_options(
     Raises:
         CXMError: naming the option, the value and the allowed range.
     """
-    _whole("--replications", replications, 1, MAX_REPLICATIONS)
-    _whole("--max-evaluations", max_evaluations, 1, MAX_EVALUATIONS)
+    check_whole("--replications", replications, 1, MAX_REPLICATIONS)
+    check_whole("--max-evaluations", max_evaluations, 1, MAX_EVALUATIONS)
     if search is not None:
-        _whole("--search", search, 1, MAX_SEARCH)
+        check_whole("--search", search, 1, MAX_SEARCH)
     if seed is not None:
-        _whole("--seed", seed, 0, MAX_SEED)
+        check_whole("--seed", seed, 0, SEED_MAX)
     runs = max_evaluations * replications
     if runs > MAX_RUNS:
         raise CXMError(
             f"--max-evaluations × --replications: got {max_evaluations} × {replications} = "
             f"{runs} runs; must be at most {MAX_RUNS}"
         )
-
-
-def _whole(option: str, value: object, low: int, high: int) -> None:
-    is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if not is_int or not low <= value <= high:
-        raise CXMError(f"{option}: got {value!r}; must be a whole number from {low} to {high}")
 
 
 def measure(

@@ -30,7 +30,7 @@ from sim.cli_options import (
     shown_path,
 )
 from sim.contact_centre import cli as contact_centre_cli
-from sim.errors import CXMError
+from sim.errors import CXMError, check_whole
 from sim.model import ENGINES, check_engine
 from sim.scenario import Scenario, load_scenario, with_overrides
 
@@ -183,9 +183,8 @@ def _load(path: Path, args: argparse.Namespace) -> Scenario:
 
 
 def _check_counts(args: argparse.Namespace) -> None:
-    most = schema_maximum("replications")
-    if args.replications is not None and not 1 <= args.replications <= most:
-        raise CXMError(f"--replications: got {args.replications}; must be 1 to {most:,}")
+    if args.replications is not None:
+        check_whole("--replications", args.replications, 1, schema_maximum("replications"))
     if args.seed is not None and args.seed < 0:
         raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
 
@@ -197,17 +196,11 @@ def schema_maximum(field: str) -> int:
     return int(next(m.le for m in metadata if getattr(m, "le", None) is not None))
 
 
-def _out_dir(args: argparse.Namespace, default_name: str) -> Path:
-    if args.out is not None:
-        return output_paths.output_path(args.out)
-    return results.default_out_dir(default_name)
-
-
 def _run(args: argparse.Namespace) -> int:
     _check_counts(args)
     scenario = _load(args.scenario, args)
     replications = args.replications or scenario.replications
-    out = _out_dir(args, scenario.name)
+    out = output_paths.chosen_path(args.out, scenario.name)
     with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
         started = datetime.now(UTC)
         with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
@@ -232,7 +225,7 @@ def _compare(args: argparse.Namespace) -> int:
             raise CXMError(f"compare: scenario name {name!r} is used twice; names must differ")
     replications = args.replications or base.replications
     months = sum(s.months for s in [base, *alternatives]) * replications
-    out = _out_dir(args, f"compare-{base.name}")
+    out = output_paths.chosen_path(args.out, f"compare-{base.name}")
     with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
         started = datetime.now(UTC)
         with progress_bar(months, args.quiet, "compare") as bar:
@@ -260,10 +253,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    if not 1 <= args.customers <= BENCH_MAX_CUSTOMERS:
-        raise CXMError(f"--customers: got {args.customers}; must be 1 to {BENCH_MAX_CUSTOMERS:,}")
-    if not 1 <= args.months <= schema_maximum("months"):
-        raise CXMError(f"--months: got {args.months}; must be 1 to {schema_maximum('months')}")
+    check_whole("--customers", args.customers, 1, BENCH_MAX_CUSTOMERS)
+    check_whole("--months", args.months, 1, schema_maximum("months"))
     if args.seed < 0:
         raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
     base = load_scenario(args.scenario, args.overrides)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import CXMError
+from sim.errors import CXMError, check_whole, shown_number
 from sim.output_paths import replace_file
 from sim.sweep_store import read_manifest
 
@@ -216,16 +216,14 @@ def check_options(
     """
     for name, value in shares.items():
         if not _is_number(value) or not 0 < value < 1:
-            raise CXMError(f"{name}: got {_show(value)}; must lie strictly between 0 and 1")
+            raise CXMError(f"{name}: got {shown_number(value)}; must lie strictly between 0 and 1")
     for name, value in densities.items():
         if value is not None and (not _is_number(value) or not 0 <= value <= 1):
-            raise CXMError(f"{name}: got {_show(value)}; must lie between 0 and 1 (a density)")
-    for name, value in counts.items():
-        whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
-        if not whole or not 1 <= value <= MAX_BOXES:
             raise CXMError(
-                f"{name}: got {_show(value)}; must be a whole number from 1 to {MAX_BOXES}"
+                f"{name}: got {shown_number(value)}; must lie between 0 and 1 (a density)"
             )
+    for name, value in counts.items():
+        check_whole(name, value, 1, MAX_BOXES)
 
 
 def check_discover_options(
@@ -242,13 +240,6 @@ def check_discover_options(
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float | np.number) and not isinstance(value, bool)
-
-
-def _show(value: object) -> str:
-    """A value for a message: numbers plainly (1.5, nan), anything else as its repr."""
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return str(int(value))
-    return repr(float(value)) if _is_number(value) else repr(value)
 
 
 def _inside(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

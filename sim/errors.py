@@ -9,6 +9,7 @@ expanding a large structure) and every part is flattened to one line and clipped
 from __future__ import annotations
 
 import contextlib
+import numbers
 from typing import Any
 
 VALUE_EXCERPT_CHARS = 200
@@ -129,3 +130,26 @@ _BRACKETS = {tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"
 
 class _ExcerptFullError(Exception):
     """The excerpt is long enough."""
+
+
+def check_whole(option: str, value: object, low: int, high: int) -> int:
+    """`value` as an int from `low` to `high` (a boolean is not a number).
+
+    Raises:
+        CXMError: ``"<option>: got <value>; must be a whole number from <low> to <high>"``.
+    """
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole or not low <= value <= high:
+        raise CXMError(
+            f"{option}: got {shown_number(value)}; must be a whole number from {low} to {high}"
+        )
+    return int(value)
+
+
+def shown_number(value: object) -> str:
+    """A value for a message: numbers plainly (3, 1.5, nan), anything else as its repr."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return repr(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    return repr(float(value))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sim import calibrate as calibration
 from sim import discover as discovery
-from sim import output_paths, parallel, results
+from sim import output_paths, parallel
 from sim.cli_options import (
     add_out_options,
     add_quiet_option,
@@ -25,7 +25,7 @@ from sim.cli_options import (
 )
 from sim.errors import CXMError
 from sim.scenario import load_scenario, with_overrides
-from sim.sweep import Sweep, SweepResult, load_sweep, run_sweep
+from sim.sweep import Sweep, SweepResult, load_sweep, run_sweep, sweep_out_dir
 
 EXIT_BAD_INPUT = 2
 
@@ -181,10 +181,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert, tls_key=args.tls_key,
     )  # fmt: skip
     sweep = load_sweep(args.sweep)
-    if args.out is not None:
-        out = output_paths.output_path(args.out)
-    else:
-        out = results.default_out_dir(f"sweep-{sweep.spec.name}")
+    out = sweep_out_dir(sweep, args.out)
     with output_paths.claim(out, "sweep", args.overwrite, report=report_repair):
         return _sweep_into(args, sweep, out)
 
@@ -253,10 +250,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     unknown = sorted(set(bounds) - set(free))
     if unknown:
         raise CXMError(f"--bounds: {', '.join(unknown)} is not among the --free parameters")
-    if args.out is not None:
-        out = output_paths.output_path(args.out)
-    else:
-        out = results.default_out_dir(f"{scenario.name}_calibrated.yaml")
+    out = output_paths.chosen_path(args.out, f"{scenario.name}_calibrated.yaml")
     with output_paths.claim(out, "file", args.overwrite, report=report_repair):
         bar = progress_bar(None, args.quiet, scenario.name, "evaluation")
 

@@ -15,7 +15,9 @@ Level = Annotated[float, Field(ge=0.0, le=5.0)]
 """A capability level, 0 (absent) to 5 (leading)."""
 Month = Annotated[int, Field(ge=1, le=600)]
 """A month of the run, 1-based."""
-Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
+SEED_MAX = 2**63 - 1
+"""The largest seed (seeds are stored in int64 columns)."""
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 """A random seed: a 64-bit signed integer ≥ 0 (it is stored in int64 columns)."""
 
 SHARE_TOLERANCE = 1e-5

@@ -120,6 +120,12 @@ def output_path(text: str | os.PathLike[str], option: str = "--out") -> Path:
     return Path(os.path.abspath(text))
 
 
+def chosen_path(given: str | os.PathLike[str] | None, default_name: str) -> Path:
+    """The output path given on the command line (`output_path`), or else the default
+    ``results/<default_name>`` (`default_path`)."""
+    return output_path(given) if given is not None else default_path(default_name)
+
+
 @contextlib.contextmanager
 def claim(
     path: str | os.PathLike[str],

@@ -20,21 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiments import Comparison, RunResult
-from sim.output_paths import default_path, replace_directory
+from sim.output_paths import replace_directory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The project's checkout (its ready scenarios and git commit); results go to the working
 directory's results/ instead (`sim.output_paths.results_dir`)."""
 PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
-
-
-def default_out_dir(name: str) -> Path:
-    """results/<name>/ in the working directory (or ``$CXM_RESULTS_DIR``).
-
-    Raises:
-        CXMError: `name` cannot be a folder of the results folder.
-    """
-    return default_path(name)
 
 
 def provenance(started: datetime, finished: datetime, command: list[str] | None) -> dict[str, Any]:

@@ -52,8 +52,8 @@ from sim.designs import (
 from sim.errors import ScenarioError
 from sim.experiments import replication_outcomes, run_replication
 from sim.fields import Name, Seed
-from sim.output_paths import claim, output_path
-from sim.results import default_out_dir, provenance
+from sim.output_paths import chosen_path, claim
+from sim.results import provenance
 from sim.scenario import (
     SCENARIO_SUFFIXES,
     Scenario,
@@ -484,7 +484,7 @@ def run_sweep(
     options = {"dashboard": dashboard, "tls_ca_file": tls_ca_file, "tls_cert": tls_cert,
                "tls_key": tls_key}  # fmt: skip
     parallel.check_options(workers, scheduler, **options)
-    out = output_path(out) if out is not None else default_out_dir(f"sweep-{sweep.spec.name}")
+    out = sweep_out_dir(sweep, out)
     with claim(out, "sweep", overwrite) as held:
         started = datetime.now(UTC)
         if store.is_complete(out, sweep.fingerprint, resume, overwrite):
@@ -523,6 +523,11 @@ def run_sweep(
         return SweepResult(
             sweep, runs, sensitivity, timeseries, out, len(missing), reused, execution
         )
+
+
+def sweep_out_dir(sweep: Sweep, out: str | Path | None) -> Path:
+    """Where a sweep's results go: `out`, or ``results/sweep-<name>/``."""
+    return chosen_path(out, f"sweep-{sweep.spec.name}")
 
 
 def _sensitivity(sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame | None:
