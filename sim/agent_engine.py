@@ -23,6 +23,7 @@ stages (every prospect `listen`s to the agents of the neighbouring cells, then e
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,8 +32,10 @@ from mesa.discrete_space import Network
 
 from sim import journeys, purposes, surveys
 from sim.agents import Customer, Step
-from sim.journeys import NETWORK_SUBSTEPS, ContactOutcome, Contacts, Decisions, Month
+from sim.engine import Contacts, Decisions, Leaving, Month
+from sim.journeys import NETWORK_SUBSTEPS, ContactOutcome
 from sim.population import ACTIVE, INITIAL, LAPSED, PROSPECT, WORD_OF_MOUTH, Population
+from sim.stats import mean_or_nan
 from sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -71,6 +74,18 @@ class MonthDraws:
         return values
 
 
+@dataclass(kw_only=True)
+class AgentsMonth(Month):
+    """The month of the agents engine: the shared `Month` and whom it concerns."""
+
+    customers: list[Customer]
+    """The customers active at the start of the month, in market order (``start_month``)."""
+    customer_set: AgentSet
+    """The same customers as a Mesa `AgentSet`, to step them in random order."""
+    contacting: list[Customer] = field(default_factory=list)
+    """The customers who contacted support, in market order (``support.serve``)."""
+
+
 class AgentCustomers:
     """The market as Mesa agents: asks them to act, phase by phase, and gathers the results.
 
@@ -88,48 +103,56 @@ class AgentCustomers:
         self.routine = [k for k, is_support in enumerate(problem) if not is_support]
         self.support = [k for k, is_support in enumerate(problem) if is_support]
         self.voice_per_customer = 1.0
-        p = population
-        self.people: list[Customer] = [
-            Customer(model, i, *state, history=history)
-            for i, state in enumerate(
-                zip(
-                    p.segment.tolist(), p.status.tolist(), p.tenure.tolist(),
-                    p.expectation.tolist(), p.satisfaction.tolist(), p.effort.tolist(),
-                    p.products.tolist(), p.frailty.tolist(), strict=True,
-                )
-            )
-        ]  # fmt: skip
-        """Everyone in the market, by market index."""
         self.space: Network | None = None
+        """The social network, Mesa's way (None under complete mixing)."""
         if model.graph is not None:
             self.space = Network(model.graph, capacity=1, random=model.random, layout=None)
-            for person in self.people:
-                person.cell = self.space[person.index]
-        self.month_customers: list[Customer] = []
-        self.month_set = AgentSet([], random=model.random)
-        self.contacting: list[Customer] = []
+        p, space = population, self.space
+        self.people: list[Customer] = [
+            Customer(
+                model,
+                i,
+                *state,
+                history=history,
+                cell=space[i] if space is not None else None,
+            )
+            for i, state in enumerate(
+                zip(
+                    p.segment.tolist(),
+                    p.status.tolist(),
+                    p.tenure.tolist(),
+                    p.expectation.tolist(),
+                    p.satisfaction.tolist(),
+                    p.effort.tolist(),
+                    p.products.tolist(),
+                    p.frailty.tolist(),
+                    strict=True,
+                )
+            )
+        ]
+        """Everyone in the market, by market index."""
 
     def _shuffle_do(self, people: list[Customer], method: str, *args: object) -> None:
         AgentSet(people, random=self.model.random).shuffle_do(method, *args)
 
-    def start_month(self, number: int) -> Month:
+    def start_month(self, number: int) -> AgentsMonth:
         """Draws of the new month, and its customers (those active at its start)."""
         self.model.draws = MonthDraws(self.model.streams, number)
-        self.month_customers = [p for p in self.people if p.status == ACTIVE]
-        self.month_set = AgentSet(self.month_customers, random=self.model.random)
-        who = np.array([p.index for p in self.month_customers], dtype=np.int64)
-        return Month(number, who)
+        customers = [p for p in self.people if p.status == ACTIVE]
+        who = np.array([p.index for p in customers], dtype=np.int64)
+        customer_set = AgentSet(customers, random=self.model.random)
+        return AgentsMonth(number, who, customers=customers, customer_set=customer_set)
 
     # ------------------------------------------------------------------ journeys.experience
 
-    def experience(self, month: Month) -> None:
-        """Every customer meets the touchpoints due this month; the recorder gets each
+    def experience(self, month: AgentsMonth) -> None:
+        """Every customer meets the touchpoints due this month; the month sums each
         touchpoint's interactions."""
-        self.month_set.shuffle_do("experience")
-        month.problems = sum(p.had_problem for p in self.month_customers)
-        for k, batch in self._interactions(self.month_customers, self.routine).items():
+        month.customer_set.shuffle_do("experience")
+        month.problems = sum(p.had_problem for p in month.customers)
+        for k, batch in self._interactions(month.customers, self.routine).items():
             if batch:
-                self._record(k, batch)
+                self._record(month, k, batch)
                 if self.model.spec.touchpoints[self.model.touchpoints[k]].staffed:
                     month.staffed_interactions += float(len(batch))
 
@@ -144,42 +167,43 @@ class AgentCustomers:
                     batches[k].append((person, perceived, satisfaction, problem))
         return batches
 
-    def _record(self, k: int, batch: list[tuple[Customer, float, float, bool]]) -> None:
-        """Hand the recorder a touchpoint's interactions."""
+    def _record(
+        self, month: AgentsMonth, k: int, batch: list[tuple[Customer, float, float, bool]]
+    ) -> None:
+        """Add a touchpoint's interactions to the month's sums."""
         _, perceived, satisfaction, problem = zip(*batch, strict=True) if batch else ((),) * 4
-        self.model.recorder.touchpoint(
+        month.touchpoints.add_batch(
             self.model.touchpoints[k],
             np.array(perceived, dtype=np.float64),
             np.array(satisfaction, dtype=np.float64),
             np.array(problem, dtype=bool),
-            self.model.plan.quality[k],
         )
 
     # ------------------------------------------------------------------ support.serve
 
-    def contact_support(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
+    def contact_support(self, month: AgentsMonth) -> tuple[np.ndarray, np.ndarray]:
         """Customers with a problem decide whether to contact support; returns their market
         indices and the problems they report per touchpoint."""
-        self.month_set.shuffle_do("consider_contacting")
-        self.contacting = [p for p in self.month_customers if p.contacting]
+        month.customer_set.shuffle_do("consider_contacting")
+        month.contacting = [p for p in month.customers if p.contacting]
         reported = np.zeros(len(self.model.touchpoints), dtype=np.int64)
-        for person in self.contacting:
+        for person in month.contacting:
             for k, *_, problem in person.met:
                 reported[k] += problem
-        return np.array([p.index for p in self.contacting], dtype=np.int64), reported
+        return np.array([p.index for p in month.contacting], dtype=np.int64), reported
 
-    def experience_support(self, month: Month, contacts: Contacts) -> None:
+    def experience_support(self, month: AgentsMonth, contacts: Contacts) -> None:
         """Each caller learns what the desk made of their contact, then experiences it."""
-        for j, person in enumerate(self.contacting):
+        for j, person in enumerate(month.contacting):
             person.contact = ContactOutcome(
                 float(contacts.felt_wait_minutes[j]),
                 bool(contacts.unresolved[j]),
                 bool(contacts.abandoned[j]),
                 bool(contacts.recovered[j]),
             )
-        self._shuffle_do(self.contacting, "experience_support")
-        for k, batch in self._interactions(self.contacting, self.support).items():
-            self._record(k, batch)  # every support touchpoint, once the desk has served
+        self._shuffle_do(month.contacting, "experience_support")
+        for k, batch in self._interactions(month.contacting, self.support).items():
+            self._record(month, k, batch)  # every support touchpoint, once the desk has served
             if self.model.spec.touchpoints[self.model.touchpoints[k]].staffed:
                 # Agents answer the contacts that did not hang up, and the repeat of each
                 # unresolved one.
@@ -189,57 +213,57 @@ class AgentCustomers:
 
     # ------------------------------------------------------------------ customers.evaluate
 
-    def evaluate(self, month: Month, trust_shock: float, drift: float) -> None:
+    def evaluate(self, month: AgentsMonth, trust_shock: float, drift: float) -> None:
         """Customers fold the month into their memory; everyone's expectations drift."""
         self.model.agents_by_type[Customer].shuffle_do("evaluate", trust_shock, drift)
-        month.experiencing = sum(bool(p.met) for p in self.month_customers)
+        month.experiencing = sum(bool(p.met) for p in month.customers)
 
     # ------------------------------------------------------------------ customers.answer
 
-    def answer(self, month: Month) -> tuple[surveys.SurveyWave, np.ndarray]:
+    def answer(self, month: AgentsMonth) -> tuple[surveys.SurveyWave, np.ndarray]:
         """The survey's conditions (from everyone asked), everyone's answers, the wave, and
         each respondent's touchpoint ratings (one row per respondent)."""
-        model, people = self.model, self.month_customers
-        rules_ = model.spec.behaviour.surveys
+        model, people = self.model, month.customers
+        survey_rules = model.spec.behaviour.surveys
         if not people:
             empty = surveys.Answers(*[np.zeros(0)] * len(surveys.Answers._fields))
-            return surveys.summarise(empty), np.zeros((0, len(model.touchpoints)))
+            return surveys.measure_wave(empty), np.zeros((0, len(model.touchpoints)))
         asked = surveys.conditions(
-            rules_,
+            survey_rules,
             np.array([p.satisfaction for p in people]),
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
         )
-        self.month_set.shuffle_do("answer", asked)
+        month.customer_set.shuffle_do("answer", asked)
         answers = surveys.Answers._make(
             np.array(column) for column in zip(*(p.answers for p in people), strict=True)
         )
         ratings = [p.ratings for p in people if p.ratings is not None]
-        return surveys.summarise(answers), np.array(ratings).reshape(-1, len(model.touchpoints))
+        return surveys.measure_wave(answers), np.array(ratings).reshape(-1, len(model.touchpoints))
 
-    def take_call_backs(self, month: Month, detractors: np.ndarray, chance: float) -> None:
+    def take_call_backs(self, month: AgentsMonth, detractors: np.ndarray, chance: float) -> None:
         """The detractors the firm calls back take the call."""
         self._shuffle_do([self.people[i] for i in detractors], "take_call_back", chance)
 
     # ------------------------------------------------------------------ customers.decide
 
-    def consider_leaving(self, month: Month) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def consider_leaving(self, month: AgentsMonth) -> Leaving:
         """Each customer's churn risk, intent to leave and renewal (`Month.who` order)."""
-        self.month_set.shuffle_do("consider_leaving")
-        people = self.month_customers
-        return (
+        month.customer_set.shuffle_do("consider_leaving")
+        people = month.customers
+        return Leaving(
             np.array([p.risk for p in people], dtype=np.float64),
             np.array([p.would_leave for p in people], dtype=bool),
             np.array([p.renewal for p in people], dtype=bool),
         )
 
-    def decide(self, month: Month, flagged: np.ndarray | None) -> Decisions:
+    def decide(self, month: AgentsMonth, flagged: np.ndarray | None) -> Decisions:
         """The firm's flags reach the customers; each decides; the decisions are gathered."""
-        people = self.month_customers
+        people = month.customers
         if flagged is not None:
             for person, flag in zip(people, flagged.tolist(), strict=True):
                 person.flagged = flag
-        self.month_set.shuffle_do("decide")
+        month.customer_set.shuffle_do("decide")
         stayers = [p for p in people if p.status == ACTIVE]
         return Decisions(
             segment=np.array([p.segment for p in people], dtype=np.int64),
@@ -253,7 +277,7 @@ class AgentCustomers:
 
     # ------------------------------------------------------------------ market.acquire
 
-    def speak(self) -> np.ndarray:
+    def speak(self, month: AgentsMonth) -> np.ndarray:
         """Every active customer's word of mouth (market order)."""
         speakers = [p for p in self.people if p.status == ACTIVE]
         self._shuffle_do(speakers, "speak")
@@ -264,7 +288,7 @@ class AgentCustomers:
         return sum(p.status == PROSPECT for p in self.people)
 
     def adopt(
-        self, month: Month, chance: float | None, ads_share: float | None, per_customer: float
+        self, month: AgentsMonth, chance: float | None, ads_share: float | None, per_customer: float
     ) -> dict[str, float]:
         """Prospects and lapsed customers (not those who left this month) consider adopting —
         with the month's `chance` under complete mixing, or hearing their ties in sub-steps
@@ -291,15 +315,15 @@ class AgentCustomers:
 
     # ------------------------------------------------------------------ record
 
-    def state(self, month: Month) -> dict[str, float]:
+    def state(self, month: AgentsMonth) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
-        people = self.month_customers
+        people = month.customers
         active = [p for p in self.people if p.status == ACTIVE]
         return {
-            "satisfaction_mean": _mean([p.satisfaction for p in people]),
-            "effort_mean": _mean([p.effort for p in people]),
-            "expectation_mean": _mean([p.expectation for p in people]),
-            "products_per_customer": _mean([p.products for p in active]) if active else 0.0,
+            "satisfaction_mean": mean_or_nan([p.satisfaction for p in people]),
+            "effort_mean": mean_or_nan([p.effort for p in people]),
+            "expectation_mean": mean_or_nan([p.expectation for p in people]),
+            "products_per_customer": mean_or_nan([p.products for p in active]) if active else 0.0,
             "initial_customers_active": float(sum(p.source == INITIAL for p in active)),
         }
 
@@ -311,18 +335,18 @@ def _journey_steps(model: CXModel) -> tuple[list[list[Step]], list[list[Step]]]:
     for seg in range(len(model.spec.market.segments)):
         steps = [
             Step(
-                k, name, model.spec.touchpoints[name], model.spec.touchpoints[name].effort,
+                k,
+                name,
+                model.spec.touchpoints[name],
+                model.spec.touchpoints[name].effort,
                 journeys.occurs_at_random(model.spec.touchpoints[name]),
-                purposes.touchpoint_occurs(name), purposes.touchpoint_noise(name),
+                purposes.touchpoint_occurs(name),
+                purposes.touchpoint_noise(name),
                 purposes.touchpoint_problem(name),
             )
             for k, name in enumerate(model.touchpoints)
             if model.in_journey[seg, k]
-        ]  # fmt: skip
+        ]
         journey.append([s for s in steps if s.settings.when != "problem"])
         support.append([s for s in steps if s.settings.when == "problem"])
     return journey, support
-
-
-def _mean(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")

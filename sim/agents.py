@@ -22,13 +22,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
 import pandas as pd
-from mesa.discrete_space import FixedAgent
+from mesa.discrete_space import Cell, FixedAgent
 
 from sim import journeys, purposes, rules, surveys
 from sim.journeys import NETWORK_SUBSTEPS, ContactOutcome
-from sim.population import ACTIVE, ADVERTISING, INITIAL, LAPSED, WINBACK, WORD_OF_MOUTH
+from sim.population import ACTIVE, INITIAL, LAPSED
 from sim.scenario import Touchpoint
 
 if TYPE_CHECKING:
@@ -92,6 +91,7 @@ class Customer(FixedAgent):
         segment: index of their segment in `scenario.market.segments`.
         status, tenure, expectation, satisfaction, effort, products, frailty: initial state.
         history: whether to keep the journey history.
+        cell: their node's cell when the market has a social network.
     """
 
     def __init__(
@@ -107,6 +107,7 @@ class Customer(FixedAgent):
         products: int,
         frailty: float,
         history: bool = True,
+        cell: Cell | None = None,
     ) -> None:
         super().__init__(model)
         self.index = index
@@ -130,7 +131,36 @@ class Customer(FixedAgent):
         satisfaction, whether a problem arose)."""
         self.effort_sum, self.interactions = 0.0, 0
         self.contact: ContactOutcome | None = None
+        """What the support desk made of this month's contact (None without one)."""
         self.episode = self.month_effort = math.nan
+        """The month's remembered satisfaction and mean effort (NaN without interactions)."""
+        self.contacting = False
+        """Whether I contact support this month."""
+        self.answers: surveys.Answers | None = None
+        """My survey answers this month."""
+        self.ratings: list[float] | None = None
+        """My rating of each touchpoint this month (0–1, NaN where not met; None unless I
+        answered the survey)."""
+        self.renewal = False
+        """Whether my contract is due for renewal this month."""
+        self.risk = 0.0
+        """My probability of leaving this month."""
+        self.would_leave = False
+        """Whether I mean to leave this month (before any intervention)."""
+        self.flagged = False
+        """Whether the firm flagged me as a churn risk this month."""
+        self.kept = False
+        """Whether an intervention kept me although I meant to leave."""
+        self.repeat = self.upsell = False
+        """Whether I made a repeat purchase and took one more product this month."""
+        self.revenue = 0.0
+        """What I paid this month, currency."""
+        self.hazard = 0.0
+        """My adoption hazard this sub-step, per month (on a network)."""
+        self.joined = False
+        """Whether I adopted this month."""
+        if cell is not None:
+            self.cell = cell
 
     # ------------------------------------------------------------------ journeys.experience
 
@@ -162,11 +192,14 @@ class Customer(FixedAgent):
             self._meet(step, raw, step.effort, problem)
 
     def _meet(self, step: Step, raw_quality: float, effort: float, problem: bool) -> None:
-        rules_ = self.model.spec.behaviour.satisfaction
+        satisfaction_rules = self.model.spec.behaviour.satisfaction
         perceived, satisfaction = journeys.interaction(
-            raw_quality, self.expectation, self.profile.tolerance,
-            rules_.disconfirmation_weight, rules_.loss_aversion,
-        )  # fmt: skip
+            raw_quality,
+            self.expectation,
+            self.profile.tolerance,
+            satisfaction_rules.disconfirmation_weight,
+            satisfaction_rules.loss_aversion,
+        )
         perceived, satisfaction, effort = float(perceived), float(satisfaction), float(effort)
         self.met.append((step.k, perceived, satisfaction, bool(problem)))
         self.effort_sum += effort
@@ -223,23 +256,13 @@ class Customer(FixedAgent):
         episode = math.nan
         if met:
             episode = float(rules.peak_end([m[2] for m in met], s.peak_end_weight)[0])
-        weight = rules.prior_weight(
-            self.tenure, s.prior_weight_new, s.prior_weight_loyal, s.tenure_scale_months
-        )
-        satisfaction = rules.anchor_and_adjust(self.satisfaction, episode, weight)
-        if trust_shock:
-            satisfaction = np.clip(satisfaction - trust_shock, 0.0, 1.0)
-        self.satisfaction = float(satisfaction)
         self.month_effort = float(journeys.month_effort(self.effort_sum, self.interactions))
-        self.effort = float(
-            rules.anchor_and_adjust(self.effort, self.month_effort, s.effort_memory)
-        )
         mean_perceived = sum(m[1] for m in met) / len(met) if met else math.nan
-        self.expectation = float(
-            rules.adapted_expectation(
-                self.expectation, mean_perceived, s.expectation_adaptation, 0.0
-            )
+        prior = journeys.Memory(self.satisfaction, self.effort, self.expectation)
+        memory = journeys.remember(
+            s, self.tenure, prior, episode, self.month_effort, mean_perceived, trust_shock
         )
+        self.satisfaction, self.effort, self.expectation = (float(x) for x in memory)
         self.episode = episode
 
     # ------------------------------------------------------------------ customers.answer
@@ -248,22 +271,28 @@ class Customer(FixedAgent):
         """Perhaps answer the month's survey (`answers`) and, if so, rate each touchpoint I
         met (`ratings`, NaN for the others)."""
         model, i, draws = self.model, self.index, self.model.draws
-        rules_ = model.spec.behaviour.surveys
+        survey_rules = model.spec.behaviour.surveys
         answered = surveys.responds(
-            asked, self.satisfaction, self.profile.survey_response,
+            asked,
+            self.satisfaction,
+            self.profile.survey_response,
             draws.uniform(purposes.SURVEY_RESPOND)[i],
-        )  # fmt: skip
+        )
         self.answers = surveys.answer(
-            rules_, answered, self.satisfaction, self.episode, self.month_effort,
+            survey_rules,
+            answered,
+            self.satisfaction,
+            self.episode,
+            self.month_effort,
             *(draws.normal(purposes.survey_answer(name))[i] for name in surveys.ANSWER_NOISE),
-        )  # fmt: skip
+        )
         self.ratings = None
         if self.answers.answered:
             moments = {k: satisfaction for k, _, satisfaction, _ in self.met}
             self.ratings = [
                 float(
                     surveys.touchpoint_rating(
-                        moments[k], draws.normal(purpose)[i], rules_.csat_answer_sd
+                        moments[k], draws.normal(purpose)[i], survey_rules.csat_answer_sd
                     )
                 )
                 if k in moments
@@ -276,7 +305,7 @@ class Customer(FixedAgent):
         some of my satisfaction."""
         if self.model.draws.uniform(purposes.SURVEY_CLOSE_LOOP)[self.index] < chance:
             effect = self.model.spec.firm.maturity.close_loop_effect
-            self.satisfaction = min(self.satisfaction + effect, 1.0)
+            self.satisfaction = float(journeys.lifted(self.satisfaction, effect))
 
     # ------------------------------------------------------------------ customers.decide
 
@@ -286,23 +315,25 @@ class Customer(FixedAgent):
         model, i, draws = self.model, self.index, self.model.draws
         churn = model.spec.behaviour.churn
         p_churn = float(
-            rules.churn_probability(
-                self.profile.churn_per_month, self.satisfaction, self.effort,
-                churn.satisfaction_effect, churn.effort_effect, churn.reference_satisfaction,
-                churn.reference_effort, model.firm.trust_shock, self.frailty,
+            journeys.churn_chance(
+                churn,
+                self.profile.churn_per_month,
+                self.satisfaction,
+                self.effort,
+                model.firm.trust_shock,
+                self.frailty,
             )
-        )  # fmt: skip
-        self.renewal = bool(journeys.renewing(self.profile.contract_months, self.tenure))
-        p_leave = float(
-            rules.renewal_leave_probability(
-                self.satisfaction, churn.renewal_max_leave, churn.renewal_threshold,
-                churn.renewal_steepness,
-            )
-        )  # fmt: skip
-        self.would_leave = draws.uniform(purposes.CHURN_HAZARD)[i] < p_churn or (
-            self.renewal and draws.uniform(purposes.CHURN_RENEWAL)[i] < p_leave
         )
-        self.risk = p_churn + self.renewal * p_leave
+        self.renewal = bool(journeys.renewing(self.profile.contract_months, self.tenure))
+        p_leave = float(journeys.renewal_leave_chance(churn, self.satisfaction))
+        risk, would_leave = journeys.leaving(
+            p_churn,
+            self.renewal,
+            p_leave,
+            draws.uniform(purposes.CHURN_HAZARD)[i],
+            draws.uniform(purposes.CHURN_RENEWAL)[i],
+        )
+        self.would_leave, self.risk = bool(would_leave), float(risk)
         self.flagged = False
 
     def decide(self) -> None:
@@ -311,12 +342,10 @@ class Customer(FixedAgent):
         model, i, draws = self.model, self.index, self.model.draws
         settings = model.spec.firm.maturity
         self.kept = False
-        if (
-            self.flagged
-            and draws.uniform(purposes.PREDICT_SUCCESS)[i] < settings.intervention_success
-        ):
+        u_success = draws.uniform(purposes.PREDICT_SUCCESS)[i]
+        if journeys.intervention_succeeds(self.flagged, u_success, settings.intervention_success):
             gain = settings.intervention_satisfaction_gain
-            self.satisfaction = min(self.satisfaction + gain, 1.0)
+            self.satisfaction = float(journeys.lifted(self.satisfaction, gain))
             self.kept = self.would_leave
         self.revenue = 0.0
         if self.would_leave and not self.kept:
@@ -327,33 +356,38 @@ class Customer(FixedAgent):
         if self.months is not None:
             self.months.append(
                 MonthEnd(
-                    model.month, STATUS[self.status], self.episode, self.satisfaction,
-                    self.effort, self.expectation, self.revenue,
+                    model.month,
+                    STATUS[self.status],
+                    self.episode,
+                    self.satisfaction,
+                    self.effort,
+                    self.expectation,
+                    self.revenue,
                 )
-            )  # fmt: skip
+            )
 
     def _buy_and_pay(self) -> None:
         model, i, draws = self.model, self.index, self.model.draws
         b = model.spec.behaviour
-        ref = b.churn.reference_satisfaction
-        p_repeat = rules.purchase_probability(
-            b.purchase.repeat_per_month, self.satisfaction, b.purchase.satisfaction_effect, ref
+        repeat, upsell = journeys.purchases(
+            b.purchase,
+            b.churn.reference_satisfaction,
+            self.satisfaction,
+            self.products,
+            draws.uniform(purposes.PURCHASE_REPEAT)[i],
+            draws.uniform(purposes.PURCHASE_UPSELL)[i],
         )
-        self.repeat = draws.uniform(purposes.PURCHASE_REPEAT)[i] < p_repeat
-        p_upsell = rules.purchase_probability(
-            b.purchase.upsell_per_month, self.satisfaction, b.purchase.satisfaction_effect, ref
-        )
-        self.upsell = (
-            draws.uniform(purposes.PURCHASE_UPSELL)[i] < p_upsell
-            and self.products < b.purchase.max_products
-        )
+        self.repeat, self.upsell = bool(repeat), bool(upsell)
         self.products += int(self.upsell)
         self.revenue = float(
             journeys.month_revenue(
-                self.profile.revenue_per_month, self.products, self.repeat,
-                self.profile.repeat_purchase_value, b.purchase.extra_product_revenue_share,
+                self.profile.revenue_per_month,
+                self.products,
+                self.repeat,
+                self.profile.repeat_purchase_value,
+                b.purchase.extra_product_revenue_share,
             )
-        )  # fmt: skip
+        )
         self.revenue_to_date += self.revenue
         self.tenure += 1
 
@@ -387,7 +421,7 @@ class Customer(FixedAgent):
         reluctant = journeys.reluctance(self.status == LAPSED, a.winback_factor)
         if chance is not None:
             u = self.model.draws.uniform(purposes.ACQUIRE_ADOPT)[self.index]
-            self.joined = bool(u < chance * reluctant)
+            self.joined = bool(journeys.adopts(u, chance, reluctant))
             return
         p_sub = journeys.substep_adoption(self.hazard, reluctant)
         if self.model.draws.uniform(ADOPT_PURPOSES[sub])[self.index] < p_sub:
@@ -401,10 +435,7 @@ class Customer(FixedAgent):
         if ads_share is None:  # on a network: my own hazard's advertising share
             ads_share = journeys.advertising_share(a.advertising_per_month, self.hazard)
         u_source = self.model.draws.uniform(purposes.ACQUIRE_SOURCE)[self.index]
-        if self.status == LAPSED:
-            self.source = WINBACK
-        else:
-            self.source = ADVERTISING if u_source < ads_share else WORD_OF_MOUTH
+        self.source = int(journeys.adoption_source(self.status == LAPSED, u_source, ads_share))
         self.status, self.tenure, self.products = ACTIVE, 0, 1
         self.satisfaction = self.expectation
         self.effort = self.model.spec.behaviour.churn.reference_effort

@@ -8,7 +8,7 @@ of 0).
 
 Targets are named like outcomes:
 
-- any outcome of `sim.experiments.replication_outcomes` (``churn_rate_mean``, ``nps_true``,
+- any outcome of `sim.metrics.OUTCOMES` (``churn_rate_mean``, ``nps_true``,
   ``retention_of_initial``…), with its meaning there (value at the horizon, total, or mean
   over months), averaged over replications;
 - ``<metric>_mean`` for any time-series metric ``<metric>`` (``csat_true_mean``,
@@ -18,6 +18,11 @@ Simulation-based optimisation with common random numbers: every evaluation runs 
 replications on the same seed, so the objective changes only because the parameters do and
 is close to smooth. The search has two stages in the unit cube of the bounds: a coarse Latin
 hypercube (plus the scenario's own values), then Nelder–Mead from the best point.
+
+The replications of each evaluation are tasks of `sim.parallel` (in this process, on a local
+Dask cluster or on a scheduler), on one pool opened for the whole calibration; each
+evaluation's outcomes are assembled in replication order, so the search takes the same path
+and ends at the same values for any workers.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy.optimize import minimize
 
-from sim import experiments, purposes
+from sim import experiments, parallel, purposes
 from sim.designs import unit_samples
 from sim.errors import CXMError, ScenarioError, check_whole
 from sim.fields import SEED_MAX
@@ -92,6 +97,13 @@ def calibrate(
     search: int | None = None,
     max_evaluations: int = 150,
     progress: Progress | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
 ) -> CalibrationResult:
     """Fit `free` parameters of `scenario` to `targets`.
 
@@ -106,12 +118,20 @@ def calibrate(
         search: points of the coarse Latin-hypercube stage (default 4 + 4 × free).
         max_evaluations: evaluations in all (both stages).
         progress: optional callback, see `Progress`.
+        workers: local worker processes for the replications of each evaluation, one
+            cluster for the whole calibration (default: one per core, but evaluations of
+            fewer than `sim.parallel.SERIAL_BELOW` replications run in this process; 1: in
+            this process).
+        scheduler: address of a running Dask scheduler instead of local workers.
+        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.parallel.execute`.
 
     Raises:
         CXMError: unknown target names, unknown or repeated free paths, missing or bad
-            bounds, or too few evaluations.
+            bounds, too few evaluations, or bad execution options.
     """
     check_options(replications, search, max_evaluations, seed)
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    parallel.check_options(workers, scheduler, dashboard=dashboard, **tls)
     free = list(free)
     if not free or not targets:
         raise CXMError("calibrate needs at least one --target and one --free parameter")
@@ -124,6 +144,45 @@ def calibrate(
     search = 4 + 4 * len(free) if search is None else search
     if max_evaluations < search + 2:
         raise CXMError(f"--max-evaluations must exceed the {search} search points by 2 or more")
+    with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
+
+        def evaluate(values: Mapping[str, Any]) -> float:
+            return _objective(scenario, values, targets, replications, seed, where)
+
+        table = _search(
+            evaluate, scenario, free, limits, integer, seed, search, max_evaluations, progress
+        )
+        if table["objective"].min() >= PENALTY:
+            raise CXMError("calibrate: no parameter set within the bounds produced the targets")
+        fitted = table.loc[table["objective"].idxmin(), free].to_dict()
+        fitted = {p: int(v) if integer[p] else float(v) for p, v in fitted.items()}
+        fitted_scenario = with_overrides(scenario, fitted)
+        achieved = measure(fitted_scenario, list(targets), replications, seed, where)
+    fit = fit_table(targets, achieved)
+    calibrated = with_overrides(
+        scenario,
+        fitted | {"name": f"{scenario.name}_calibrated", "description": _description(fit)},
+    )
+    return CalibrationResult(
+        calibrated, fitted, fit, float(table["objective"].min()), len(table), table, limits
+    )
+
+
+def _search(
+    evaluate: Callable[[Mapping[str, Any]], float],
+    scenario: Scenario,
+    free: Sequence[str],
+    limits: Mapping[str, tuple[float, float]],
+    integer: Mapping[str, bool],
+    seed: int,
+    search: int,
+    max_evaluations: int,
+    progress: Progress | None,
+) -> pd.DataFrame:
+    """Search the unit cube of the bounds (`integer` parameters rounded): the scenario's own
+    values and a Latin hypercube of `search` points, then Nelder–Mead from the best; each
+    distinct parameter set is evaluated once. Returns one row per evaluation, in evaluation
+    order: each free parameter and the objective."""
     low = np.array([limits[p][0] for p in free])
     width = np.array([limits[p][1] - limits[p][0] for p in free])
     history: list[dict[str, float]] = []
@@ -138,7 +197,7 @@ def calibrate(
         values = values_at(z)
         key = tuple(values.values())
         if key not in cache:
-            cache[key] = _objective(scenario, values, targets, replications, seed)
+            cache[key] = evaluate(values)
             history.append(values | {"objective": cache[key]})
             if progress is not None:
                 progress(len(history), min(cache.values()))
@@ -158,24 +217,18 @@ def calibrate(
         for j in range(len(free))
     ]
     minimize(
-        objective, best, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(free),
-        options={"maxfev": max_evaluations - len(history), "initial_simplex": np.array(simplex),
-                 "xatol": 1e-4, "fatol": 1e-10},
-    )  # fmt: skip
-    table = pd.DataFrame(history)
-    fitted = table.loc[table["objective"].idxmin(), free].to_dict()
-    fitted = {p: int(v) if integer[p] else float(v) for p, v in fitted.items()}
-    if table["objective"].min() >= PENALTY:
-        raise CXMError("calibrate: no parameter set within the bounds produced the targets")
-    achieved = measure(with_overrides(scenario, fitted), list(targets), replications, seed)
-    fit = fit_table(targets, achieved)
-    calibrated = with_overrides(
-        scenario,
-        fitted | {"name": f"{scenario.name}_calibrated", "description": _description(fit)},
+        objective,
+        best,
+        method="Nelder-Mead",
+        bounds=[(0.0, 1.0)] * len(free),
+        options={
+            "maxfev": max_evaluations - len(history),
+            "initial_simplex": np.array(simplex),
+            "xatol": 1e-4,
+            "fatol": 1e-10,
+        },
     )
-    return CalibrationResult(
-        calibrated, fitted, fit, float(table["objective"].min()), len(table), table, limits
-    )
+    return pd.DataFrame(history)
 
 
 def check_options(
@@ -202,10 +255,21 @@ def check_options(
 
 
 def measure(
-    scenario: Scenario, names: Sequence[str], replications: int, seed: int
+    scenario: Scenario,
+    names: Sequence[str],
+    replications: int,
+    seed: int,
+    pool: parallel.Pool | None = None,
 ) -> dict[str, float]:
-    """Simulated value of each target name, averaged over replications (NaN-aware)."""
-    result = experiments.run(scenario, replications, seed)
+    """Simulated value of each target name, averaged over replications (NaN-aware).
+
+    The replications run on `pool` (see `sim.parallel.pool`) if given, else as
+    `sim.experiments.run` runs them by default.
+    """
+    if pool is None:
+        result = experiments.run(scenario, replications, seed)
+    else:
+        result = experiments.replicate(pool, [scenario], replications, seed)[0]
     values = {}
     for name in names:
         if name in result.outcomes:
@@ -332,8 +396,11 @@ def _current(scenario: Scenario, path: str) -> float:
     node: Any = scenario.model_dump(mode="json")
     for key in path.split("."):
         if isinstance(node, list):
-            named = [i for i, item in enumerate(node) if isinstance(item, dict)
-                     and item.get("name") == key]  # fmt: skip
+            named = [
+                i
+                for i, item in enumerate(node)
+                if isinstance(item, dict) and item.get("name") == key
+            ]
             node = node[int(key)] if key.isdigit() else node[named[0]] if named else None
         elif isinstance(node, dict):
             node = node.get(key)
@@ -350,12 +417,13 @@ def _objective(
     targets: Mapping[str, float],
     replications: int,
     seed: int,
+    pool: parallel.Pool,
 ) -> float:
     try:
         candidate = with_overrides(scenario, values)
     except ScenarioError:
         return PENALTY
-    achieved = measure(candidate, list(targets), replications, seed)
+    achieved = measure(candidate, list(targets), replications, seed, pool)
     errors = fit_table(targets, achieved)["relative_error"].to_numpy()
     return float(np.sum(errors**2)) if np.all(np.isfinite(errors)) else PENALTY
 
@@ -433,8 +501,10 @@ def write_calibrated(result: CalibrationResult, path: str | Path, overwrite: boo
     """Write the calibrated scenario as YAML, its fit in a comment header (atomically; a
     previous calibrated file is replaced only if `overwrite`, see `sim.output_paths`)."""
     path = Path(path)
-    lines = [f"# Calibrated {result.scenario.name}: {result.evaluations} evaluations, "
-             f"objective {result.objective:.4g} (sum of squared relative errors)"]  # fmt: skip
+    lines = [
+        f"# Calibrated {result.scenario.name}: {result.evaluations} evaluations, "
+        f"objective {result.objective:.4g} (sum of squared relative errors)"
+    ]
     lines += [f"#   {path_}: {value!r}" for path_, value in result.values.items()]
     lines += [
         f"#   target {r.target} = {r.value:g}: achieved {r.achieved:.6g} "

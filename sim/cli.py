@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import experiments, experiments_cli, output_paths, results
+from sim import experiments, experiments_cli, metrics, output_paths, results
 from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE
 from sim.cli_options import (
     OneLineParser,
+    add_execution_options,
     add_out_options,
     add_quiet_option,
     add_set_option,
+    execution_options,
     progress_bar,
     report_repair,
     shown_path,
@@ -36,22 +38,6 @@ from sim.scenario import Scenario, load_scenario, with_overrides
 
 EXIT_BAD_INPUT = 2
 BASELINE = results.PROJECT_ROOT / "scenarios" / "baseline.yaml"
-
-LABELS = {
-    "active": "active customers",
-    "retention_of_initial": "retention of initial customers",
-    "churned_total": "customers churned",
-    "acquired_total": "customers acquired",
-    "revenue_total": "revenue",
-    "profit_total": "profit",
-    "profit_npv": "profit NPV",
-    "nps_true": "NPS (true)",
-    "nps_measured": "NPS (measured)",
-    "csat_measured": "CSAT 1-5 (measured)",
-    "ces_measured": "CES 1-7 (measured)",
-    "roi": "ROI of extra investment",
-    "payback_month": "payback month",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "touchpoints.parquet, outcomes.parquet, summary.json and manifest.json to DIR.",
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    _add_run_options(run)
+    _add_run_options(run, "fewer than {n} replications")
     add_out_options(run, "results/<scenario name>/")
     run.set_defaults(handler=_run)
 
@@ -88,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "alternatives", type=Path, nargs="+", metavar="ALT", help="alternative scenario files"
     )
-    _add_run_options(compare)
+    _add_run_options(compare, "comparisons of fewer than {n} runs (scenario × replication)")
     add_out_options(compare, "results/compare-<base>/")
     compare.set_defaults(handler=_compare)
 
@@ -134,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
+def _add_run_options(parser: argparse.ArgumentParser, tiny: str) -> None:
+    """The options `cxm run` and `cxm compare` share; `tiny` as in `add_execution_options`."""
     parser.add_argument(
         "--replications", "-r", type=int, help="replications (default: the scenario's)"
     )
@@ -149,6 +136,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         f"{AGENTS_ENGINE_MAX_PEOPLE:,} people)",
     )
     add_set_option(parser)
+    add_execution_options(parser, tiny)
     add_quiet_option(parser)
 
 
@@ -198,13 +186,16 @@ def schema_maximum(field: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     _check_counts(args)
+    execution = execution_options(args)
     scenario = _load(args.scenario, args)
     replications = args.replications or scenario.replications
     out = output_paths.chosen_path(args.out, scenario.name)
     with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
         started = datetime.now(UTC)
         with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
-            result = experiments.run(scenario, replications, args.seed, args.engine, bar.update)
+            result = experiments.run(
+                scenario, replications, args.seed, args.engine, bar.update, **execution
+            )
         results.write_run(
             result, out, started, datetime.now(UTC), args.command_line, args.overwrite
         )
@@ -217,6 +208,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     _check_counts(args)
+    execution = execution_options(args)
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
     names = [base.name] + [a.name for a in alternatives]
@@ -230,9 +222,14 @@ def _compare(args: argparse.Namespace) -> int:
         started = datetime.now(UTC)
         with progress_bar(months, args.quiet, "compare") as bar:
             comparison = experiments.compare(
-                base, *alternatives, replications=replications, seed=args.seed,
-                engine=args.engine, progress=bar.update,
-            )  # fmt: skip
+                base,
+                *alternatives,
+                replications=replications,
+                seed=args.seed,
+                engine=args.engine,
+                progress=bar.update,
+                **execution,
+            )
         results.write_comparison(
             comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
         )
@@ -327,10 +324,10 @@ def format_run_table(result: experiments.RunResult) -> str:
     """Headline metrics of a run: mean and 95% interval."""
     summary = result.summary.set_index("metric")
     lines = [f"{'metric':<32}{'mean':>14}  95% interval"]
-    for metric in experiments.HEADLINE:
+    for metric in metrics.HEADLINE:
         row = summary.loc[metric]
         interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-        lines.append(f"{LABELS[metric]:<32}{_fmt(row['mean']):>14}  {interval}")
+        lines.append(f"{metrics.LABELS[metric]:<32}{_fmt(row['mean']):>14}  {interval}")
     return "\n".join(lines)
 
 
@@ -346,13 +343,13 @@ def format_comparison_table(comparison: experiments.Comparison) -> str:
         lines.append(
             f"{'metric':<32}{'base':>14}{'alternative':>14}{'difference':>14}  95% interval"
         )
-        for metric in (*experiments.HEADLINE, *experiments.RETURN_METRICS):
+        for metric in (*metrics.HEADLINE, *metrics.RETURNS):
             row = part.loc[metric]
             interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-            if metric in experiments.RETURN_METRICS and row["n"] < part.loc["active", "n"]:
+            if metric in metrics.RETURNS and row["n"] < part.loc["active", "n"]:
                 interval += f" ({int(row['n'])} of {int(part.loc['active', 'n'])} replications)"
             lines.append(
-                f"{LABELS[metric]:<32}{_fmt(row['base_mean']):>14}"
+                f"{metrics.LABELS[metric]:<32}{_fmt(row['base_mean']):>14}"
                 f"{_fmt(row['alternative_mean']):>14}{_fmt(row['difference']):>14}  {interval}"
             )
     return "\n".join(lines).lstrip("\n")

@@ -1,15 +1,16 @@
 """Command-line pieces shared by the `cxm` subcommands: scenario overrides, output paths,
-progress and one-line parse errors."""
+where runs execute, progress and one-line parse errors."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tqdm import tqdm
 
+from sim import parallel
 from sim.errors import CXMError
 
 
@@ -30,6 +31,71 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--quiet``/``-q``, which hides the progress bar (into `quiet`)."""
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def add_execution_options(parser: argparse.ArgumentParser, tiny: str) -> None:
+    """Add where the runs execute (see `sim.parallel`): ``--workers``/``-w N`` or
+    ``--scheduler ADDRESS`` (one of the two), ``--dashboard``, and the TLS files
+    ``--tls-ca-file``, ``--tls-cert`` and ``--tls-key``; read them with
+    `execution_options`.
+
+    Args:
+        parser: the subcommand's parser.
+        tiny: the jobs that run in this process when no worker count is given, with ``{n}``
+            for `sim.parallel.SERIAL_BELOW`, e.g. ``"sweeps of fewer than {n} runs"``.
+    """
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        "-w",
+        type=int,
+        metavar="N",
+        help="local worker processes (default: one per core; 1 runs in this process; "
+        f"{tiny.format(n=parallel.SERIAL_BELOW)} run in this process unless a number is "
+        "given); results do not depend on it",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+        "or tls://10.0.0.5:8786; its workers must be trusted (results come back pickled)",
+    )
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="start the local cluster's Dask dashboard on 127.0.0.1 and print its address "
+        "(default: no dashboard)",
+    )
+    for option, meaning in (
+        ("--tls-ca-file", "the certificate authority that signed the scheduler's certificate"),
+        ("--tls-cert", "this client's certificate"),
+        ("--tls-key", "this client's private key (if not inside the --tls-cert file)"),
+    ):
+        parser.add_argument(
+            option,
+            type=Path,
+            metavar="FILE",
+            help=f"with a tls:// --scheduler: PEM file of {meaning}",
+        )
+
+
+def execution_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of `add_execution_options`, checked before any work, as keyword arguments
+    of `sim.parallel.execute`: workers, scheduler, dashboard, tls_ca_file, tls_cert, tls_key.
+
+    Raises:
+        CXMError: a bad value, as `sim.parallel.check_options` says.
+    """
+    options = {
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "dashboard": args.dashboard,
+        "tls_ca_file": args.tls_ca_file,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+    }
+    parallel.check_options(**options)
+    return options
 
 
 def progress_bar(total: int | None, quiet: bool, label: str, unit: str = "month") -> tqdm:

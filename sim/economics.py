@@ -8,20 +8,31 @@ equivalent to `economics.discount_rate_per_year`, with month t's cash flow disco
 from __future__ import annotations
 
 from sim import rules
-from sim.scenario import Scenario
+from sim.firm import Firm
+from sim.metrics import FIRM_COST_LINES
+from sim.scenario import Scenario, Support
 
-FIRM_COST_LINES = (
-    "investment_cost",
-    "overhead_cost",
-    "staff_cost",
-    "staffing_cost",
-    "attrition_cost",
-    "recovery_cost",
-    "loop_cost",
-    "retention_cost",
-    "improvement_cost",
-)
-"""Cost lines the firm reports each month, currency."""
+
+def staffing(support: Support, cost_factor: float) -> tuple[float, float]:
+    """The contact centre's agents and their monthly cost, currency, at the sourcing
+    option's `cost_factor` (no agents are counted when the desk is modelled by its service
+    level alone)."""
+    agents = support.contact_centre.agents if support.mode != "service_level" else 0
+    return float(agents), agents * support.contact_centre.agent_cost_per_month * cost_factor
+
+
+def firm_running_costs(firm: Firm, recovered: int) -> dict[str, float]:
+    """The month's running cost lines of the firm, currency: the organisational model's
+    overhead, CX staff salaries, replacing the staff who left, and recovering `recovered`
+    complaints."""
+    settings = firm.settings
+    employees = settings.employees
+    return {
+        "overhead_cost": firm.organisation["overhead_per_month"],
+        "staff_cost": employees.staff * employees.salary_per_month,
+        "attrition_cost": firm.staff_leavers * employees.replacement_cost,
+        "recovery_cost": recovered * settings.maturity.recovery_cost,
+    }
 
 
 def month_accounts(
@@ -46,7 +57,7 @@ def month_accounts(
         scenario.support.cost_per_contact * values["contacts"] * values["support_cost_factor"]
     )
     fixed_cost = economics.fixed_cost_per_month
-    firm_costs = sum(values[line] for line in FIRM_COST_LINES)
+    firm_costs = sum(values[line] for line in FIRM_COST_LINES)  # in their declared order
     total_cost = acquisition_cost + support_cost + fixed_cost + firm_costs
     profit = margin - total_cost
     margin_per_customer = margin / survivors if survivors else 0.0

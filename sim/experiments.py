@@ -5,54 +5,33 @@ scenario seed) and returns tidy tables. `compare` runs a base and alternatives o
 seeds — common random numbers — and reports paired differences with 95% intervals, which
 are far narrower than the unpaired ones because both runs share the noise that does not
 depend on the scenario.
+
+Each replication is one task of `sim.parallel`: in this process, on a local Dask cluster
+(``workers``) or on a Dask scheduler (``scheduler``). A replication is a pure function of
+(scenario, seed, replication, engine), and the tables are assembled by scenario then
+replication whatever order the tasks finish in, so they are the same for any workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from sim import parallel
+from sim.metrics import RETURNS, replication_outcomes
 from sim.model import CXModel
 from sim.scenario import Scenario
 from sim.stats import mean_interval, summarise, welch_half_width
 
-AT_HORIZON = (
-    "active",
-    "churn_rate",
-    "satisfaction_mean",
-    "nps_true",
-    "nps_measured",
-    "csat_true",
-    "csat_measured",
-    "ces_true",
-    "ces_measured",
-    "clv",
-)
-"""Metrics reported as their value in the last month."""
-
-HEADLINE = (
-    "active",
-    "retention_of_initial",
-    "churned_total",
-    "acquired_total",
-    "revenue_total",
-    "profit_total",
-    "profit_npv",
-    "nps_true",
-    "nps_measured",
-    "csat_measured",
-    "ces_measured",
-)
-"""The outcomes a strategist looks at first, in table order."""
-
-RETURN_METRICS = ("roi", "payback_month")
-"""Pairwise measures of an alternative's extra investment (see `investment_returns`)."""
-
 Progress = Callable[[int], None]
 """Called with the number of months just simulated."""
+Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
+"""One replication's time series, touchpoint and segment tables."""
 
 
 @dataclass(frozen=True)
@@ -77,29 +56,6 @@ class RunResult:
     segments: pd.DataFrame
     outcomes: pd.DataFrame
     summary: pd.DataFrame
-
-
-def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
-    """Headline outcomes of one replication from its time series."""
-    last = timeseries.iloc[-1]
-    initial = timeseries["active_start"].iloc[0]
-    outcomes = {name: float(last[name]) for name in AT_HORIZON}
-    outcomes |= {
-        "retention_of_initial": float(last["initial_customers_active"] / initial)
-        if initial
-        else float("nan"),
-        "churned_total": float(timeseries["churned"].sum()),
-        "acquired_total": float(timeseries["acquired"].sum()),
-        "revenue_total": float(timeseries["revenue"].sum()),
-        "profit_total": float(timeseries["profit"].sum()),
-        "profit_npv": float(last["npv_to_date"]),
-        "churn_rate_mean": float(timeseries["churn_rate"].mean()),
-        "investment_total": float(timeseries["investment_cost"].sum()),
-        "investment_pv": float(
-            (timeseries["investment_cost"] * timeseries["discount_factor"]).sum()
-        ),
-    }
-    return outcomes
 
 
 def investment_returns(base: pd.DataFrame, alternative: pd.DataFrame) -> dict[str, float]:
@@ -167,7 +123,7 @@ def simulate(
     return model
 
 
-def _tables(model: CXModel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _tables(model: CXModel) -> Tables:
     ids = {"replication": model.replication, "seed": model.seed_value}
     recorder = model.recorder
     return (
@@ -177,34 +133,105 @@ def _tables(model: CXModel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     )
 
 
-def run(
-    scenario: Scenario,
-    replications: int | None = None,
-    seed: int | None = None,
+class Replication(NamedTuple):
+    """One task: replication `replication` of the scenario at index `scenario`."""
+
+    scenario: int
+    replication: int
+
+
+class Replications(NamedTuple):
+    """What every replication task of one job shares.
+
+    Attributes:
+        scenarios: the scenarios, indexed by `Replication.scenario`.
+        seed: the seed of every replication.
+        engine: the model engine.
+        progress: called with months simulated, as they are; only when the tasks run in
+            this process (a callback does not travel to a worker).
+    """
+
+    scenarios: tuple[Scenario, ...]
+    seed: int
+    engine: str
+    progress: Progress | None = None
+
+
+def replication_tables(context: Replications, task: Replication) -> Tables:
+    """Simulate one replication to the horizon; its time series, touchpoint and segment
+    tables (a top-level function of (shared, task), as `sim.parallel` runs it)."""
+    scenario = context.scenarios[task.scenario]
+    model = simulate(
+        scenario, context.seed, task.replication, context.engine, context.progress, history=False
+    )
+    return _tables(model)
+
+
+def replicate(
+    pool: parallel.Pool,
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
     engine: str = "vector",
     progress: Progress | None = None,
-) -> RunResult:
-    """Run a scenario for several replications.
+) -> list[RunResult]:
+    """Run every scenario for `replications` replications on an open `sim.parallel.pool`.
+
+    Every scenario runs replication r on stream r of `seed` (common random numbers). Each
+    scenario × replication is one task; the tables are assembled by scenario, then
+    replication, whatever order the tasks finish in.
 
     Args:
-        scenario: the validated scenario.
-        replications: how many (default `scenario.replications`).
-        seed: the scenario seed (default `scenario.seed`); replication r uses the r-th
-            stream spawned from it, so results do not depend on how many run or in which
-            order.
+        pool: where the replications run (see `sim.parallel.pool`).
+        scenarios: the validated scenarios.
+        replications: replications of each scenario (at least 1).
+        seed: the seed of every replication.
         engine: the model engine, ``"vector"`` or ``"agents"``.
-        progress: optional callback receiving months simulated.
+        progress: optional callback receiving months simulated (in this process: month by
+            month; on a cluster: a replication's months when it finishes).
+
+    Returns:
+        One `RunResult` per scenario, in the order given.
+
+    Raises:
+        ValueError: fewer than one replication.
     """
-    replications = scenario.replications if replications is None else int(replications)
+    replications = _checked_replications(replications)
+    scenarios = tuple(scenarios)
+    live = progress if pool.in_process else None
+    context = Replications(scenarios, seed, engine, live)
+    tasks = [Replication(i, r) for i in range(len(scenarios)) for r in range(replications)]
+    done: dict[Replication, Tables] = {}
+
+    def keep(task: Replication, tables: Tables) -> None:
+        done[task] = tables
+        if progress is not None and live is None:
+            progress(scenarios[task.scenario].months)
+
+    pool.execute(replication_tables, context, tasks, keep)
+    return [
+        _run_result(scenario, seed, engine, [done[Replication(i, r)] for r in range(replications)])
+        for i, scenario in enumerate(scenarios)
+    ]
+
+
+def _checked_replications(replications: int) -> int:
+    """`replications` as an int.
+
+    Raises:
+        ValueError: fewer than one.
+    """
+    replications = int(replications)
     if replications < 1:
         raise ValueError(f"replications: got {replications}; must be at least 1")
-    seed = scenario.seed if seed is None else int(seed)
-    tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
-    outcomes = []
-    for r in range(replications):
-        model = simulate(scenario, seed, r, engine, progress, history=False)
-        tables.append(_tables(model))
-        outcomes.append({"replication": r, "seed": seed} | replication_outcomes(tables[-1][0]))
+    return replications
+
+
+def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]) -> RunResult:
+    """A scenario's result from its replications' tables, in replication order."""
+    outcomes = [
+        {"replication": r, "seed": seed} | replication_outcomes(t[0]) for r, t in enumerate(tables)
+    ]
     timeseries, touchpoints, segments = (
         _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)
     )
@@ -213,6 +240,49 @@ def run(
     return RunResult(
         scenario, seed, engine, timeseries, touchpoints, segments, outcome_table, summary
     )
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    engine: str = "vector",
+    progress: Progress | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+) -> RunResult:
+    """Run a scenario for several replications.
+
+    Args:
+        scenario: the validated scenario.
+        replications: how many (default `scenario.replications`).
+        seed: the scenario seed (default `scenario.seed`); replication r uses the r-th
+            stream spawned from it, so results do not depend on how many run, in which
+            order or where.
+        engine: the model engine, ``"vector"`` or ``"agents"``.
+        progress: optional callback receiving months simulated.
+        workers: local worker processes, one replication per task (default: one per core,
+            but fewer than `sim.parallel.SERIAL_BELOW` replications run in this process;
+            1: in this process).
+        scheduler: address of a running Dask scheduler instead of local workers.
+        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.parallel.execute`.
+
+    Raises:
+        ValueError: fewer than one replication.
+        CXMError: bad execution options (before anything runs).
+    """
+    replications = _checked_replications(
+        scenario.replications if replications is None else replications
+    )
+    seed = scenario.seed if seed is None else int(seed)
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
+        return replicate(where, [scenario], replications, seed, engine, progress)[0]
 
 
 def _ids_first(frame: pd.DataFrame) -> pd.DataFrame:
@@ -244,17 +314,36 @@ def compare(
     seed: int | None = None,
     engine: str = "vector",
     progress: Progress | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
 ) -> Comparison:
     """Run base and alternatives with common random numbers; paired differences.
 
     Every scenario runs replication r on the same stream of the same seed (the base's seed
-    unless given), so each difference is paired by replication.
+    unless given), so each difference is paired by replication. Each scenario ×
+    replication is one task; `workers`, `scheduler`, `dashboard` and the TLS files are as
+    in `run` (fewer than `sim.parallel.SERIAL_BELOW` tasks run in this process unless a
+    worker count is given), and the tables do not depend on them.
+
+    Raises:
+        ValueError: no alternative, or fewer than one replication.
+        CXMError: bad execution options (before anything runs).
     """
     if not alternatives:
         raise ValueError("compare needs at least one alternative scenario")
-    replications = base.replications if replications is None else int(replications)
+    replications = _checked_replications(
+        base.replications if replications is None else replications
+    )
     seed = base.seed if seed is None else int(seed)
-    runs = [run(s, replications, seed, engine, progress) for s in (base, *alternatives)]
+    scenarios = [base, *alternatives]
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    tasks = len(scenarios) * replications
+    with parallel.pool(workers, scheduler, tasks, dashboard=dashboard, **tls) as where:
+        runs = replicate(where, scenarios, replications, seed, engine, progress)
     base_outcomes = runs[0].outcomes.set_index("replication")
     paired_rows, summary_rows = [], []
     base_series = dict(iter(runs[0].timeseries.groupby("replication")))
@@ -268,11 +357,11 @@ def compare(
                 for r, series in alt_run.timeseries.groupby("replication")
             }
         ).T
-        diff = diff.join(returns[list(RETURN_METRICS)])
+        diff = diff.join(returns[list(RETURNS)])
         paired_rows.append(diff.reset_index().assign(alternative=alt_run.scenario.name))
-        for metric in [*metrics, *RETURN_METRICS]:
+        for metric in [*metrics, *RETURNS]:
             d = mean_interval(diff[metric])
-            if metric in RETURN_METRICS:  # defined only for the pair
+            if metric in RETURNS:  # defined only for the pair
                 a = b = np.full(len(diff), np.nan)
             else:
                 a, b = alt_outcomes[metric].to_numpy(), base_outcomes[metric].to_numpy()

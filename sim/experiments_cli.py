@@ -11,14 +11,17 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sim import calibrate as calibration
 from sim import discover as discovery
-from sim import output_paths, parallel
+from sim import output_paths
 from sim.cli_options import (
+    add_execution_options,
     add_out_options,
     add_quiet_option,
     add_set_option,
+    execution_options,
     progress_bar,
     report_repair,
     shown_path,
@@ -49,35 +52,12 @@ def _add_sweep(subparsers: argparse._SubParsersAction) -> None:
         epilog="Sweep files are YAML; see docs/experiments.md and scenarios/sweeps/.",
     )
     sweep.add_argument("sweep", type=Path, metavar="SWEEP", help="sweep YAML file")
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", "-w", type=int, metavar="N",
-        help="local worker processes (default: one per core; 1 runs in this process; "
-        "tiny sweeps run in this process unless a number is given)",
-    )  # fmt: skip
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS",
-        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
-        "or tls://10.0.0.5:8786; its workers must be trusted (results come back pickled)",
-    )  # fmt: skip
+    add_execution_options(sweep, "sweeps of fewer than {n} runs")
     sweep.add_argument(
-        "--dashboard", action="store_true",
-        help="start the local cluster's Dask dashboard on 127.0.0.1 and print its address "
-        "(default: no dashboard)",
-    )  # fmt: skip
-    for option, meaning in (
-        ("--tls-ca-file", "certificate authority that signed the scheduler's certificate"),
-        ("--tls-cert", "this client's certificate"),
-        ("--tls-key", "this client's private key (if not inside the --tls-cert file)"),
-    ):
-        sweep.add_argument(
-            option, type=Path, metavar="FILE",
-            help=f"with a tls:// --scheduler: PEM file of the {meaning}",
-        )  # fmt: skip
-    sweep.add_argument(
-        "--resume", action="store_true",
+        "--resume",
+        action="store_true",
         help="finish the unfinished sweep in DIR, running only its missing runs",
-    )  # fmt: skip
+    )
     add_out_options(sweep, "results/sweep-<name>/")
     add_quiet_option(sweep)
     sweep.set_defaults(handler=sweep_command)
@@ -95,23 +75,34 @@ def _add_discover(subparsers: argparse._SubParsersAction) -> None:
     )
     discover.add_argument("runs_dir", type=Path, metavar="RUNS_DIR", help="a sweep result dir")
     discover.add_argument(
-        "--where", action="append", required=True, metavar="CONDITION",
+        "--where",
+        action="append",
+        required=True,
+        metavar="CONDITION",
         help="an outcome condition such as 'retention_of_initial >= 0.5' or 'profit_npv > 1e7' "
         "(operators >=, <=, >, <, ==, !=; repeat to require several)",
-    )  # fmt: skip
+    )
     discover.add_argument(
-        "--min-mass", type=float, default=0.05, metavar="SHARE",
+        "--min-mass",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
         help="smallest share of all runs a box may hold (default 0.05)",
-    )  # fmt: skip
+    )
     discover.add_argument(
-        "--peel-alpha", type=float, default=0.05, metavar="SHARE",
+        "--peel-alpha",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
         help="share of a box's runs peeled off per step (default 0.05)",
-    )  # fmt: skip
+    )
     discover.add_argument(
-        "--threshold", type=float, metavar="DENSITY",
+        "--threshold",
+        type=float,
+        metavar="DENSITY",
         help="choose the largest box with at least this density (default: the densest box "
         "less one standard error)",
-    )  # fmt: skip
+    )
     discover.add_argument(
         "--max-boxes",
         type=int,
@@ -136,21 +127,34 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
     )
     calibrate.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
     calibrate.add_argument(
-        "--target", action="append", required=True, metavar="NAME=VALUE",
+        "--target",
+        action="append",
+        required=True,
+        metavar="NAME=VALUE",
         help="an observed KPI, e.g. --target churn_rate_mean=0.015 --target nps_true=25",
-    )  # fmt: skip
+    )
     calibrate.add_argument(
-        "--free", action="append", required=True, metavar="PATH[,PATH...]",
+        "--free",
+        action="append",
+        required=True,
+        metavar="PATH[,PATH...]",
         help="dotted scenario paths to fit, e.g. market.segments.mainstream.churn_per_month",
-    )  # fmt: skip
+    )
     calibrate.add_argument(
-        "--bounds", action="append", default=[], metavar="PATH=LOW:HIGH",
+        "--bounds",
+        action="append",
+        default=[],
+        metavar="PATH=LOW:HIGH",
         help="search range of a free parameter (default: its schema bounds, when finite)",
-    )  # fmt: skip
+    )
     calibrate.add_argument(
-        "--replications", "-r", type=int, default=4, metavar="R",
+        "--replications",
+        "-r",
+        type=int,
+        default=4,
+        metavar="R",
         help="replications per evaluation, on the same seeds each time (default 4)",
-    )  # fmt: skip
+    )
     calibrate.add_argument(
         "--seed", "-s", type=int, metavar="S", help="seed (default: the scenario's)"
     )
@@ -159,13 +163,19 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
     )
     add_set_option(calibrate)
     calibrate.add_argument(
-        "--max-evaluations", type=int, default=150, metavar="N",
+        "--max-evaluations",
+        type=int,
+        default=150,
+        metavar="N",
         help="scenario evaluations in all (default 150)",
-    )  # fmt: skip
+    )
     calibrate.add_argument(
-        "--search", type=int, metavar="K", help="Latin-hypercube points before the local search "
-        "(default 4 + 4 per free parameter)",
-    )  # fmt: skip
+        "--search",
+        type=int,
+        metavar="K",
+        help="Latin-hypercube points before the local search (default 4 + 4 per free parameter)",
+    )
+    add_execution_options(calibrate, "evaluations of fewer than {n} replications")
     add_out_options(calibrate, "results/<name>_calibrated.yaml", "file")
     add_quiet_option(calibrate)
     calibrate.set_defaults(handler=calibrate_command)
@@ -176,17 +186,16 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """``cxm sweep``: run a sweep file and print what it found."""
-    parallel.check_options(
-        args.workers, args.scheduler, dashboard=args.dashboard, tls_ca_file=args.tls_ca_file,
-        tls_cert=args.tls_cert, tls_key=args.tls_key,
-    )  # fmt: skip
+    execution = execution_options(args)
     sweep = load_sweep(args.sweep)
     out = sweep_out_dir(sweep, args.out)
     with output_paths.claim(out, "sweep", args.overwrite, report=report_repair):
-        return _sweep_into(args, sweep, out)
+        return _sweep_into(args, sweep, out, execution)
 
 
-def _sweep_into(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
+def _sweep_into(
+    args: argparse.Namespace, sweep: Sweep, out: Path, execution: dict[str, Any]
+) -> int:
     bar = progress_bar(None, args.quiet, sweep.spec.name, "run")
 
     def progress(done: int, total: int) -> None:
@@ -198,11 +207,14 @@ def _sweep_into(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
     start = time.perf_counter()
     try:
         result = run_sweep(
-            sweep, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-            out=out, progress=progress, command=_command(args), overwrite=args.overwrite,
-            dashboard=args.dashboard, tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-        )  # fmt: skip
+            sweep,
+            resume=args.resume,
+            out=out,
+            progress=progress,
+            command=_command(args),
+            overwrite=args.overwrite,
+            **execution,
+        )
     finally:
         bar.close()
     print(format_sweep(result, time.perf_counter() - start))
@@ -220,9 +232,13 @@ def discover_command(args: argparse.Namespace) -> int:
         raise CXMError(f"RUNS_DIR: got {str(args.runs_dir)!r}; no such sweep result folder")
     with output_paths.claim(out, "file", args.overwrite, report=report_repair):
         result = discovery.discover(
-            args.runs_dir, args.where, min_mass=args.min_mass, peel_alpha=args.peel_alpha,
-            threshold=args.threshold, max_boxes=args.max_boxes,
-        )  # fmt: skip
+            args.runs_dir,
+            args.where,
+            min_mass=args.min_mass,
+            peel_alpha=args.peel_alpha,
+            threshold=args.threshold,
+            max_boxes=args.max_boxes,
+        )
         discovery.write_discovery(result, out, args.overwrite)
     print(f"{' and '.join(result.conditions)}: {result.of_interest} of {result.cases} runs")
     if result.skipped_inputs:
@@ -241,6 +257,7 @@ def discover_command(args: argparse.Namespace) -> int:
 def calibrate_command(args: argparse.Namespace) -> int:
     """``cxm calibrate``: fit free parameters to targets and write the calibrated scenario."""
     calibration.check_options(args.replications, args.search, args.max_evaluations, args.seed)
+    execution = execution_options(args)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.months is not None:
         scenario = with_overrides(scenario, {"months": args.months})
@@ -260,10 +277,17 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
         try:
             result = calibration.calibrate(
-                scenario, targets, free, bounds, replications=args.replications,
-                seed=args.seed, search=args.search, max_evaluations=args.max_evaluations,
+                scenario,
+                targets,
+                free,
+                bounds,
+                replications=args.replications,
+                seed=args.seed,
+                search=args.search,
+                max_evaluations=args.max_evaluations,
                 progress=progress,
-            )  # fmt: skip
+                **execution,
+            )
         finally:
             bar.close()
         calibration.write_calibrated(result, out, args.overwrite)

@@ -11,9 +11,11 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability, 0–1."""
 NonNegative = Annotated[float, Field(ge=0.0)]
-Level = Annotated[float, Field(ge=0.0, le=5.0)]
-"""A capability level, 0 (absent) to 5 (leading)."""
-Month = Annotated[int, Field(ge=1, le=600)]
+MAX_LEVEL = 5.0
+"""The top of the capability scale (leading)."""
+Level = Annotated[float, Field(ge=0.0, le=MAX_LEVEL)]
+"""A capability level, 0 (absent) to `MAX_LEVEL` 5 (leading)."""
+MonthNumber = Annotated[int, Field(ge=1, le=600)]
 """A month of the run, 1-based."""
 SEED_MAX = 2**63 - 1
 """The largest seed (seeds are stored in int64 columns)."""

@@ -16,16 +16,20 @@ capability index unless the scenario fixes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim import rules
+from sim.fields import MAX_LEVEL
 from sim.firm_config import CAPABILITIES, MATURITY_LEVELS
 from sim.scenario import STAGES, Scenario
 
 PREDICTIVE = MATURITY_LEVELS.index("predictive")
 TRANSFORMATIVE = MATURITY_LEVELS.index("transformative")
+MIN_HANDLE_TIME_FACTOR = 0.1
+"""Engagement never cuts handle time below this share of the desk's own."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class Firm:
         self.engagement = s.employees.initial_engagement
         self.staff_leavers = 0.0
         self.trust_shock = 0.0
+        """Rise of every customer's churn log-hazard left by privacy incidents."""
         self.maturity = self._maturity_from_levels()
         self.spend_plan = self._spend_plan(scenario)
 
@@ -181,7 +186,8 @@ class Firm:
         """How personalised the experience can be, 0–1: technology × customer understanding."""
         if not self.settings.personalisation.enabled:
             return 0.0
-        return self.level("technology") * self.level("customer_understanding") / 25.0
+        full = MAX_LEVEL * MAX_LEVEL
+        return self.level("technology") * self.level("customer_understanding") / full
 
     def privacy_incident_probability(self) -> float:
         """Monthly probability of a privacy incident (0 without personalisation)."""
@@ -192,6 +198,41 @@ class Firm:
             self.level("governance") - self.settings.reference_level,
             p.governance_protection,
         )
+
+    def privacy_incident(self, month: int, draw: Callable[[], float]) -> bool:
+        """Whether a privacy incident happens in `month`: forced by the scenario, or by the
+        month's uniform (`draw`, called only when an incident is possible)."""
+        p = self.settings.personalisation
+        if month in p.forced_incident_months:
+            return True
+        chance = self.privacy_incident_probability()
+        return chance > 0 and draw() < chance
+
+    def suffer_privacy_incident(self) -> float:
+        """An incident raises every customer's churn log-hazard; returns the fall of every
+        customer's satisfaction it causes (quality scale)."""
+        p = self.settings.personalisation
+        self.trust_shock += p.churn_shock
+        return p.trust_shock
+
+    def recovery_chance(self) -> float:
+        """Chance that a complaint (or a detractor's call-back) is recovered: rises with
+        culture (empowered staff)."""
+        ladder = self.settings.maturity
+        culture = self.level("culture") - self.settings.reference_level
+        return float(
+            np.clip(
+                ladder.recovery_probability + ladder.recovery_per_culture_level * culture,
+                0,
+                1,
+            )
+        )
+
+    def handle_time_factor(self, engagement_effect: float) -> float:
+        """Multiplier on the desk's handle time: engaged staff work faster (relative change
+        `engagement_effect` per unit of engagement above 0.5)."""
+        engaged = engagement_effect * (self.engagement - 0.5)
+        return max(1.0 + engaged, MIN_HANDLE_TIME_FACTOR)
 
     # ------------------------------------------------------------------ change
 
@@ -235,14 +276,21 @@ class Firm:
         expected = rate * e.staff
         self.staff_leavers = float(np.floor(expected + u_attrition))
 
+    def fade_trust_shock(self) -> None:
+        """A month on, part of the incidents' churn shock is forgotten."""
+        self.trust_shock *= self.settings.personalisation.churn_shock_kept_per_month
+
     def update_maturity(self) -> None:
         """Maturity follows the capability index (unless fixed); past improvements erode;
         the transformative frontier advances."""
         self.maturity = self._maturity_from_levels()
-        m = self.settings.maturity
-        self.improvement *= 1.0 - m.improvement_decay_per_month
+        ladder = self.settings.maturity
+        self.improvement *= 1.0 - ladder.improvement_decay_per_month
         if self.maturity >= TRANSFORMATIVE:
-            self.frontier = min(self.frontier + m.frontier_gain_per_month, m.frontier_cap)
+            self.frontier = min(
+                self.frontier + ladder.frontier_gain_per_month,
+                ladder.frontier_cap,
+            )
 
     def expectation_drift(self, market_drift: float) -> float:
         """Monthly rise of customers' expectations: the market's, plus what a

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from sim.fields import SHARE_TOLERANCE, Level, Month, NonNegative, Share, Strict
+from sim.fields import SHARE_TOLERANCE, Level, MonthNumber, NonNegative, Share, Strict
 
 CAPABILITIES: tuple[str, ...] = (
     "experience_strategy",
@@ -79,8 +79,10 @@ SourcingOption = Literal[tuple(SOURCING)]
 
 def _with_overrides(settings: BaseModel, preset: dict[str, float]) -> dict[str, float]:
     """A preset's parameters, each replaced by the field of the same name when it is set."""
-    return {key: value if getattr(settings, key) is None else getattr(settings, key)
-            for key, value in preset.items()}  # fmt: skip
+    return {
+        key: value if getattr(settings, key) is None else getattr(settings, key)
+        for key, value in preset.items()
+    }
 
 
 class CapabilityDynamics(Strict):
@@ -109,8 +111,8 @@ class Investment(Strict):
     capability: Capability
     per_month: NonNegative | None = None
     per_year: NonNegative | None = None
-    start_month: Month = 1
-    end_month: Month | None = None
+    start_month: MonthNumber = 1
+    end_month: MonthNumber | None = None
     """Last month of spend (default: the horizon)."""
 
     @model_validator(mode="after")
@@ -131,8 +133,8 @@ class Budget(Strict):
     """A total CX budget allocated to capabilities by share."""
 
     per_month: NonNegative = 0.0
-    start_month: Month = 1
-    end_month: Month | None = None
+    start_month: MonthNumber = 1
+    end_month: MonthNumber | None = None
     allocation: dict[Capability, Share] = Field(default_factory=dict)
     """Share of the budget for each capability; shares must sum to 1."""
 
@@ -186,6 +188,11 @@ class MaturitySettings(Strict):
     """Share of past fixes' and redesigns' gains lost each month (processes drift back
     without continuous improvement)."""
     redesign_cost: NonNegative = 40_000.0
+    redesign_per_design_level: Share = 0.1
+    """Relative rise of a redesign's size per experience-design level above the reference
+    (never below a tenth of its nominal size)."""
+    min_ratings_per_touchpoint: Annotated[int, Field(ge=1, le=10_000)] = 10
+    """Touchpoint ratings a review needs in its window before it judges that touchpoint."""
     prevention_factor: Share = 0.7
     """Problem probability kept after preventing the most frequent problem (proactive)."""
     flag_share: Share = 0.03
@@ -198,7 +205,7 @@ class MaturitySettings(Strict):
     """Rise of satisfaction of a customer whose intervention succeeded."""
     score_noise_at_zero: Annotated[float, Field(ge=0.0, le=10.0)] = 2.5
     """Noise (logit units) of churn scores at measurement and technology level 0; it falls
-    linearly to 0 at level 5."""
+    linearly to 0 at level 5 (`MAX_LEVEL`)."""
     frontier_gain_per_month: Annotated[float, Field(ge=0.0, le=0.05)] = 0.002
     """Monthly rise of every touchpoint's quality at transformative maturity."""
     frontier_cap: Share = 0.1
@@ -270,12 +277,15 @@ class Personalisation(Strict):
     reference level; governance lowers it."""
     governance_protection: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
     """Fall of the log incident probability per governance level above the reference."""
-    forced_incident_months: list[Month] = Field(default_factory=list)
+    forced_incident_months: list[MonthNumber] = Field(default_factory=list)
     """Months in which an incident happens regardless (for what-if cases)."""
     trust_shock: Share = 0.08
     """Fall of every active customer's satisfaction at an incident."""
     churn_shock: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
-    """Rise of the churn log-hazard right after an incident; it halves each month."""
+    """Rise of the churn log-hazard right after an incident; it fades each month (see
+    `churn_shock_kept_per_month`)."""
+    churn_shock_kept_per_month: Share = 0.5
+    """Share of the churn shock still felt a month later (0.5: it halves each month)."""
 
 
 class Sourcing(Strict):
@@ -296,7 +306,7 @@ class Sourcing(Strict):
         return _with_overrides(self, SOURCING[self.option])
 
 
-class Firm(Strict):
+class FirmSettings(Strict):
     """The firm: capability profile, how it shapes quality, and how it changes."""
 
     capabilities: dict[Capability, Level] = Field(

@@ -23,65 +23,13 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sim import rules
+from sim import engine, rules
+from sim.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
 from sim.rules import Numbers
-from sim.scenario import Support, Touchpoint
+from sim.scenario import ChurnRules, PurchaseRules, SatisfactionRules, Support, Touchpoint
 
 NETWORK_SUBSTEPS = 4
 """Sub-steps of a month in which word of mouth spreads over a network."""
-
-
-@dataclass
-class Month:
-    """Tally of the month being simulated, shared by both engines (counts of people,
-    contacts and interactions; waits in minutes)."""
-
-    number: int
-    who: np.ndarray
-    """Market indices of the customers active at the start of the month, ascending."""
-    problems: int = 0  # customers with at least one problem
-    experiencing: int = 0  # customers with at least one interaction
-    staffed_interactions: float = 0.0
-    contacts: int = 0
-    first_contacts: int = 0
-    repeat_contacts: int = 0
-    abandoned: int = 0
-    wait_minutes: float = 0.0
-    resolved: int = 0
-    desk_metrics: dict[str, float] | None = None  # the desk's operational metrics
-    recovered: int = 0
-    privacy_incident: bool = False
-
-
-@dataclass(frozen=True)
-class Contacts:
-    """The month's first contacts with support and what the desk made of each (aligned
-    arrays, ascending market index)."""
-
-    people: np.ndarray
-    felt_wait_minutes: np.ndarray
-    unresolved: np.ndarray
-    abandoned: np.ndarray
-    recovered: np.ndarray
-
-
-class Decisions(NamedTuple):
-    """The month's decisions of the customers active at its start (`Month.who` order)."""
-
-    segment: np.ndarray
-    """Segment of each customer."""
-    left: np.ndarray
-    """Whether each customer left."""
-    kept: np.ndarray
-    """Whether each customer would have left but an intervention kept them."""
-    repeat: np.ndarray
-    """Whether each stayer made a repeat purchase (stayers in `Month.who` order)."""
-    upsell: np.ndarray
-    """Whether each stayer took one more product."""
-    revenue: np.ndarray
-    """Revenue of each stayer this month, currency."""
-    satisfaction: np.ndarray
-    """Cumulative satisfaction of each stayer, 0–1."""
 
 
 # ---------------------------------------------------------------------------- touchpoints
@@ -135,7 +83,7 @@ def contact_quality(
     delivered: float,
     spread: float,
     noise: ArrayLike,
-    contact: Contacts | ContactOutcome,
+    contact: engine.Contacts | ContactOutcome,
     desk: Support,
     recovery_effect: float,
 ) -> ArrayLike:
@@ -152,7 +100,9 @@ def contact_quality(
     )
 
 
-def contact_effort(effort: float, contact: Contacts | ContactOutcome, desk: Support) -> ArrayLike:
+def contact_effort(
+    effort: float, contact: engine.Contacts | ContactOutcome, desk: Support
+) -> ArrayLike:
     """Effort of a support contact (0–1): the touchpoint's own, plus waiting, a repeat
     contact when unresolved and a hang-up."""
     total = (
@@ -199,6 +149,149 @@ def month_effort(effort_sum: ArrayLike, interactions: ArrayLike) -> np.ndarray:
     return np.nan
 
 
+# ---------------------------------------------------------------------------- memory
+
+
+class Memory(NamedTuple):
+    """What a customer (or each) carries from one month to the next, 0–1 each."""
+
+    satisfaction: ArrayLike
+    """Cumulative satisfaction."""
+    effort: ArrayLike
+    """Remembered effort."""
+    expectation: ArrayLike
+    """Expected quality (before the market's drift)."""
+
+
+def remember(
+    satisfaction_rules: SatisfactionRules,
+    tenure_months: ArrayLike,
+    memory: Memory,
+    episode: ArrayLike,
+    month_effort: ArrayLike,
+    mean_perceived: ArrayLike,
+    trust_shock: float,
+) -> Memory:
+    """Fold a month into a customer's memory: cumulative satisfaction is anchored on the
+    prior with a weight that grows with tenure and adjusted towards the month's remembered
+    `episode` (less a privacy incident's `trust_shock`); remembered effort moves towards the
+    month's mean effort; expectation adapts to the mean quality perceived. NaN inputs (no
+    interaction this month) leave the prior as it was."""
+    weight = rules.prior_weight(
+        tenure_months,
+        satisfaction_rules.prior_weight_new,
+        satisfaction_rules.prior_weight_loyal,
+        satisfaction_rules.tenure_scale_months,
+    )
+    satisfaction = rules.anchor_and_adjust(memory.satisfaction, episode, weight)
+    if trust_shock:
+        satisfaction = np.clip(satisfaction - trust_shock, 0.0, 1.0)
+    return Memory(
+        satisfaction,
+        rules.anchor_and_adjust(memory.effort, month_effort, satisfaction_rules.effort_memory),
+        rules.adapted_expectation(
+            memory.expectation, mean_perceived, satisfaction_rules.expectation_adaptation, 0.0
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- decisions
+
+
+def churn_chance(
+    churn: ChurnRules,
+    base_per_month: ArrayLike,
+    satisfaction: ArrayLike,
+    effort: ArrayLike,
+    shock: float,
+    frailty: ArrayLike,
+) -> ArrayLike:
+    """Monthly churn probability of a customer (or of each), from their segment's base rate,
+    cumulative satisfaction and remembered effort (0–1), a market-wide log-hazard `shock`
+    and their frailty (`rules.churn_probability` with the scenario's `churn` rules)."""
+    return rules.churn_probability(
+        base_per_month,
+        satisfaction,
+        effort,
+        churn.satisfaction_effect,
+        churn.effort_effect,
+        churn.reference_satisfaction,
+        churn.reference_effort,
+        shock,
+        frailty,
+    )
+
+
+def renewal_leave_chance(churn: ChurnRules, satisfaction: ArrayLike) -> ArrayLike:
+    """Probability of not renewing a contract that is due (`rules.renewal_leave_probability`
+    with the scenario's `churn` rules), from cumulative satisfaction (0–1)."""
+    return rules.renewal_leave_probability(
+        satisfaction, churn.renewal_max_leave, churn.renewal_threshold, churn.renewal_steepness
+    )
+
+
+def leaving(
+    p_churn: ArrayLike,
+    renewal: ArrayLike,
+    p_leave: ArrayLike,
+    u_hazard: ArrayLike,
+    u_renewal: ArrayLike,
+) -> tuple[ArrayLike, ArrayLike]:
+    """Whether a customer (or each) means to leave this month, by the churn hazard
+    (`p_churn` against `u_hazard`) or, with a contract due (`renewal`), by not renewing
+    (`p_leave` against `u_renewal`); returns their risk (the probability of leaving) and
+    the intent."""
+    would_leave = (u_hazard < p_churn) | (renewal & (u_renewal < p_leave))
+    return p_churn + renewal * p_leave, would_leave
+
+
+def intervention_succeeds(flagged: ArrayLike, u_success: ArrayLike, success: float) -> ArrayLike:
+    """Whether a retention intervention reaches a flagged customer and works (chance
+    `success`); one that works lifts satisfaction and keeps a customer who meant to leave."""
+    return flagged & (u_success < success)
+
+
+def lifted(satisfaction: ArrayLike, gain: float) -> ArrayLike:
+    """Satisfaction after a gesture that raises it by `gain` (a successful intervention or
+    call-back), at most 1."""
+    return np.minimum(satisfaction + gain, 1.0)
+
+
+class Purchases(NamedTuple):
+    """What a staying customer (or each) buys this month."""
+
+    repeat: ArrayLike
+    """Whether they make a repeat purchase."""
+    upsell: ArrayLike
+    """Whether they take one more product (never beyond the most allowed)."""
+
+
+def purchases(
+    purchase: PurchaseRules,
+    reference_satisfaction: float,
+    satisfaction: ArrayLike,
+    products: ArrayLike,
+    u_repeat: ArrayLike,
+    u_upsell: ArrayLike,
+) -> Purchases:
+    """A staying customer's repeat purchase and upsell, each more likely the more satisfied
+    they are (`rules.purchase_probability` around `reference_satisfaction`)."""
+    p_repeat = rules.purchase_probability(
+        purchase.repeat_per_month,
+        satisfaction,
+        purchase.satisfaction_effect,
+        reference_satisfaction,
+    )
+    p_upsell = rules.purchase_probability(
+        purchase.upsell_per_month,
+        satisfaction,
+        purchase.satisfaction_effect,
+        reference_satisfaction,
+    )
+    upsell = (u_upsell < p_upsell) & (products < purchase.max_products)
+    return Purchases(u_repeat < p_repeat, upsell)
+
+
 # ---------------------------------------------------------------------------- money and word
 
 
@@ -237,6 +330,19 @@ def adoption_hazard(advertising: float, imitation: float, heard: ArrayLike) -> A
     """Bass hazard of a person who hears a net share `heard` of their ties speak for the
     firm: p + q × heard (Goldenberg, Libai & Muller 2001)."""
     return advertising + imitation * heard
+
+
+def adopts(u_adopt: ArrayLike, chance: float, reluctance_factor: ArrayLike) -> ArrayLike:
+    """Whether a prospect or lapsed customer adopts this month under complete mixing: the
+    month's `chance`, times their `reluctance` factor, against their uniform draw."""
+    return u_adopt < chance * reluctance_factor
+
+
+def adoption_source(lapsed: ArrayLike, u_source: ArrayLike, ads_share: ArrayLike) -> ArrayLike:
+    """How an adopter was won (`sim.population` source codes): a lapsed customer is won
+    back; anyone else by advertising or word of mouth, in proportion to the hazards
+    (advertising's share `ads_share` against their uniform draw)."""
+    return np.where(lapsed, WINBACK, np.where(u_source < ads_share, ADVERTISING, WORD_OF_MOUTH))
 
 
 def substep_adoption(hazard: ArrayLike, reluctance_factor: ArrayLike) -> ArrayLike:

@@ -5,10 +5,12 @@
     firm.plan → journeys.experience → support.serve → customers.evaluate
     → customers.answer → customers.decide → market.acquire → firm.learn → record
 
-The firm's side of each phase is written here once: what it delivers, the support desk
-serving the month's contacts together, the survey's conditions and what the firm reads from
-the answers, flagging the highest churn scores, the market's informed share and the Bass
-month, learning and recording. The customers' side is an engine's:
+`CXModel` orchestrates: each phase draws the month's firm-side random numbers and calls, in
+order, the firm (`sim.firm`: delivery, investment, workforce, maturity, privacy), its
+practices (`sim.practices`: recovery, closing the loop, churn scoring and interventions,
+reviews), the support desk (`sim.support`), the market's Bass month, the cost lines
+(`sim.economics`) and the recorder. The customers' side is an engine's, through the
+`sim.engine.CustomerEngine` protocol and the month's declared state (`sim.engine.Month`):
 
 - ``vector`` (`sim.vector.VectorCustomers`): the population is a structure of arrays and each
   per-customer part is one numpy operation over all customers — for sweeps with millions;
@@ -32,19 +34,19 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import journeys, network, purposes, rules
+from sim import economics, journeys, network, practices, purposes, rules
 from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE, AgentCustomers, MonthDraws
 from sim.agents import Customer
+from sim.engine import Contacts, CustomerEngine, DeskTally, Month
 from sim.errors import CXMError, ScenarioError
 from sim.firm import Firm, TouchpointPlan
 from sim.firm_config import CAPABILITIES
-from sim.journeys import Contacts, Month
+from sim.metrics import DESK_METRICS
 from sim.population import Population
-from sim.practices import Change, VoiceOfCustomer, apply_change, review, review_interval
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
 from sim.streams import Streams
-from sim.support import DESK_METRICS, SupportDesk, desk_for
+from sim.support import SupportDesk, desk_for
 from sim.vector import VectorCustomers
 
 ENGINES = ("vector", "agents")
@@ -115,9 +117,7 @@ class CXModel(mesa.Model):
         self.graph = network.build_graph(scenario.market.network, scenario.market.size, graph_seed)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
         self.recorder = Recorder(scenario, self.touchpoints, self.discount_per_month)
-        self.voc = VoiceOfCustomer(len(self.touchpoints))
-        self.pending: list[Change] = []
-        self.last_review = 0
+        self.improvement = practices.Improvement(len(self.touchpoints))
         self.in_journey = np.array(
             [
                 [t in scenario.journeys[s.journey] for t in self.touchpoints]
@@ -126,7 +126,7 @@ class CXModel(mesa.Model):
         )
         self.plan: TouchpointPlan = self.firm.plan()
         population = Population.initial(scenario, self.streams)
-        self.customers: VectorCustomers | AgentCustomers
+        self.customers: CustomerEngine
         self.population: Population | None = None  # vector engine: the market's arrays
         self.ties = None  # vector engine: the social network as a sparse adjacency
         self.space: Network | None = None  # agents engine: the social network, Mesa's way
@@ -137,8 +137,9 @@ class CXModel(mesa.Model):
             self.customers = VectorCustomers(self, population)
         else:
             self.draws = MonthDraws(self.streams, 0)
-            self.customers = AgentCustomers(self, population, history)
-            self.space = self.customers.space
+            agents = AgentCustomers(self, population, history)
+            self.space = agents.space
+            self.customers = agents
 
     def customer(self, index: int) -> Customer:
         """Person `index` of the market as a `Customer` agent (agents engine only)."""
@@ -195,38 +196,32 @@ class CXModel(mesa.Model):
         if not len(people):
             return
         plan, m, desk = self.plan, month.number, self.spec.support
-        engaged = desk.contact_centre.aht_engagement_effect * (self.firm.engagement - 0.5)
         outcome = self.support.serve(
             m,
             self.streams.uniform(purposes.SUPPORT_WAIT, m, people),
             self.streams.uniform(purposes.SUPPORT_RESOLVE, m, people),
             resolution_shift=plan.resolution_shift,
             wait_factor=plan.wait_factor,
-            aht_factor=max(1.0 + engaged, 0.1),
+            aht_factor=self.firm.handle_time_factor(desk.contact_centre.aht_engagement_effect),
             rng=self.streams.generator(purposes.SUPPORT_CENTRE, m),
         )
         unresolved = ~outcome.resolved  # hung up, or answered without a resolution
         recovered = (
-            self.streams.uniform(purposes.SUPPORT_RECOVERY, m, people) < self._recovery_chance()
+            self.streams.uniform(purposes.SUPPORT_RECOVERY, m, people) < self.firm.recovery_chance()
         )
-        month.first_contacts = len(people)
-        month.repeat_contacts = int(unresolved.sum())
-        month.contacts = len(people) + month.repeat_contacts
-        month.abandoned = int(outcome.abandoned.sum())
-        month.wait_minutes = float(outcome.wait_minutes.sum())
-        month.resolved = int(outcome.resolved.sum())
-        month.recovered = int(recovered.sum())
-        month.desk_metrics = outcome.metrics
-        self.voc.report_problems(reported)
+        month.desk = DeskTally(
+            first_contacts=len(people),
+            repeat_contacts=int(unresolved.sum()),
+            abandoned=int(outcome.abandoned.sum()),
+            wait_minutes=float(outcome.wait_minutes.sum()),
+            resolved=int(outcome.resolved.sum()),
+            recovered=int(recovered.sum()),
+            metrics=outcome.metrics,
+        )
+        self.improvement.voc.report_problems(reported)
         felt_wait = desk.felt_wait_factor * outcome.wait_minutes
         contacts = Contacts(people, felt_wait, unresolved, outcome.abandoned, recovered)
         self.customers.experience_support(month, contacts)
-
-    def _recovery_chance(self) -> float:
-        """Chance that a complaint is recovered: rises with culture (empowered staff)."""
-        m = self.spec.firm.maturity
-        culture = self.firm.level("culture") - self.spec.firm.reference_level
-        return float(np.clip(m.recovery_probability + m.recovery_per_culture_level * culture, 0, 1))
 
     def evaluate(self, month: Month) -> None:
         """customers.evaluate: episode memory, cumulative satisfaction, effort, expectation.
@@ -237,21 +232,13 @@ class CXModel(mesa.Model):
         market. A privacy incident this month shocks every customer's satisfaction and
         raises the churn hazard.
         """
-        month.privacy_incident = self._privacy_incident(month.number)
-        trust_shock = 0.0
-        if month.privacy_incident:
-            personalisation = self.spec.firm.personalisation
-            trust_shock = personalisation.trust_shock
-            self.firm.trust_shock += personalisation.churn_shock
+        m = month.number
+        month.privacy_incident = self.firm.privacy_incident(
+            m, lambda: self.streams.generator(purposes.FIRM_PRIVACY, m).random()
+        )
+        trust_shock = self.firm.suffer_privacy_incident() if month.privacy_incident else 0.0
         drift = self.firm.expectation_drift(self.spec.behaviour.satisfaction.market_drift_per_month)
         self.customers.evaluate(month, trust_shock, drift)
-
-    def _privacy_incident(self, m: int) -> bool:
-        p = self.spec.firm.personalisation
-        if m in p.forced_incident_months:
-            return True
-        chance = self.firm.privacy_incident_probability()
-        return chance > 0 and self.streams.generator(purposes.FIRM_PRIVACY, m).random() < chance
 
     def answer_surveys(self, month: Month) -> dict[str, float]:
         """customers.answer: a self-selected sample answers NPS, CSAT and CES surveys and
@@ -260,15 +247,12 @@ class CXModel(mesa.Model):
         """
         wave, ratings = self.customers.answer(month)
         if len(wave.respondents):
-            self.voc.observe(ratings, wave.recommend)
-        if not self.firm.at_least("managed"):
-            return wave.measures | {"loop_calls": 0.0, "loop_cost": 0.0}
+            self.improvement.voc.observe(ratings, wave.recommend)
+        if not practices.closes_loop(self.firm):
+            return wave.measures | practices.loop_measures(self.firm, 0)
         detractors = month.who[wave.respondents][wave.recommend <= 6]
-        self.customers.take_call_backs(month, detractors, self._recovery_chance())
-        return wave.measures | {
-            "loop_calls": float(len(detractors)),
-            "loop_cost": len(detractors) * self.spec.firm.maturity.close_loop_cost,
-        }
+        self.customers.take_call_backs(month, detractors, self.firm.recovery_chance())
+        return wave.measures | practices.loop_measures(self.firm, len(detractors))
 
     def decide(self, month: Month) -> dict[str, float]:
         """customers.decide: churn (hazard and renewal), retention interventions, then
@@ -280,9 +264,12 @@ class CXModel(mesa.Model):
         pays for each month survived (the convention of the CLV formula m·r/(1+d−r)).
         """
         risk, would_leave, renewal = self.customers.consider_leaving(month)
-        flagged = self._flag_riskiest(month, risk)
+        flagged = None
+        if practices.scores_churn(self.firm) and len(month.who):
+            noise = self.streams.normal(purposes.PREDICT_SCORE, month.number, month.who)
+            flagged = practices.flag_riskiest(self.firm, risk, noise)
         d = self.customers.decide(month, flagged)
-        self.recorder.segments(d.segment, d.left, d.segment[~d.left], d.revenue, d.satisfaction)
+        month.decisions = d
         return {
             "active_start": float(len(month.who)),
             "churned": float(d.left.sum()),
@@ -290,42 +277,7 @@ class CXModel(mesa.Model):
             "repeat_purchases": float(d.repeat.sum()),
             "upsells": float(d.upsell.sum()),
             "revenue": float(d.revenue.sum()),
-        } | self._interventions(flagged, would_leave, d.kept)
-
-    def _flag_riskiest(self, month: Month, risk: np.ndarray) -> np.ndarray | None:
-        """Predictive maturity: score each customer's churn risk (precision from measurement
-        and technology) and flag the highest scores; None below predictive."""
-        firm, settings = self.firm, self.spec.firm.maturity
-        if not firm.at_least("predictive") or len(month.who) == 0:
-            return None
-        accuracy = (firm.level("measurement") + firm.level("technology")) / 10.0
-        noise_sd = settings.score_noise_at_zero * max(1.0 - accuracy, 0.0)
-        noise = self.streams.normal(purposes.PREDICT_SCORE, month.number, month.who)
-        score = rules.churn_score(np.clip(risk, 0.0, 1.0), noise, noise_sd)
-        count = round(settings.flag_share * len(month.who))
-        flagged = np.zeros(len(month.who), dtype=bool)
-        if count:
-            flagged[np.argpartition(-score, count - 1)[:count]] = True
-        return flagged
-
-    def _interventions(
-        self, flagged: np.ndarray | None, would_leave: np.ndarray, kept: np.ndarray
-    ) -> dict[str, float]:
-        """The month's retention interventions: how many, whom they saved, their cost, and
-        the precision and recall of the flags."""
-        if flagged is None:
-            return {
-                "interventions": 0.0, "saved_customers": 0.0, "retention_cost": 0.0,
-                "flag_precision": np.nan, "flag_recall": np.nan,
-            }  # fmt: skip
-        true_flags = float((flagged & would_leave).sum())
-        return {
-            "interventions": float(flagged.sum()),
-            "saved_customers": float(kept.sum()),
-            "retention_cost": float(flagged.sum()) * self.spec.firm.maturity.intervention_cost,
-            "flag_precision": true_flags / flagged.sum() if flagged.any() else np.nan,
-            "flag_recall": true_flags / would_leave.sum() if would_leave.any() else np.nan,
-        }
+        } | practices.intervention_measures(self.firm, flagged, would_leave, d.kept)
 
     def acquire(self, month: Month) -> dict[str, float]:
         """market.acquire: prospects and lapsed customers adopt by the Bass hazard.
@@ -338,7 +290,7 @@ class CXModel(mesa.Model):
         back in the same month.
         """
         a, size = self.spec.acquisition, self.spec.market.size
-        voice = self.customers.speak()
+        voice = self.customers.speak(month)
         informed = max(float(voice.sum()), 0.0)
         per_customer = informed / len(voice) if len(voice) else 1.0
         chance = ads_share = None
@@ -357,59 +309,50 @@ class CXModel(mesa.Model):
         return counts | {"informed_share": informed / size}
 
     def firm_learn(self, month: Month) -> dict[str, float]:
-        """firm.learn: invest, move engagement and staff, update maturity, review and
-        improve touchpoints from the measured data; the month's firm-side costs."""
-        firm, m, settings = self.firm, month.number, self.spec.firm
+        """firm.learn: invest, move engagement and staff, update maturity, let the trust
+        shock fade, review and improve touchpoints from the measured data; the month's
+        firm-side costs."""
+        firm, m = self.firm, month.number
         spend = firm.invest(m)
         u_attrition = self.streams.generator(purposes.FIRM_ATTRITION, m).random()
         firm.update_workforce(month.staffed_interactions, u_attrition)
         firm.update_maturity()
-        firm.trust_shock *= 0.5
-        reviews = 0.0
-        if firm.at_least("managed") and m - self.last_review >= review_interval(firm):
-            eligible = self.plan.quality < 1.0
-            self.pending += review(firm, self.voc, m, eligible)
-            self.voc.reset()
-            self.last_review = m
-            reviews = 1.0
-        due = [c for c in self.pending if c.due_month <= m]
-        self.pending = [c for c in self.pending if c.due_month > m]
-        improvement_cost = sum(apply_change(firm, c, self.plan.quality) for c in due)
-        employees = settings.employees
-        return {
-            "investment_cost": float(spend.sum()),
-            "overhead_cost": firm.organisation["overhead_per_month"],
-            "staff_cost": employees.staff * employees.salary_per_month,
-            "attrition_cost": firm.staff_leavers * employees.replacement_cost,
-            "recovery_cost": month.recovered * settings.maturity.recovery_cost,
-            "improvement_cost": float(improvement_cost),
-            "reviews": reviews,
-            "improvements": float(sum(c.kind != "prevention" for c in due)),
-            "preventions": float(sum(c.kind == "prevention" for c in due)),
-        }
+        firm.fade_trust_shock()
+        return (
+            {"investment_cost": float(spend.sum())}
+            | economics.firm_running_costs(firm, month.desk.recovered)
+            | self.improvement.learn(firm, m, self.plan.quality)
+        )
 
     def record(self, month: Month, values: dict[str, float]) -> None:
         """record: the month's state measures and everything the phases reported."""
-        self.recorder.record_month(month.number, self._snapshot(month) | values)
+        self.recorder.record_month(
+            month.number,
+            self._snapshot(month) | values,
+            month.touchpoints,
+            self.plan.quality,
+            month.decisions,
+        )
         if month.number >= self.spec.months:
             self.running = False
 
     def _snapshot(self, month: Month) -> dict[str, float]:
         """State measures of the month: satisfaction, effort, support, the firm."""
         firm, state = self.firm, self.customers.state(month)
-        first = month.first_contacts
+        desk = month.desk
+        first = desk.first_contacts
         values = {
             "satisfaction_mean": state["satisfaction_mean"],
             "effort_mean": state["effort_mean"],
             "expectation_mean": state["expectation_mean"],
             "experiencing": float(month.experiencing),
             "problems": float(month.problems),
-            "contacts": float(month.contacts),
-            "repeat_contacts": float(month.repeat_contacts),
-            "abandoned_contacts": float(month.abandoned),
-            "mean_wait_minutes": month.wait_minutes / first if first else np.nan,
-            "first_contact_resolution": month.resolved / first if first else np.nan,
-            "recovered_complaints": float(month.recovered),
+            "contacts": float(desk.contacts),
+            "repeat_contacts": float(desk.repeat_contacts),
+            "abandoned_contacts": float(desk.abandoned),
+            "mean_wait_minutes": desk.wait_minutes / first if first else np.nan,
+            "first_contact_resolution": desk.resolved / first if first else np.nan,
+            "recovered_complaints": float(desk.recovered),
             "products_per_customer": state["products_per_customer"],
             "initial_customers_active": state["initial_customers_active"],
             "capability_index": firm.capability_index,
@@ -420,13 +363,9 @@ class CXModel(mesa.Model):
             "personalisation": firm.personalisation_level(),
             "support_cost_factor": firm.sourcing["cost_factor"],
         }
-        desk_metrics = month.desk_metrics or {}
-        values |= {name: float(desk_metrics.get(name, np.nan)) for name in DESK_METRICS}
-        support = self.spec.support
-        agents = support.contact_centre.agents if support.mode != "service_level" else 0
-        values["agents"] = float(agents)
-        values["staffing_cost"] = (
-            agents * support.contact_centre.agent_cost_per_month * firm.sourcing["cost_factor"]
+        values |= {name: float(desk.metrics.get(name, np.nan)) for name in DESK_METRICS}
+        values["agents"], values["staffing_cost"] = economics.staffing(
+            self.spec.support, firm.sourcing["cost_factor"]
         )
         values |= {
             f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels, strict=True)

@@ -316,8 +316,9 @@ def _lock(held: Claim) -> None:
         try:
             descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise CXMError(f"{held.option}: cannot write to {held.path.parent} "
-                           f"({_reason(exc)})") from None  # fmt: skip
+            raise CXMError(
+                f"{held.option}: cannot write to {held.path.parent} ({_reason(exc)})"
+            ) from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

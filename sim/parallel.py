@@ -21,6 +21,10 @@ Three modes:
   pickled: the scheduler and its workers must be trusted, since whoever controls them can
   run code in this process.
 
+`execute` opens where the tasks run, runs them and closes it again. A caller that runs many
+small jobs one after another (e.g. calibration, one job per objective evaluation) opens a
+`pool` once and calls its `Pool.execute` for each job, so one cluster serves them all.
+
 Tasks go out in small batches (amortising Dask's per-task overhead of about a millisecond)
 and come back with `as_completed`. If a worker dies, the scheduler reruns its tasks on
 another worker (up to ``distributed.scheduler.allowed-failures`` times, default 3).
@@ -31,7 +35,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -99,16 +104,112 @@ def execute(
     check_options(workers, scheduler, dashboard=dashboard, **tls)
     if not tasks:
         return "nothing to run"
+    with pool(workers, scheduler, len(tasks), dashboard=dashboard, **tls) as where:
+        return where.execute(fn, shared, tasks, on_result, batch_size)
+
+
+class Pool:
+    """Where tasks run — this process, a local cluster or a scheduler's cluster — open for
+    any number of `execute` calls until the `pool` block that opened it ends.
+
+    Attributes:
+        description: where tasks run, e.g. ``"serial"`` or ``"local cluster of 4 workers"``.
+    """
+
+    def __init__(self, description: str, client: Any = None, workers: int | None = None) -> None:
+        self.description = description
+        self._client = client
+        self._workers = workers
+        self._open = True
+
+    @property
+    def in_process(self) -> bool:
+        """Whether tasks run serially in this process, so that the shared data may hold
+        things that cannot travel to another process (such as a progress callback)."""
+        return self._client is None
+
+    def execute(
+        self,
+        fn: Callable[[Any, Any], Any],
+        shared: Any,
+        tasks: Sequence[Any],
+        on_result: Callable[[Any, Any], None],
+        batch_size: int | None = None,
+    ) -> str:
+        """Run ``fn(shared, task)`` for every task and pass each result to `on_result`, in
+        completion order; the arguments are those of the module's `execute`.
+
+        Returns:
+            `description`, or ``"nothing to run"`` without tasks.
+
+        Raises:
+            RuntimeError: the pool's block has ended.
+        """
+        if not self._open:
+            raise RuntimeError(f"the pool ({self.description}) is closed")
+        if not tasks:
+            return "nothing to run"
+        if self._client is None:
+            for task in tasks:
+                on_result(task, fn(shared, task))
+            return self.description
+        workers = self._workers or sum(self._client.nthreads().values()) or 1
+        size = batch_size or _batch_size(len(tasks), workers)
+        _submit_all(self._client, fn, shared, tasks, on_result, size)
+        return self.description
+
+
+@contextmanager
+def pool(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    tasks: int | None = None,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+) -> Iterator[Pool]:
+    """Open where tasks run, for one or several `Pool.execute` calls, and close it at the end
+    of the ``with`` block (a local cluster stops; a scheduler's cluster is left running).
+
+    Args:
+        workers, scheduler, dashboard, tls_ca_file, tls_cert, tls_key: as in `execute`.
+        tasks: the most tasks one `Pool.execute` call will hand over (None: no limit).
+            Without a worker count, fewer than `SERIAL_BELOW` run serially in this process,
+            and a local cluster has no more workers than this.
+
+    Raises:
+        CXMError: as `execute`, before anything starts.
+    """
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    check_options(workers, scheduler, dashboard=dashboard, **tls)
     if scheduler is not None:
-        security = _security(**tls)
-        return _on_scheduler(fn, shared, tasks, on_result, scheduler, batch_size, security)
-    serial = workers is None and len(tasks) < SERIAL_BELOW and not dashboard
-    if workers == 1 or serial:
-        for task in tasks:
-            on_result(task, fn(shared, task))
-        return "serial"
-    n = min(workers or os.cpu_count() or 1, len(tasks))
-    return _on_local_cluster(fn, shared, tasks, on_result, n, batch_size, dashboard)
+        with _scheduler_client(scheduler, _security(**tls)) as client:
+            yield from _open_while(Pool(f"scheduler {scheduler}", client))
+    elif _serial(workers, tasks, dashboard):
+        yield from _open_while(Pool("serial"))
+    else:
+        n = min(workers or os.cpu_count() or 1, tasks or sys.maxsize)
+        with _local_client(n, dashboard) as client:
+            yield from _open_while(Pool(f"local cluster of {n} workers", client, n))
+
+
+def _serial(workers: int | None, tasks: int | None, dashboard: bool) -> bool:
+    """Whether jobs of at most `tasks` tasks run serially in this process without a
+    scheduler: with ``workers=1``, or with no worker count for fewer than `SERIAL_BELOW`
+    tasks (starting processes would cost more than it saves) unless a dashboard is asked for.
+    """
+    tiny = workers is None and tasks is not None and tasks < SERIAL_BELOW and not dashboard
+    return workers == 1 or tiny
+
+
+def _open_while(where: Pool) -> Iterator[Pool]:
+    """Yield `where` once; mark it closed however the block ends."""
+    try:
+        yield where
+    finally:
+        where._open = False
 
 
 def check_options(
@@ -195,38 +296,40 @@ def _security(
     return Security(require_encryption=True, **given)
 
 
-def _on_local_cluster(
-    fn: Callable[[Any, Any], Any],
-    shared: Any,
-    tasks: Sequence[Any],
-    on_result: Callable[[Any, Any], None],
-    workers: int,
-    batch_size: int | None,
-    dashboard: bool = False,
-) -> str:
+@contextmanager
+def _local_client(workers: int, dashboard: bool = False) -> Iterator[Any]:
+    """A client of a new local cluster of `workers` single-threaded processes on loopback."""
     import dask
     from distributed import Client, LocalCluster
 
     # Every server binds to the loopback interface: the scheduler and worker comms (host),
     # and the HTTP servers that Dask starts on each of them. Without a dashboard those
     # serve no pages at all.
-    http = {} if dashboard else {
-        "distributed.scheduler.http.routes": [], "distributed.worker.http.routes": [],
-    }  # fmt: skip
+    http = (
+        {}
+        if dashboard
+        else {
+            "distributed.scheduler.http.routes": [],
+            "distributed.worker.http.routes": [],
+        }
+    )
     with (
         dask.config.set(http),
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
-            dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=None,
-            scheduler_kwargs={"dashboard": dashboard}, silence_logs=logging.ERROR,
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            dashboard_address=f"{LOOPBACK}:0",
+            worker_dashboard_address=None,
+            scheduler_kwargs={"dashboard": dashboard},
+            silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
-    ):  # fmt: skip
+    ):
         if dashboard:
             print(_dashboard_line(client), file=sys.stderr, flush=True)
-        size = batch_size or _batch_size(len(tasks), workers)
-        _submit_all(client, fn, shared, tasks, on_result, size)
-    return f"local cluster of {workers} workers"
+        yield client
 
 
 def _dashboard_line(client: Any) -> str:
@@ -240,15 +343,13 @@ def _dashboard_line(client: Any) -> str:
     return line
 
 
-def _on_scheduler(
-    fn: Callable[[Any, Any], Any],
-    shared: Any,
-    tasks: Sequence[Any],
-    on_result: Callable[[Any, Any], None],
-    address: str,
-    batch_size: int | None,
-    security: Any = None,
-) -> str:
+@contextmanager
+def _scheduler_client(address: str, security: Any = None) -> Iterator[Any]:
+    """A client of the scheduler at `address`, closed at the end (the cluster keeps running).
+
+    Raises:
+        CXMError: no scheduler answers at the address.
+    """
     from distributed import Client
 
     try:
@@ -259,10 +360,7 @@ def _on_scheduler(
             f"--scheduler: cannot reach a Dask scheduler at {address} ({reason})"
         ) from None
     with client:
-        workers = sum(client.nthreads().values()) or 1
-        size = batch_size or _batch_size(len(tasks), workers)
-        _submit_all(client, fn, shared, tasks, on_result, size)
-    return f"scheduler {address}"
+        yield client
 
 
 def _submit_all(

@@ -7,12 +7,12 @@ experiments layer, which knows them; the recorder only sees one run.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pandas as pd
 
 from sim.economics import month_accounts
+from sim.engine import Decisions, TouchpointSums
+from sim.metrics import check_month
 from sim.rules import customer_lifetime_value
 from sim.scenario import Scenario
 
@@ -35,99 +35,57 @@ class Recorder:
         self.touchpoint_rows: list[dict[str, object]] = []
         self.segment_rows: list[dict[str, object]] = []
         self.segment_names = [segment.name for segment in scenario.market.segments]
-        self._segment_month: dict[str, np.ndarray] = {}
         self._npv = 0.0
-        self._sums: dict[str, defaultdict[str, float]] = {}
-        self._start_month()
 
-    def _start_month(self) -> None:
-        self._sums = {name: defaultdict(float) for name in self.touchpoints}
-
-    def touchpoint(
+    def record_month(
         self,
-        name: str,
-        perceived: np.ndarray,
-        satisfaction: np.ndarray,
-        problem: np.ndarray,
-        delivered: float,
+        month: int,
+        values: dict[str, float],
+        touchpoints: TouchpointSums | None = None,
+        delivered: np.ndarray | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
-        """Add one batch of interactions at a touchpoint (one entry per interaction)."""
-        self.touchpoint_sums(
-            name,
-            len(perceived),
-            float(np.sum(perceived, dtype=np.float64)),
-            float(np.sum(satisfaction, dtype=np.float64)),
-            int(np.sum(problem)),
-            delivered,
-        )
-
-    def touchpoint_sums(
-        self,
-        name: str,
-        experiences: int,
-        perceived: float,
-        satisfaction: float,
-        problems: int,
-        delivered: float,
-    ) -> None:
-        """Add a batch of `experiences` interactions at a touchpoint by its sums of perceived
-        quality and satisfaction (0–1 each) and its count of problems."""
-        sums = self._sums[name]
-        sums["experiences"] += float(experiences)
-        sums["perceived"] += perceived
-        sums["satisfaction"] += satisfaction
-        sums["problems"] += float(problems)
-        sums["delivered_quality"] = delivered
-
-    def segments(
-        self,
-        segment: np.ndarray,
-        left: np.ndarray,
-        segment_of_stayers: np.ndarray,
-        revenue: np.ndarray,
-        satisfaction_of_stayers: np.ndarray,
-    ) -> None:
-        """Per-segment counts of the month's decisions (customers active at its start)."""
-        count = len(self.segment_names)
-        self._segment_month = {
-            "active_start": np.bincount(segment, minlength=count),
-            "churned": np.bincount(segment, weights=left, minlength=count),
-            "revenue": np.bincount(segment_of_stayers, weights=revenue, minlength=count),
-            "satisfaction_sum": np.bincount(
-                segment_of_stayers, weights=satisfaction_of_stayers, minlength=count
-            ),
-        }
-
-    def record_month(self, month: int, values: dict[str, float]) -> None:
-        """Close a month: derive the economics and store its rows."""
+        """Close a month: its measures (`values`) and the economics derived from them, its
+        interactions per touchpoint (with the quality `delivered` at each, in model order)
+        and its customers' decisions per segment."""
+        check_month(values)
         row = {"month": float(month)} | values
         row |= month_accounts(values, self.scenario, month, self.discount_per_month)
         row["discount_factor"] = (1.0 + self.discount_per_month) ** -month
         self._npv += row["discounted_profit"]
         row["npv_to_date"] = self._npv
         self.rows.append(row)
-        for name in self.touchpoints:
-            sums = self._sums[name]
-            n = sums.get("experiences", 0.0)
+        met = touchpoints.by_name if touchpoints is not None else {}
+        for k, name in enumerate(self.touchpoints):
+            n, perceived, satisfaction, problems = met.get(name, (0.0, 0.0, 0.0, 0.0))
+            seen = name in met and delivered is not None
             self.touchpoint_rows.append(
                 {
                     "month": month,
                     "touchpoint": name,
                     "stage": self.scenario.touchpoints[name].stage,
                     "experiences": int(n),
-                    "delivered_quality": sums.get("delivered_quality", np.nan),
-                    "perceived_quality": sums["perceived"] / n if n else np.nan,
-                    "satisfaction": sums["satisfaction"] / n if n else np.nan,
-                    "problems": int(sums.get("problems", 0.0)),
+                    "delivered_quality": delivered[k] if seen else np.nan,
+                    "perceived_quality": perceived / n if n else np.nan,
+                    "satisfaction": satisfaction / n if n else np.nan,
+                    "problems": int(problems),
                 }
             )
-        self._record_segments(month)
-        self._start_month()
+        if decisions is not None:
+            self._record_segments(month, decisions)
 
-    def _record_segments(self, month: int) -> None:
-        sums = self._segment_month
-        if not sums:
-            return
+    def _record_segments(self, month: int, decisions: Decisions) -> None:
+        """Per-segment counts of the month's decisions (customers active at its start)."""
+        count = len(self.segment_names)
+        segment, stayers_segment = decisions.segment, decisions.segment[~decisions.left]
+        sums = {
+            "active_start": np.bincount(segment, minlength=count),
+            "churned": np.bincount(segment, weights=decisions.left, minlength=count),
+            "revenue": np.bincount(stayers_segment, weights=decisions.revenue, minlength=count),
+            "satisfaction_sum": np.bincount(
+                stayers_segment, weights=decisions.satisfaction, minlength=count
+            ),
+        }
         margin_share = self.scenario.economics.gross_margin
         for i, name in enumerate(self.segment_names):
             start = float(sums["active_start"][i])
@@ -154,7 +112,6 @@ class Recorder:
                     else float("nan"),
                 }
             )
-        self._segment_month = {}
 
     def timeseries(self) -> pd.DataFrame:
         """One row per month, one column per metric."""

@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
+from sim.fields import MAX_LEVEL
+
 Array = NDArray[np.floating]
 Numbers = float | NDArray[np.floating]
 """A number or a numpy array of numbers: what the compiled (`numba.njit`) rules take (not
@@ -302,9 +304,9 @@ def capability_step(
     & Cool 1989).
     """
     level = np.asarray(level, dtype=np.float64)
-    gain = (5.0 - level) * -np.expm1(-np.asarray(realised_spend) / cost_scale)
+    gain = (MAX_LEVEL - level) * -np.expm1(-np.asarray(realised_spend) / cost_scale)
     loss = decay * np.maximum(level - np.asarray(floor), 0.0)
-    return np.clip(level + gain - loss, 0.0, 5.0)
+    return np.clip(level + gain - loss, 0.0, MAX_LEVEL)
 
 
 def investment_effectiveness(enablers_above_reference: float, enabler_effect: float) -> float:

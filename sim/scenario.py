@@ -46,7 +46,7 @@ from sim.fields import (
     Share,
     Strict,
 )
-from sim.firm_config import Capability, Firm, Sourcing
+from sim.firm_config import Capability, FirmSettings, Sourcing
 
 STAGES: tuple[str, ...] = (
     "awareness",
@@ -374,7 +374,7 @@ class Scenario(Strict):
     journeys: dict[str, list[str]] = Field(
         default_factory=lambda: {"standard": list(_default_touchpoints())}
     )
-    firm: Firm = Firm()
+    firm: FirmSettings = FirmSettings()
     support: Support = Support()
     acquisition: Acquisition = Acquisition()
     behaviour: Behaviour = Behaviour()
@@ -1052,17 +1052,29 @@ def _check_references(scenario: Scenario, source: str) -> None:
                 )
     network = scenario.market.network
     if network.kind != "complete" and network.mean_degree >= scenario.market.size:
-        raise ScenarioError(source, "market.network.mean_degree", network.mean_degree,
-                            f"must be below the market size ({scenario.market.size})")  # fmt: skip
+        raise ScenarioError(
+            source,
+            "market.network.mean_degree",
+            network.mean_degree,
+            f"must be below the market size ({scenario.market.size})",
+        )
     if network.kind == "watts_strogatz" and network.mean_degree % 2:
-        raise ScenarioError(source, "market.network.mean_degree", network.mean_degree,
-                            "watts_strogatz needs an even mean degree")  # fmt: skip
+        raise ScenarioError(
+            source,
+            "market.network.mean_degree",
+            network.mean_degree,
+            "watts_strogatz needs an even mean degree",
+        )
     chosen = scenario.firm.personalisation.touchpoints or []
     for i, name in enumerate(chosen):
         if name not in scenario.touchpoints:
             allowed = ", ".join(scenario.touchpoints)
-            raise ScenarioError(source, f"firm.personalisation.touchpoints.{i}", name,
-                                f"unknown touchpoint; allowed: {allowed}")  # fmt: skip
+            raise ScenarioError(
+                source,
+                f"firm.personalisation.touchpoints.{i}",
+                name,
+                f"unknown touchpoint; allowed: {allowed}",
+            )
     for name, touchpoint in scenario.touchpoints.items():
         weight = sum(touchpoint.drivers.values())
         if not 0 < weight < math.inf:

@@ -55,9 +55,13 @@ def sobol_indices(
     if not _usable(y):
         return _nan_table(names, SOBOL_COLUMNS)
     indices = sobol.analyze(
-        _problem(names), y, calc_second_order=second_order, num_resamples=RESAMPLES,
-        conf_level=conf_level, seed=_nonzero(seed),
-    )  # fmt: skip
+        _problem(names),
+        y,
+        calc_second_order=second_order,
+        num_resamples=RESAMPLES,
+        conf_level=conf_level,
+        seed=_nonzero(seed),
+    )
     return pd.DataFrame({"parameter": list(names)} | {c: indices[c] for c in SOBOL_COLUMNS})
 
 
@@ -89,9 +93,14 @@ def morris_indices(
     if not np.all(np.isfinite(y)):
         return _nan_table(names, MORRIS_COLUMNS)
     indices = morris.analyze(
-        _problem(names), np.asarray(unit, dtype=np.float64), y, num_resamples=RESAMPLES,
-        conf_level=conf_level, num_levels=levels, seed=_nonzero(seed),
-    )  # fmt: skip
+        _problem(names),
+        np.asarray(unit, dtype=np.float64),
+        y,
+        num_resamples=RESAMPLES,
+        conf_level=conf_level,
+        num_levels=levels,
+        seed=_nonzero(seed),
+    )
     return pd.DataFrame(
         {"parameter": list(names)} | {c: np.asarray(indices[c]) for c in MORRIS_COLUMNS}
     )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
+
+
+def mean_or_nan(values: ArrayLike) -> float:
+    """The mean of `values` (numbers of any dtype, or a list), NaN when there are none."""
+    array = np.asarray(values)
+    return float(array.mean()) if array.size else float("nan")
 
 
 def mean_interval(values: np.ndarray | pd.Series, level: float = 0.95) -> dict[str, float]:

@@ -26,10 +26,6 @@ import numpy as np
 from sim.contact_centre import QueueMetrics, SimulationResult, erlang_a, erlang_c, simulate
 from sim.scenario import ContactCentre, Support
 
-DESK_METRICS = ("aht_seconds", "asa_seconds", "service_level", "abandon_rate", "occupancy")
-"""Operational metrics of a month a desk reports: average handle time and average speed of
-answer (seconds), share answered within the target time, share abandoned, agent occupancy."""
-
 QUEUE_MODES = ("simpy", "erlang")
 
 
@@ -44,7 +40,7 @@ class ContactOutcomes:
     abandoned: np.ndarray
     """True where the caller hung up before an agent answered (never resolved)."""
     metrics: dict[str, float] = field(default_factory=dict)
-    """The month's operational metrics (keys of `DESK_METRICS`)."""
+    """The month's operational metrics (keys of `sim.metrics.DESK_METRICS`)."""
 
 
 class SupportDesk(Protocol):

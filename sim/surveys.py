@@ -8,7 +8,7 @@ measurement capability grows, and more answer as it grows. The true values are c
 from the latent state of everyone, so the gap between measured and true is visible.
 
 `responds`, `latent`, `given_answers` and `answer` are one person's part (scalars) or
-everyone's (arrays); `conditions` and `summarise` are the firm's side, the same for both
+everyone's (arrays); `conditions` and `measure_wave` are the firm's side, the same for both
 engines; `survey` runs a whole wave over arrays, drawing answers only for respondents.
 """
 
@@ -23,7 +23,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sim import rules
+from sim.fields import MAX_LEVEL
+from sim.metrics import SURVEY_METRICS
 from sim.scenario import SurveyRules
+from sim.stats import mean_or_nan
 
 
 @dataclass(frozen=True)
@@ -37,25 +40,14 @@ class SurveyWave:
     """Their likelihood-to-recommend answers, 0–10."""
 
 
-METRICS = (
-    "nps_true",
-    "nps_measured",
-    "csat_true",
-    "csat_measured",
-    "ces_true",
-    "ces_measured",
-    "respondents",
-)
-
-
-def measurement_scale(rules_: SurveyRules, measurement_above_reference: float) -> float:
+def measurement_scale(survey_rules: SurveyRules, measurement_above_reference: float) -> float:
     """Multiplier on response rates from the measurement capability."""
-    return max(1.0 + rules_.response_per_level * measurement_above_reference, 0.0)
+    return max(1.0 + survey_rules.response_per_level * measurement_above_reference, 0.0)
 
 
-def selection_bias(rules_: SurveyRules, measurement_level: float) -> float:
+def selection_bias(survey_rules: SurveyRules, measurement_level: float) -> float:
     """Self-selection strength: full at measurement level 0, none at level 5."""
-    return rules_.selection_bias * max(1.0 - measurement_level / 5.0, 0.0)
+    return survey_rules.selection_bias * max(1.0 - measurement_level / MAX_LEVEL, 0.0)
 
 
 class Conditions(NamedTuple):
@@ -91,7 +83,7 @@ class Answers(NamedTuple):
 
 
 def conditions(
-    rules_: SurveyRules,
+    survey_rules: SurveyRules,
     satisfaction: np.ndarray,
     measurement_level: float,
     reference_level: float,
@@ -99,8 +91,8 @@ def conditions(
     """The month's survey conditions, from the measurement capability (0–5) and the
     cumulative satisfaction of everyone asked."""
     return Conditions(
-        measurement_scale(rules_, measurement_level - reference_level),
-        selection_bias(rules_, measurement_level),
+        measurement_scale(survey_rules, measurement_level - reference_level),
+        selection_bias(survey_rules, measurement_level),
         float(satisfaction.mean()),
     )
 
@@ -144,32 +136,32 @@ class Latent(NamedTuple):
 
 
 def latent(
-    rules_: SurveyRules, satisfaction: ArrayLike, episode: ArrayLike, month_effort: ArrayLike
+    survey_rules: SurveyRules, satisfaction: ArrayLike, episode: ArrayLike, month_effort: ArrayLike
 ) -> Latent:
     """The latent answers of a person (or of each person) from their state: cumulative
     satisfaction, the month's remembered satisfaction and mean effort (0–1, NaN for no
     interaction)."""
     score = 10.0 * satisfaction
-    promoter, detractor = rules.nps_shares(score, rules_.nps_answer_sd)
+    promoter, detractor = rules.nps_shares(score, survey_rules.nps_answer_sd)
     csat = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
     ces = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
     return Latent(score, promoter, detractor, csat, ces)
 
 
 def given_answers(
-    rules_: SurveyRules, truth: Latent, z_nps: ArrayLike, z_csat: ArrayLike, z_ces: ArrayLike
+    survey_rules: SurveyRules, truth: Latent, z_nps: ArrayLike, z_csat: ArrayLike, z_ces: ArrayLike
 ) -> tuple[ArrayLike, ArrayLike, ArrayLike]:
     """The NPS (0–10), CSAT (1–5) and CES (1–7) answers given: the latent answers plus the
     standard normal noise of each, on the survey's integer scales."""
     return (
-        rules.survey_answer(truth.recommend, z_nps, rules_.nps_answer_sd, 0, 10),
-        rules.survey_answer(truth.csat, z_csat, rules_.csat_answer_sd, 1, 5),
-        rules.survey_answer(truth.ces, z_ces, rules_.ces_answer_sd, 1, 7),
+        rules.survey_answer(truth.recommend, z_nps, survey_rules.nps_answer_sd, 0, 10),
+        rules.survey_answer(truth.csat, z_csat, survey_rules.csat_answer_sd, 1, 5),
+        rules.survey_answer(truth.ces, z_ces, survey_rules.ces_answer_sd, 1, 7),
     )
 
 
 def answer(
-    rules_: SurveyRules,
+    survey_rules: SurveyRules,
     answered: ArrayLike,
     satisfaction: ArrayLike,
     episode: ArrayLike,
@@ -182,15 +174,15 @@ def answer(
     given standard normals (which matter only where the person answered; see `responds`).
 
     Args:
-        rules_: survey parameters.
+        survey_rules: survey parameters.
         answered: whether the person answered.
         satisfaction: cumulative satisfaction, 0–1.
         episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
         month_effort: the month's mean effort per interaction (NaN for none), 0–1.
         z_nps, z_csat, z_ces: standard normal answer noise.
     """
-    truth = latent(rules_, satisfaction, episode, month_effort)
-    recommend, csat, ces = given_answers(rules_, truth, z_nps, z_csat, z_ces)
+    truth = latent(survey_rules, satisfaction, episode, month_effort)
+    recommend, csat, ces = given_answers(survey_rules, truth, z_nps, z_csat, z_ces)
     return Answers(
         answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
     )
@@ -200,7 +192,7 @@ ANSWER_NOISE = ("nps", "csat", "ces")
 """The answers drawn with noise, each from its own stream (`sim.purposes.survey_answer`)."""
 
 
-def summarise(answers: Answers) -> SurveyWave:
+def measure_wave(answers: Answers) -> SurveyWave:
     """The month's wave from everyone's answers (arrays): true and measured NPS, CSAT and
     CES, and who answered what."""
     if len(answers.answered) == 0:
@@ -212,17 +204,17 @@ def summarise(answers: Answers) -> SurveyWave:
     measures = {
         "nps_true": 100.0 * float(answers.promoter.mean() - answers.detractor.mean()),
         "nps_measured": net_promoter_score(recommend),
-        "csat_true": _mean(answers.csat_latent[experienced]),
-        "csat_measured": _mean(answers.csat[asked]),
-        "ces_true": _mean(answers.ces_latent[experienced]),
-        "ces_measured": _mean(answers.ces[asked]),
+        "csat_true": mean_or_nan(answers.csat_latent[experienced]),
+        "csat_measured": mean_or_nan(answers.csat[asked]),
+        "ces_true": mean_or_nan(answers.ces_latent[experienced]),
+        "ces_measured": mean_or_nan(answers.ces[asked]),
         "respondents": float(len(respondents)),
     }
     return SurveyWave(measures, respondents, recommend)
 
 
 def survey(
-    rules_: SurveyRules,
+    survey_rules: SurveyRules,
     satisfaction: np.ndarray,
     episode: np.ndarray,
     month_effort: np.ndarray,
@@ -235,7 +227,7 @@ def survey(
     """Run one month's survey of the active customers (arrays, one entry per customer).
 
     Args:
-        rules_: survey parameters.
+        survey_rules: survey parameters.
         satisfaction: cumulative satisfaction of each active customer, 0–1.
         episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
         month_effort: the month's mean effort per interaction (NaN for none), 0–1.
@@ -249,20 +241,20 @@ def survey(
     if len(satisfaction) == 0:
         return _no_wave()
     satisfaction = satisfaction.astype(np.float64)
-    asked = conditions(rules_, satisfaction, measurement_level, reference_level)
+    asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
     answered = responds(asked, satisfaction, base_response, u_respond)
     respondents = np.flatnonzero(answered)
-    truth = latent(rules_, satisfaction, episode, month_effort)
+    truth = latent(survey_rules, satisfaction, episode, month_effort)
     of_respondents = Latent(*(np.asarray(part)[respondents] for part in truth))
     given = []  # answers with noise, of the respondents only (0 for everyone else)
     for values in given_answers(
-        rules_, of_respondents, *(normals(name, respondents) for name in ANSWER_NOISE)
+        survey_rules, of_respondents, *(normals(name, respondents) for name in ANSWER_NOISE)
     ):
         everyone = np.zeros(len(satisfaction))
         everyone[respondents] = values
         given.append(everyone)
     recommend, csat, ces = given
-    return summarise(
+    return measure_wave(
         Answers(
             answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
         )
@@ -289,8 +281,4 @@ def net_promoter_score(answers: np.ndarray) -> float:
 def _no_wave() -> SurveyWave:
     """The wave of a month without customers: no measures, no respondents."""
     empty = np.zeros(0, dtype=np.int64)
-    return SurveyWave(dict.fromkeys(METRICS, np.nan) | {"respondents": 0.0}, empty, empty)
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else float("nan")
+    return SurveyWave(dict.fromkeys(SURVEY_METRICS, np.nan) | {"respondents": 0.0}, empty, empty)

@@ -50,8 +50,9 @@ from sim.designs import (
     make_design,
 )
 from sim.errors import ScenarioError
-from sim.experiments import replication_outcomes, run_replication
+from sim.experiments import run_replication
 from sim.fields import Name, Seed
+from sim.metrics import replication_outcomes
 from sim.output_paths import chosen_path, claim
 from sim.results import provenance
 from sim.scenario import (
@@ -251,9 +252,13 @@ def sweep_from_dict(
     seed = base.seed if spec.seed is None else spec.seed
     design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key(purposes.SWEEP_DESIGN),))
     design = make_design(
-        spec.parameters, spec.design, spec.samples, design_seed,
-        spec.second_order, spec.morris_levels,
-    )  # fmt: skip
+        spec.parameters,
+        spec.design,
+        spec.samples,
+        design_seed,
+        spec.second_order,
+        spec.morris_levels,
+    )
     return Sweep(spec, source, base, seed, outcomes, design)
 
 
@@ -272,9 +277,10 @@ def available_outcomes(scenario: Scenario) -> tuple[list[str], list[str]]:
     timeseries, _ = run_replication(probe, probe.seed, 0)
     ids = {"replication", "seed", "month"}
     metrics = [
-        c for c in timeseries.columns
+        c
+        for c in timeseries.columns
         if c not in ids and pd.api.types.is_numeric_dtype(timeseries[c])
-    ]  # fmt: skip
+    ]
     return list(replication_outcomes(timeseries)), metrics
 
 
@@ -303,10 +309,12 @@ def _check_design_options(spec: SweepSpec, source: str) -> None:
         spec.samples < SOBOL_MIN_SAMPLES or spec.samples & (spec.samples - 1)
     ):
         raise ScenarioError(
-            source, "samples", spec.samples,
+            source,
+            "samples",
+            spec.samples,
             f"the Sobol' base sample N must be a power of two, at least {SOBOL_MIN_SAMPLES} "
             "(the design has N·(D+2) runs, or N·(2D+2) with second_order)",
-        )  # fmt: skip
+        )
     if "second_order" in given and spec.design != "sobol":
         raise ScenarioError(source, "second_order", spec.second_order, "applies to sobol only")
     if "morris_levels" in given and spec.design != "morris":
@@ -321,9 +329,11 @@ def _check_parameter(spec: SweepSpec, name: str, p: Parameter, source: str) -> N
         raise ScenarioError(source, where, name, f"a sweep may not vary {', '.join(RESERVED)}")
     if (p.levels is None) == (p.range is None):
         raise ScenarioError(
-            source, where, p.model_dump(exclude_defaults=True),
+            source,
+            where,
+            p.model_dump(exclude_defaults=True),
             "give either levels: [...] or range: [low, high]",
-        )  # fmt: skip
+        )
     if spec.design == "grid" and p.levels is None:
         raise ScenarioError(source, f"{where}.levels", None, "a grid needs levels, not a range")
     if p.levels is not None:
@@ -481,8 +491,12 @@ def run_sweep(
         sweep = sweep_from_dict(spec)
     else:
         sweep = load_sweep(spec)
-    options = {"dashboard": dashboard, "tls_ca_file": tls_ca_file, "tls_cert": tls_cert,
-               "tls_key": tls_key}  # fmt: skip
+    options = {
+        "dashboard": dashboard,
+        "tls_ca_file": tls_ca_file,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+    }
     parallel.check_options(workers, scheduler, **options)
     out = sweep_out_dir(sweep, out)
     with claim(out, "sweep", overwrite) as held:

@@ -9,41 +9,85 @@ arrays at once. Within a phase every customer reads only their own state and the
 random numbers, so the order in which an array is processed does not matter; across phases,
 each reads what earlier phases of the month wrote.
 
-The month's working arrays (one row per customer active at the start of the month, one
-column per touchpoint, NaN where nothing happened) live on the engine until the next month.
+The month's working arrays live in its `VectorMonth` (the engine contract's `Month`, with
+every array declared), created by `start_month` and handed to every later phase; the engine
+itself keeps only the market and memory it reuses from month to month.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
 from sim import journeys, network, purposes, rules, surveys
-from sim.journeys import Contacts, Decisions, Month
+from sim.engine import Contacts, Decisions, Leaving, Month
 from sim.population import (
     ACTIVE,
-    ADVERTISING,
     INITIAL,
     LAPSED,
     PROSPECT,
-    WINBACK,
     WORD_OF_MOUTH,
     Population,
 )
+from sim.stats import mean_or_nan
 from sim.streams import normal_at, uniform_at
 
 if TYPE_CHECKING:
     from sim.model import CXModel
 
 
+def _none() -> np.ndarray:
+    return np.zeros(0)
+
+
+@dataclass(kw_only=True)
+class VectorMonth(Month):
+    """The month of the vector engine: the shared `Month` and the engine's working arrays
+    (one row per customer active at the start of the month, in `Month.who` order; one
+    column per touchpoint in model order, NaN where nothing happened)."""
+
+    segment: np.ndarray
+    """Segment of each customer (``start_month``)."""
+    satisfaction: np.ndarray = field(default_factory=_none)
+    """Transaction satisfaction of each interaction, 0–1 (``journeys.experience``,
+    ``support.serve``)."""
+    perceived: np.ndarray = field(default_factory=_none)
+    """Perceived quality of each interaction, 0–1 (same phases)."""
+    problem_at: np.ndarray = field(default_factory=_none)
+    """Whether each interaction created a problem (``journeys.experience``)."""
+    had_problem: np.ndarray = field(default_factory=_none)
+    """Whether each customer had a problem (``journeys.experience``)."""
+    effort: np.ndarray = field(default_factory=_none)
+    """Sum of each customer's effort over their interactions (``journeys.experience``,
+    ``support.serve``)."""
+    interactions: np.ndarray = field(default_factory=_none)
+    """Each customer's number of interactions (same phases)."""
+    contact_rows: np.ndarray = field(default_factory=_none)
+    """Rows of the customers who contacted support (``support.serve``)."""
+    episode: np.ndarray = field(default_factory=_none)
+    """Each customer's remembered satisfaction of the month, NaN without interactions
+    (``customers.evaluate``)."""
+    month_effort: np.ndarray = field(default_factory=_none)
+    """Each customer's mean effort per interaction, NaN without (``customers.evaluate``)."""
+    would_leave: np.ndarray = field(default_factory=_none)
+    """Whether each customer means to leave (``customers.decide``)."""
+    left: np.ndarray = field(default_factory=_none)
+    """Market indices of the customers who left (``customers.decide``)."""
+    speakers: np.ndarray = field(default_factory=_none)
+    """Market indices of the customers active after the decisions (``market.acquire``)."""
+    voice: np.ndarray = field(default_factory=_none)
+    """Word of mouth of each speaker (``market.acquire``)."""
+
+
 class VectorCustomers:
     """The population as arrays, stepped a whole phase at a time.
 
     Args:
-        model: the `CXModel` (scenario, firm plan, streams, recorder).
+        model: the `CXModel` (scenario, firm plan, streams).
         population: the market at month 0.
     """
 
@@ -66,20 +110,17 @@ class VectorCustomers:
         self.in_journey = model.in_journey
         self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
         self.in_every_journey = self.in_journey.all(axis=0)
-        self.left = np.zeros(0, dtype=np.int64)
-        self._voice = np.zeros(0)
         self._buffers = _Buffers()
 
-    def start_month(self, number: int) -> Month:
+    def start_month(self, number: int) -> VectorMonth:
         """The new month and its customers (those active at its start)."""
-        month = Month(number, np.flatnonzero(self.population.status == ACTIVE))
+        who = np.flatnonzero(self.population.status == ACTIVE)
         # A person's segment never changes; held as an index type for the many lookups.
-        self.segment = self.population.segment[month.who].astype(np.intp)
-        return month
+        return VectorMonth(number, who, segment=self.population.segment[who].astype(np.intp))
 
     # ------------------------------------------------------------------ journeys.experience
 
-    def experience(self, month: Month) -> None:
+    def experience(self, month: VectorMonth) -> None:
         """Each active customer meets the touchpoints due this month, in stage order.
 
         Column by column (touchpoint by touchpoint): who is due, then one compiled pass over
@@ -89,20 +130,20 @@ class VectorCustomers:
         model, pop, plan, m = self.model, self.population, self.model.plan, month.number
         streams, who = model.streams, month.who
         n, k_count = len(who), len(model.touchpoints)
-        seg = self.segment
+        seg = month.segment
         tenure = pop.tenure[who]
         renewal = journeys.renewing(self.seg_contract[seg], tenure)
         expectation = pop.expectation[who]
         tolerance = self.seg_tolerance[seg]
         # Row-major: a customer's month is one row, read whole by memory and surveys.
-        self.satisfaction = self._buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
-        self.perceived = self._buffers.take("perceived", (n, k_count), np.float32, np.nan)
-        self.problem_at = self._buffers.take("problem_at", (n, k_count), np.bool_, False)
-        self.had_problem = self._buffers.take("had_problem", (n,), np.bool_, False)
-        self.effort = np.zeros(n)
-        self.interactions = np.zeros(n)
+        month.satisfaction = self._buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
+        month.perceived = self._buffers.take("perceived", (n, k_count), np.float32, np.nan)
+        month.problem_at = self._buffers.take("problem_at", (n, k_count), np.bool_, False)
+        month.had_problem = self._buffers.take("had_problem", (n,), np.bool_, False)
+        month.effort = np.zeros(n)
+        month.interactions = np.zeros(n)
         drop = model.spec.support.problem_quality_drop
-        rules_ = model.spec.behaviour.satisfaction
+        satisfaction_rules = model.spec.behaviour.satisfaction
         everyone = np.arange(n)
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
@@ -127,43 +168,48 @@ class VectorCustomers:
                 _floats(
                     plan.quality[k], plan.fit_gain[k], plan.spread[k], plan.problem_probability[k]
                 ),
-                _floats(drop, rules_.disconfirmation_weight, rules_.loss_aversion, tp.effort),
-                self.perceived[:, k],
-                self.satisfaction[:, k],
-                self.problem_at[:, k],
-                self.had_problem,
-                self.effort,
-                self.interactions,
+                _floats(
+                    drop,
+                    satisfaction_rules.disconfirmation_weight,
+                    satisfaction_rules.loss_aversion,
+                    tp.effort,
+                ),
+                month.perceived[:, k],
+                month.satisfaction[:, k],
+                month.problem_at[:, k],
+                month.had_problem,
+                month.effort,
+                month.interactions,
             )
             if tp.staffed:
                 month.staffed_interactions += float(len(rows))
-            model.recorder.touchpoint_sums(name, len(rows), *sums, plan.quality[k])
-        month.problems = int(np.count_nonzero(self.had_problem))
+            month.touchpoints.add(name, len(rows), *sums)
+        month.problems = int(np.count_nonzero(month.had_problem))
 
     # ------------------------------------------------------------------ support.serve
 
-    def contact_support(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
+    def contact_support(self, month: VectorMonth) -> tuple[np.ndarray, np.ndarray]:
         """Customers with a problem whose journey has support contact it by their segment's
         propensity; returns their market indices and the problems they report per
         touchpoint."""
         m = month.number
-        seg = self.segment
+        seg = month.segment
         u_contact = self.model.streams.uniform(purposes.SUPPORT_CONTACT, m, month.who)
         supported = self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
-        contacting = self.had_problem & supported
-        self._contact_rows = np.flatnonzero(contacting)
-        return month.who[self._contact_rows], self.problem_at[self._contact_rows].sum(axis=0)
+        contacting = month.had_problem & supported
+        month.contact_rows = np.flatnonzero(contacting)
+        return month.who[month.contact_rows], month.problem_at[month.contact_rows].sum(axis=0)
 
-    def experience_support(self, month: Month, contacts: Contacts) -> None:
+    def experience_support(self, month: VectorMonth, contacts: Contacts) -> None:
         """Each contacting customer meets the support touchpoints of their journey, as the
         desk served them."""
         model, pop, plan, m = self.model, self.population, self.model.plan, month.number
-        desk, idx = model.spec.support, self._contact_rows
+        desk, idx = model.spec.support, month.contact_rows
         seg = pop.segment[contacts.people]
         expectation = pop.expectation[contacts.people]
         tolerance = self.seg_tolerance[seg]
         recovery_effect = model.spec.firm.maturity.recovery_effect
-        rules_ = model.spec.behaviour.satisfaction
+        satisfaction_rules = model.spec.behaviour.satisfaction
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when != "problem":
@@ -174,68 +220,64 @@ class VectorCustomers:
                 plan.quality[k], plan.spread[k], noise, contacts, desk, recovery_effect
             )
             perceived, satisfaction = journeys.interaction(
-                raw, expectation, tolerance, rules_.disconfirmation_weight, rules_.loss_aversion
+                raw,
+                expectation,
+                tolerance,
+                satisfaction_rules.disconfirmation_weight,
+                satisfaction_rules.loss_aversion,
             )
             effort = journeys.contact_effort(tp.effort, contacts, desk)
             rows = idx[due]
-            self.perceived[rows, k] = perceived[due]
-            self.satisfaction[rows, k] = satisfaction[due]
-            self.effort[rows] += effort[due]
-            self.interactions[rows] += 1
+            month.perceived[rows, k] = perceived[due]
+            month.satisfaction[rows, k] = satisfaction[due]
+            month.effort[rows] += effort[due]
+            month.interactions[rows] += 1
             if tp.staffed:
                 answered = due & ~contacts.abandoned
                 unresolved = contacts.unresolved & due
                 month.staffed_interactions += float(answered.sum() + unresolved.sum())
             no_problem = np.zeros(int(due.sum()), dtype=bool)
-            model.recorder.touchpoint(
-                name, perceived[due], satisfaction[due], no_problem, plan.quality[k]
-            )
+            month.touchpoints.add_batch(name, perceived[due], satisfaction[due], no_problem)
 
     # ------------------------------------------------------------------ customers.evaluate
 
-    def evaluate(self, month: Month, trust_shock: float, drift: float) -> None:
+    def evaluate(self, month: VectorMonth, trust_shock: float, drift: float) -> None:
         """Episode memory (peak-end), cumulative satisfaction (anchoring, less a privacy
         incident's `trust_shock`), remembered effort and expectations; every person's
         expectation then drifts with the market by `drift`."""
         pop, who = self.population, month.who
-        rules_ = self.model.spec.behaviour.satisfaction
-        episode = rules.peak_end(self.satisfaction, rules_.peak_end_weight)
-        weight = rules.prior_weight(
+        satisfaction_rules = self.model.spec.behaviour.satisfaction
+        episode = rules.peak_end(month.satisfaction, satisfaction_rules.peak_end_weight)
+        month_effort = journeys.month_effort(month.effort, month.interactions)
+        prior = journeys.Memory(pop.satisfaction[who], pop.effort[who], pop.expectation[who])
+        memory = journeys.remember(
+            satisfaction_rules,
             pop.tenure[who],
-            rules_.prior_weight_new,
-            rules_.prior_weight_loyal,
-            rules_.tenure_scale_months,
+            prior,
+            episode,
+            month_effort,
+            _row_means(month.perceived),
+            trust_shock,
         )
-        satisfaction = rules.anchor_and_adjust(pop.satisfaction[who], episode, weight)
-        if trust_shock:
-            satisfaction = np.clip(satisfaction - trust_shock, 0.0, 1.0)
-        pop.satisfaction[who] = satisfaction
-        month_effort = journeys.month_effort(self.effort, self.interactions)
-        pop.effort[who] = rules.anchor_and_adjust(
-            pop.effort[who], month_effort, rules_.effort_memory
-        )
-        mean_perceived = _row_means(self.perceived)
-        pop.expectation[who] = rules.adapted_expectation(
-            pop.expectation[who], mean_perceived, rules_.expectation_adaptation, 0.0
-        )
+        pop.satisfaction[who], pop.effort[who], pop.expectation[who] = memory
         pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
-        self.episode = episode
-        self.month_effort = month_effort
+        month.episode = episode
+        month.month_effort = month_effort
         month.experiencing = int((~np.isnan(episode)).sum())
 
     # ------------------------------------------------------------------ customers.answer
 
-    def answer(self, month: Month) -> tuple[surveys.SurveyWave, np.ndarray]:
+    def answer(self, month: VectorMonth) -> tuple[surveys.SurveyWave, np.ndarray]:
         """The month's survey wave, and each respondent's rating of every touchpoint
         (0–1, NaN where not met; one row per respondent)."""
         model, pop, who, m = self.model, self.population, month.who, month.number
-        rules_ = model.spec.behaviour.surveys
+        survey_rules = model.spec.behaviour.surveys
         wave = surveys.survey(
-            rules_,
+            survey_rules,
             pop.satisfaction[who],
-            self.episode,
-            self.month_effort,
-            self.seg_response[self.segment],
+            month.episode,
+            month.month_effort,
+            self.seg_response[month.segment],
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
             model.streams.uniform(purposes.SURVEY_RESPOND, m, who),
@@ -246,56 +288,54 @@ class VectorCustomers:
         keys = [model.streams.key(purposes.survey_rating(t), m) for t in model.touchpoints]
         ratings = np.empty((len(wave.respondents), len(model.touchpoints)))
         _rate_touchpoints(
-            self.satisfaction,
+            month.satisfaction,
             wave.respondents,
             who,
             np.array(keys, dtype=np.uint64),
-            rules_.csat_answer_sd,
+            survey_rules.csat_answer_sd,
             ratings,
         )
         return wave, ratings
 
-    def take_call_backs(self, month: Month, detractors: np.ndarray, chance: float) -> None:
+    def take_call_backs(self, month: VectorMonth, detractors: np.ndarray, chance: float) -> None:
         """Detractors the firm calls back: a call that succeeds (by `chance`) recovers some
         of their satisfaction."""
         pop = self.population
         u = self.model.streams.uniform(purposes.SURVEY_CLOSE_LOOP, month.number, detractors)
         recovered = detractors[u < chance]
         effect = self.model.spec.firm.maturity.close_loop_effect
-        pop.satisfaction[recovered] = np.minimum(pop.satisfaction[recovered] + effect, 1.0)
+        pop.satisfaction[recovered] = journeys.lifted(pop.satisfaction[recovered], effect)
 
     # ------------------------------------------------------------------ customers.decide
 
-    def consider_leaving(self, month: Month) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def consider_leaving(self, month: VectorMonth) -> Leaving:
         """Each customer's churn risk (hazard plus renewal, per month), whether they would
         leave this month (hazard, or not renewing a contract that is due) and whether a
         contract is due."""
         pop, who, m = self.population, month.who, month.number
         churn, streams = self.model.spec.behaviour.churn, self.model.streams
-        seg = self.segment
+        seg = month.segment
         satisfaction = pop.satisfaction[who]
-        p_churn = rules.churn_probability(
+        p_churn = journeys.churn_chance(
+            churn,
             self.seg_churn[seg],
             satisfaction,
             pop.effort[who],
-            churn.satisfaction_effect,
-            churn.effort_effect,
-            churn.reference_satisfaction,
-            churn.reference_effort,
             self.model.firm.trust_shock,
             pop.frailty[who],
         )
         renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[who])
-        p_leave = rules.renewal_leave_probability(
-            satisfaction, churn.renewal_max_leave, churn.renewal_threshold,
-            churn.renewal_steepness,
-        )  # fmt: skip
-        would_leave = streams.uniform(purposes.CHURN_HAZARD, m, who) < p_churn
-        would_leave |= renewal & (streams.uniform(purposes.CHURN_RENEWAL, m, who) < p_leave)
-        self.would_leave = would_leave
-        return p_churn + renewal * p_leave, would_leave, renewal
+        p_leave = journeys.renewal_leave_chance(churn, satisfaction)
+        risk, month.would_leave = journeys.leaving(
+            p_churn,
+            renewal,
+            p_leave,
+            streams.uniform(purposes.CHURN_HAZARD, m, who),
+            streams.uniform(purposes.CHURN_RENEWAL, m, who),
+        )
+        return Leaving(risk, month.would_leave, renewal)
 
-    def decide(self, month: Month, flagged: np.ndarray | None) -> Decisions:
+    def decide(self, month: VectorMonth, flagged: np.ndarray | None) -> Decisions:
         """Interventions reach the flagged (a success lifts satisfaction and keeps one who
         would leave); leavers lapse; stayers buy, pay and age by a month."""
         pop, who, m = self.population, month.who, month.number
@@ -304,33 +344,31 @@ class VectorCustomers:
         if flagged is not None:
             settings = self.model.spec.firm.maturity
             success = streams.uniform(purposes.PREDICT_SUCCESS, m, who)
-            succeeded = flagged & (success < settings.intervention_success)
-            kept = succeeded & self.would_leave
-            # A successful intervention (a call, an offer) also leaves the customer happier.
-            people = who[succeeded]
-            pop.satisfaction[people] = np.minimum(
-                pop.satisfaction[people] + settings.intervention_satisfaction_gain, 1.0
+            succeeded = journeys.intervention_succeeds(
+                flagged, success, settings.intervention_success
             )
-        leaves = self.would_leave & ~kept
+            kept = succeeded & month.would_leave
+            people = who[succeeded]
+            pop.satisfaction[people] = journeys.lifted(
+                pop.satisfaction[people], settings.intervention_satisfaction_gain
+            )
+        leaves = month.would_leave & ~kept
         stay = who[~leaves]
-        self.left = who[leaves]
-        pop.status[self.left] = LAPSED
-        pop.products[self.left] = 0
+        month.left = who[leaves]
+        pop.status[month.left] = LAPSED
+        pop.products[month.left] = 0
 
         s_stay = pop.satisfaction[stay]
-        ref = b.churn.reference_satisfaction
-        p_repeat = rules.purchase_probability(
-            b.purchase.repeat_per_month, s_stay, b.purchase.satisfaction_effect, ref
-        )
-        repeat = streams.uniform(purposes.PURCHASE_REPEAT, m, stay) < p_repeat
-        p_upsell = rules.purchase_probability(
-            b.purchase.upsell_per_month, s_stay, b.purchase.satisfaction_effect, ref
-        )
-        upsell = (streams.uniform(purposes.PURCHASE_UPSELL, m, stay) < p_upsell) & (
-            pop.products[stay] < b.purchase.max_products
+        repeat, upsell = journeys.purchases(
+            b.purchase,
+            b.churn.reference_satisfaction,
+            s_stay,
+            pop.products[stay],
+            streams.uniform(purposes.PURCHASE_REPEAT, m, stay),
+            streams.uniform(purposes.PURCHASE_UPSELL, m, stay),
         )
         pop.products[stay] += upsell.astype(np.int8)
-        seg_stay = self.segment[~leaves]
+        seg_stay = month.segment[~leaves]
         revenue = journeys.month_revenue(
             self.seg_revenue[seg_stay],
             pop.products[stay],
@@ -340,25 +378,29 @@ class VectorCustomers:
         )
         pop.revenue_to_date[stay] += revenue.astype(np.float32)
         pop.tenure[stay] += 1
-        return Decisions(self.segment, leaves, kept, repeat, upsell, revenue, s_stay)
+        return Decisions(month.segment, leaves, kept, repeat, upsell, revenue, s_stay)
 
     # ------------------------------------------------------------------ market.acquire
 
-    def speak(self) -> np.ndarray:
+    def speak(self, month: VectorMonth) -> np.ndarray:
         """Word of mouth of each active customer (ascending market index)."""
         pop, a = self.population, self.model.spec.acquisition
         sd = self.model.spec.behaviour.surveys.nps_answer_sd
-        self._active = np.flatnonzero(pop.status == ACTIVE)
-        satisfaction = pop.satisfaction[self._active]
-        self._voice = journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
-        return self._voice
+        month.speakers = np.flatnonzero(pop.status == ACTIVE)
+        satisfaction = pop.satisfaction[month.speakers]
+        month.voice = journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
+        return month.voice
 
     def prospects(self) -> int:
         """Number of prospects in the market."""
         return int((self.population.status == PROSPECT).sum())
 
     def adopt(
-        self, month: Month, chance: float | None, ads_share: float, per_customer: float
+        self,
+        month: VectorMonth,
+        chance: float | None,
+        ads_share: float | None,
+        per_customer: float,
     ) -> dict[str, float]:
         """Prospects and lapsed customers (not those who left this month) adopt: with the
         month's `chance` under complete mixing, or by hearing their ties speak over the
@@ -366,21 +408,19 @@ class VectorCustomers:
         pop, a, m = self.population, self.model.spec.acquisition, month.number
         prospect = pop.status == PROSPECT
         lapsed = pop.status == LAPSED
-        lapsed[self.left] = False
+        lapsed[month.left] = False
         if chance is None:
             speaking = np.zeros(pop.size, dtype=np.float32)
-            speaking[self._active] = self._voice
+            speaking[month.speakers] = month.voice
             joins, ads_share = self._adopt_network(month, prospect | lapsed, speaking, per_customer)
         else:
             u = self.model.streams.uniform(purposes.ACQUIRE_ADOPT, m)
-            joins = (prospect & (u < chance)) | (lapsed & (u < chance * a.winback_factor))
+            reluctant = journeys.reluctance(lapsed, a.winback_factor)
+            joins = (prospect | lapsed) & journeys.adopts(u, chance, reluctant)
         u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m)
         new = np.flatnonzero(joins)
-        # Attribute each adoption to advertising or word of mouth in proportion to the hazards.
-        by_ads = u_source[new] < ads_share[new] if np.ndim(ads_share) else u_source[new] < ads_share
-        pop.source[new] = np.where(
-            lapsed[new], WINBACK, np.where(by_ads, ADVERTISING, WORD_OF_MOUTH)
-        )
+        share = ads_share[new] if np.ndim(ads_share) else ads_share
+        pop.source[new] = journeys.adoption_source(lapsed[new], u_source[new], share)
         pop.status[new] = ACTIVE
         pop.tenure[new] = 0
         pop.products[new] = 1
@@ -414,21 +454,17 @@ class VectorCustomers:
 
     # ------------------------------------------------------------------ record
 
-    def state(self, month: Month) -> dict[str, float]:
+    def state(self, month: VectorMonth) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
         pop, who = self.population, month.who
         active = np.flatnonzero(pop.status == ACTIVE)
         return {
-            "satisfaction_mean": _mean(pop.satisfaction[who]),
-            "effort_mean": _mean(pop.effort[who]),
-            "expectation_mean": _mean(pop.expectation[who]),
-            "products_per_customer": _mean(pop.products[active]) if len(active) else 0.0,
+            "satisfaction_mean": mean_or_nan(pop.satisfaction[who]),
+            "effort_mean": mean_or_nan(pop.effort[who]),
+            "expectation_mean": mean_or_nan(pop.expectation[who]),
+            "products_per_customer": mean_or_nan(pop.products[active]) if len(active) else 0.0,
             "initial_customers_active": float(np.count_nonzero(pop.source[active] == INITIAL)),
         }
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else float("nan")
 
 
 class _Buffers:

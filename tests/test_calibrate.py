@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+import pandas as pd
 import pytest
 import yaml
 
+from sim import parallel
 from sim.calibrate import (
     calibrate,
     check_options,
@@ -61,6 +63,29 @@ def test_two_targets_two_parameters_fit_closely(small):
     assert result.objective < 1e-3
     assert result.fit["relative_error"].abs().max() < 0.03
     assert result.bounds["firm.capabilities.culture"] == (0.0, 5.0)  # from the schema
+
+
+@pytest.mark.slow
+def test_two_workers_calibrate_exactly_as_one_on_one_cluster(small, monkeypatch):
+    clusters = []
+    open_cluster = parallel._local_client
+
+    def counted(*args, **kwargs):
+        clusters.append(args)
+        return open_cluster(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "_local_client", counted)
+    short = with_overrides(small, {"months": 6})
+    options = {"bounds": {CHURN: (0.001, 0.05)}, "replications": 2, "seed": 11, "search": 3,
+               "max_evaluations": 8}  # fmt: skip
+    one = calibrate(short, {"churn_rate_mean": 0.02}, [CHURN], workers=1, **options)
+    assert clusters == []
+    two = calibrate(short, {"churn_rate_mean": 0.02}, [CHURN], workers=2, **options)
+    assert len(clusters) == 1  # one cluster for every evaluation
+    pd.testing.assert_frame_equal(one.history, two.history, check_exact=True)
+    pd.testing.assert_frame_equal(one.fit, two.fit, check_exact=True)
+    assert one.values == two.values and one.objective == two.objective
+    assert one.scenario.sha256 == two.scenario.sha256
 
 
 def test_schema_bounds_of_fields():

@@ -16,7 +16,9 @@ from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario
 
 BASELINE = str(PROJECT_ROOT / "scenarios" / "baseline.yaml")
+ALTERNATIVE = str(PROJECT_ROOT / "scenarios" / "service_excellence.yaml")
 SMALL = ["--set", "market.size=1500", "--months", "12", "-q"]
+RUN_FILES = ("timeseries", "touchpoints", "segments", "outcomes")
 
 
 @pytest.mark.slow
@@ -104,6 +106,8 @@ def test_bench_takes_scenario_overrides(capsys):
         (["run", BASELINE, "--set", "market.size=-3"], "market.size"),
         (["run", BASELINE, "-r", "0"], "--replications"),
         (["compare", BASELINE, BASELINE], "used twice"),
+        (["run", BASELINE, "--workers", "0"], "--workers: got 0"),
+        (["compare", BASELINE, ALTERNATIVE, "--scheduler", "bad"], "--scheduler: got 'bad'"),
     ],
 )
 @pytest.mark.slow
@@ -120,12 +124,56 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, mess
 
 
 @pytest.mark.slow
+def test_run_on_two_workers_writes_the_tables_of_one(tmp_path, capsys):
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        args = ["run", BASELINE, "-r", "3", "--seed", "5", "--workers", workers]
+        assert main([*args, "--out", str(out), *SMALL]) == 0
+    assert "active customers" in capsys.readouterr().out
+    for name in RUN_FILES:
+        one = pd.read_parquet(tmp_path / "1" / f"{name}.parquet")
+        two = pd.read_parquet(tmp_path / "2" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(one, two, check_exact=True)
+    summaries = [(tmp_path / w / "summary.json").read_text() for w in ("1", "2")]
+    assert summaries[0] == summaries[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", BASELINE],
+        ["compare", BASELINE, ALTERNATIVE],
+        ["calibrate", BASELINE, "--target", "churn_rate_mean=0.02", "--free", "firm.noise_sd"],
+    ],
+    ids=["run", "compare", "calibrate"],
+)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--workers", "0"], "--workers: got 0; must be at least 1"),
+        (["-w", "-3"], "--workers: got -3; must be at least 1"),
+        (["--workers", "x"], "argument --workers/-w: invalid int value: 'x'"),
+        (["--scheduler", "bad"], "--scheduler: got 'bad'; must be tcp://HOST:PORT"),
+        (["--workers", "2", "--scheduler", "tcp://h:1"], "not allowed with argument"),
+        (["--tls-cert", "c.pem"], "--tls-cert: only with --scheduler"),
+        (["--workers", "1", "--dashboard"], "--dashboard: needs a local cluster"),
+    ],
+)
+def test_bad_execution_options_exit_2_in_one_line(tmp_path, capsys, command, options, message):
+    out = tmp_path / "never"
+    assert main([*command, *options, "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+@pytest.mark.slow
 def test_help_is_useful():
     done = subprocess.run(
         [sys.executable, "-m", "sim.cli", "run", "--help"], capture_output=True, text=True
     )
     assert done.returncode == 0
-    for option in ("--replications", "--seed", "--out", "--set", "--months"):
+    for option in ("--replications", "--seed", "--out", "--set", "--months", "--workers"):
         assert option in done.stdout
 
 

@@ -1,8 +1,17 @@
-"""Scenario discovery: PRIM finds known boxes; `cxm discover` on a real sweep."""
+"""Scenario discovery: PRIM (the EMA Workbench's) finds known boxes; `cxm discover` on a sweep.
+
+Every box's coverage, density and mass are checked against a count with numpy of the cases
+inside its limits, and its limits against the box the synthetic data were drawn from.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -23,6 +32,28 @@ def uniform_inputs(n=2000, d=3, seed=1):
     return pd.DataFrame(rng.random((n, d)), columns=[f"x{i}" for i in range(1, d + 1)]), rng
 
 
+def inside(x, limits):
+    """Which rows of `x` lie inside `limits` (input → (low, high), inclusive, None = open)."""
+    mask = np.ones(len(x), dtype=bool)
+    for name, (low, high) in limits.items():
+        values = x[name].to_numpy()
+        if low is not None:
+            mask &= values >= low
+        if high is not None:
+            mask &= values <= high
+    return mask
+
+
+def assert_figures_match_a_count(box, x, y):
+    """The box's coverage, density, mass and counts, recounted with numpy from its limits."""
+    y = np.asarray(y, dtype=bool)
+    mask = inside(x, box.limits)
+    assert (box.cases, box.of_interest) == (mask.sum(), y[mask].sum())
+    assert box.coverage == pytest.approx(y[mask].sum() / y.sum(), abs=1e-12)
+    assert box.density == pytest.approx(y[mask].mean(), abs=1e-12)
+    assert box.mass == pytest.approx(mask.mean(), abs=1e-12)
+
+
 def test_prim_finds_the_true_box():
     x, _ = uniform_inputs()
     y = (x["x1"] > 0.6) & (x["x2"] < 0.3)
@@ -36,9 +67,32 @@ def test_prim_finds_the_true_box():
     assert low is None and high == pytest.approx(0.3, abs=0.01)
     assert box.density == 1.0 and box.coverage > 0.97
     assert box.mass == pytest.approx(0.4 * 0.3, abs=0.01)
-    assert box.describe().startswith("x1 >= 0.6")
+    assert_figures_match_a_count(box, x, y)
+    assert box.describe().startswith("x1 >= 0.60")
     trajectory = result.trajectories[0]
-    assert trajectory["mass"].is_monotonic_decreasing and trajectory["mass"].iloc[0] == 1.0
+    assert trajectory["mass"].iloc[0] == 1.0 and trajectory["coverage"].iloc[0] == 1.0
+    peeled = trajectory["mass"].iloc[: int(trajectory["mass"].idxmin()) + 1]
+    assert peeled.is_monotonic_decreasing and peeled.iloc[-1] >= 0.05
+    chosen = trajectory[trajectory["cases"] == box.cases]
+    assert chosen["of_interest"].tolist()[0] == box.of_interest
+    assert chosen["coverage"].tolist()[0] == pytest.approx(box.coverage)
+
+
+def test_prim_recovers_a_known_box_from_noisy_labels():
+    # 1,000 uniform points, the true box x1 > 0.6 and x2 < 0.3, 5 % of the labels flipped.
+    x, rng = uniform_inputs(n=1000, seed=7)
+    truth = ((x["x1"] > 0.6) & (x["x2"] < 0.3)).to_numpy()
+    y = truth ^ (rng.random(len(x)) < 0.05)
+    box = prim(x, y).boxes[0]
+    assert set(box.limits) == {"x1", "x2"}
+    assert box.limits["x1"][0] == pytest.approx(0.6, abs=0.05) and box.limits["x1"][1] is None
+    assert box.limits["x2"][0] is None and box.limits["x2"][1] == pytest.approx(0.3, abs=0.01)
+    assert_figures_match_a_count(box, x, y)
+    # As dense as the true box, and most of it.
+    assert box.density >= y[truth].mean() - 0.02
+    found = inside(x, box.limits)
+    assert (found & truth).sum() / (found | truth).sum() > 0.8
+    assert box.coverage == pytest.approx(0.671, abs=0.01)
 
 
 def test_prim_with_label_noise_still_finds_the_box():
@@ -49,6 +103,7 @@ def test_prim_with_label_noise_still_finds_the_box():
     assert box.limits["x1"][0] == pytest.approx(0.6, abs=0.05)
     assert box.limits["x2"][1] == pytest.approx(0.3, abs=0.05)
     assert box.density > 0.85 and box.coverage > 0.6
+    assert_figures_match_a_count(box, x, y)
 
 
 def test_covering_finds_two_separate_boxes():
@@ -60,6 +115,11 @@ def test_covering_finds_two_separate_boxes():
     assert corners[0].limits["x1"][1] == pytest.approx(0.25, abs=0.03)
     assert corners[1].limits["x1"][0] == pytest.approx(0.75, abs=0.03)
     assert sum(b.coverage for b in corners) > 0.9
+    # Covering takes the first box's cases out; the corners do not overlap, so each box's
+    # figures are a count over all cases.
+    assert not (inside(x, corners[0].limits) & inside(x, corners[1].limits)).any()
+    for box in corners:
+        assert_figures_match_a_count(box, x, y)
 
 
 def test_threshold_picks_a_larger_box_of_lower_density():
@@ -68,6 +128,76 @@ def test_threshold_picks_a_larger_box_of_lower_density():
     loose = prim(x, y, threshold=0.5).boxes[0]
     strict = prim(x, y, threshold=0.9).boxes[0]
     assert loose.coverage >= strict.coverage and loose.density <= strict.density
+    assert loose.density >= 0.5 and strict.density >= 0.9
+    for box in (loose, strict):
+        assert_figures_match_a_count(box, x, y)
+    # A density no box reaches: the densest box of the trajectory.
+    result = prim(x, y, threshold=1.0)
+    assert result.boxes[0].density == pytest.approx(result.trajectories[0]["density"].max())
+
+
+def test_integer_and_boolean_inputs_get_whole_number_limits():
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(
+        {
+            "agents": rng.integers(1, 11, 600),
+            "share": rng.random(600),
+            "open": rng.random(600) < 0.5,
+        }
+    )
+    y = (x["agents"] >= 6) & (x["share"] < 0.4) & x["open"]
+    box = prim(x, y).boxes[0]
+    assert box.limits["agents"] == (6.0, None)
+    assert box.limits["open"] == (1.0, None)
+    assert box.limits["share"][1] == pytest.approx(0.4, abs=0.05)
+    assert box.coverage > 0.95
+    assert box.describe().startswith("agents >= 6 and share <= 0.")
+    assert box.density == 1.0
+    assert_figures_match_a_count(box, x, y)
+
+
+def test_many_peeling_steps_do_not_hit_the_recursion_limit():
+    # The workbench peels by recursion, one call per step; here every step peels one case.
+    x, _ = uniform_inputs(n=300, d=1, seed=5)
+    y = x["x1"] > 0.8
+    limit = sys.getrecursionlimit()
+    low_limit = len(inspect.stack(0)) + 100
+    sys.setrecursionlimit(low_limit)
+    try:
+        result = prim(x, y, peel_alpha=0.001, min_mass=0.01)
+        assert sys.getrecursionlimit() == low_limit
+    finally:
+        sys.setrecursionlimit(limit)
+    assert len(result.trajectories[0]) > 200
+    box = result.boxes[0]
+    assert box.limits["x1"][0] == pytest.approx(0.8, abs=0.01) and box.density == 1.0
+    assert_figures_match_a_count(box, x, y)
+
+
+def test_prim_prints_warns_and_logs_nothing(capfd, caplog):
+    x, _ = uniform_inputs(n=300, seed=6)
+    level = logging.getLogger("EMA").level
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        prim(x, x["x1"] > 0.5, max_boxes=2)
+    assert caught == []
+    assert not [record for record in caplog.records if record.name.startswith("EMA")]
+    assert capfd.readouterr() == ("", "")
+    assert logging.getLogger("EMA").level == level
+
+
+@pytest.mark.slow
+def test_first_use_in_a_fresh_interpreter_is_quiet():
+    code = (
+        "import pandas as pd; from sim.discover import prim; "
+        "r = prim(pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0]}), [False, False, True, True]); "
+        "assert r.boxes[0].limits == {'a': (1.5, None)}, r.boxes"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
 def test_conditions_parse_and_reject_nonsense():
@@ -96,8 +226,10 @@ def test_cxm_discover_on_a_sweep_prints_boxes_and_writes_json(tmp_path, capsys):
     out = tmp_path / "sweep"
     runs = run_sweep(tmp_path / "disc.yaml", workers=1, out=out).runs
     cut = float(runs["profit_total"].median())
+    capsys.readouterr()
     assert main(["discover", str(out), "--where", f"profit_total > {cut}"]) == 0
-    printed = capsys.readouterr().out
+    printed, errors = capsys.readouterr()
+    assert errors == ""
     assert "box 1: " in printed and "economics.gross_margin >=" in printed
     found = json.loads((out / "discovery.json").read_text())
     assert found["cases"] == 60 and found["of_interest"] == 30
@@ -153,6 +285,14 @@ def test_prim_names_the_bad_argument():
             prim(x, y, **{argument: value})
     with pytest.raises(CXMError, match=r"^threshold: got 1.5; must lie between 0 and 1"):
         prim(x, y, threshold=1.5)
+    with pytest.raises(CXMError, match=r"^of_interest: got 99 values for 100 cases"):
+        prim(x, y[:99])
+    with pytest.raises(CXMError, match=r"^inputs: columns x2 hold missing or infinite values"):
+        prim(x.assign(x2=np.inf), y)
+    with pytest.raises(CXMError, match=r"^inputs: columns level are not numeric"):
+        prim(x.assign(level="high"), y)
+    with pytest.raises(CXMError, match=r"^inputs: need a DataFrame with at least one case"):
+        prim(x.iloc[:0], y[:0])
 
 
 def test_runs_dir_that_is_not_a_readable_sweep_is_one_line(tmp_path, capsys):

@@ -61,7 +61,7 @@ def test_rows_carry_replication_and_seed(baseline):
 @pytest.mark.slow
 def test_common_random_numbers_make_paired_differences_precise(baseline):
     better = with_overrides(baseline, {"firm.capabilities.technology": 3.0, "name": "better"})
-    comparison = compare(baseline, better, replications=8, seed=21)
+    comparison = compare(baseline, better, replications=8, seed=21, workers=1)
     row = comparison.summary.set_index("metric").loc["revenue_total"]
     paired_half_width = (row["ci_high"] - row["ci_low"]) / 2
     assert row["difference"] > 0

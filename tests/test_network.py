@@ -11,12 +11,23 @@ from sim.experiments import run_replication
 from sim.scenario import Network, scenario_from_dict
 
 
-@pytest.mark.parametrize("kind", ["erdos_renyi", "watts_strogatz", "barabasi_albert"])
-def test_graphs_have_the_requested_size_and_mean_degree(kind):
+@pytest.mark.parametrize(
+    ("kind", "expected", "tolerance"),
+    [
+        # G(n, p) with p = 8/1999: the edge count is binomial, so the mean degree has sd
+        # 2·√(C(2000, 2)·p·(1 − p))/2000 = 0.089; allow four of them.
+        ("erdos_renyi", 8.0, 0.36),
+        # A ring lattice of degree 8 keeps its 8000 edges when ties are rewired.
+        ("watts_strogatz", 8.0, 0.0),
+        # Preferential attachment with m = 4 ties per newcomer: m·(n − m) edges.
+        ("barabasi_albert", 2 * 4 * 1996 / 2000, 0.0),
+    ],
+)
+def test_graphs_have_the_requested_size_and_mean_degree(kind, expected, tolerance):
     graph = network.build_graph(Network(kind=kind, mean_degree=8), 2000, seed=4)
     assert graph.number_of_nodes() == 2000
     mean_degree = 2 * graph.number_of_edges() / 2000
-    assert mean_degree == pytest.approx(8, rel=0.1)
+    assert mean_degree == pytest.approx(expected, abs=tolerance)
     again = network.build_graph(Network(kind=kind, mean_degree=8), 2000, seed=4)
     assert sorted(graph.edges()) == sorted(again.edges())
 

@@ -1,4 +1,5 @@
-"""Execution on Dask: a local cluster, a real scheduler with workers, and a worker killed."""
+"""Execution on Dask: a local cluster, a real scheduler with workers, and a worker killed;
+pools that serve several jobs; runs and comparisons that do not depend on where they ran."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import parallel
+from sim import experiments, parallel
 from sim.errors import CXMError
 from sim.results import PROJECT_ROOT
+from sim.scenario import load_scenario, with_overrides
 from sim.sweep import run_sweep
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
+ALTERNATIVE = PROJECT_ROOT / "scenarios" / "service_excellence.yaml"
+SMALL_MARKET = {"market.size": 1500, "months": 6}
+RUN_TABLES = ("timeseries", "touchpoints", "segments", "outcomes", "summary")
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60
 
@@ -385,3 +390,110 @@ def test_whatever_client_raises_is_one_line(monkeypatch, error):
     message = str(caught.value)
     assert message.startswith("--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9 (")
     assert "\n" not in message
+
+
+# ---------------------------------------------------------------- pools
+
+
+def test_a_serial_pool_serves_several_jobs_and_then_closes():
+    seen = []
+    with parallel.pool(tasks=3) as where:
+        assert where.in_process and where.description == "serial"
+        for shared in (2, 5):
+            assert where.execute(operator.mul, shared, [1, 2, 3], lambda t, r: seen.append(r))
+        assert where.execute(operator.mul, 1, [], print) == "nothing to run"
+    assert seen == [2, 4, 6, 5, 10, 15]
+    with pytest.raises(RuntimeError, match="closed"):
+        where.execute(operator.mul, 1, [1], print)
+    with parallel.pool(workers=1) as where:
+        assert where.in_process
+    with pytest.raises(CXMError, match=r"^--workers: got 0"), parallel.pool(workers=0):
+        pass
+
+
+@pytest.mark.slow
+def test_a_pool_keeps_one_local_cluster_for_several_jobs():
+    from distributed import default_client
+
+    schedulers = set()
+
+    def note(task, result):
+        schedulers.add(default_client().scheduler.address)
+
+    with parallel.pool(workers=2, tasks=4) as where:
+        assert not where.in_process and where.description == "local cluster of 2 workers"
+        for shared in (1, 2, 3):
+            assert where.execute(operator.mul, shared, [1, 2, 3, 4], note) == where.description
+    assert len(schedulers) == 1
+
+
+# ---------------------------------------------------------------- run and compare
+
+
+@pytest.fixture(scope="module")
+def market():
+    return with_overrides(load_scenario(BASELINE), SMALL_MARKET)
+
+
+def assert_same_run(a: experiments.RunResult, b: experiments.RunResult) -> None:
+    assert a.scenario == b.scenario and (a.seed, a.engine) == (b.seed, b.engine)
+    for table in RUN_TABLES:
+        pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table), check_exact=True)
+
+
+class BackwardsPool:
+    """A pool that hands results back in reverse order, as a cluster may."""
+
+    in_process = False
+
+    def execute(self, fn, shared, tasks, on_result, batch_size=None):
+        results = [(task, fn(shared, task)) for task in tasks]
+        for task, result in reversed(results):
+            on_result(task, result)
+        return "backwards"
+
+
+def test_tables_do_not_depend_on_the_order_replications_finish_in():
+    tiny = with_overrides(load_scenario(BASELINE), {"market.size": 300, "months": 2})
+    other = with_overrides(tiny, {"name": "other", "firm.capabilities.technology": 4.0})
+    months = []
+    with parallel.pool(workers=1) as serial:
+        expected = experiments.replicate(serial, [tiny, other], 3, 9)
+    backwards = experiments.replicate(BackwardsPool(), [tiny, other], 3, 9, progress=months.append)
+    for a, b in zip(expected, backwards, strict=True):
+        assert_same_run(a, b)
+    assert months == [2] * 6  # one replication's months as it finishes, off the process
+
+
+@pytest.mark.slow
+def test_run_and_compare_on_two_workers_equal_serial(market):
+    months: dict[int, list[int]] = {1: [], 2: []}
+    runs = {w: experiments.run(market, 3, 5, progress=months[w].append, workers=w) for w in (1, 2)}
+    assert_same_run(runs[1], runs[2])
+    assert months[1] == [1] * 18  # month by month in this process
+    assert months[2] == [6] * 3  # a replication's months as it comes back from a worker
+
+    alternative = with_overrides(load_scenario(ALTERNATIVE), SMALL_MARKET)
+    comparisons = {
+        w: experiments.compare(market, alternative, replications=3, seed=5, workers=w)
+        for w in (1, 2)
+    }
+    serial, local = comparisons[1], comparisons[2]
+    for a, b in zip(serial.runs, local.runs, strict=True):
+        assert_same_run(a, b)
+    pd.testing.assert_frame_equal(serial.paired, local.paired, check_exact=True)
+    pd.testing.assert_frame_equal(serial.summary, local.summary, check_exact=True)
+    assert_same_run(serial.runs[0], runs[1])  # the base of a comparison is the same run
+
+
+def test_run_checks_execution_options_before_any_work(market, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("a replication was simulated")
+
+    monkeypatch.setattr(experiments, "simulate", no_work)
+    with pytest.raises(CXMError, match=r"^--workers: got 0"):
+        experiments.run(market, 2, workers=0)
+    with pytest.raises(CXMError, match=r"^--scheduler: got 'foo://x'"):
+        experiments.compare(market, market, replications=2, scheduler="foo://x")
+    with pytest.raises(ValueError, match="replications: got 0"):
+        experiments.run(market, 0, workers=2)

@@ -82,8 +82,18 @@ def test_churn_probability_is_base_at_reference_and_rises_when_dissatisfied():
 
 def test_renewal_leave_is_half_of_max_at_threshold():
     assert rules.renewal_leave_probability(0.6, 0.4, 0.6, 20.0) == pytest.approx(0.2)
-    assert rules.renewal_leave_probability(0.9, 0.4, 0.6, 20.0) < 0.001
-    assert rules.renewal_leave_probability(0.2, 0.4, 0.6, 20.0) > 0.399
+    # Logistic in satisfaction: 0.3 above the threshold at steepness 20 is 6 logits, so
+    # 0.4 / (1 + e^6) = 0.00098905; 0.4 below is −8 logits, 0.4 / (1 + e^−8) = 0.39986586.
+    assert rules.renewal_leave_probability(0.9, 0.4, 0.6, 20.0) == pytest.approx(
+        0.00098905, rel=1e-5
+    )
+    assert rules.renewal_leave_probability(0.2, 0.4, 0.6, 20.0) == pytest.approx(
+        0.39986586, rel=1e-8
+    )
+    # Symmetric about the threshold: leaving above + leaving below = the maximum.
+    above = rules.renewal_leave_probability(0.65, 0.4, 0.6, 20.0)
+    below = rules.renewal_leave_probability(0.55, 0.4, 0.6, 20.0)
+    assert above + below == pytest.approx(0.4) and above < 0.2 < below
 
 
 def test_purchase_probability_rises_with_satisfaction():
@@ -124,14 +134,20 @@ def test_survey_answer_rounds_and_clips_to_the_scale():
 
 def test_response_probability_self_selection():
     p = rules.response_probability(0.2, np.array([0.6, 0.75, 0.9]), 0.75, 4.0)
-    assert p[1] == pytest.approx(0.2)
-    assert p[0] < 0.2 < p[2]
+    # logit(0.2) = ln 0.25; ±0.15 satisfaction × 4 moves it by ∓0.6 logits:
+    # 1 / (1 + 4·e^0.6) = 0.120649 and 1 / (1 + 4·e^−0.6) = 0.312965.
+    np.testing.assert_allclose(p, [0.120649, 0.2, 0.312965], atol=1e-6)
     assert rules.response_probability(0.2, 0.9, 0.75, 0.0) == pytest.approx(0.2)
 
 
-def test_clv_formula_and_monthly_rate():
-    assert rules.customer_lifetime_value(10.0, 0.97, 0.01) == pytest.approx(10 * 0.97 / 0.04)
+def test_clv_is_the_discounted_margin_of_each_month_survived_and_monthly_rate():
+    # Σ_{t≥1} m·r^t / (1 + d)^t: a margin at the end of each month the customer survives.
+    series = sum(10.0 * (0.97 / 1.01) ** t for t in range(1, 5000))
+    assert rules.customer_lifetime_value(10.0, 0.97, 0.01) == pytest.approx(series, rel=1e-9)
+    assert rules.customer_lifetime_value(10.0, 1.0, 0.01) == pytest.approx(1000.0)  # m / d
+    assert math.isnan(rules.customer_lifetime_value(10.0, 1.0, 0.0))  # no finite sum
     assert (1 + rules.monthly_rate(0.1)) ** 12 == pytest.approx(1.1)
+    assert rules.monthly_rate(0.1) == pytest.approx(0.00797414, rel=1e-6)  # §1.2: 0.797 %
 
 
 def test_rules_work_on_scalars_and_arrays_alike():

@@ -17,7 +17,8 @@ import yaml
 from sim import sweep as sweep_module
 from sim.cli import main
 from sim.errors import CXMError, ScenarioError
-from sim.experiments import replication_outcomes, run_replication
+from sim.experiments import run_replication
+from sim.metrics import replication_outcomes
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
 from sim.sweep import load_sweep, read_sweep, run_sweep
@@ -289,30 +290,13 @@ def test_killed_sweep_resumes_with_only_the_missing_runs(tmp_path, monkeypatch):
     assert read_sweep(out).runs.equals(on_disk)
 
 
-def test_subcommands_plug_into_a_cxm_parser(capsys):
-    import argparse
-
-    from sim.experiments_cli import (
-        add_parsers,
-        calibrate_command,
-        discover_command,
-        sweep_command,
-    )
-
-    parser = argparse.ArgumentParser(prog="cxm")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sweep", "s.yaml", "--workers", "2", "--resume", "--out", "d"])
-    assert args.handler is sweep_command and args.workers == 2 and args.resume
-    assert args.out == "d" and args.scheduler is None and not args.overwrite
-    args = parser.parse_args(["discover", "d", "--where", "nps_true > 0", "--min-mass", "0.1"])
-    assert args.handler is discover_command and args.min_mass == 0.1
-    args = parser.parse_args(
-        ["calibrate", "s.yaml", "--target", "nps_true=20", "--free", "a.b,c.d", "-r", "3"]
-    )
-    assert args.handler is calibrate_command and args.replications == 3
-    with pytest.raises(SystemExit):
-        parser.parse_args(["sweep", "s.yaml", "--workers", "2", "--scheduler", "tcp://h:1"])
-    assert "not allowed with argument" in capsys.readouterr().err
+def test_local_workers_and_a_scheduler_are_refused_together(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["sweep", str(write_sweep(tmp_path)), "--workers", "2", "--scheduler", "tcp://h:1"]
+    assert main([*args, "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler" in err and "--workers" in err
+    assert not out.exists()
 
 
 # ------------------------------------------------------------------ hostile or broken input
@@ -412,8 +396,16 @@ def test_sweep_files_go_through_the_guarded_reader(tmp_path):
 
 @pytest.mark.slow
 def test_ready_sweeps_validate_and_integer_ranges_start_at_an_integer():
-    for file in sorted((PROJECT_ROOT / "scenarios" / "sweeps").glob("*.yaml")):
-        assert load_sweep(file).size > 0
+    sizes = {  # runs = samples the design draws × replications (the files' comments)
+        "capabilities_lhs": 64 * 2,
+        "morris_screening": 12 * (10 + 1) * 2,
+        "sobol_drivers": 32 * (4 + 2) * 2,
+    }
+    files = sorted((PROJECT_ROOT / "scenarios" / "sweeps").glob("*.yaml"))
+    assert set(sizes) <= {file.stem for file in files}
+    for file in files:
+        size = load_sweep(file).size
+        assert size == sizes.get(file.stem, size) and size > 0, file.stem
     morris = load_sweep(PROJECT_ROOT / "scenarios" / "sweeps" / "morris_screening.yaml")
     agents = {sample["support.contact_centre.agents"] for sample in morris.design.samples}
     assert agents <= {1, 2, 3, 4, 5} and all(type(a) is int for a in agents)

@@ -6,9 +6,11 @@ whether it was transferred and whether it resolved the customer's issue. The row
 measured period become a `ContactTable`, and their averages, with the time-average queue
 length and busy agents, a `SimulationResult` whose `QueueMetrics` read like the closed forms.
 
-`outcomes_for_contacts` couples the centre to a population model by representative-period
+`outcomes_for_contacts` couples the centre to any population model by representative-period
 resampling: each of a large population's contacts in a month gets the whole row of a contact
-drawn at random from a simulated period at that month's arrival rate and staffing.
+drawn at random from a simulated period at that month's arrival rate and staffing. (The
+journey model's own desk, `sim.support.ContactCentreDesk`, uses a variant that picks the
+row by each customer's own uniform, so that scenarios share their random numbers.)
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def _mean(values: np.ndarray, default: float = math.nan) -> float:
     return float(values.mean()) if values.size else default
 
 
-def summarise(
+def period_result(
     table: ContactTable,
     agents: int,
     hours: float,

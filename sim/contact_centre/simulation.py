@@ -14,8 +14,9 @@ closed forms in `sim.contact_centre.erlang`, check those formulas and go beyond 
 (lognormal handle times, repeats, transfers, intraday peaks). Its per-contact table couples
 the centre to a population model: to know what a month of contacts from a large population
 experiences, simulate a representative period of the centre at that month's arrival rate and
-staffing, then give each of the population's contacts the outcome of a contact drawn at
-random from the simulated table (`outcomes_for_contacts`). This representative-period
+staffing, then give each of the population's contacts the outcome of a contact of the
+simulated table (`outcomes_for_contacts` draws them at random; the journey model's desk,
+`sim.support`, picks them by each customer's own uniform). This representative-period
 resampling keeps the joint law of wait, abandonment and resolution that queueing produces,
 at a cost that does not grow with the population. The table, the result and the resampling
 live in `sim.contact_centre.results`.
@@ -37,7 +38,7 @@ from sim.contact_centre.results import (
     SimulationResult,
     generator,
     outcomes_for_contacts,
-    summarise,
+    period_result,
 )
 
 __all__ = [
@@ -245,4 +246,4 @@ def simulate(
         env.process(arrivals())
         env.run(until=stop + horizon_hours * SECONDS_PER_HOUR)
     table = log.table(start, stop, env.now, target)
-    return summarise(table, n, horizon_hours, warmup, target, queue.mean(), busy.mean())
+    return period_result(table, n, horizon_hours, warmup, target, queue.mean(), busy.mean())
