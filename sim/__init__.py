@@ -9,19 +9,45 @@ The public API:
   `step()` advances one month; with ``engine="agents"`` every person is a `mesa.Agent` and
   `model.customer(i).journey()` shows one customer's journey;
 - `run_sweep(spec)`: a design of runs (grid, random, Latin hypercube, Sobol, Morris), serial
-  or on Dask, resumable, with sensitivity indices; `sim.calibrate.calibrate(...)` fits free
-  parameters to observed KPIs and `sim.discover.prim(...)` finds input regions.
+  or on Dask, resumable, with sensitivity indices; `sim.experiments.calibrate.calibrate(...)` fits
+  free parameters to observed KPIs and `sim.experiments.discover.prim(...)` finds input regions.
 """
+
+from typing import TYPE_CHECKING
 
 from sim.compiled import use_cache_for_this_source
 
-use_cache_for_this_source()  # before anything imports numba
+# Numba reads its cache folder once, when it is first imported, so the folder is chosen here,
+# before any module of the package can import numba: every way in (the command line, the
+# library, a Dask worker unpickling a task) passes through this file. See `sim.compiled`.
+use_cache_for_this_source()
 
 from sim.errors import CXMError, ScenarioError  # noqa: E402
-from sim.experiments import Comparison, RunResult, compare, run  # noqa: E402
-from sim.model import CXModel  # noqa: E402
 from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides  # noqa: E402
-from sim.sweep import run_sweep  # noqa: E402
+
+if TYPE_CHECKING:
+    from sim.experiments.runs import Comparison, RunResult, compare, run
+    from sim.experiments.sweep import run_sweep
+    from sim.model import CXModel
+
+_LAZY = {
+    "CXModel": "sim.model",
+    "Comparison": "sim.experiments.runs",
+    "RunResult": "sim.experiments.runs",
+    "compare": "sim.experiments.runs",
+    "run": "sim.experiments.runs",
+    "run_sweep": "sim.experiments.sweep",
+}
+"""Names imported on first use: loading a scenario needs neither the model nor SimPy."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
 
 __all__ = [
     "CXMError",

@@ -12,6 +12,9 @@ import contextlib
 import numbers
 from typing import Any
 
+EXIT_BAD_INPUT = 2
+"""Exit status of a command refused for bad input (a file, field, value or option)."""
+
 VALUE_EXCERPT_CHARS = 200
 """Most characters of an offending value quoted in an error message."""
 SOURCE_CHARS = 240

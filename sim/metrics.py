@@ -3,8 +3,8 @@ it, and how it adds up.
 
 - `TIMESERIES`: the columns of the time series (one row per month), in table order, each with
   the phase that reports it (`CXModel.step`'s phases; ``accounts`` are derived by
-  `sim.economics.month_accounts` when the month is recorded); `FIRM_COST_LINES` and
-  `MARKET_COST_LINES` name its cost lines, which `sim.economics` totals. The recorder stores
+  `sim.firm.economics.month_accounts` when the month is recorded); `FIRM_COST_LINES` and
+  `MARKET_COST_LINES` name its cost lines, which `sim.firm.economics` totals. The recorder stores
   exactly these columns (`check_month`), the support desk and the survey report the metrics
   declared here (`DESK_METRICS`, `SURVEY_METRICS`), and the model card's tables
   (docs/model.md §13.3, §13.6) list exactly these.
@@ -12,7 +12,7 @@ it, and how it adds up.
   time-series column by a declared rule over the months (`replication_outcomes`), with the
   label the command line shows.
 - `HEADLINE`: the outcomes a strategist looks at first, in table order; `RETURNS`: the paired
-  measures of an alternative's extra investment (`sim.experiments.investment_returns`).
+  measures of an alternative's extra investment (`sim.experiments.runs.investment_returns`).
 
 Units: "cu" is the scenario's currency; shares and probabilities are 0–1; the quality scale
 runs from 0 to 1; counts are per month.
@@ -26,7 +26,7 @@ from typing import Literal
 
 import pandas as pd
 
-from sim.firm_config import CAPABILITIES
+from sim.scenario.firm import CAPABILITIES
 
 Phase = Literal[
     "record",

@@ -6,22 +6,23 @@
     → customers.answer → customers.decide → market.acquire → firm.learn → record
 
 `CXModel` orchestrates: each phase draws the month's firm-side random numbers and calls, in
-order, the firm (`sim.firm`: delivery, investment, workforce, maturity, privacy), its
-practices (`sim.practices`: recovery, closing the loop, churn scoring and interventions,
-reviews), the support desk (`sim.support`), the market's Bass month, the cost lines
-(`sim.economics`) and the recorder. The customers' side is an engine's, through the
-`sim.engine.CustomerEngine` protocol and the month's declared state (`sim.engine.Month`):
+order, the firm (`sim.firm.delivery`: delivery, investment, workforce, maturity, privacy), its
+practices (`sim.firm.practices`: recovery, closing the loop, churn scoring and interventions,
+reviews), the support desk (`sim.support.desk`), the market's Bass month, the cost lines
+(`sim.firm.economics`) and the recorder. The customers' side is an engine's, through the
+`sim.engines.contract.CustomerEngine` protocol and the month's declared state
+(`sim.engines.contract.Month`):
 
-- ``vector`` (`sim.vector.VectorCustomers`): the population is a structure of arrays and each
-  per-customer part is one numpy operation over all customers — for sweeps with millions;
-- ``agents`` (`sim.agent_engine.AgentCustomers`): each person is a `mesa.Agent` in `model.agents`,
+- ``vector`` (`sim.engines.vector.VectorCustomers`): the population is a structure of arrays and
+  each per-customer part is one numpy operation over all customers — for sweeps with millions;
+- ``agents`` (`sim.engines.agents.AgentCustomers`): each person is a `mesa.Agent` in `model.agents`,
   stepped in random order with `shuffle_do` — for teaching (`model.customer(i)` shows one
   customer's journey), for extending the model the Mesa way, and as the reference the vector
   engine is checked and timed against.
 
-Both apply the same mechanisms (`sim.journeys`) and rules (`sim.rules`) and read the same
-random number for the same person and purpose (`sim.streams`), so they agree customer by
-customer up to float32 rounding. Phase order is safe because each phase reads only what
+Both apply the same mechanisms (`sim.customers.journeys`) and rules (`sim.customers.rules`) and
+read the same random number for the same person and purpose (`sim.streams`), so they agree customer
+by customer up to float32 rounding. Phase order is safe because each phase reads only what
 earlier phases of the same month wrote: experiences are formed against last month's
 expectations, evaluation folds them into memory, surveys and decisions use the updated
 memory, people acquired this month start their journey next month, and what the firm learns
@@ -34,20 +35,22 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import economics, journeys, network, practices, purposes, rules
-from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE, AgentCustomers, MonthDraws
-from sim.agents import Customer
-from sim.engine import Contacts, CustomerEngine, DeskTally, Month
+from sim import purposes
+from sim.customers import journeys, network, rules
+from sim.customers.population import Population
+from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE, AgentCustomers, MonthDraws
+from sim.engines.contract import Contacts, CustomerEngine, DeskTally, Month
+from sim.engines.customer import Customer
+from sim.engines.vector import VectorCustomers
 from sim.errors import CXMError, ScenarioError
-from sim.firm import Firm, TouchpointPlan
-from sim.firm_config import CAPABILITIES
+from sim.firm import economics, practices
+from sim.firm.delivery import Firm, TouchpointPlan
 from sim.metrics import DESK_METRICS
-from sim.population import Population
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
+from sim.scenario.firm import CAPABILITIES
 from sim.streams import Streams
-from sim.support import SupportDesk, desk_for
-from sim.vector import VectorCustomers
+from sim.support.desk import SupportDesk, desk_for
 
 ENGINES = ("vector", "agents")
 
@@ -81,7 +84,7 @@ class CXModel(mesa.Model):
             `mesa.Agent` per person, at most `AGENTS_ENGINE_MAX_PEOPLE`).
         support: a support desk; defaults to the scenario's desk.
         history: agents engine: each customer keeps its journey history (see
-            `sim.agents.Customer.history`).
+            `sim.engines.customer.Customer.history`).
 
     Raises:
         ValueError: an unknown engine.

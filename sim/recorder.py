@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.economics import month_accounts
-from sim.engine import Decisions, TouchpointSums
+from sim.customers.rules import customer_lifetime_value
+from sim.engines.contract import Decisions, TouchpointSums
+from sim.firm.economics import month_accounts
 from sim.metrics import check_month
-from sim.rules import customer_lifetime_value
 from sim.scenario import Scenario
 
 

@@ -1,7 +1,10 @@
 """Results on disk: Parquet tables, a JSON summary and a manifest of provenance.
 
 Together with `sim.output_paths` (which decides where a result may go and replaces the old
-one safely), this is the only module that writes files. A result directory is written whole
+one safely), this is the only module that writes results: runs, comparisons, sweeps,
+calibrated scenarios and discoveries, and every JSON file (`json_text`). The one other
+writer is a sweep's journal of finished runs (`sim.experiments.sweep_store`), which the
+sweep's result replaces. A result directory is written whole
 or not at all: everything goes to a hidden staging directory beside the target, which then
 takes the target's place, so an interrupted or failed run never leaves half a result, and a
 previous result is replaced only when the caller asks.
@@ -17,10 +20,16 @@ import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.experiments import Comparison, RunResult
-from sim.output_paths import replace_directory
+import pandas as pd
+
+from sim.experiments.runs import Comparison, RunResult
+from sim.output_paths import replace_directory, replace_file
+
+if TYPE_CHECKING:
+    from sim.experiments.calibrate import CalibrationResult
+    from sim.experiments.discover import PrimResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The project's checkout (its ready scenarios and git commit); results go to the working
@@ -149,13 +158,72 @@ def write_comparison(
     return Path(out_dir)
 
 
+def json_text(data: Any) -> str:
+    """`data` as indented JSON text: numpy scalars as numbers, NaN and infinities as null
+    (JSON has no such numbers), so every file this project writes is standard JSON."""
+    return json.dumps(_finite(data), indent=1, allow_nan=False) + "\n"
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_finite) + "\n")
+    path.write_text(json_text(data))
 
 
 def _finite(value: Any) -> Any:
+    """`value` with numpy scalars as Python numbers and NaN or infinite floats as None, in
+    nested dicts, lists and tuples too."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if hasattr(value, "item"):
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
         return _finite(value.item())
     return value
+
+
+# ---------------------------------------------------------------------------- experiments' results
+
+
+def write_sweep(
+    out: Path,
+    runs: pd.DataFrame,
+    sensitivity: pd.DataFrame | None,
+    timeseries: pd.DataFrame | None,
+    manifest: dict[str, Any],
+) -> Path:
+    """Write runs.parquet, sensitivity.parquet, timeseries.parquet and manifest.json,
+    replacing `out` (and its run store) in one rename (see `sim.output_paths`)."""
+    with replace_directory(out, kind="sweep") as staging:
+        runs.to_parquet(staging / "runs.parquet", index=False)
+        if sensitivity is not None:
+            sensitivity.to_parquet(staging / "sensitivity.parquet", index=False)
+        if timeseries is not None:
+            timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        (staging / "manifest.json").write_text(json_text(manifest))
+    return out
+
+
+def write_calibrated(result: CalibrationResult, path: str | Path, overwrite: bool = False) -> Path:
+    """Write the calibrated scenario as YAML, its fit in a comment header (atomically; a
+    previous calibrated file is replaced only if `overwrite`, see `sim.output_paths`)."""
+    path = Path(path)
+    lines = [
+        f"# Calibrated {result.scenario.name}: {result.evaluations} evaluations, "
+        f"objective {result.objective:.4g} (sum of squared relative errors)"
+    ]
+    lines += [f"#   {path_}: {value!r}" for path_, value in result.values.items()]
+    lines += [
+        f"#   target {r.target} = {r.value:g}: achieved {r.achieved:.6g} "
+        f"(relative error {r.relative_error:+.2%})"
+        for r in result.fit.itertuples()
+    ]
+    text = "\n".join(lines) + "\n" + result.scenario.to_yaml()
+    return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)
+
+
+def write_discovery(result: PrimResult, path: str | Path, overwrite: bool = False) -> Path:
+    """Write the boxes as JSON (to a temporary name, then renamed; a previous discovery is
+    replaced only if `overwrite`, see `sim.output_paths`)."""
+    text = json_text({"kind": "discovery"} | result.to_dict())
+    return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)

@@ -12,12 +12,12 @@ import pytest
 from scipy import stats
 
 import sim
-from sim import rules
-from sim.agent_engine import AGENTS_ENGINE_MAX_PEOPLE
-from sim.agents import Customer
-from sim.cli import main
-from sim.experiments import run, simulate
-from sim.population import ACTIVE
+from sim.cli.main import main
+from sim.customers import rules
+from sim.customers.population import ACTIVE
+from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE
+from sim.engines.customer import Customer
+from sim.experiments.runs import run, simulate
 from sim.results import PROJECT_ROOT
 from sim.scenario import with_overrides
 from sim.stats import mean_interval

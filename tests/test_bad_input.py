@@ -7,9 +7,9 @@ standard error naming the field or option and the offending value, no traceback,
 written (the working directory is byte-identical afterwards, no hidden temporary file is
 left, the project's results/ folder is untouched), in bounded time and memory.
 
-Cases run in this process (`sim.cli.main`) from a fresh working directory, except the few
+Cases run in this process (`sim.cli.main.main`) from a fresh working directory, except the few
 that are about time and memory (alias bombs, huge values, deep nesting, huge counts), which
-run as ``python -m sim.cli`` under an address-space limit and a timeout.
+run as ``python -m sim.cli.main`` under an address-space limit and a timeout.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from sim import output_paths, results
-from sim.cli import main
+from sim.cli.main import main
 
 pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
 
@@ -1042,7 +1042,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Made], Path]
 @pytest.fixture(scope="module", autouse=True)
 def _compiled_code_loaded() -> None:
     """Load the compiled simulation code once, so its one-off cost is not a case's."""
-    from sim.experiments import run_replication
+    from sim.experiments.runs import run_replication
     from sim.scenario import scenario_from_dict
 
     run_replication(scenario_from_dict({"name": "warm", "months": 1, "market": {"size": 100}}),
@@ -1194,7 +1194,7 @@ def test_bad_input_bounded_in_time_and_memory(
     work.mkdir()
     _create(work, bad.files, prepared)
     before, project_before = _tree(work), _project_state()
-    command = [sys.executable, "-m", "sim.cli", *(_sub(a, work) for a in bad.argv)]
+    command = [sys.executable, "-m", "sim.cli.main", *(_sub(a, work) for a in bad.argv)]
     start = time.perf_counter()
     try:
         done = subprocess.run(

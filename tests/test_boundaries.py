@@ -41,14 +41,14 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from scipy.special import gammaln
 
-from sim import rules
-from sim.contact_centre import erlang
-from sim.contact_centre.erlang import erlang_a
-from sim.economics import FIRM_COST_LINES
+from sim.customers import rules
 from sim.errors import ScenarioError
-from sim.experiments import RunResult, run
+from sim.experiments.runs import RunResult, run
+from sim.firm.economics import FIRM_COST_LINES
 from sim.results import PROJECT_ROOT
 from sim.scenario import Scenario, load_scenario, with_overrides
+from sim.support.contact_centre import erlang
+from sim.support.contact_centre.erlang import erlang_a
 
 pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
 

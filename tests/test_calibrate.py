@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import parallel
-from sim.calibrate import (
+from sim.cli.main import main
+from sim.errors import CXMError
+from sim.experiments import parallel
+from sim.experiments.calibrate import (
     calibrate,
     check_options,
     field_constraints,
@@ -18,8 +20,6 @@ from sim.calibrate import (
     parse_bounds,
     parse_targets,
 )
-from sim.cli import main
-from sim.errors import CXMError
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
 
@@ -196,8 +196,8 @@ def test_counts_are_bounded_before_any_work(small, monkeypatch, options, message
     def no_work(*args, **kwargs):
         raise AssertionError("a scenario was evaluated")
 
-    monkeypatch.setattr("sim.calibrate.experiments.run", no_work)
-    monkeypatch.setattr("sim.calibrate.available_outcomes", no_work)
+    monkeypatch.setattr("sim.experiments.calibrate.experiments.run", no_work)
+    monkeypatch.setattr("sim.experiments.calibrate.available_outcomes", no_work)
     with pytest.raises(CXMError) as caught:
         calibrate(small, {"churn_rate_mean": 0.01}, [CHURN], **options)
     assert str(caught.value).startswith(message)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
+from sim.cli.main import main
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario
 
@@ -113,7 +113,7 @@ def test_bench_takes_scenario_overrides(capsys):
 @pytest.mark.slow
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
     out = tmp_path / "never"
-    command = [sys.executable, "-m", "sim.cli", *args, "--out", str(out), "-q"]
+    command = [sys.executable, "-m", "sim.cli.main", *args, "--out", str(out), "-q"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 2
     assert message in done.stderr
@@ -170,7 +170,7 @@ def test_bad_execution_options_exit_2_in_one_line(tmp_path, capsys, command, opt
 @pytest.mark.slow
 def test_help_is_useful():
     done = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "sim.cli.main", "run", "--help"], capture_output=True, text=True
     )
     assert done.returncode == 0
     for option in ("--replications", "--seed", "--out", "--set", "--months", "--workers"):
@@ -205,12 +205,12 @@ def test_rerun_replaces_previous_result_whole(tmp_path):
 
 def test_console_script_entry_point_is_declared():
     text = Path(PROJECT_ROOT / "pyproject.toml").read_text()
-    assert 'cxm = "sim.cli:main"' in text
+    assert 'cxm = "sim.cli.main:main"' in text
 
 
 @pytest.mark.slow
 def test_output_cut_short_by_the_reader_gives_no_traceback():
-    command = f"'{sys.executable}' -m sim.cli validate '{BASELINE}' | head -1"
+    command = f"'{sys.executable}' -m sim.cli.main validate '{BASELINE}' | head -1"
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("# ")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

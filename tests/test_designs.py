@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.designs import Parameter, design_size, make_design, to_values
-from sim.sensitivity import analyse, morris_indices, sobol_indices
+from sim.experiments.designs import Parameter, design_size, make_design, to_values
+from sim.experiments.sensitivity import analyse, morris_indices, sobol_indices
 
 PI = float(np.pi)
 ISHIGAMI = {f"x{i}": Parameter(range=[-PI, PI]) for i in (1, 2, 3)}

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.discover import Condition, discover, parse_condition, prim
+from sim.cli.main import main
 from sim.errors import CXMError
+from sim.experiments.discover import Condition, discover, parse_condition, prim
+from sim.experiments.sweep import run_sweep
 from sim.results import PROJECT_ROOT
-from sim.sweep import run_sweep
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 
@@ -189,7 +189,7 @@ def test_prim_prints_warns_and_logs_nothing(capfd, caplog):
 @pytest.mark.slow
 def test_first_use_in_a_fresh_interpreter_is_quiet():
     code = (
-        "import pandas as pd; from sim.discover import prim; "
+        "import pandas as pd; from sim.experiments.discover import prim; "
         "r = prim(pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0]}), [False, False, True, True]); "
         "assert r.boxes[0].limits == {'a': (1.5, None)}, r.boxes"
     )

@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.experiments import run_replication
+from sim.customers import rules
+from sim.experiments.runs import run_replication
 from sim.scenario import scenario_from_dict
 
 NO_FEEDBACK = {

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import rules
-from sim.economics import firm_running_costs, month_accounts, staffing
-from sim.experiments import investment_returns
-from sim.firm import Firm
+from sim.customers import rules
+from sim.experiments.runs import investment_returns
+from sim.firm.delivery import Firm
+from sim.firm.economics import firm_running_costs, month_accounts, staffing
 from sim.metrics import FIRM_COST_LINES
 from sim.scenario import scenario_from_dict
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.experiments import simulate
+from sim.experiments.runs import simulate
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
 

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import rules
+from sim.customers import rules
 from sim.errors import ScenarioError
-from sim.experiments import compare, investment_returns, run
-from sim.firm import Firm
-from sim.firm_config import MATURITY_LEVELS, ORG_MODELS
+from sim.experiments.runs import compare, investment_returns, run
+from sim.firm.delivery import Firm
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, scenario_from_dict, with_overrides
+from sim.scenario.firm import MATURITY_LEVELS, ORG_MODELS
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from sim import metrics
-from sim.experiments import run
-from sim.firm_config import CAPABILITIES
+from sim.experiments.runs import run
 from sim.recorder import Recorder
 from sim.scenario import load_scenario, with_overrides
+from sim.scenario.firm import CAPABILITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")

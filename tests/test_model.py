@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.experiments import compare, run, run_replication
+from sim.experiments.runs import compare, run, run_replication
 from sim.scenario import with_overrides
 
 

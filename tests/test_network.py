@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import network, rules
+from sim.customers import network, rules
 from sim.errors import ScenarioError
-from sim.experiments import run_replication
+from sim.experiments.runs import run_replication
 from sim.scenario import Network, scenario_from_dict
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sim import output_paths
-from sim.cli import main
+from sim.cli.main import main
 from sim.errors import CXMError
 from sim.results import PROJECT_ROOT
 
@@ -254,7 +254,7 @@ def rename(src, dst):
         os.kill(os.getpid(), signal.SIGKILL)
     return real_rename(src, dst)
 os.rename = rename
-from sim.cli import main
+from sim.cli.main import main
 sys.exit(main(["run", sys.argv[2], "--set", "market.size=800", "--months", "3", "-r", "2",
                "-q", "--seed", "9", "--out", sys.argv[1], "--overwrite"]))
 """

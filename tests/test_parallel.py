@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import experiments, parallel
 from sim.errors import CXMError
+from sim.experiments import parallel
+from sim.experiments import runs as experiments
+from sim.experiments.sweep import run_sweep
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
-from sim.sweep import run_sweep
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 ALTERNATIVE = PROJECT_ROOT / "scenarios" / "service_excellence.yaml"
@@ -289,7 +290,7 @@ def test_good_scheduler_addresses_pass(address):
 
 
 def test_bad_scheduler_through_the_cli_exits_2_without_a_traceback(small, tmp_path, capsys):
-    from sim.cli import main
+    from sim.cli.main import main
 
     path, _ = small
     out = tmp_path / "out"
@@ -330,7 +331,7 @@ def test_tls_options_are_checked_before_any_work(small, tmp_path):
 
 
 def test_tls_options_through_the_cli(small, tmp_path, capsys):
-    from sim.cli import main
+    from sim.cli.main import main
 
     path, _ = small
     out = tmp_path / "out"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.population import ACTIVE, INITIAL, PROSPECT, Population
+from sim.customers.population import ACTIVE, INITIAL, PROSPECT, Population
 from sim.scenario import scenario_from_dict
 from sim.streams import Streams
 

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.firm import Firm
-from sim.practices import (
+from sim.firm.delivery import Firm
+from sim.firm.practices import (
     Change,
     Improvement,
     VoiceOfCustomer,

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from sim import purposes
+from sim.customers.surveys import ANSWER_NOISE
 from sim.scenario import Scenario
 from sim.streams import purpose_key
-from sim.surveys import ANSWER_NOISE
 
 PACKAGE = Path(purposes.__file__).resolve().parent
 PREFIXES = ("init", "support", "survey", "churn", "predict", "purchase", "acquire", "firm",

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.engine import Decisions, TouchpointSums
+from sim.engines.contract import Decisions, TouchpointSums
 from sim.metrics import FIRM_COST_LINES, REPORTED
 from sim.recorder import Recorder
 from sim.scenario import scenario_from_dict

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sim import journeys, rules
+from sim.customers import journeys, rules
 
 
 def test_delivered_quality_moves_with_capability_and_clips():

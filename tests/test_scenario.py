@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ScenarioError
-from sim.firm_config import CAPABILITIES
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, scenario_from_dict, with_overrides
+from sim.scenario.firm import CAPABILITIES
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 
@@ -315,7 +315,7 @@ def test_non_utf8_nul_and_syntax_errors_are_one_line(tmp_path, scenario_file):
 
 
 def test_bad_files_through_the_cli_print_one_line_and_exit_2(tmp_path, capsys):
-    from sim.cli import main
+    from sim.cli.main import main
 
     texts = [alias_bomb(), "name: x\nmarket: " + "[" * 5_000 + "]" * 5_000,
              "name: x\nmonths: 1\nmonths: 2\n", "name: x\nmarket: {size: 10\n",
@@ -503,3 +503,20 @@ def test_names_from_file_stems_are_checked_too(scenario_file):
         load_scenario(hidden)
     one_line_error(info.value, str(hidden), "got '.hidden'", "file name is used", "add name:")
     assert load_scenario(scenario_file("name: fine\n", name=".hidden.yaml")).name == "fine"
+
+
+def test_loading_a_scenario_loads_neither_the_model_nor_simpy():
+    """`sim.load_scenario` is light: the model, its engines, numba and SimPy load on first use
+    of `sim.run`, `sim.CXModel` and the rest."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim; sim.load_scenario('scenarios/baseline.yaml'); "
+        "print(sorted(m for m in ('simpy', 'numba', 'mesa', 'sim.model') if m in sys.modules)); "
+        "sim.run; print('simpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    ).stdout.split("\n")
+    assert out[0] == "[]" and out[1] == "True"

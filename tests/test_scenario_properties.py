@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
-from sim.firm_config import CAPABILITIES
 from sim.scenario import (
     Scenario,
     load_scenario,
@@ -20,6 +19,7 @@ from sim.scenario import (
     scenario_from_dict,
     with_overrides,
 )
+from sim.scenario.firm import CAPABILITIES
 
 pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
 

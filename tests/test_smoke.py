@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.experiments import simulate
+from sim.experiments.runs import simulate
+from sim.experiments.sweep import run_sweep
+from sim.experiments.sweep_spec import sweep_from_dict
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, read_scenario_mapping, with_overrides
-from sim.sweep import run_sweep, sweep_from_dict
 
 pytestmark = pytest.mark.slow  # 30–40 s in all: 48 scenario runs and 3 small sweeps
 

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.cli import main
-from sim.contact_centre import erlang_a
+from sim.cli.main import main
 from sim.errors import ScenarioError
-from sim.experiments import compare, run_replication
+from sim.experiments.runs import compare, run_replication
 from sim.metrics import DESK_METRICS
 from sim.results import PROJECT_ROOT
 from sim.scenario import Support, load_scenario, scenario_from_dict, with_overrides
 from sim.stats import mean_interval
-from sim.support import ContactCentreDesk, ServiceLevelDesk, desk_for
+from sim.support.contact_centre import erlang_a
+from sim.support.desk import ContactCentreDesk, ServiceLevelDesk, desk_for
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 

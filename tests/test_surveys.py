@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import surveys
+from sim.customers import surveys
 from sim.metrics import SURVEY_METRICS
 from sim.scenario import SurveyRules
 

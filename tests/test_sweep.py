@@ -14,14 +14,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import sweep as sweep_module
-from sim.cli import main
+from sim.cli.main import main
 from sim.errors import CXMError, ScenarioError
-from sim.experiments import run_replication
+from sim.experiments import sweep as sweep_module
+from sim.experiments import sweep_spec
+from sim.experiments.runs import run_replication
+from sim.experiments.sweep import read_sweep, run_sweep
+from sim.experiments.sweep_spec import load_sweep
 from sim.metrics import replication_outcomes
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
-from sim.sweep import load_sweep, read_sweep, run_sweep
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 OUTCOMES = ["retention_of_initial", "profit_npv", "nps_true"]
@@ -178,7 +180,7 @@ def test_bad_sweep_file_through_the_cli_exits_2_and_writes_nothing(tmp_path, cap
 @pytest.mark.slow
 def test_bad_sweep_file_in_a_subprocess_has_no_traceback(tmp_path):
     file = write_sweep(tmp_path, parameters={"firm.nope": {"range": [0, 1]}})
-    command = [sys.executable, "-m", "sim.cli", "sweep", str(file), "-q"]
+    command = [sys.executable, "-m", "sim.cli.main", "sweep", str(file), "-q"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "parameters.firm.nope" in done.stderr
@@ -234,7 +236,7 @@ def test_resume_with_a_changed_spec_is_refused(tmp_path):
 def test_resume_after_the_model_code_changed_is_refused(tmp_path, monkeypatch):
     file, out = write_sweep(tmp_path), tmp_path / "out"
     run_sweep(file, workers=1, out=out)
-    monkeypatch.setattr(sweep_module, "code_digest", lambda: "another model version")
+    monkeypatch.setattr(sweep_spec, "code_digest", lambda: "another model version")
     with pytest.raises(CXMError, match="model code"):
         run_sweep(file, workers=1, out=out, resume=True)
 
@@ -250,7 +252,7 @@ def test_killed_sweep_resumes_with_only_the_missing_runs(tmp_path, monkeypatch):
         timeseries=True,
     )
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "sim.cli", "sweep", str(file),
+    command = [sys.executable, "-m", "sim.cli.main", "sweep", str(file),
                "--workers", "1", "--out", str(out), "-q"]  # fmt: skip
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip

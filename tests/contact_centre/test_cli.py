@@ -1,4 +1,5 @@
-"""The contact-centre command, as a subcommand and as ``python -m sim.contact_centre.cli``."""
+"""The contact-centre command, as a subcommand and as ``python -m
+sim.support.contact_centre.cli``."""
 
 import argparse
 import json
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.contact_centre import agents_for_service_level, erlang_a, erlang_c
-from sim.contact_centre.cli import add_parser, main
+from sim.support.contact_centre import agents_for_service_level, erlang_a, erlang_c
+from sim.support.contact_centre.cli import add_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE = {"p_wait", "asa_seconds", "service_level", "abandon_rate", "occupancy"}
@@ -177,7 +178,7 @@ def test_whole_numbers_written_as_floats_are_accepted(capsys):
 
 
 def test_cxm_reports_the_bounds_in_one_line(capsys):
-    from sim.cli import main as cxm
+    from sim.cli.main import main as cxm
 
     argv = ["contact-centre", "--calls-per-hour", "100", "--aht-seconds", "180"]
     assert cxm([*argv, "--agents", "1e9"]) == 2
@@ -188,7 +189,7 @@ def test_cxm_reports_the_bounds_in_one_line(capsys):
 def module(*argv):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "sim.contact_centre.cli", *argv],
+        [sys.executable, "-m", "sim.support.contact_centre.cli", *argv],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -8,7 +8,7 @@ import pytest
 from scipy.linalg import expm
 from scipy.stats import poisson
 
-from sim.contact_centre import agents_for_service_level, erlang_a, erlang_b, erlang_c
+from sim.support.contact_centre import agents_for_service_level, erlang_a, erlang_b, erlang_c
 
 
 def exact_erlang_c(calls_per_hour, aht_seconds, agents):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.contact_centre import erlang_a, erlang_c, outcomes_for_contacts, simulate
+from sim.support.contact_centre import erlang_a, erlang_c, outcomes_for_contacts, simulate
 
 BATCHES = 20
 

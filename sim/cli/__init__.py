@@ -1,0 +1,1 @@
+"""The `cxm` command: its parser and subcommands."""

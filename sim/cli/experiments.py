@@ -1,0 +1,345 @@
+"""The `cxm` subcommands for experiments at scale: sweep, discover and calibrate.
+
+`add_parsers` adds them to the `cxm` parser; each handler takes the parsed arguments and
+returns an exit status. Bad input raises `sim.errors.CXMError`, which `cxm` reports as one
+line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sim import output_paths, results
+from sim.cli.options import (
+    add_execution_options,
+    add_out_options,
+    add_quiet_option,
+    add_set_option,
+    execution_options,
+    progress_bar,
+    report_repair,
+    shown_path,
+)
+from sim.errors import CXMError
+from sim.experiments import calibrate as calibration
+from sim.experiments import discover as discovery
+from sim.experiments.sweep import SweepResult, run_sweep, sweep_out_dir
+from sim.experiments.sweep_spec import Sweep, load_sweep
+from sim.scenario import load_scenario, with_overrides
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Add the sweep, discover and calibrate subcommands to `cxm`'s subparsers."""
+    _add_sweep(subparsers)
+    _add_discover(subparsers)
+    _add_calibrate(subparsers)
+
+
+def _add_sweep(subparsers: argparse._SubParsersAction) -> None:
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="run a design of parameter values over a scenario",
+        description="Run every sample of SWEEP's design (grid, random, latin_hypercube, "
+        "sobol, morris) for its replications, and write runs.parquet (one row per run), "
+        "sensitivity.parquet (Sobol' or Morris indices) and manifest.json to DIR. Every "
+        "sample uses the same seeds (common random numbers). Each run is saved as it "
+        "finishes: a stopped sweep continues with --resume.",
+        epilog="Sweep files are YAML; see docs/experiments.md and scenarios/sweeps/.",
+    )
+    sweep.add_argument("sweep", type=Path, metavar="SWEEP", help="sweep YAML file")
+    add_execution_options(sweep, "sweeps of fewer than {n} runs")
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the unfinished sweep in DIR, running only its missing runs",
+    )
+    add_out_options(sweep, "results/sweep-<name>/")
+    add_quiet_option(sweep)
+    sweep.set_defaults(handler=sweep_command)
+
+
+def _add_discover(subparsers: argparse._SubParsersAction) -> None:
+    discover = subparsers.add_parser(
+        "discover",
+        help="find the input regions of a sweep where an outcome condition holds",
+        description="Scenario discovery with PRIM (Friedman & Fisher 1999): boxes of the "
+        "sweep's parameters in which the runs meeting every --where condition concentrate. "
+        "Each box is reported with its limits, coverage (share of the runs of interest "
+        "inside it), density (share of its runs that are of interest) and mass (share of "
+        "all runs inside it). Writes discovery.json.",
+    )
+    discover.add_argument("runs_dir", type=Path, metavar="RUNS_DIR", help="a sweep result dir")
+    discover.add_argument(
+        "--where",
+        action="append",
+        required=True,
+        metavar="CONDITION",
+        help="an outcome condition such as 'retention_of_initial >= 0.5' or 'profit_npv > 1e7' "
+        "(operators >=, <=, >, <, ==, !=; repeat to require several)",
+    )
+    discover.add_argument(
+        "--min-mass",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
+        help="smallest share of all runs a box may hold (default 0.05)",
+    )
+    discover.add_argument(
+        "--peel-alpha",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
+        help="share of a box's runs peeled off per step (default 0.05)",
+    )
+    discover.add_argument(
+        "--threshold",
+        type=float,
+        metavar="DENSITY",
+        help="choose the largest box with at least this density (default: the densest box "
+        "less one standard error)",
+    )
+    discover.add_argument(
+        "--max-boxes",
+        type=int,
+        default=1,
+        metavar="K",
+        help="boxes to find by covering (default 1)",
+    )
+    add_out_options(discover, "RUNS_DIR/discovery.json", "file")
+    discover.set_defaults(handler=discover_command)
+
+
+def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
+    calibrate = subparsers.add_parser(
+        "calibrate",
+        help="fit free scenario parameters to observed KPIs",
+        description="Search the --free parameters of SCENARIO, within their bounds, for the "
+        "values whose simulated outcomes best match every --target (least sum of squared "
+        "relative errors; a Latin-hypercube search, then Nelder-Mead, every evaluation on "
+        "the same seeds). Prints the fit and writes the calibrated scenario as YAML.",
+        epilog="Targets: an outcome (churn_rate_mean, nps_true, retention_of_initial, ...) "
+        "or METRIC_mean, the mean over months of a time-series metric (e.g. csat_true_mean).",
+    )
+    calibrate.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    calibrate.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="NAME=VALUE",
+        help="an observed KPI, e.g. --target churn_rate_mean=0.015 --target nps_true=25",
+    )
+    calibrate.add_argument(
+        "--free",
+        action="append",
+        required=True,
+        metavar="PATH[,PATH...]",
+        help="dotted scenario paths to fit, e.g. market.segments.mainstream.churn_per_month",
+    )
+    calibrate.add_argument(
+        "--bounds",
+        action="append",
+        default=[],
+        metavar="PATH=LOW:HIGH",
+        help="search range of a free parameter (default: its schema bounds, when finite)",
+    )
+    calibrate.add_argument(
+        "--replications",
+        "-r",
+        type=int,
+        default=4,
+        metavar="R",
+        help="replications per evaluation, on the same seeds each time (default 4)",
+    )
+    calibrate.add_argument(
+        "--seed", "-s", type=int, metavar="S", help="seed (default: the scenario's)"
+    )
+    calibrate.add_argument(
+        "--months", type=int, metavar="M", help="months to simulate (default: the scenario's)"
+    )
+    add_set_option(calibrate)
+    calibrate.add_argument(
+        "--max-evaluations",
+        type=int,
+        default=150,
+        metavar="N",
+        help="scenario evaluations in all (default 150)",
+    )
+    calibrate.add_argument(
+        "--search",
+        type=int,
+        metavar="K",
+        help="Latin-hypercube points before the local search (default 4 + 4 per free parameter)",
+    )
+    add_execution_options(calibrate, "evaluations of fewer than {n} replications")
+    add_out_options(calibrate, "results/<name>_calibrated.yaml", "file")
+    add_quiet_option(calibrate)
+    calibrate.set_defaults(handler=calibrate_command)
+
+
+# ---------------------------------------------------------------------------- handlers
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """``cxm sweep``: run a sweep file and print what it found."""
+    execution = execution_options(args)
+    sweep = load_sweep(args.sweep)
+    out = sweep_out_dir(sweep, args.out)
+    with output_paths.claim(out, "sweep", args.overwrite, report=report_repair):
+        return _sweep_into(args, sweep, out, execution)
+
+
+def _sweep_into(
+    args: argparse.Namespace, sweep: Sweep, out: Path, execution: dict[str, Any]
+) -> int:
+    bar = progress_bar(None, args.quiet, sweep.spec.name, "run")
+
+    def progress(done: int, total: int) -> None:
+        if bar.total is None:
+            bar.reset(total=total)
+        bar.n = done
+        bar.refresh()
+
+    start = time.perf_counter()
+    try:
+        result = run_sweep(
+            sweep,
+            resume=args.resume,
+            out=out,
+            progress=progress,
+            command=_command(args),
+            overwrite=args.overwrite,
+            **execution,
+        )
+    finally:
+        bar.close()
+    print(format_sweep(result, time.perf_counter() - start))
+    return 0
+
+
+def discover_command(args: argparse.Namespace) -> int:
+    """``cxm discover``: PRIM boxes for conditions on a sweep's outcomes."""
+    discovery.check_discover_options(args.min_mass, args.peel_alpha, args.threshold, args.max_boxes)
+    if args.out is not None:
+        out = output_paths.output_path(args.out)
+    elif Path(args.runs_dir).is_dir():
+        out = output_paths.output_path(Path(args.runs_dir) / "discovery.json")
+    else:
+        raise CXMError(f"RUNS_DIR: got {str(args.runs_dir)!r}; no such sweep result folder")
+    with output_paths.claim(out, "file", args.overwrite, report=report_repair):
+        result = discovery.discover(
+            args.runs_dir,
+            args.where,
+            min_mass=args.min_mass,
+            peel_alpha=args.peel_alpha,
+            threshold=args.threshold,
+            max_boxes=args.max_boxes,
+        )
+        results.write_discovery(result, out, args.overwrite)
+    print(f"{' and '.join(result.conditions)}: {result.of_interest} of {result.cases} runs")
+    if result.skipped_inputs:
+        print(f"(non-numeric parameters left out: {', '.join(result.skipped_inputs)})")
+    for i, box in enumerate(result.boxes, 1):
+        print(
+            f"box {i}: {box.describe()}\n"
+            f"       coverage {box.coverage:.3f}  density {box.density:.3f}  mass {box.mass:.3f}"
+        )
+    if not result.boxes:
+        print("no box: no run meets the condition")
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """``cxm calibrate``: fit free parameters to targets and write the calibrated scenario."""
+    calibration.check_options(args.replications, args.search, args.max_evaluations, args.seed)
+    execution = execution_options(args)
+    scenario = load_scenario(args.scenario, args.overrides)
+    if args.months is not None:
+        scenario = with_overrides(scenario, {"months": args.months})
+    free = [p.strip() for text in args.free for p in text.split(",") if p.strip()]
+    targets = calibration.parse_targets(args.target)
+    bounds = calibration.parse_bounds(args.bounds)
+    unknown = sorted(set(bounds) - set(free))
+    if unknown:
+        raise CXMError(f"--bounds: {', '.join(unknown)} is not among the --free parameters")
+    out = output_paths.chosen_path(args.out, f"{scenario.name}_calibrated.yaml")
+    with output_paths.claim(out, "file", args.overwrite, report=report_repair):
+        bar = progress_bar(None, args.quiet, scenario.name, "evaluation")
+
+        def progress(evaluations: int, best: float) -> None:
+            bar.update(evaluations - bar.n)
+            bar.set_postfix(best=f"{best:.3g}", refresh=False)
+
+        try:
+            result = calibration.calibrate(
+                scenario,
+                targets,
+                free,
+                bounds,
+                replications=args.replications,
+                seed=args.seed,
+                search=args.search,
+                max_evaluations=args.max_evaluations,
+                progress=progress,
+                **execution,
+            )
+        finally:
+            bar.close()
+        results.write_calibrated(result, out, args.overwrite)
+    print(f"{scenario.name}: {result.evaluations} evaluations × {args.replications} replications")
+    print(format_calibration(result))
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def format_sweep(result: SweepResult, seconds: float) -> str:
+    """What a sweep ran and, for Sobol' and Morris, its main sensitivity indices."""
+    runs = result.runs
+    ok = int((runs["status"] == "ok").sum())
+    spec = result.sweep.spec if result.sweep is not None else None
+    lines = []
+    if spec is not None:
+        lines.append(
+            f"sweep {spec.name}: {spec.design} design, {len(result.sweep.design)} samples × "
+            f"{spec.replications} replications = {len(runs)} runs, seed {result.sweep.seed}"
+        )
+    rate = f" ({result.executed / seconds:.1f} runs/s)" if result.executed and seconds else ""
+    lines.append(
+        f"{result.executed} runs executed, {result.reused} found on disk, on "
+        f"{result.execution or 'nothing'} in {seconds:.1f} s{rate}; "
+        f"{ok} ok, {len(runs) - ok} failed"
+    )
+    if ok < len(runs):
+        first = runs.loc[runs["status"] != "ok", "error"].iloc[0]
+        lines.append(f"first failure: {first}")
+    if result.sensitivity is not None:
+        column = "ST" if "ST" in result.sensitivity else "mu_star"
+        label = "total-order Sobol' index ST" if column == "ST" else "Morris mu_star"
+        table = result.sensitivity.pivot(index="parameter", columns="outcome", values=column)
+        table = table.reindex(index=result.sensitivity["parameter"].unique())
+        lines.append(f"\n{label} (parameter × outcome):")
+        lines.append(table.to_string(float_format=lambda v: f"{v:.3g}"))
+    lines.append(f"written to {result.out}")
+    return "\n".join(lines)
+
+
+def format_calibration(result: calibration.CalibrationResult) -> str:
+    """The fitted values and, per target, the value reached and its relative error."""
+    lines = ["fitted values:"]
+    for path, value in result.values.items():
+        low, high = result.bounds[path]
+        lines.append(f"  {path} = {value:.6g}   (searched {low:g} to {high:g})")
+    fit = result.fit.assign(relative_error=lambda f: f["relative_error"].map("{:+.2%}".format))
+    lines.append(fit.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    return "\n".join(lines)
+
+
+def _command(args: argparse.Namespace) -> list[str]:
+    return getattr(args, "command_line", None) or ["cxm", *sys.argv[1:]]

@@ -1,0 +1,360 @@
+"""The `cxm` command: run, compare and validate scenarios; contact-centre and speed tools.
+
+Bad input (a missing or invalid scenario, an unknown override path, a bad option value) is
+reported as one line naming the file, the field, the value and what is allowed, with exit
+status 2 and nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sim import metrics, output_paths, results
+from sim.cli import experiments as experiments_cli
+from sim.cli.options import (
+    OneLineParser,
+    add_execution_options,
+    add_out_options,
+    add_quiet_option,
+    add_set_option,
+    execution_options,
+    progress_bar,
+    report_repair,
+    shown_path,
+)
+from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE
+from sim.errors import EXIT_BAD_INPUT, CXMError, check_whole
+from sim.experiments import runs as experiments
+from sim.model import ENGINES, check_engine
+from sim.scenario import Scenario, load_scenario, with_overrides
+from sim.support.contact_centre import cli as contact_centre_cli
+
+BASELINE = results.PROJECT_ROOT / "scenarios" / "baseline.yaml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `cxm` and its subcommands."""
+    parser = OneLineParser(
+        prog="cxm",
+        description="Simulate customer experience management: customers travel journeys of "
+        "touchpoints, form satisfaction, and stay, buy, contact support or leave.",
+        epilog="Scenarios are YAML files; see scenarios/README.md and docs/model.md. "
+        "Results go to results/ in the working directory (or $CXM_RESULTS_DIR) unless --out "
+        "says otherwise; a command never writes into a folder or file it did not create: "
+        "a previous result is replaced only with --overwrite.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a scenario and write its results",
+        description="Run SCENARIO for several replications and write timeseries.parquet, "
+        "touchpoints.parquet, outcomes.parquet, summary.json and manifest.json to DIR.",
+    )
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    _add_run_options(run, "fewer than {n} replications")
+    add_out_options(run, "results/<scenario name>/")
+    run.set_defaults(handler=_run)
+
+    compare = sub.add_parser(
+        "compare",
+        help="compare scenarios on common random numbers",
+        description="Run BASE and each ALT on the same seeds (common random numbers) and "
+        "report each alternative's paired differences from the base with 95%% intervals.",
+    )
+    compare.add_argument("base", type=Path, help="base scenario YAML file")
+    compare.add_argument(
+        "alternatives", type=Path, nargs="+", metavar="ALT", help="alternative scenario files"
+    )
+    _add_run_options(compare, "comparisons of fewer than {n} runs (scenario × replication)")
+    add_out_options(compare, "results/compare-<base>/")
+    compare.set_defaults(handler=_compare)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check a scenario file and print it resolved",
+        description="Validate SCENARIO and print it with every default filled, as YAML.",
+    )
+    validate.add_argument("scenario", type=Path, help="scenario YAML file")
+    add_set_option(validate)
+    validate.set_defaults(handler=_validate)
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure simulation speed and memory",
+        description="Run the baseline scenario with about N customers for M months and report "
+        "customer-months per second (one customer-month: one active customer for one month) "
+        "and the process's peak resident memory. The market is N divided by the scenario's "
+        "initial customer share, and contact-centre agents scale with it (so --set cannot "
+        "change the market size, the months or the agents). An untimed two-month run of a "
+        "small market loads the compiled code first. Time both engines with the same "
+        "arguments to compare them.",
+    )
+    bench.add_argument(
+        "--engine", default="vector", choices=ENGINES, help="model engine (default vector)"
+    )
+    bench.add_argument(
+        "--customers", type=int, default=100_000, help="initial active customers (default 100000)"
+    )
+    bench.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
+    bench.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    bench.add_argument(
+        "--scenario", type=Path, default=BASELINE, help="scenario to time (default the baseline)"
+    )
+    add_set_option(bench)
+    bench.add_argument("--json", action="store_true", help="print a JSON object")
+    add_quiet_option(bench)
+    bench.set_defaults(handler=_bench)
+
+    experiments_cli.add_parsers(sub)
+    contact_centre_cli.add_parser(sub)
+    sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, tiny: str) -> None:
+    """The options `cxm run` and `cxm compare` share; `tiny` as in `add_execution_options`."""
+    parser.add_argument(
+        "--replications", "-r", type=int, help="replications (default: the scenario's)"
+    )
+    parser.add_argument("--seed", "-s", type=int, help="random seed (default: the scenario's)")
+    parser.add_argument("--months", type=int, help="months to simulate (default: the scenario's)")
+    parser.add_argument(
+        "--engine",
+        default="vector",
+        choices=ENGINES,
+        help="model engine: vector (numpy arrays, default) or agents (one Mesa agent per "
+        "person, for inspecting customers and cross-checking; at most "
+        f"{AGENTS_ENGINE_MAX_PEOPLE:,} people)",
+    )
+    add_set_option(parser)
+    add_execution_options(parser, tiny)
+    add_quiet_option(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cxm` command; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        args.command_line = ["cxm", *(sys.argv[1:] if argv is None else argv)]
+        return int(args.handler(args) or 0)
+    except CXMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted (cxm sweep --resume continues a sweep)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped early: say nothing more, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _load(path: Path, args: argparse.Namespace) -> Scenario:
+    scenario = load_scenario(path, args.overrides)
+    if getattr(args, "months", None) is not None:
+        scenario = with_overrides(scenario, {"months": args.months})
+    check_engine(scenario, args.engine, str(path))
+    return scenario
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    if args.replications is not None:
+        check_whole("--replications", args.replications, 1, schema_maximum("replications"))
+    if args.seed is not None and args.seed < 0:
+        raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
+
+
+def schema_maximum(field: str) -> int:
+    """The scenario schema's upper bound of a top-level count (``months``,
+    ``replications``), which the command-line options that set it share."""
+    metadata = Scenario.model_fields[field].metadata
+    return int(next(m.le for m in metadata if getattr(m, "le", None) is not None))
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_counts(args)
+    execution = execution_options(args)
+    scenario = _load(args.scenario, args)
+    replications = args.replications or scenario.replications
+    out = output_paths.chosen_path(args.out, scenario.name)
+    with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
+        started = datetime.now(UTC)
+        with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
+            result = experiments.run(
+                scenario, replications, args.seed, args.engine, bar.update, **execution
+            )
+        results.write_run(
+            result, out, started, datetime.now(UTC), args.command_line, args.overwrite
+        )
+    print(f"{scenario.name}: {replications} replications × {scenario.months} months, ", end="")
+    print(f"seed {result.seed}")
+    print(format_run_table(result))
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    _check_counts(args)
+    execution = execution_options(args)
+    base = _load(args.base, args)
+    alternatives = [_load(path, args) for path in args.alternatives]
+    names = [base.name] + [a.name for a in alternatives]
+    for name in names:
+        if names.count(name) > 1:
+            raise CXMError(f"compare: scenario name {name!r} is used twice; names must differ")
+    replications = args.replications or base.replications
+    months = sum(s.months for s in [base, *alternatives]) * replications
+    out = output_paths.chosen_path(args.out, f"compare-{base.name}")
+    with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
+        started = datetime.now(UTC)
+        with progress_bar(months, args.quiet, "compare") as bar:
+            comparison = experiments.compare(
+                base,
+                *alternatives,
+                replications=replications,
+                seed=args.seed,
+                engine=args.engine,
+                progress=bar.update,
+                **execution,
+            )
+        results.write_comparison(
+            comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
+        )
+    print(
+        f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
+        f"replications × {base.months} months, seed {comparison.runs[0].seed}"
+    )
+    print(format_comparison_table(comparison))
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(f"# {args.scenario}: valid; sha256 {scenario.sha256}")
+    print(scenario.to_yaml(), end="")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    check_whole("--customers", args.customers, 1, BENCH_MAX_CUSTOMERS)
+    check_whole("--months", args.months, 1, schema_maximum("months"))
+    if args.seed < 0:
+        raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
+    base = load_scenario(args.scenario, args.overrides)
+    share = base.market.initial_customers or 1.0
+    size = max(round(args.customers / share), 1)
+    scenario = _bench_scenario(base, size, args.months)
+    check_engine(scenario, args.engine, f"--customers {args.customers}")
+    # Load (or, the first time after a change, compile) the compiled code before the clock
+    # starts: a one-off cost per process, not part of the simulation's throughput.
+    start = time.perf_counter()
+    warm_up = _bench_scenario(base, min(size, _WARM_UP_PEOPLE), 2)
+    experiments.run_replication(warm_up, args.seed, 0, args.engine)
+    warm_up_seconds = time.perf_counter() - start
+    with progress_bar(args.months, args.quiet, f"bench {args.engine}") as bar:
+        start = time.perf_counter()
+        ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine, bar.update)
+        seconds = time.perf_counter() - start
+    customer_months = int(ts["active_start"].sum())
+    figures = {
+        "customer_months": customer_months,
+        "seconds": round(seconds, 3),
+        "customer_months_per_s": round(customer_months / seconds, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"engine {args.engine}, market of {size} people, {args.months} months")
+        for key, value in figures.items():
+            print(f"{key:>22}  {value}")
+        print(f"(before timing: {warm_up_seconds:.2f} s loading compiled code, warm-up run)")
+    return 0
+
+
+BENCH_MAX_CUSTOMERS = 10_000_000
+"""Most initial customers `cxm bench` times (ten times the largest documented figure)."""
+_WARM_UP_PEOPLE = 5_000
+"""Market size of the untimed warm-up run of `cxm bench` (2 months)."""
+
+
+def _bench_scenario(base: Scenario, size: int, months: int) -> Scenario:
+    """`base` with a market of `size` people, run for `months`, and its contact centre
+    staffed in proportion to the market, as the firm would."""
+    agents = base.support.contact_centre.agents * size / base.market.size
+    return with_overrides(
+        base,
+        {
+            "market.size": size,
+            "months": months,
+            "support.contact_centre.agents": max(round(agents), 1),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def format_run_table(result: experiments.RunResult) -> str:
+    """Headline metrics of a run: mean and 95% interval."""
+    summary = result.summary.set_index("metric")
+    lines = [f"{'metric':<32}{'mean':>14}  95% interval"]
+    for metric in metrics.HEADLINE:
+        row = summary.loc[metric]
+        interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+        lines.append(f"{metrics.LABELS[metric]:<32}{_fmt(row['mean']):>14}  {interval}")
+    return "\n".join(lines)
+
+
+def format_comparison_table(comparison: experiments.Comparison) -> str:
+    """Paired differences of each alternative against the base."""
+    lines = []
+    base = comparison.runs[0].scenario.name
+    summary = comparison.summary
+    for alternative, part in summary.groupby("alternative", sort=False):
+        part = part.set_index("metric")
+        lines.append("")
+        lines.append(f"{alternative} vs {base}")
+        lines.append(
+            f"{'metric':<32}{'base':>14}{'alternative':>14}{'difference':>14}  95% interval"
+        )
+        for metric in (*metrics.HEADLINE, *metrics.RETURNS):
+            row = part.loc[metric]
+            interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+            if metric in metrics.RETURNS and row["n"] < part.loc["active", "n"]:
+                interval += f" ({int(row['n'])} of {int(part.loc['active', 'n'])} replications)"
+            lines.append(
+                f"{metrics.LABELS[metric]:<32}{_fmt(row['base_mean']):>14}"
+                f"{_fmt(row['alternative_mean']):>14}{_fmt(row['difference']):>14}  {interval}"
+            )
+    return "\n".join(lines).lstrip("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""Journeys: what one person goes through in a month, written once for both engines.
+
+A customer meets the touchpoints of their segment's journey that are due this month; at each
+they perceive the quality the firm delivers (plus personal fit and noise, less a problem's
+drop) and form a transaction satisfaction against what they expected. A problem may bring
+them to support, where the wait, a hang-up, a failed resolution or a recovered complaint
+shape what they perceive and the effort it costs. At the end of the month they pay for
+what they hold and, as customers, speak for or against the firm; prospects hear their ties
+and may adopt.
+
+Every function here works on one person's numbers (the agents engine, `sim.engines.customer`) and on
+arrays of people alike (the vector engine, `sim.engines.vector`), so each mechanism has one
+definition; the behavioural rules they combine are in `sim.customers.rules`. Quality, satisfaction
+and effort are on the 0–1 scale; probabilities and hazards are per month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sim.customers import rules
+from sim.customers.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
+from sim.customers.rules import Numbers
+from sim.engines import contract as engine
+from sim.scenario import ChurnRules, PurchaseRules, SatisfactionRules, Support, Touchpoint
+
+NETWORK_SUBSTEPS = 4
+"""Sub-steps of a month in which word of mouth spreads over a network."""
+
+
+# ---------------------------------------------------------------------------- touchpoints
+
+
+@numba.vectorize(cache=True)
+def renewing(contract_months: ArrayLike, tenure_months: ArrayLike) -> np.ndarray:
+    """Whether a contract comes up for renewal this month: tenure a positive multiple of the
+    contract length (never without a contract)."""
+    return contract_months > 0 and tenure_months > 0 and tenure_months % contract_months == 0
+
+
+def occurs_at_random(touchpoint: Touchpoint) -> bool:
+    """Whether a touchpoint happens by a monthly draw (a monthly one with probability < 1)."""
+    return touchpoint.when == "monthly" and touchpoint.probability_per_month < 1.0
+
+
+def is_due(
+    touchpoint: Touchpoint,
+    tenure_months: ArrayLike,
+    renewal: ArrayLike,
+    occurs: ArrayLike | None = None,
+) -> ArrayLike:
+    """Whether a (not problem-triggered) touchpoint of the journey happens this month: on
+    joining (tenure 0), at renewal, or by the month's uniform `occurs` (see
+    `occurs_at_random`); otherwise every month."""
+    if touchpoint.when == "on_join":
+        return np.asarray(tenure_months) == 0
+    if touchpoint.when == "renewal":
+        return renewal
+    if occurs is not None:
+        return occurs < touchpoint.probability_per_month
+    return True
+
+
+@numba.njit(cache=True)
+def touchpoint_quality(
+    delivered: Numbers,
+    fit_gain: Numbers,
+    spread: Numbers,
+    noise: Numbers,
+    problem: Numbers,
+    problem_drop: float,
+) -> Numbers:
+    """Quality perceived at a touchpoint before clipping: delivered quality + personal fit
+    + noise (standard normal `noise` times `spread`), less `problem_drop` if a problem arose."""
+    return delivered + fit_gain + spread * noise - problem_drop * problem
+
+
+def contact_quality(
+    delivered: float,
+    spread: float,
+    noise: ArrayLike,
+    contact: engine.Contacts | ContactOutcome,
+    desk: Support,
+    recovery_effect: float,
+) -> ArrayLike:
+    """Quality perceived at a support contact before clipping: falls with the felt wait,
+    if the problem was not resolved and if the caller hung up; a recovered complaint lifts
+    it (Maister 1985; Smith, Bolton & Wagner 1999)."""
+    return (
+        delivered
+        + spread * noise
+        - desk.wait_quality_per_minute * contact.felt_wait_minutes
+        - desk.unresolved_quality_drop * contact.unresolved
+        - desk.abandon_quality_drop * contact.abandoned
+        + recovery_effect * contact.recovered
+    )
+
+
+def contact_effort(
+    effort: float, contact: engine.Contacts | ContactOutcome, desk: Support
+) -> ArrayLike:
+    """Effort of a support contact (0–1): the touchpoint's own, plus waiting, a repeat
+    contact when unresolved and a hang-up."""
+    total = (
+        effort
+        + desk.wait_effort_per_minute * contact.felt_wait_minutes
+        + desk.unresolved_effort * contact.unresolved
+        + desk.abandon_effort * contact.abandoned
+    )
+    return np.minimum(total, 1.0)
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """One customer's contact with support, as the desk left it (wait in minutes)."""
+
+    felt_wait_minutes: float
+    unresolved: bool
+    abandoned: bool
+    recovered: bool
+
+
+@numba.njit(cache=True)
+def interaction(
+    raw_quality: Numbers,
+    expectation: Numbers,
+    tolerance: Numbers,
+    weight: float,
+    loss_aversion: float,
+) -> tuple[Numbers, Numbers]:
+    """Perceived quality (clipped to 0–1) and transaction satisfaction of interactions:
+    expectation-disconfirmation with a zone of tolerance and loss aversion (`sim.customers.rules`;
+    `weight` on disconfirmation, `loss_aversion` on its negative part)."""
+    perceived = rules.clip_unit(raw_quality)
+    gap = rules.disconfirmation(perceived, expectation, tolerance)
+    return perceived, rules.transaction_satisfaction(perceived, gap, weight, loss_aversion)
+
+
+@numba.vectorize(cache=True)
+def month_effort(effort_sum: ArrayLike, interactions: ArrayLike) -> np.ndarray:
+    """The month's mean effort per interaction (0–1, at most 1), NaN without interactions."""
+    # No 0/0 even where the compiler evaluates both branches (it would flag an invalid value).
+    if interactions > 0:
+        return np.minimum(effort_sum / np.maximum(interactions, 1.0), 1.0)
+    return np.nan
+
+
+# ---------------------------------------------------------------------------- memory
+
+
+class Memory(NamedTuple):
+    """What a customer (or each) carries from one month to the next, 0–1 each."""
+
+    satisfaction: ArrayLike
+    """Cumulative satisfaction."""
+    effort: ArrayLike
+    """Remembered effort."""
+    expectation: ArrayLike
+    """Expected quality (before the market's drift)."""
+
+
+def remember(
+    satisfaction_rules: SatisfactionRules,
+    tenure_months: ArrayLike,
+    memory: Memory,
+    episode: ArrayLike,
+    month_effort: ArrayLike,
+    mean_perceived: ArrayLike,
+    trust_shock: float,
+) -> Memory:
+    """Fold a month into a customer's memory: cumulative satisfaction is anchored on the
+    prior with a weight that grows with tenure and adjusted towards the month's remembered
+    `episode` (less a privacy incident's `trust_shock`); remembered effort moves towards the
+    month's mean effort; expectation adapts to the mean quality perceived. NaN inputs (no
+    interaction this month) leave the prior as it was."""
+    weight = rules.prior_weight(
+        tenure_months,
+        satisfaction_rules.prior_weight_new,
+        satisfaction_rules.prior_weight_loyal,
+        satisfaction_rules.tenure_scale_months,
+    )
+    satisfaction = rules.anchor_and_adjust(memory.satisfaction, episode, weight)
+    if trust_shock:
+        satisfaction = np.clip(satisfaction - trust_shock, 0.0, 1.0)
+    return Memory(
+        satisfaction,
+        rules.anchor_and_adjust(memory.effort, month_effort, satisfaction_rules.effort_memory),
+        rules.adapted_expectation(
+            memory.expectation, mean_perceived, satisfaction_rules.expectation_adaptation, 0.0
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- decisions
+
+
+def churn_chance(
+    churn: ChurnRules,
+    base_per_month: ArrayLike,
+    satisfaction: ArrayLike,
+    effort: ArrayLike,
+    shock: float,
+    frailty: ArrayLike,
+) -> ArrayLike:
+    """Monthly churn probability of a customer (or of each), from their segment's base rate,
+    cumulative satisfaction and remembered effort (0–1), a market-wide log-hazard `shock`
+    and their frailty (`rules.churn_probability` with the scenario's `churn` rules)."""
+    return rules.churn_probability(
+        base_per_month,
+        satisfaction,
+        effort,
+        churn.satisfaction_effect,
+        churn.effort_effect,
+        churn.reference_satisfaction,
+        churn.reference_effort,
+        shock,
+        frailty,
+    )
+
+
+def renewal_leave_chance(churn: ChurnRules, satisfaction: ArrayLike) -> ArrayLike:
+    """Probability of not renewing a contract that is due (`rules.renewal_leave_probability`
+    with the scenario's `churn` rules), from cumulative satisfaction (0–1)."""
+    return rules.renewal_leave_probability(
+        satisfaction, churn.renewal_max_leave, churn.renewal_threshold, churn.renewal_steepness
+    )
+
+
+def leaving(
+    p_churn: ArrayLike,
+    renewal: ArrayLike,
+    p_leave: ArrayLike,
+    u_hazard: ArrayLike,
+    u_renewal: ArrayLike,
+) -> tuple[ArrayLike, ArrayLike]:
+    """Whether a customer (or each) means to leave this month, by the churn hazard
+    (`p_churn` against `u_hazard`) or, with a contract due (`renewal`), by not renewing
+    (`p_leave` against `u_renewal`); returns their risk (the probability of leaving) and
+    the intent."""
+    would_leave = (u_hazard < p_churn) | (renewal & (u_renewal < p_leave))
+    return p_churn + renewal * p_leave, would_leave
+
+
+def intervention_succeeds(flagged: ArrayLike, u_success: ArrayLike, success: float) -> ArrayLike:
+    """Whether a retention intervention reaches a flagged customer and works (chance
+    `success`); one that works lifts satisfaction and keeps a customer who meant to leave."""
+    return flagged & (u_success < success)
+
+
+def lifted(satisfaction: ArrayLike, gain: float) -> ArrayLike:
+    """Satisfaction after a gesture that raises it by `gain` (a successful intervention or
+    call-back), at most 1."""
+    return np.minimum(satisfaction + gain, 1.0)
+
+
+class Purchases(NamedTuple):
+    """What a staying customer (or each) buys this month."""
+
+    repeat: ArrayLike
+    """Whether they make a repeat purchase."""
+    upsell: ArrayLike
+    """Whether they take one more product (never beyond the most allowed)."""
+
+
+def purchases(
+    purchase: PurchaseRules,
+    reference_satisfaction: float,
+    satisfaction: ArrayLike,
+    products: ArrayLike,
+    u_repeat: ArrayLike,
+    u_upsell: ArrayLike,
+) -> Purchases:
+    """A staying customer's repeat purchase and upsell, each more likely the more satisfied
+    they are (`rules.purchase_probability` around `reference_satisfaction`)."""
+    p_repeat = rules.purchase_probability(
+        purchase.repeat_per_month,
+        satisfaction,
+        purchase.satisfaction_effect,
+        reference_satisfaction,
+    )
+    p_upsell = rules.purchase_probability(
+        purchase.upsell_per_month,
+        satisfaction,
+        purchase.satisfaction_effect,
+        reference_satisfaction,
+    )
+    upsell = (u_upsell < p_upsell) & (products < purchase.max_products)
+    return Purchases(u_repeat < p_repeat, upsell)
+
+
+# ---------------------------------------------------------------------------- money and word
+
+
+def month_revenue(
+    revenue_per_month: ArrayLike,
+    products: ArrayLike,
+    repeat: ArrayLike,
+    repeat_value: ArrayLike,
+    extra_product_share: float,
+) -> ArrayLike:
+    """A customer's revenue of the month, currency: the segment's monthly revenue, raised by
+    `extra_product_share` for each product beyond the first, plus a repeat purchase."""
+    extra = extra_product_share * (products - 1)
+    revenue = revenue_per_month * (1.0 + extra)
+    return revenue + repeat * repeat_value
+
+
+def voice(
+    satisfaction: ArrayLike, word_of_mouth: str, answer_sd: float, detractor_weight: float
+) -> ArrayLike:
+    """Word of mouth an active customer spreads: 1 each (``customers``, the classic Bass
+    model) or the chance of being a promoter less `detractor_weight` × the chance of being
+    a detractor (``net_promoters``)."""
+    if word_of_mouth == "customers":
+        return np.ones(np.shape(satisfaction))
+    promoter, detractor = rules.nps_shares(10.0 * satisfaction, answer_sd)
+    return promoter - detractor_weight * detractor
+
+
+def reluctance(lapsed: ArrayLike, winback_factor: float) -> ArrayLike:
+    """Multiplier on the adoption hazard: lapsed customers need more persuading."""
+    return np.where(lapsed, winback_factor, 1.0)
+
+
+def adoption_hazard(advertising: float, imitation: float, heard: ArrayLike) -> ArrayLike:
+    """Bass hazard of a person who hears a net share `heard` of their ties speak for the
+    firm: p + q × heard (Goldenberg, Libai & Muller 2001)."""
+    return advertising + imitation * heard
+
+
+def adopts(u_adopt: ArrayLike, chance: float, reluctance_factor: ArrayLike) -> ArrayLike:
+    """Whether a prospect or lapsed customer adopts this month under complete mixing: the
+    month's `chance`, times their `reluctance` factor, against their uniform draw."""
+    return u_adopt < chance * reluctance_factor
+
+
+def adoption_source(lapsed: ArrayLike, u_source: ArrayLike, ads_share: ArrayLike) -> ArrayLike:
+    """How an adopter was won (`sim.customers.population` source codes): a lapsed customer is won
+    back; anyone else by advertising or word of mouth, in proportion to the hazards
+    (advertising's share `ads_share` against their uniform draw)."""
+    return np.where(lapsed, WINBACK, np.where(u_source < ads_share, ADVERTISING, WORD_OF_MOUTH))
+
+
+def substep_adoption(hazard: ArrayLike, reluctance_factor: ArrayLike) -> ArrayLike:
+    """Probability of adopting in one of the month's `NETWORK_SUBSTEPS` sub-steps."""
+    return -np.expm1(-hazard * reluctance_factor / NETWORK_SUBSTEPS)
+
+
+def advertising_share(advertising: float, hazard: ArrayLike) -> ArrayLike:
+    """Share of an adoption hazard due to advertising (the rest is word of mouth)."""
+    return advertising / np.maximum(hazard, 1e-12)

@@ -1,0 +1,284 @@
+"""Surveys: who answers, what they answer, and what the firm therefore sees.
+
+A relationship survey asks every active customer for likelihood to recommend (NPS, 0–10);
+customers who met touchpoints this month are also asked CSAT (1–5) about the month and CES
+(1–7, higher = more effort) and rate each touchpoint they met. Answers are drawn from the
+latent state with noise; who answers is self-selected by satisfaction, less so as the
+measurement capability grows, and more answer as it grows. The true values are computed
+from the latent state of everyone, so the gap between measured and true is visible.
+
+`responds`, `latent`, `given_answers` and `answer` are one person's part (scalars) or
+everyone's (arrays); `conditions` and `measure_wave` are the firm's side, the same for both
+engines; `survey` runs a whole wave over arrays, drawing answers only for respondents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sim.customers import rules
+from sim.metrics import SURVEY_METRICS
+from sim.scenario import SurveyRules
+from sim.scenario.fields import MAX_LEVEL
+from sim.stats import mean_or_nan
+
+
+@dataclass(frozen=True)
+class SurveyWave:
+    """One month's survey: headline measures and the respondents' answers."""
+
+    measures: dict[str, float]
+    respondents: np.ndarray
+    """Positions (within the month's active customers) of those who answered."""
+    recommend: np.ndarray
+    """Their likelihood-to-recommend answers, 0–10."""
+
+
+def measurement_scale(survey_rules: SurveyRules, measurement_above_reference: float) -> float:
+    """Multiplier on response rates from the measurement capability."""
+    return max(1.0 + survey_rules.response_per_level * measurement_above_reference, 0.0)
+
+
+def selection_bias(survey_rules: SurveyRules, measurement_level: float) -> float:
+    """Self-selection strength: full at measurement level 0, none at level 5."""
+    return survey_rules.selection_bias * max(1.0 - measurement_level / MAX_LEVEL, 0.0)
+
+
+class Conditions(NamedTuple):
+    """How a month's survey reaches customers: the same for everyone asked."""
+
+    response_scale: float
+    """Multiplier on each segment's response probability (measurement capability)."""
+    selection_bias: float
+    """Self-selection strength (logit shift per unit of satisfaction above the mean)."""
+    mean_satisfaction: float
+    """Mean cumulative satisfaction of the customers asked, 0–1."""
+
+
+class Answers(NamedTuple):
+    """Survey answers of one person (scalars) or of each person asked (aligned arrays)."""
+
+    answered: np.ndarray
+    """Whether the person answered."""
+    recommend: np.ndarray
+    """Likelihood-to-recommend answer, 0–10 (meaningful where answered)."""
+    promoter: np.ndarray
+    """True probability of being a promoter (from the latent state)."""
+    detractor: np.ndarray
+    """True probability of being a detractor."""
+    csat_latent: np.ndarray
+    """Latent CSAT of the month, 1–5 (NaN without an interaction)."""
+    csat: np.ndarray
+    """CSAT answer, 1–5 (meaningful where answered and an interaction happened)."""
+    ces_latent: np.ndarray
+    """Latent CES of the month, 1–7 (NaN without an interaction)."""
+    ces: np.ndarray
+    """CES answer, 1–7."""
+
+
+def conditions(
+    survey_rules: SurveyRules,
+    satisfaction: np.ndarray,
+    measurement_level: float,
+    reference_level: float,
+) -> Conditions:
+    """The month's survey conditions, from the measurement capability (0–5) and the
+    cumulative satisfaction of everyone asked."""
+    return Conditions(
+        measurement_scale(survey_rules, measurement_level - reference_level),
+        selection_bias(survey_rules, measurement_level),
+        float(satisfaction.mean()),
+    )
+
+
+def responds(
+    asked: Conditions,
+    satisfaction: ArrayLike,
+    base_response: ArrayLike,
+    u_respond: ArrayLike,
+) -> ArrayLike:
+    """Whether a person (or each person) asked answers: self-selected by satisfaction.
+
+    Args:
+        asked: the month's `Conditions`.
+        satisfaction: cumulative satisfaction, 0–1.
+        base_response: the segment's response probability.
+        u_respond: uniform draw deciding whether to answer.
+    """
+    p_answer = rules.response_probability(
+        np.clip(base_response * asked.response_scale, 0.0, 1.0),
+        satisfaction,
+        asked.mean_satisfaction,
+        asked.selection_bias,
+    )
+    return u_respond < p_answer
+
+
+class Latent(NamedTuple):
+    """What a person's answers would be without noise (scalars, or arrays of people)."""
+
+    recommend: ArrayLike
+    """Latent likelihood to recommend, 0–10."""
+    promoter: ArrayLike
+    """True probability of being a promoter."""
+    detractor: ArrayLike
+    """True probability of being a detractor."""
+    csat: ArrayLike
+    """Latent CSAT of the month, 1–5 (NaN without an interaction)."""
+    ces: ArrayLike
+    """Latent CES of the month, 1–7 (NaN without an interaction)."""
+
+
+def latent(
+    survey_rules: SurveyRules, satisfaction: ArrayLike, episode: ArrayLike, month_effort: ArrayLike
+) -> Latent:
+    """The latent answers of a person (or of each person) from their state: cumulative
+    satisfaction, the month's remembered satisfaction and mean effort (0–1, NaN for no
+    interaction)."""
+    score = 10.0 * satisfaction
+    promoter, detractor = rules.nps_shares(score, survey_rules.nps_answer_sd)
+    csat = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
+    ces = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
+    return Latent(score, promoter, detractor, csat, ces)
+
+
+def given_answers(
+    survey_rules: SurveyRules, truth: Latent, z_nps: ArrayLike, z_csat: ArrayLike, z_ces: ArrayLike
+) -> tuple[ArrayLike, ArrayLike, ArrayLike]:
+    """The NPS (0–10), CSAT (1–5) and CES (1–7) answers given: the latent answers plus the
+    standard normal noise of each, on the survey's integer scales."""
+    return (
+        rules.survey_answer(truth.recommend, z_nps, survey_rules.nps_answer_sd, 0, 10),
+        rules.survey_answer(truth.csat, z_csat, survey_rules.csat_answer_sd, 1, 5),
+        rules.survey_answer(truth.ces, z_ces, survey_rules.ces_answer_sd, 1, 7),
+    )
+
+
+def answer(
+    survey_rules: SurveyRules,
+    answered: ArrayLike,
+    satisfaction: ArrayLike,
+    episode: ArrayLike,
+    month_effort: ArrayLike,
+    z_nps: ArrayLike,
+    z_csat: ArrayLike,
+    z_ces: ArrayLike,
+) -> Answers:
+    """Answers of a person (or of each person) asked, drawn from the latent state with the
+    given standard normals (which matter only where the person answered; see `responds`).
+
+    Args:
+        survey_rules: survey parameters.
+        answered: whether the person answered.
+        satisfaction: cumulative satisfaction, 0–1.
+        episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
+        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
+        z_nps, z_csat, z_ces: standard normal answer noise.
+    """
+    truth = latent(survey_rules, satisfaction, episode, month_effort)
+    recommend, csat, ces = given_answers(survey_rules, truth, z_nps, z_csat, z_ces)
+    return Answers(
+        answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
+    )
+
+
+ANSWER_NOISE = ("nps", "csat", "ces")
+"""The answers drawn with noise, each from its own stream (`sim.purposes.survey_answer`)."""
+
+
+def measure_wave(answers: Answers) -> SurveyWave:
+    """The month's wave from everyone's answers (arrays): true and measured NPS, CSAT and
+    CES, and who answered what."""
+    if len(answers.answered) == 0:
+        return _no_wave()
+    respondents = np.flatnonzero(answers.answered)
+    experienced = ~np.isnan(answers.csat_latent)
+    asked = respondents[experienced[respondents]]  # respondents who met a touchpoint
+    recommend = answers.recommend[respondents]
+    measures = {
+        "nps_true": 100.0 * float(answers.promoter.mean() - answers.detractor.mean()),
+        "nps_measured": net_promoter_score(recommend),
+        "csat_true": mean_or_nan(answers.csat_latent[experienced]),
+        "csat_measured": mean_or_nan(answers.csat[asked]),
+        "ces_true": mean_or_nan(answers.ces_latent[experienced]),
+        "ces_measured": mean_or_nan(answers.ces[asked]),
+        "respondents": float(len(respondents)),
+    }
+    return SurveyWave(measures, respondents, recommend)
+
+
+def survey(
+    survey_rules: SurveyRules,
+    satisfaction: np.ndarray,
+    episode: np.ndarray,
+    month_effort: np.ndarray,
+    base_response: np.ndarray,
+    measurement_level: float,
+    reference_level: float,
+    u_respond: np.ndarray,
+    normals: Callable[[str, np.ndarray], np.ndarray],
+) -> SurveyWave:
+    """Run one month's survey of the active customers (arrays, one entry per customer).
+
+    Args:
+        survey_rules: survey parameters.
+        satisfaction: cumulative satisfaction of each active customer, 0–1.
+        episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
+        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
+        base_response: each customer's segment response probability.
+        measurement_level: the firm's measurement capability, 0–5.
+        reference_level: the capability reference level.
+        u_respond: each customer's uniform draw deciding whether to answer.
+        normals: the standard normals of an `ANSWER_NOISE` name for the customers at the
+            given positions (drawn only for those who answer).
+    """
+    if len(satisfaction) == 0:
+        return _no_wave()
+    satisfaction = satisfaction.astype(np.float64)
+    asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
+    answered = responds(asked, satisfaction, base_response, u_respond)
+    respondents = np.flatnonzero(answered)
+    truth = latent(survey_rules, satisfaction, episode, month_effort)
+    of_respondents = Latent(*(np.asarray(part)[respondents] for part in truth))
+    given = []  # answers with noise, of the respondents only (0 for everyone else)
+    for values in given_answers(
+        survey_rules, of_respondents, *(normals(name, respondents) for name in ANSWER_NOISE)
+    ):
+        everyone = np.zeros(len(satisfaction))
+        everyone[respondents] = values
+        given.append(everyone)
+    recommend, csat, ces = given
+    return measure_wave(
+        Answers(
+            answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
+        )
+    )
+
+
+@numba.vectorize(cache=True)
+def touchpoint_rating(
+    satisfaction: ArrayLike, noise: ArrayLike, csat_answer_sd: float
+) -> ArrayLike:
+    """A respondent's rating of a touchpoint they met (0–1; NaN where not met): their
+    transaction satisfaction there plus answer noise (standard normal `noise`), with the
+    spread of CSAT answers (`csat_answer_sd`, on the 1–5 scale) brought to the 0–1 scale."""
+    return rules.clip_unit(satisfaction + csat_answer_sd / 4.0 * noise)
+
+
+def net_promoter_score(answers: np.ndarray) -> float:
+    """Net Promoter Score of 0–10 answers: % promoters (9–10) less % detractors (0–6)."""
+    if len(answers) == 0:
+        return float("nan")
+    return 100.0 * float(np.mean(answers >= 9) - np.mean(answers <= 6))
+
+
+def _no_wave() -> SurveyWave:
+    """The wave of a month without customers: no measures, no respondents."""
+    empty = np.zeros(0, dtype=np.int64)
+    return SurveyWave(dict.fromkeys(SURVEY_METRICS, np.nan) | {"respondents": 0.0}, empty, empty)

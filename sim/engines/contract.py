@@ -1,0 +1,237 @@
+"""The contract between `CXModel` and a customer engine: the methods and the month's state.
+
+`CXModel` writes the firm's side of each month once; the customers' side is an engine's
+(`sim.engines.vector.VectorCustomers`, `sim.engines.agents.AgentCustomers`). The model talks to an
+engine only through `CustomerEngine`, and a month's state lives only in the `Month` the
+engine creates in `start_month` and every later phase receives: nothing one phase leaves for
+a later one is kept elsewhere. A new engine (or a second firm) implements this protocol and
+extends `Month` with its own working state.
+
+Each field of `Month` says which phase writes it; a phase reads only what earlier phases
+of the same month wrote (the order is `CXModel.step`'s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol, TypeVar
+
+import numpy as np
+
+from sim.customers.surveys import SurveyWave
+
+
+@dataclass(frozen=True)
+class DeskTally:
+    """What the support desk did this month (written by ``support.serve``; counts of
+    contacts, waits in minutes)."""
+
+    first_contacts: int = 0
+    """Customers who contacted support."""
+    repeat_contacts: int = 0
+    """Contacts again, for each first contact not resolved (hung up or unresolved)."""
+    abandoned: int = 0
+    """First contacts that hung up before being answered."""
+    wait_minutes: float = 0.0
+    """Total wait of the first contacts, minutes."""
+    resolved: int = 0
+    """First contacts resolved."""
+    recovered: int = 0
+    """Complaints recovered (service recovery)."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """The desk's operational metrics (`sim.metrics.DESK_METRICS`; empty without contacts)."""
+
+    @property
+    def contacts(self) -> int:
+        """All contacts: first contacts and their repeats."""
+        return self.first_contacts + self.repeat_contacts
+
+
+@dataclass
+class TouchpointSums:
+    """The month's interactions at each touchpoint: how many, the sums of perceived quality
+    and transaction satisfaction (0–1 each) and how many created a problem. A touchpoint is
+    listed once any batch of its interactions was added (even an empty one)."""
+
+    by_name: dict[str, list[float]] = field(default_factory=dict)
+    """Touchpoint name → [interactions, perceived-quality sum, satisfaction sum, problems]."""
+
+    def add(
+        self,
+        touchpoint: str,
+        interactions: int,
+        perceived: float,
+        satisfaction: float,
+        problems: int,
+    ) -> None:
+        """Add a batch of `interactions` at `touchpoint` by its sums."""
+        sums = self.by_name.setdefault(touchpoint, [0.0, 0.0, 0.0, 0.0])
+        sums[0] += float(interactions)
+        sums[1] += perceived
+        sums[2] += satisfaction
+        sums[3] += float(problems)
+
+    def add_batch(
+        self,
+        touchpoint: str,
+        perceived: np.ndarray,
+        satisfaction: np.ndarray,
+        problem: np.ndarray,
+    ) -> None:
+        """Add a batch of interactions at `touchpoint`, one entry each."""
+        self.add(
+            touchpoint,
+            len(perceived),
+            float(np.sum(perceived, dtype=np.float64)),
+            float(np.sum(satisfaction, dtype=np.float64)),
+            int(np.sum(problem)),
+        )
+
+
+@dataclass
+class Month:
+    """The month being simulated, shared by the model and the engine.
+
+    The engine creates it in `CustomerEngine.start_month` (an engine's own subclass adds its
+    working state, declared there); the phases fill in the rest.
+    """
+
+    number: int
+    """Month number, 1 for the first simulated month."""
+    who: np.ndarray
+    """Market indices of the customers active at the start of the month, ascending."""
+    problems: int = 0
+    """Customers with at least one problem (written by ``journeys.experience``)."""
+    touchpoints: TouchpointSums = field(default_factory=TouchpointSums)
+    """The interactions at each touchpoint (written by ``journeys.experience`` and
+    ``support.serve``)."""
+    staffed_interactions: float = 0.0
+    """Interactions at staffed touchpoints, support answers included (written by
+    ``journeys.experience`` and ``support.serve``)."""
+    desk: DeskTally = field(default_factory=DeskTally)
+    """What the support desk did (written by ``support.serve``)."""
+    privacy_incident: bool = False
+    """Whether a privacy incident happened (written by ``customers.evaluate``)."""
+    experiencing: int = 0
+    """Customers with at least one interaction (written by ``customers.evaluate``)."""
+    decisions: Decisions | None = None
+    """What the month's customers decided (written by ``customers.decide``)."""
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """The month's first contacts with support and what the desk made of each (aligned
+    arrays, ascending market index)."""
+
+    people: np.ndarray
+    felt_wait_minutes: np.ndarray
+    unresolved: np.ndarray
+    abandoned: np.ndarray
+    recovered: np.ndarray
+
+
+class Leaving(NamedTuple):
+    """The month's churn considerations of the customers active at its start (`Month.who`
+    order)."""
+
+    risk: np.ndarray
+    """Probability of leaving this month (hazard, plus renewal where a contract is due)."""
+    would_leave: np.ndarray
+    """Whether each customer means to leave (before any retention intervention)."""
+    renewal: np.ndarray
+    """Whether each customer's contract is due for renewal."""
+
+
+class Decisions(NamedTuple):
+    """The month's decisions of the customers active at its start (`Month.who` order)."""
+
+    segment: np.ndarray
+    """Segment of each customer."""
+    left: np.ndarray
+    """Whether each customer left."""
+    kept: np.ndarray
+    """Whether each customer would have left but an intervention kept them."""
+    repeat: np.ndarray
+    """Whether each stayer made a repeat purchase (stayers in `Month.who` order)."""
+    upsell: np.ndarray
+    """Whether each stayer took one more product."""
+    revenue: np.ndarray
+    """Revenue of each stayer this month, currency."""
+    satisfaction: np.ndarray
+    """Cumulative satisfaction of each stayer, 0–1."""
+
+
+M = TypeVar("M", bound=Month)
+
+
+class CustomerEngine(Protocol[M]):
+    """The customers' side of a month, phase by phase (see `CXModel.step` for the order).
+
+    Every method works on the month's customers (`Month.who`) unless it says otherwise;
+    arrays come back in `Month.who` order (market order for the whole market).
+    """
+
+    def start_month(self, number: int) -> M:
+        """The new month: its customers (those active at its start) and empty working
+        state."""
+        ...
+
+    def experience(self, month: M) -> None:
+        """journeys.experience: each customer meets the touchpoints due this month (their
+        interactions are added to `Month.touchpoints`)."""
+        ...
+
+    def contact_support(self, month: M) -> tuple[np.ndarray, np.ndarray]:
+        """support.serve (before the desk): who contacts support (market indices,
+        ascending) and the problems they report per touchpoint."""
+        ...
+
+    def experience_support(self, month: M, contacts: Contacts) -> None:
+        """support.serve (after the desk): each caller meets the support touchpoints as the
+        desk served them (added to `Month.touchpoints`)."""
+        ...
+
+    def evaluate(self, month: M, trust_shock: float, drift: float) -> None:
+        """customers.evaluate: fold the month into memory (less a privacy incident's
+        `trust_shock` of satisfaction); everyone's expectation drifts by `drift`."""
+        ...
+
+    def answer(self, month: M) -> tuple[SurveyWave, np.ndarray]:
+        """customers.answer: the survey wave and each respondent's touchpoint ratings
+        (0–1, NaN where not met; one row per respondent)."""
+        ...
+
+    def take_call_backs(self, month: M, detractors: np.ndarray, chance: float) -> None:
+        """customers.answer: the detractors called back (market indices) take the call; it
+        succeeds by `chance`."""
+        ...
+
+    def consider_leaving(self, month: M) -> Leaving:
+        """customers.decide: each customer's churn risk, intent and renewal."""
+        ...
+
+    def decide(self, month: M, flagged: np.ndarray | None) -> Decisions:
+        """customers.decide: the firm's interventions reach the `flagged` (None below
+        predictive maturity); leavers lapse; stayers buy, pay and age."""
+        ...
+
+    def speak(self, month: M) -> np.ndarray:
+        """market.acquire: the word of mouth of each customer active now (market order)."""
+        ...
+
+    def prospects(self) -> int:
+        """market.acquire: the number of prospects in the market."""
+        ...
+
+    def adopt(
+        self, month: M, chance: float | None, ads_share: float | None, per_customer: float
+    ) -> dict[str, float]:
+        """market.acquire: prospects and lapsed customers (not those who left this month)
+        adopt, with the month's `chance` (complete mixing; `ads_share` of adoptions due to
+        advertising) or over the network (`chance` None; a new adopter speaks with
+        `per_customer`); returns the month's acquisition counts."""
+        ...
+
+    def state(self, month: M) -> dict[str, float]:
+        """record: means of the state of the month's customers and of those active now."""
+        ...

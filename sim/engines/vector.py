@@ -1,0 +1,466 @@
+"""The vector engine: every customer's part of a month as numpy operations over all of them.
+
+The market is a structure of arrays (`sim.customers.population.Population`): one array per
+attribute, one entry per person, no per-person Python object and no Python loop over people (the
+hottest passes are loops compiled with numba, calling the same rules). Each method below is
+one per-customer part of a month (`CXModel.step` calls them in order between the firm's
+phases) and applies the mechanisms of `sim.customers.journeys` and the rules of
+`sim.customers.rules` to whole arrays at once. Within a phase every customer reads only their own
+state and their own random numbers, so the order in which an array is processed does not matter;
+across phases, each reads what earlier phases of the month wrote.
+
+The month's working arrays live in its `VectorMonth` (the engine contract's `Month`, with
+every array declared), created by `start_month` and handed to every later phase; the engine
+itself keeps only the market and memory it reuses from month to month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import purposes
+from sim.customers import journeys, network, rules, surveys
+from sim.customers.population import (
+    ACTIVE,
+    INITIAL,
+    LAPSED,
+    PROSPECT,
+    WORD_OF_MOUTH,
+    Population,
+)
+from sim.engines import kernels
+from sim.engines.contract import Contacts, Decisions, Leaving, Month
+from sim.stats import mean_or_nan
+
+if TYPE_CHECKING:
+    from sim.model import CXModel
+
+
+def _none() -> np.ndarray:
+    return np.zeros(0)
+
+
+@dataclass(kw_only=True)
+class VectorMonth(Month):
+    """The month of the vector engine: the shared `Month` and the engine's working arrays
+    (one row per customer active at the start of the month, in `Month.who` order; one
+    column per touchpoint in model order, NaN where nothing happened)."""
+
+    segment: np.ndarray
+    """Segment of each customer (``start_month``)."""
+    satisfaction: np.ndarray = field(default_factory=_none)
+    """Transaction satisfaction of each interaction, 0–1 (``journeys.experience``,
+    ``support.serve``)."""
+    perceived: np.ndarray = field(default_factory=_none)
+    """Perceived quality of each interaction, 0–1 (same phases)."""
+    problem_at: np.ndarray = field(default_factory=_none)
+    """Whether each interaction created a problem (``journeys.experience``)."""
+    had_problem: np.ndarray = field(default_factory=_none)
+    """Whether each customer had a problem (``journeys.experience``)."""
+    effort: np.ndarray = field(default_factory=_none)
+    """Sum of each customer's effort over their interactions (``journeys.experience``,
+    ``support.serve``)."""
+    interactions: np.ndarray = field(default_factory=_none)
+    """Each customer's number of interactions (same phases)."""
+    contact_rows: np.ndarray = field(default_factory=_none)
+    """Rows of the customers who contacted support (``support.serve``)."""
+    episode: np.ndarray = field(default_factory=_none)
+    """Each customer's remembered satisfaction of the month, NaN without interactions
+    (``customers.evaluate``)."""
+    month_effort: np.ndarray = field(default_factory=_none)
+    """Each customer's mean effort per interaction, NaN without (``customers.evaluate``)."""
+    would_leave: np.ndarray = field(default_factory=_none)
+    """Whether each customer means to leave (``customers.decide``)."""
+    left: np.ndarray = field(default_factory=_none)
+    """Market indices of the customers who left (``customers.decide``)."""
+    speakers: np.ndarray = field(default_factory=_none)
+    """Market indices of the customers active after the decisions (``market.acquire``)."""
+    voice: np.ndarray = field(default_factory=_none)
+    """Word of mouth of each speaker (``market.acquire``)."""
+
+
+class VectorCustomers:
+    """The population as arrays, stepped a whole phase at a time.
+
+    Args:
+        model: the `CXModel` (scenario, firm plan, streams).
+        population: the market at month 0.
+    """
+
+    def __init__(self, model: CXModel, population: Population) -> None:
+        self.model = model
+        self.population = population
+        scenario = model.spec
+        segments = scenario.market.segments
+
+        def column(field: str) -> np.ndarray:
+            return np.array([getattr(s, field) for s in segments], dtype=np.float64)
+
+        self.seg_churn = column("churn_per_month")
+        self.seg_revenue = column("revenue_per_month")
+        self.seg_repeat_value = column("repeat_purchase_value")
+        self.seg_tolerance = column("tolerance")
+        self.seg_contract = np.array([s.contract_months for s in segments], dtype=np.int32)
+        self.seg_support = column("support_propensity")
+        self.seg_response = column("survey_response")
+        self.in_journey = model.in_journey
+        self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
+        self.in_every_journey = self.in_journey.all(axis=0)
+        self._buffers = kernels.Buffers()
+
+    def start_month(self, number: int) -> VectorMonth:
+        """The new month and its customers (those active at its start)."""
+        who = np.flatnonzero(self.population.status == ACTIVE)
+        # A person's segment never changes; held as an index type for the many lookups.
+        return VectorMonth(number, who, segment=self.population.segment[who].astype(np.intp))
+
+    # ------------------------------------------------------------------ journeys.experience
+
+    def experience(self, month: VectorMonth) -> None:
+        """Each active customer meets the touchpoints due this month, in stage order.
+
+        Column by column (touchpoint by touchpoint): who is due, then one compiled pass over
+        them for their draws, perceived quality and transaction satisfaction.
+        Problem-triggered touchpoints wait for support.
+        """
+        model, pop, plan, m = self.model, self.population, self.model.plan, month.number
+        streams, who = model.streams, month.who
+        n, k_count = len(who), len(model.touchpoints)
+        seg = month.segment
+        tenure = pop.tenure[who]
+        renewal = journeys.renewing(self.seg_contract[seg], tenure)
+        expectation = pop.expectation[who]
+        tolerance = self.seg_tolerance[seg]
+        # Row-major: a customer's month is one row, read whole by memory and surveys.
+        month.satisfaction = self._buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
+        month.perceived = self._buffers.take("perceived", (n, k_count), np.float32, np.nan)
+        month.problem_at = self._buffers.take("problem_at", (n, k_count), np.bool_, False)
+        month.had_problem = self._buffers.take("had_problem", (n,), np.bool_, False)
+        month.effort = np.zeros(n)
+        month.interactions = np.zeros(n)
+        drop = model.spec.support.problem_quality_drop
+        satisfaction_rules = model.spec.behaviour.satisfaction
+        everyone = np.arange(n)
+        for k, name in enumerate(model.touchpoints):
+            tp = model.spec.touchpoints[name]
+            if tp.when == "problem":
+                continue
+            occurs = None
+            if journeys.occurs_at_random(tp):
+                occurs = streams.uniform(purposes.touchpoint_occurs(name), m, who)
+            due = journeys.is_due(tp, tenure, renewal, occurs)
+            rows = everyone if due is True else np.flatnonzero(due)
+            if not self.in_every_journey[k]:
+                rows = rows[self.in_journey[seg[rows], k]]
+            if len(rows) == 0:
+                continue
+            sums = kernels.meet_touchpoint(
+                rows,
+                who,
+                streams.key(purposes.touchpoint_noise(name), m),
+                streams.key(purposes.touchpoint_problem(name), m),
+                expectation,
+                tolerance,
+                kernels.floats(
+                    plan.quality[k], plan.fit_gain[k], plan.spread[k], plan.problem_probability[k]
+                ),
+                kernels.floats(
+                    drop,
+                    satisfaction_rules.disconfirmation_weight,
+                    satisfaction_rules.loss_aversion,
+                    tp.effort,
+                ),
+                month.perceived[:, k],
+                month.satisfaction[:, k],
+                month.problem_at[:, k],
+                month.had_problem,
+                month.effort,
+                month.interactions,
+            )
+            if tp.staffed:
+                month.staffed_interactions += float(len(rows))
+            month.touchpoints.add(name, len(rows), *sums)
+        month.problems = int(np.count_nonzero(month.had_problem))
+
+    # ------------------------------------------------------------------ support.serve
+
+    def contact_support(self, month: VectorMonth) -> tuple[np.ndarray, np.ndarray]:
+        """Customers with a problem whose journey has support contact it by their segment's
+        propensity; returns their market indices and the problems they report per
+        touchpoint."""
+        m = month.number
+        seg = month.segment
+        u_contact = self.model.streams.uniform(purposes.SUPPORT_CONTACT, m, month.who)
+        supported = self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
+        contacting = month.had_problem & supported
+        month.contact_rows = np.flatnonzero(contacting)
+        return month.who[month.contact_rows], month.problem_at[month.contact_rows].sum(axis=0)
+
+    def experience_support(self, month: VectorMonth, contacts: Contacts) -> None:
+        """Each contacting customer meets the support touchpoints of their journey, as the
+        desk served them."""
+        model, pop, plan, m = self.model, self.population, self.model.plan, month.number
+        desk, idx = model.spec.support, month.contact_rows
+        seg = pop.segment[contacts.people]
+        expectation = pop.expectation[contacts.people]
+        tolerance = self.seg_tolerance[seg]
+        recovery_effect = model.spec.firm.maturity.recovery_effect
+        satisfaction_rules = model.spec.behaviour.satisfaction
+        for k, name in enumerate(model.touchpoints):
+            tp = model.spec.touchpoints[name]
+            if tp.when != "problem":
+                continue
+            due = self.in_journey[seg, k]
+            noise = model.streams.normal(purposes.touchpoint_noise(name), m, contacts.people)
+            raw = journeys.contact_quality(
+                plan.quality[k], plan.spread[k], noise, contacts, desk, recovery_effect
+            )
+            perceived, satisfaction = journeys.interaction(
+                raw,
+                expectation,
+                tolerance,
+                satisfaction_rules.disconfirmation_weight,
+                satisfaction_rules.loss_aversion,
+            )
+            effort = journeys.contact_effort(tp.effort, contacts, desk)
+            rows = idx[due]
+            month.perceived[rows, k] = perceived[due]
+            month.satisfaction[rows, k] = satisfaction[due]
+            month.effort[rows] += effort[due]
+            month.interactions[rows] += 1
+            if tp.staffed:
+                answered = due & ~contacts.abandoned
+                unresolved = contacts.unresolved & due
+                month.staffed_interactions += float(answered.sum() + unresolved.sum())
+            no_problem = np.zeros(int(due.sum()), dtype=bool)
+            month.touchpoints.add_batch(name, perceived[due], satisfaction[due], no_problem)
+
+    # ------------------------------------------------------------------ customers.evaluate
+
+    def evaluate(self, month: VectorMonth, trust_shock: float, drift: float) -> None:
+        """Episode memory (peak-end), cumulative satisfaction (anchoring, less a privacy
+        incident's `trust_shock`), remembered effort and expectations; every person's
+        expectation then drifts with the market by `drift`."""
+        pop, who = self.population, month.who
+        satisfaction_rules = self.model.spec.behaviour.satisfaction
+        episode = rules.peak_end(month.satisfaction, satisfaction_rules.peak_end_weight)
+        month_effort = journeys.month_effort(month.effort, month.interactions)
+        prior = journeys.Memory(pop.satisfaction[who], pop.effort[who], pop.expectation[who])
+        memory = journeys.remember(
+            satisfaction_rules,
+            pop.tenure[who],
+            prior,
+            episode,
+            month_effort,
+            kernels.row_means(month.perceived),
+            trust_shock,
+        )
+        pop.satisfaction[who], pop.effort[who], pop.expectation[who] = memory
+        pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
+        month.episode = episode
+        month.month_effort = month_effort
+        month.experiencing = int((~np.isnan(episode)).sum())
+
+    # ------------------------------------------------------------------ customers.answer
+
+    def answer(self, month: VectorMonth) -> tuple[surveys.SurveyWave, np.ndarray]:
+        """The month's survey wave, and each respondent's rating of every touchpoint
+        (0–1, NaN where not met; one row per respondent)."""
+        model, pop, who, m = self.model, self.population, month.who, month.number
+        survey_rules = model.spec.behaviour.surveys
+        wave = surveys.survey(
+            survey_rules,
+            pop.satisfaction[who],
+            month.episode,
+            month.month_effort,
+            self.seg_response[month.segment],
+            model.firm.level("measurement"),
+            model.spec.firm.reference_level,
+            model.streams.uniform(purposes.SURVEY_RESPOND, m, who),
+            lambda name, positions: model.streams.normal(
+                purposes.survey_answer(name), m, who[positions]
+            ),
+        )
+        keys = [model.streams.key(purposes.survey_rating(t), m) for t in model.touchpoints]
+        ratings = np.empty((len(wave.respondents), len(model.touchpoints)))
+        kernels.rate_touchpoints(
+            month.satisfaction,
+            wave.respondents,
+            who,
+            np.array(keys, dtype=np.uint64),
+            survey_rules.csat_answer_sd,
+            ratings,
+        )
+        return wave, ratings
+
+    def take_call_backs(self, month: VectorMonth, detractors: np.ndarray, chance: float) -> None:
+        """Detractors the firm calls back: a call that succeeds (by `chance`) recovers some
+        of their satisfaction."""
+        pop = self.population
+        u = self.model.streams.uniform(purposes.SURVEY_CLOSE_LOOP, month.number, detractors)
+        recovered = detractors[u < chance]
+        effect = self.model.spec.firm.maturity.close_loop_effect
+        pop.satisfaction[recovered] = journeys.lifted(pop.satisfaction[recovered], effect)
+
+    # ------------------------------------------------------------------ customers.decide
+
+    def consider_leaving(self, month: VectorMonth) -> Leaving:
+        """Each customer's churn risk (hazard plus renewal, per month), whether they would
+        leave this month (hazard, or not renewing a contract that is due) and whether a
+        contract is due."""
+        pop, who, m = self.population, month.who, month.number
+        churn, streams = self.model.spec.behaviour.churn, self.model.streams
+        seg = month.segment
+        satisfaction = pop.satisfaction[who]
+        p_churn = journeys.churn_chance(
+            churn,
+            self.seg_churn[seg],
+            satisfaction,
+            pop.effort[who],
+            self.model.firm.trust_shock,
+            pop.frailty[who],
+        )
+        renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[who])
+        p_leave = journeys.renewal_leave_chance(churn, satisfaction)
+        risk, month.would_leave = journeys.leaving(
+            p_churn,
+            renewal,
+            p_leave,
+            streams.uniform(purposes.CHURN_HAZARD, m, who),
+            streams.uniform(purposes.CHURN_RENEWAL, m, who),
+        )
+        return Leaving(risk, month.would_leave, renewal)
+
+    def decide(self, month: VectorMonth, flagged: np.ndarray | None) -> Decisions:
+        """Interventions reach the flagged (a success lifts satisfaction and keeps one who
+        would leave); leavers lapse; stayers buy, pay and age by a month."""
+        pop, who, m = self.population, month.who, month.number
+        b, streams = self.model.spec.behaviour, self.model.streams
+        kept = np.zeros(len(who), dtype=bool)
+        if flagged is not None:
+            settings = self.model.spec.firm.maturity
+            success = streams.uniform(purposes.PREDICT_SUCCESS, m, who)
+            succeeded = journeys.intervention_succeeds(
+                flagged, success, settings.intervention_success
+            )
+            kept = succeeded & month.would_leave
+            people = who[succeeded]
+            pop.satisfaction[people] = journeys.lifted(
+                pop.satisfaction[people], settings.intervention_satisfaction_gain
+            )
+        leaves = month.would_leave & ~kept
+        stay = who[~leaves]
+        month.left = who[leaves]
+        pop.status[month.left] = LAPSED
+        pop.products[month.left] = 0
+
+        s_stay = pop.satisfaction[stay]
+        repeat, upsell = journeys.purchases(
+            b.purchase,
+            b.churn.reference_satisfaction,
+            s_stay,
+            pop.products[stay],
+            streams.uniform(purposes.PURCHASE_REPEAT, m, stay),
+            streams.uniform(purposes.PURCHASE_UPSELL, m, stay),
+        )
+        pop.products[stay] += upsell.astype(np.int8)
+        seg_stay = month.segment[~leaves]
+        revenue = journeys.month_revenue(
+            self.seg_revenue[seg_stay],
+            pop.products[stay],
+            repeat,
+            self.seg_repeat_value[seg_stay],
+            b.purchase.extra_product_revenue_share,
+        )
+        pop.revenue_to_date[stay] += revenue.astype(np.float32)
+        pop.tenure[stay] += 1
+        return Decisions(month.segment, leaves, kept, repeat, upsell, revenue, s_stay)
+
+    # ------------------------------------------------------------------ market.acquire
+
+    def speak(self, month: VectorMonth) -> np.ndarray:
+        """Word of mouth of each active customer (ascending market index)."""
+        pop, a = self.population, self.model.spec.acquisition
+        sd = self.model.spec.behaviour.surveys.nps_answer_sd
+        month.speakers = np.flatnonzero(pop.status == ACTIVE)
+        satisfaction = pop.satisfaction[month.speakers]
+        month.voice = journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
+        return month.voice
+
+    def prospects(self) -> int:
+        """Number of prospects in the market."""
+        return int((self.population.status == PROSPECT).sum())
+
+    def adopt(
+        self,
+        month: VectorMonth,
+        chance: float | None,
+        ads_share: float | None,
+        per_customer: float,
+    ) -> dict[str, float]:
+        """Prospects and lapsed customers (not those who left this month) adopt: with the
+        month's `chance` under complete mixing, or by hearing their ties speak over the
+        network in sub-steps (`chance` None); then they join. Returns the month's counts."""
+        pop, a, m = self.population, self.model.spec.acquisition, month.number
+        prospect = pop.status == PROSPECT
+        lapsed = pop.status == LAPSED
+        lapsed[month.left] = False
+        if chance is None:
+            speaking = np.zeros(pop.size, dtype=np.float32)
+            speaking[month.speakers] = month.voice
+            joins, ads_share = self._adopt_network(month, prospect | lapsed, speaking, per_customer)
+        else:
+            u = self.model.streams.uniform(purposes.ACQUIRE_ADOPT, m)
+            reluctant = journeys.reluctance(lapsed, a.winback_factor)
+            joins = (prospect | lapsed) & journeys.adopts(u, chance, reluctant)
+        u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m)
+        new = np.flatnonzero(joins)
+        share = ads_share[new] if np.ndim(ads_share) else ads_share
+        pop.source[new] = journeys.adoption_source(lapsed[new], u_source[new], share)
+        pop.status[new] = ACTIVE
+        pop.tenure[new] = 0
+        pop.products[new] = 1
+        pop.satisfaction[new] = pop.expectation[new]
+        pop.effort[new] = self.model.spec.behaviour.churn.reference_effort
+        return {
+            "acquired": float(len(new)),
+            "acquired_prospects": float(prospect[new].sum()),
+            "acquired_by_word_of_mouth": float((pop.source[new] == WORD_OF_MOUTH).sum()),
+        }
+
+    def _adopt_network(
+        self, month: Month, pool: np.ndarray, speaking: np.ndarray, per_customer: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Network: each person's hazard is p + q × their ties' net voice. The month is
+        split into sub-steps so that people adopting early in the month already speak later
+        in it; a new adopter speaks with the mean voice of a customer."""
+        a, pop = self.model.spec.acquisition, self.population
+        reluctant = journeys.reluctance(pop.status == LAPSED, a.winback_factor)
+        joined = np.zeros(pop.size, dtype=bool)
+        hazard = np.full(pop.size, a.advertising_per_month)
+        for sub in range(journeys.NETWORK_SUBSTEPS):
+            heard = network.informed_share(self.model.ties, speaking)
+            hazard = journeys.adoption_hazard(a.advertising_per_month, a.imitation_per_month, heard)
+            p_sub = journeys.substep_adoption(hazard, reluctant)
+            u = self.model.streams.uniform(purposes.adopt_substep(sub), month.number)
+            new = pool & ~joined & (u < p_sub)
+            joined |= new
+            speaking[new] = per_customer
+        return joined, journeys.advertising_share(a.advertising_per_month, hazard)
+
+    # ------------------------------------------------------------------ record
+
+    def state(self, month: VectorMonth) -> dict[str, float]:
+        """Means of the state of the month's customers, and of those active now."""
+        pop, who = self.population, month.who
+        active = np.flatnonzero(pop.status == ACTIVE)
+        return {
+            "satisfaction_mean": mean_or_nan(pop.satisfaction[who]),
+            "effort_mean": mean_or_nan(pop.effort[who]),
+            "expectation_mean": mean_or_nan(pop.expectation[who]),
+            "products_per_customer": mean_or_nan(pop.products[active]) if len(active) else 0.0,
+            "initial_customers_active": float(np.count_nonzero(pop.source[active] == INITIAL)),
+        }

@@ -1,0 +1,395 @@
+"""Experiments: replications of a scenario, and paired comparisons of scenarios.
+
+`run` executes a scenario for several replications (independent streams spawned from the
+scenario seed) and returns tidy tables. `compare` runs a base and alternatives on the same
+seeds — common random numbers — and reports paired differences with 95% intervals, which
+are far narrower than the unpaired ones because both runs share the noise that does not
+depend on the scenario.
+
+Each replication is one task of `sim.experiments.parallel`: in this process, on a local Dask cluster
+(``workers``) or on a Dask scheduler (``scheduler``). A replication is a pure function of
+(scenario, seed, replication, engine), and the tables are assembled by scenario then
+replication whatever order the tasks finish in, so they are the same for any workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments import parallel
+from sim.metrics import RETURNS, replication_outcomes
+from sim.model import CXModel
+from sim.scenario import Scenario
+from sim.stats import mean_interval, summarise, welch_half_width
+
+Progress = Callable[[int], None]
+"""Called with the number of months just simulated."""
+Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
+"""One replication's time series, touchpoint and segment tables."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Tables of one scenario run over replications.
+
+    Attributes:
+        scenario: the resolved scenario.
+        seed: the scenario seed used.
+        timeseries: one row per replication × month, one column per metric.
+        touchpoints: one row per replication × month × touchpoint.
+        segments: one row per replication × month × segment.
+        outcomes: one row per replication, headline metrics at the horizon and cumulative.
+        summary: one row per outcome metric: mean, sd, 95% interval, n.
+    """
+
+    scenario: Scenario
+    seed: int
+    engine: str
+    timeseries: pd.DataFrame
+    touchpoints: pd.DataFrame
+    segments: pd.DataFrame
+    outcomes: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def investment_returns(base: pd.DataFrame, alternative: pd.DataFrame) -> dict[str, float]:
+    """ROI and payback of an alternative's extra investment against a base (one replication).
+
+    Args:
+        base: the base scenario's time series (one replication).
+        alternative: the alternative's time series, same replication and seed.
+
+    Returns:
+        incremental_npv: alternative profit NPV less the base's (investment deducted);
+        roi: incremental NPV per unit of extra investment (present values), NaN when the
+        alternative invests no more than the base;
+        payback_month: first month from which the cumulative incremental profit stays
+        non-negative to the horizon, NaN if it never does.
+    """
+    gain = alternative["profit"].to_numpy() - base["profit"].to_numpy()
+    factor = alternative["discount_factor"].to_numpy()
+    incremental_npv = float((gain * factor).sum())
+    extra = float(
+        ((alternative["investment_cost"] - base["investment_cost"]).to_numpy() * factor).sum()
+    )
+    cumulative = np.cumsum(gain)
+    negative = np.flatnonzero(cumulative < 0)
+    if len(negative) == 0:
+        payback = float(alternative["month"].iloc[0]) if gain.any() else float("nan")
+    elif negative[-1] + 1 < len(cumulative):
+        payback = float(alternative["month"].iloc[negative[-1] + 1])
+    else:
+        payback = float("nan")
+    return {
+        "incremental_npv": incremental_npv,
+        "roi": incremental_npv / extra if extra > 0 else float("nan"),
+        "payback_month": payback,
+    }
+
+
+def run_replication(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    engine: str = "vector",
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate one replication to the horizon; its time series and touchpoint table."""
+    model = simulate(scenario, seed, replication, engine, progress, history=False)
+    return _tables(model)[:2]
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    engine: str = "vector",
+    progress: Progress | None = None,
+    history: bool = True,
+) -> CXModel:
+    """Simulate one replication to the horizon and return the finished model (with the
+    agents engine, customers keep their journey history unless `history` is False)."""
+    model = CXModel(scenario, seed=seed, replication=replication, engine=engine, history=history)
+    while model.running:
+        model.step()
+        if progress is not None:
+            progress(1)
+    return model
+
+
+def _tables(model: CXModel) -> Tables:
+    ids = {"replication": model.replication, "seed": model.seed_value}
+    recorder = model.recorder
+    return (
+        recorder.timeseries().assign(**ids),
+        recorder.touchpoint_table().assign(**ids),
+        recorder.segment_table().assign(**ids),
+    )
+
+
+class Replication(NamedTuple):
+    """One task: replication `replication` of the scenario at index `scenario`."""
+
+    scenario: int
+    replication: int
+
+
+class Replications(NamedTuple):
+    """What every replication task of one job shares.
+
+    Attributes:
+        scenarios: the scenarios, indexed by `Replication.scenario`.
+        seed: the seed of every replication.
+        engine: the model engine.
+        progress: called with months simulated, as they are; only when the tasks run in
+            this process (a callback does not travel to a worker).
+    """
+
+    scenarios: tuple[Scenario, ...]
+    seed: int
+    engine: str
+    progress: Progress | None = None
+
+
+def replication_tables(context: Replications, task: Replication) -> Tables:
+    """Simulate one replication to the horizon; its time series, touchpoint and segment
+    tables (a top-level function of (shared, task), as `sim.experiments.parallel` runs it)."""
+    scenario = context.scenarios[task.scenario]
+    model = simulate(
+        scenario, context.seed, task.replication, context.engine, context.progress, history=False
+    )
+    return _tables(model)
+
+
+def replicate(
+    pool: parallel.Pool,
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    engine: str = "vector",
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """Run every scenario for `replications` replications on an open
+    `sim.experiments.parallel.pool`.
+
+    Every scenario runs replication r on stream r of `seed` (common random numbers). Each
+    scenario × replication is one task; the tables are assembled by scenario, then
+    replication, whatever order the tasks finish in.
+
+    Args:
+        pool: where the replications run (see `sim.experiments.parallel.pool`).
+        scenarios: the validated scenarios.
+        replications: replications of each scenario (at least 1).
+        seed: the seed of every replication.
+        engine: the model engine, ``"vector"`` or ``"agents"``.
+        progress: optional callback receiving months simulated (in this process: month by
+            month; on a cluster: a replication's months when it finishes).
+
+    Returns:
+        One `RunResult` per scenario, in the order given.
+
+    Raises:
+        ValueError: fewer than one replication.
+    """
+    replications = _checked_replications(replications)
+    scenarios = tuple(scenarios)
+    live = progress if pool.in_process else None
+    context = Replications(scenarios, seed, engine, live)
+    tasks = [Replication(i, r) for i in range(len(scenarios)) for r in range(replications)]
+    done: dict[Replication, Tables] = {}
+
+    def keep(task: Replication, tables: Tables) -> None:
+        done[task] = tables
+        if progress is not None and live is None:
+            progress(scenarios[task.scenario].months)
+
+    pool.execute(replication_tables, context, tasks, keep)
+    return [
+        _run_result(scenario, seed, engine, [done[Replication(i, r)] for r in range(replications)])
+        for i, scenario in enumerate(scenarios)
+    ]
+
+
+def _checked_replications(replications: int) -> int:
+    """`replications` as an int.
+
+    Raises:
+        ValueError: fewer than one.
+    """
+    replications = int(replications)
+    if replications < 1:
+        raise ValueError(f"replications: got {replications}; must be at least 1")
+    return replications
+
+
+def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]) -> RunResult:
+    """A scenario's result from its replications' tables, in replication order."""
+    outcomes = [
+        {"replication": r, "seed": seed} | replication_outcomes(t[0]) for r, t in enumerate(tables)
+    ]
+    timeseries, touchpoints, segments = (
+        _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)
+    )
+    outcome_table = pd.DataFrame(outcomes)
+    summary = summarise(outcome_table.drop(columns=["replication", "seed"]))
+    return RunResult(
+        scenario, seed, engine, timeseries, touchpoints, segments, outcome_table, summary
+    )
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    engine: str = "vector",
+    progress: Progress | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+) -> RunResult:
+    """Run a scenario for several replications.
+
+    Args:
+        scenario: the validated scenario.
+        replications: how many (default `scenario.replications`).
+        seed: the scenario seed (default `scenario.seed`); replication r uses the r-th
+            stream spawned from it, so results do not depend on how many run, in which
+            order or where.
+        engine: the model engine, ``"vector"`` or ``"agents"``.
+        progress: optional callback receiving months simulated.
+        workers: local worker processes, one replication per task (default: one per core,
+            but fewer than `sim.experiments.parallel.SERIAL_BELOW` replications run in this process;
+            1: in this process).
+        scheduler: address of a running Dask scheduler instead of local workers.
+        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute`.
+
+    Raises:
+        ValueError: fewer than one replication.
+        CXMError: bad execution options (before anything runs).
+    """
+    replications = _checked_replications(
+        scenario.replications if replications is None else replications
+    )
+    seed = scenario.seed if seed is None else int(seed)
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
+        return replicate(where, [scenario], replications, seed, engine, progress)[0]
+
+
+def _ids_first(frame: pd.DataFrame) -> pd.DataFrame:
+    first = ["replication", "seed", "month"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Paired comparison of alternatives against a base scenario.
+
+    Attributes:
+        runs: the run of each scenario, base first.
+        paired: one row per alternative × replication: each outcome's difference alt − base.
+        summary: one row per alternative × outcome: base and alternative means, the mean
+            paired difference with its 95% interval, and the unpaired interval half-width
+            for reference.
+    """
+
+    runs: list[RunResult]
+    paired: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def compare(
+    base: Scenario,
+    *alternatives: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    engine: str = "vector",
+    progress: Progress | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dashboard: bool = False,
+    tls_ca_file: str | Path | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+) -> Comparison:
+    """Run base and alternatives with common random numbers; paired differences.
+
+    Every scenario runs replication r on the same stream of the same seed (the base's seed
+    unless given), so each difference is paired by replication. Each scenario ×
+    replication is one task; `workers`, `scheduler`, `dashboard` and the TLS files are as
+    in `run` (fewer than `sim.experiments.parallel.SERIAL_BELOW` tasks run in this process unless a
+    worker count is given), and the tables do not depend on them.
+
+    Raises:
+        ValueError: no alternative, or fewer than one replication.
+        CXMError: bad execution options (before anything runs).
+    """
+    if not alternatives:
+        raise ValueError("compare needs at least one alternative scenario")
+    replications = _checked_replications(
+        base.replications if replications is None else replications
+    )
+    seed = base.seed if seed is None else int(seed)
+    scenarios = [base, *alternatives]
+    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
+    tasks = len(scenarios) * replications
+    with parallel.pool(workers, scheduler, tasks, dashboard=dashboard, **tls) as where:
+        runs = replicate(where, scenarios, replications, seed, engine, progress)
+    base_outcomes = runs[0].outcomes.set_index("replication")
+    paired_rows, summary_rows = [], []
+    base_series = dict(iter(runs[0].timeseries.groupby("replication")))
+    for alt_run in runs[1:]:
+        alt_outcomes = alt_run.outcomes.set_index("replication")
+        metrics = [c for c in base_outcomes.columns if c != "seed"]
+        diff = alt_outcomes[metrics] - base_outcomes[metrics]
+        returns = pd.DataFrame(
+            {
+                r: investment_returns(base_series[r], series)
+                for r, series in alt_run.timeseries.groupby("replication")
+            }
+        ).T
+        diff = diff.join(returns[list(RETURNS)])
+        paired_rows.append(diff.reset_index().assign(alternative=alt_run.scenario.name))
+        for metric in [*metrics, *RETURNS]:
+            d = mean_interval(diff[metric])
+            if metric in RETURNS:  # defined only for the pair
+                a = b = np.full(len(diff), np.nan)
+            else:
+                a, b = alt_outcomes[metric].to_numpy(), base_outcomes[metric].to_numpy()
+            summary_rows.append(
+                {
+                    "alternative": alt_run.scenario.name,
+                    "metric": metric,
+                    "base_mean": _nanmean(b),
+                    "alternative_mean": _nanmean(a),
+                    "difference": d["mean"],
+                    "ci_low": d["ci_low"],
+                    "ci_high": d["ci_high"],
+                    "unpaired_half_width": welch_half_width(a, b),
+                    "n": d["n"],
+                }
+            )
+    paired = pd.concat(paired_rows, ignore_index=True)
+    paired = paired[
+        [
+            "alternative",
+            "replication",
+            *[c for c in paired if c not in ("alternative", "replication")],
+        ]
+    ]
+    return Comparison(runs, paired, pd.DataFrame(summary_rows))
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if len(finite) else float("nan")

@@ -1,0 +1,358 @@
+"""Sweep files: the base scenario, the parameters to vary, the design, the replications and the
+outcomes to keep, validated into a `Sweep` ready to run (`sim.experiments.sweep.run_sweep`).
+Every refusal names the sweep file, the field and what is allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim import purposes
+from sim.compiled import code_digest
+from sim.errors import ScenarioError
+from sim.experiments.designs import (
+    MAX_DESIGN_SAMPLES,
+    SOBOL_MIN_SAMPLES,
+    Design,
+    DesignKind,
+    Parameter,
+    design_size,
+    make_design,
+)
+from sim.experiments.runs import run_replication
+from sim.metrics import replication_outcomes
+from sim.scenario import (
+    SCENARIO_SUFFIXES,
+    Scenario,
+    load_scenario,
+    read_scenario_mapping,
+    validation_message,
+    with_overrides,
+)
+from sim.scenario.fields import Name, Seed
+from sim.streams import purpose_key
+
+RESERVED = ("name", "seed", "replications")
+"""Scenario fields a sweep may not vary (the sweep itself sets seed and replications)."""
+PROBE_MARKET_SIZE = 200
+"""People in the one-month run that lists the outcomes a scenario produces."""
+Progress = Callable[[int, int], None]
+"""Called with (runs done, runs in the sweep)."""
+MAX_RUNS = 1_000_000
+"""Most runs (samples × replications) in one sweep."""
+MAX_PARAMETERS = 100
+"""Most parameters a sweep varies."""
+
+
+class SweepSpec(BaseModel):
+    """A sweep file, validated (field by field; see docs/experiments.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    name: Name
+    """Also the folder of its results, results/sweep-<name>/ (see
+    `sim.scenario.fields.NAME_RULE`)."""
+    description: str = ""
+    base: Annotated[str, Field(min_length=1)]
+    """The base scenario file (.yaml or .yml), relative to the sweep file."""
+    design: DesignKind
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1, max_length=MAX_PARAMETERS)]
+    samples: Annotated[int, Field(ge=1, le=MAX_DESIGN_SAMPLES)] | None = None
+    """random/latin_hypercube: samples; sobol: base sample N; morris: trajectories. The
+    samples the design draws from it (e.g. N·(D+2) for Sobol') times the replications may
+    be at most `MAX_RUNS`."""
+    second_order: bool = False
+    """Sobol' only: also draw the samples for second-order indices (N·(2D+2) runs)."""
+    morris_levels: Annotated[int, Field(ge=2, le=100)] = 4
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 1
+    seed: Seed | None = None
+    """The seed of every run (default: the base scenario's); it also seeds the design."""
+    outcomes: Annotated[list[str], Field(min_length=1)] | None = None
+    """Outcomes to keep (default: every outcome of `replication_outcomes`)."""
+    months: Annotated[int, Field(ge=1, le=600)] | None = None
+    fixed: dict[str, Any] = Field(default_factory=dict, alias="set")
+    """Fixed dotted-path overrides applied to the base scenario."""
+    timeseries: bool = False
+    """Keep every run's monthly time series (timeseries.parquet)."""
+
+
+class RunTask(NamedTuple):
+    """One run: a sample of the design and a replication."""
+
+    run_id: int
+    sample: int
+    replication: int
+    values: dict[str, Any]
+
+
+class RunContext(NamedTuple):
+    """What every run of a sweep shares."""
+
+    base: Scenario
+    seed: int
+    outcomes: tuple[str, ...]
+    timeseries: bool
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep, ready to run.
+
+    Attributes:
+        spec: the sweep file's content.
+        source: the sweep file (or ``<dict>``).
+        base: the base scenario with `set` and `months` applied.
+        seed: the seed of every run.
+        outcomes: the outcomes kept.
+        design: the samples, in design order.
+    """
+
+    spec: SweepSpec
+    source: str
+    base: Scenario
+    seed: int
+    outcomes: tuple[str, ...]
+    design: Design
+
+    @property
+    def size(self) -> int:
+        """Runs in the sweep: samples × replications."""
+        return len(self.design) * self.spec.replications
+
+    @property
+    def context(self) -> RunContext:
+        return RunContext(self.base, self.seed, self.outcomes, self.spec.timeseries)
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes two sweeps the same dataset: spec, resolved base scenario, seed, and
+        the model's code (a resumed sweep must not mix runs of two model versions)."""
+        spec = self.spec.model_dump(mode="json", by_alias=True, exclude={"description"})
+        key = {"spec": spec, "base_sha256": self.base.sha256, "seed": self.seed}
+        key["code_sha256"] = code_digest()
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+    def tasks(self) -> list[RunTask]:
+        """Every run, in run_id order (sample-major: run_id = sample × replications + r)."""
+        r = self.spec.replications
+        return [
+            RunTask(i * r + k, i, k, values)
+            for i, values in enumerate(self.design.samples)
+            for k in range(r)
+        ]
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file (the base path is relative to it).
+
+    Raises:
+        ScenarioError: naming the sweep file, the field path, the value and what is allowed.
+    """
+    file = Path(path)
+    raw = read_scenario_mapping(file, kind="sweep file")
+    return sweep_from_dict(raw, str(file), file.parent)
+
+
+def sweep_from_dict(
+    raw: Mapping[str, Any], source: str = "<dict>", base_dir: str | Path = "."
+) -> Sweep:
+    """Validate a sweep given as a mapping (as parsed from YAML)."""
+    if not isinstance(raw, Mapping):
+        raise ScenarioError(source, "", None, "a sweep must be a mapping of fields")
+    try:
+        spec = SweepSpec.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise _spec_error(exc, source) from None
+    _check_design_options(spec, source)
+    for name, parameter in spec.parameters.items():
+        _check_parameter(spec, name, parameter, source)
+    _check_size(spec, source)
+    base_file = Path(base_dir) / spec.base
+    if Path(spec.base).suffix.lower() not in SCENARIO_SUFFIXES:
+        raise ScenarioError(source, "base", spec.base, "a scenario file ending in .yaml or .yml")
+    if not base_file.exists():
+        raise ScenarioError(source, "base", spec.base, f"no such scenario file ({base_file})")
+    base = _fixed_base(load_scenario(base_file), spec, source)
+    for name, parameter in spec.parameters.items():
+        first = parameter.levels[0] if parameter.levels is not None else parameter.range[0]
+        if parameter.levels is None and parameter.integer:
+            first = math.ceil(first)  # the lowest value an integer range draws
+        try:
+            with_overrides(base, {name: first})
+        except ScenarioError as exc:
+            raise _moved(exc, source, f"parameters.{name}", first, name) from None
+    available = available_outcomes(base)[0]
+    outcomes = tuple(spec.outcomes or available)
+    for i, outcome in enumerate(outcomes):
+        if outcome not in available:
+            allowed = f"not an outcome of a run; allowed: {', '.join(available)}"
+            raise ScenarioError(source, f"outcomes.{i}", outcome, allowed)
+    seed = base.seed if spec.seed is None else spec.seed
+    design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key(purposes.SWEEP_DESIGN),))
+    design = make_design(
+        spec.parameters,
+        spec.design,
+        spec.samples,
+        design_seed,
+        spec.second_order,
+        spec.morris_levels,
+    )
+    return Sweep(spec, source, base, seed, outcomes, design)
+
+
+def available_outcomes(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """The outcomes a run of `scenario` produces, and its time-series metrics.
+
+    Found by a one-month run of a small market, so outcomes added to
+    `replication_outcomes` later are known without a list kept here.
+    """
+    try:
+        probe = with_overrides(
+            scenario, {"months": 1, "market.size": min(scenario.market.size, PROBE_MARKET_SIZE)}
+        )
+    except ScenarioError:
+        probe = with_overrides(scenario, {"months": 1})
+    timeseries, _ = run_replication(probe, probe.seed, 0)
+    ids = {"replication", "seed", "month"}
+    metrics = [
+        c
+        for c in timeseries.columns
+        if c not in ids and pd.api.types.is_numeric_dtype(timeseries[c])
+    ]
+    return list(replication_outcomes(timeseries)), metrics
+
+
+def _spec_error(exc: ValidationError, source: str) -> ScenarioError:
+    first = exc.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    path = ".".join(loc)
+    if first["type"] == "extra_forbidden":
+        model = Parameter if loc[0] == "parameters" else SweepSpec
+        keys = [f.alias or k for k, f in model.model_fields.items()]
+        return ScenarioError(source, path, loc[-1], f"unknown key; allowed keys: {', '.join(keys)}")
+    if first["type"] == "missing":
+        return ScenarioError(source, path, None, "this field is required")
+    return ScenarioError(source, path, first.get("input"), validation_message(first, path))
+
+
+def _check_design_options(spec: SweepSpec, source: str) -> None:
+    given = spec.model_fields_set
+    if spec.design == "grid" and spec.samples is not None:
+        raise ScenarioError(
+            source, "samples", spec.samples, "a grid runs every combination of levels; omit it"
+        )
+    if spec.design != "grid" and spec.samples is None:
+        raise ScenarioError(source, "samples", None, f"required by the {spec.design} design")
+    if spec.design == "sobol" and (
+        spec.samples < SOBOL_MIN_SAMPLES or spec.samples & (spec.samples - 1)
+    ):
+        raise ScenarioError(
+            source,
+            "samples",
+            spec.samples,
+            f"the Sobol' base sample N must be a power of two, at least {SOBOL_MIN_SAMPLES} "
+            "(the design has N·(D+2) runs, or N·(2D+2) with second_order)",
+        )
+    if "second_order" in given and spec.design != "sobol":
+        raise ScenarioError(source, "second_order", spec.second_order, "applies to sobol only")
+    if "morris_levels" in given and spec.design != "morris":
+        raise ScenarioError(source, "morris_levels", spec.morris_levels, "applies to morris only")
+    if spec.design == "morris" and spec.morris_levels % 2:
+        raise ScenarioError(source, "morris_levels", spec.morris_levels, "an even number ≥ 2")
+
+
+def _check_parameter(spec: SweepSpec, name: str, p: Parameter, source: str) -> None:
+    where = f"parameters.{name}"
+    if name in RESERVED:
+        raise ScenarioError(source, where, name, f"a sweep may not vary {', '.join(RESERVED)}")
+    if (p.levels is None) == (p.range is None):
+        raise ScenarioError(
+            source,
+            where,
+            p.model_dump(exclude_defaults=True),
+            "give either levels: [...] or range: [low, high]",
+        )
+    if spec.design == "grid" and p.levels is None:
+        raise ScenarioError(source, f"{where}.levels", None, "a grid needs levels, not a range")
+    if p.levels is not None:
+        extra = {k for k in ("distribution", "mode", "integer") if k in p.model_fields_set}
+        if extra:
+            raise ScenarioError(source, where, sorted(extra), "only a range takes these")
+        for i, level in enumerate(p.levels):
+            if isinstance(level, float) and not math.isfinite(level):
+                raise ScenarioError(source, f"{where}.levels.{i}", level, "a finite number")
+        return
+    low, high = p.range
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ScenarioError(source, f"{where}.range", p.range, "[low, high] with low ≤ high")
+    if p.integer and math.ceil(low) > math.floor(high):
+        raise ScenarioError(source, f"{where}.range", p.range, "an integer range holds an integer")
+    if p.mode is not None and (p.distribution != "triangular" or not low <= p.mode <= high):
+        raise ScenarioError(source, f"{where}.mode", p.mode, "a triangular peak within the range")
+
+
+def _check_size(spec: SweepSpec, source: str) -> None:
+    """The design's runs (samples × replications) are at most `MAX_RUNS`."""
+    d, r = len(spec.parameters), spec.replications
+    if spec.design == "grid":
+        counts = [len(p.levels or ()) for p in spec.parameters.values()]
+        samples = math.prod(counts)
+        path, value = "parameters", counts
+        how = f"a grid of {' × '.join(map(str, counts))} levels"
+    else:
+        samples = design_size(spec.design, d, spec.samples, spec.second_order)
+        path, value = "samples", spec.samples
+        formula = f"n = {spec.samples}"
+        if spec.design == "sobol":
+            per = (
+                f"(2D+2) = {spec.samples}·{2 * d + 2}"
+                if spec.second_order
+                else f"(D+2) = {spec.samples}·{d + 2}"
+            )
+            formula = f"N·{per}"
+        elif spec.design == "morris":
+            formula = f"r·(D+1) = {spec.samples}·{d + 1}"
+        how = f"{spec.design} with D = {d} parameters: {formula}"
+    runs = samples * r
+    if runs > MAX_RUNS:
+        raise ScenarioError(
+            source,
+            path,
+            value,
+            f"{how} = {samples:,} samples × {r:,} replications = {runs:,} runs; a sweep "
+            f"has at most {MAX_RUNS:,} runs",
+        )
+
+
+def _fixed_base(base: Scenario, spec: SweepSpec, source: str) -> Scenario:
+    overrides = dict(spec.fixed)
+    if spec.months is not None:
+        overrides["months"] = spec.months
+    try:
+        return with_overrides(base, overrides)
+    except ScenarioError as exc:
+        for key, value in spec.fixed.items():
+            if exc.path == key or key.startswith(exc.path + ".") or exc.path.startswith(key):
+                raise _moved(exc, source, f"set.{key}", value, key) from None
+        raise _moved(exc, source, "set", spec.fixed, "") from None
+
+
+def _moved(exc: ScenarioError, source: str, path: str, value: Any, own: str) -> ScenarioError:
+    """The error of an override, reported at the sweep file's field."""
+    allowed = exc.allowed if exc.path in ("", own) else f"at {exc.path}: {exc.allowed}"
+    return ScenarioError(source, path, value, allowed)
+
+
+# ---------------------------------------------------------------------------- one run

@@ -1,0 +1,165 @@
+"""Overrides by dotted field path (``firm.capabilities.technology=4``,
+``market.segments.premium.share=0.4``): setting a value inside a scenario's data, with the
+schema walked to name what a wrong path could have meant."""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from sim.errors import ScenarioError
+from sim.scenario.reading import MAX_OVERRIDE_CHARS, YAMLReadError, parse_yaml
+from sim.scenario.schema import Scenario
+
+
+def apply_override(data: dict[str, Any], text: str) -> None:
+    source = f"--set {text}"
+    if not isinstance(text, str):
+        raise ScenarioError(source, "", text, "overrides take the form dotted.path=value")
+    if len(text) > MAX_OVERRIDE_CHARS:
+        raise ScenarioError(
+            source,
+            "",
+            None,
+            f"an override of {len(text):,} characters; at most {MAX_OVERRIDE_CHARS:,}",
+        )
+    if "=" not in text:
+        raise ScenarioError(source, "", text, "overrides take the form dotted.path=value")
+    dotted, _, value_text = text.partition("=")
+    try:
+        value = parse_yaml(value_text)
+    except YAMLReadError as exc:
+        raise ScenarioError(
+            source, dotted.strip(), value_text, f"a YAML value (number, text, list): {exc}"
+        ) from None
+    set_path(data, dotted.strip(), value, source)
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    """Set the value at a dotted path of a scenario's data.
+
+    The path may name any field the schema declares, also one the data does not hold yet
+    (e.g. a capability a file does not list): the schema's annotations are walked alongside
+    the data. Entries of free-form mappings (touchpoints, journeys) must exist.
+    """
+    keys = dotted.split(".")
+    node: Any = data
+    annotation: Any = Scenario
+    for depth, key in enumerate(keys):
+        here = ".".join(keys[: depth + 1])
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            index = _list_index(node, key)
+            if index is None:
+                names = [str(i) for i in range(len(node))]
+                names += [
+                    str(item["name"]) for item in node if isinstance(item, dict) and "name" in item
+                ]
+                raise ScenarioError(source, here, key, f"allowed: {', '.join(names)}")
+            annotation = child_annotation(annotation, key)[1]
+            if last:
+                node[index] = value
+            node = node[index]
+        elif isinstance(node, dict):
+            declared, child = child_annotation(annotation, key)
+            if key not in node and not declared:
+                raise ScenarioError(source, here, key, _no_such(annotation, node))
+            if not last and node.get(key) is None and _is_mapping_type(child):
+                node[key] = {}
+            annotation = child
+            if last:
+                node[key] = value
+            node = node.get(key)
+        else:
+            raise ScenarioError(source, here, key, "the path goes below a plain value")
+
+
+def _index(key: str) -> int | None:
+    """The list index a path part names, if it is a (short) number."""
+    return int(key) if key.isdecimal() and len(key) <= 9 else None
+
+
+def _list_index(items: list[Any], key: str) -> int | None:
+    index = _index(key)
+    if index is not None and index < len(items):
+        return index
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == key:
+            return i
+    return None
+
+
+def _no_such(annotation: Any, node: dict[str, Any]) -> str:
+    """What a path may name instead of an unknown key."""
+    kind = strip_annotation(annotation)
+    if is_model(kind):
+        return f"no such field; allowed: {', '.join(kind.model_fields)}"
+    keys = _literal_values(get_args(kind)[0]) if get_origin(kind) is dict else None
+    if keys is not None:
+        return f"no such field; allowed: {', '.join(keys)}"
+    existing = ", ".join(sorted(map(str, node))) or "(none)"
+    if get_origin(kind) is dict:
+        return f"no such entry; allowed: {existing} (new entries are added in the file)"
+    return f"no such field; allowed: {existing}"
+
+
+# ------------------------------------------------------------ walking the schema's annotations
+
+
+def strip_annotation(annotation: Any) -> Any:
+    """An annotation without Annotated[...] and `| None`; of a union of a model, dict or
+    list with plain types (e.g. ``Literal["initial"] | Level``), the container."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            options = [strip_annotation(a) for a in get_args(annotation) if a is not type(None)]
+            containers = [a for a in options if is_model(a) or get_origin(a) in _CONTAINERS]
+            if containers:
+                return containers[0]
+            return options[0] if len(options) == 1 else annotation
+        else:
+            return annotation
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_mapping_type(annotation: Any) -> bool:
+    kind = strip_annotation(annotation)
+    return is_model(kind) or get_origin(kind) is dict
+
+
+def _literal_values(annotation: Any) -> tuple[Any, ...] | None:
+    kind = strip_annotation(annotation)
+    return get_args(kind) if get_origin(kind) is Literal else None
+
+
+def child_annotation(annotation: Any, key: str) -> tuple[bool, Any]:
+    """Whether the schema at `annotation` declares `key`, and the annotation below it
+    (None when unknown). Keys of a free-form mapping (``dict[str, …]``) are not declared."""
+    kind = strip_annotation(annotation)
+    if is_model(kind):
+        field = kind.model_fields.get(key)
+        return (True, field.annotation) if field is not None else (False, None)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is dict and len(args) == 2:
+        keys = _literal_values(args[0])
+        return (keys is not None and key in keys), args[1]
+    if origin is list and args:
+        return False, args[0]
+    if origin is tuple and args:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return False, args[0]
+        return False, args[min(_index(key) or 0, len(args) - 1)]
+    return False, None
+
+
+# --------------------------------------------------------------------------- validating

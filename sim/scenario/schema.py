@@ -1,0 +1,376 @@
+"""The scenario's validated types: the market and its segments, touchpoints and journeys, the
+support desk, acquisition, behaviour and economics (the firm's section is `sim.scenario.firm`),
+with every default. docs/model.md explains each field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import Field
+
+from sim.scenario.fields import (
+    Name,
+    NonNegative,
+    Probability,
+    Seed,
+    Share,
+    Strict,
+)
+from sim.scenario.firm import Capability, FirmSettings, Sourcing
+from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
+
+STAGES: tuple[str, ...] = (
+    "awareness",
+    "sales",
+    "onboarding",
+    "delivery",
+    "use",
+    "support",
+    "billing",
+    "renewal",
+)
+"""Journey stages, in the order a customer meets them."""
+
+Stage = Literal[STAGES]
+
+
+class Expectation(Strict):
+    """Distribution of a segment's initial expectations (quality units, 0–1)."""
+
+    mean: Share = 0.75
+    sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
+
+
+class Segment(Strict):
+    """A group of people who share expectations, value and behaviour."""
+
+    name: Annotated[str, Field(min_length=1)]
+    share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    journey: Annotated[str, Field(min_length=1)] = "standard"
+    expectation: Expectation = Expectation()
+    tolerance: Annotated[float, Field(ge=0.0, le=0.5)] = 0.02
+    """Half-width of the zone of tolerance around expectation (quality units)."""
+    revenue_per_month: NonNegative = 40.0
+    """Recurring revenue of one product held, currency per month."""
+    repeat_purchase_value: NonNegative = 25.0
+    """Revenue of one repeat purchase, currency."""
+    churn_per_month: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.015
+    """Base monthly churn probability at reference satisfaction and effort."""
+    churn_frailty_sd: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
+    """Spread (log scale) of a persistent personal multiplier on the churn hazard, mean 1:
+    unobserved heterogeneity in propensity to leave (0: everyone alike)."""
+    contract_months: Annotated[int, Field(ge=0, le=120)] = 12
+    """Contract length in months; renewal decisions every this many months (0: none)."""
+    support_propensity: Probability = 0.6
+    """Probability that a customer with a problem contacts support."""
+    survey_response: Probability = 0.15
+    """Probability of answering a survey when asked, at average satisfaction."""
+
+
+class Touchpoint(Strict):
+    """One moment of the journey where the firm delivers an experience."""
+
+    stage: Stage
+    when: Literal["on_join", "monthly", "renewal", "problem"] = "monthly"
+    """on_join: the first month as a customer; monthly: each month with
+    `probability_per_month`; renewal: at each contract renewal; problem: when the
+    customer contacts support about a problem."""
+    probability_per_month: Probability = 1.0
+    base_quality: Share = 0.78
+    """Delivered quality (0–1) when every driving capability is at the reference level."""
+    drivers: dict[Capability, NonNegative] = Field(default_factory=lambda: {"processes": 1.0})
+    """Capability weights that move this touchpoint's quality (normalised to sum to 1)."""
+    effort: Share = 0.2
+    """Customer effort of the interaction (0 effortless – 1 maximal)."""
+    staffed: bool = False
+    """Delivered by front-line staff, so employee engagement moves its quality."""
+    problem_probability: Probability = 0.02
+    """Chance the interaction goes wrong and creates a problem for the customer."""
+
+
+class Network(Strict):
+    """The social network word of mouth runs over."""
+
+    kind: Literal["complete", "erdos_renyi", "watts_strogatz", "barabasi_albert"] = "complete"
+    """complete: everyone hears everyone (the Bass model); erdos_renyi: random ties;
+    watts_strogatz: a ring lattice with a share of ties rewired (small world);
+    barabasi_albert: preferential attachment (scale-free)."""
+    mean_degree: Annotated[int, Field(ge=2, le=1000)] = 10
+    """Mean number of ties per person (even for watts_strogatz)."""
+    rewiring: Probability = 0.1
+    """Share of lattice ties rewired at random (watts_strogatz only)."""
+
+
+class Market(Strict):
+    """The fixed population of people: prospects, customers and lapsed customers."""
+
+    size: Annotated[int, Field(ge=1, le=100_000_000)] = 20_000
+    initial_customers: Share = 0.3
+    """Share of the market that are customers at month 0."""
+    initial_tenure_months: Annotated[int, Field(ge=1, le=600)] = 36
+    """Initial customers' tenure is uniform over 1..this many months."""
+    segments: Annotated[list[Segment], Field(min_length=1)] = Field(
+        default_factory=lambda: [Segment(name="all")]
+    )
+    network: Network = Network()
+
+
+class ContactCentre(Strict):
+    """The contact centre behind problem-triggered touchpoints (modes `simpy` and `erlang`).
+
+    A month's contacts (first contacts and their repeats) arrive as a Poisson stream spread
+    over the opening hours and queue for `agents` agents; callers hang up when their patience
+    runs out. See docs/contact_centre.md, "Coupling with the journey".
+    """
+
+    agents: Annotated[int, Field(ge=1, le=100_000)] = 1
+    """Agents answering during the opening hours (at least 1). The default is the smallest
+    staffing that answers 80% of the baseline's contacts (about 1.6 an hour) within 20 s by
+    Erlang A: one agent answers 84% and loses 11% of callers; two would answer 99%."""
+    hours_per_month: Annotated[float, Field(ge=1.0, le=744.0)] = 220.0
+    """Opening hours per month (shifts × hours), over which contacts arrive."""
+    aht_seconds: Annotated[float, Field(gt=0.0, le=36_000.0)] = 420.0
+    """Average handle time at engagement 0.5, seconds."""
+    handle_time: Literal[HANDLE_TIME_DISTRIBUTIONS] = "exponential"
+    """Distribution of handle times (mode `simpy`; `erlang` assumes exponential)."""
+    handle_time_cv: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    """Coefficient of variation of lognormal handle times."""
+    patience_seconds: Annotated[float, Field(gt=0.0, le=86_400.0)] | None = 240.0
+    """Mean (exponential) time a caller waits before hanging up, seconds; null: never."""
+    answer_within_seconds: Annotated[float, Field(ge=0.0, le=3_600.0)] = 20.0
+    """Service-level target: share of contacts answered within this many seconds."""
+    aht_engagement_effect: Annotated[float, Field(ge=-1.0, le=1.0)] = -0.3
+    """Relative change of handle time per unit of employee engagement above 0.5 (engaged
+    agents are faster)."""
+    agent_cost_per_month: NonNegative = 3_500.0
+    """Cost of one agent for a month, currency (times the sourcing cost factor)."""
+    announces_wait: bool = False
+    """Whether callers are told their expected wait or place in the queue."""
+    uncertain_wait_multiplier: Annotated[float, Field(ge=1.0, le=5.0)] = 1.5
+    """How much longer an unannounced wait feels (Maister 1985: uncertain, unexplained waits
+    feel longer); 1 when `announces_wait`."""
+    simulated_hours: Annotated[float, Field(gt=0.0, le=100_000.0)] = 200.0
+    """Length of the representative period simulated for a month (mode `simpy`), hours;
+    stretched to hold `min_simulated_contacts` and cut to hold `max_simulated_contacts`."""
+    min_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 500
+    """Fewest contacts a simulated period holds, for a stable distribution of outcomes."""
+    max_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 5_000
+    """Cap on the contacts of a simulated period, so that a month's cost does not grow with
+    the population (the cap wins over the minimum)."""
+    reuse_tolerance: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
+    """Relative step of the grid on which arrival rate and handle time are rounded in mode
+    `simpy`, so that months of nearly the same load reuse one simulated period (0: simulate
+    every month at its exact load)."""
+
+
+class Support(Strict):
+    """The support desk, as seen by customers: a staffed contact centre or a simple
+    service-level model."""
+
+    mode: Literal["simpy", "erlang", "service_level"] = "simpy"
+    """How contacts are served: `simpy` draws each contact's outcome from a simulated
+    representative period of the contact centre; `erlang` from the Erlang A (M/M/n+M) wait
+    law; `service_level` gives exponential waits of `mean_wait_minutes` (no agents, no
+    abandonment, no staffing cost)."""
+    contact_centre: ContactCentre = ContactCentre()
+    mean_wait_minutes: NonNegative = 4.0
+    """Mean wait before an agent answers, minutes (mode `service_level`; waits are
+    exponential)."""
+    first_contact_resolution: Probability = 0.72
+    wait_quality_per_minute: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
+    """Fall of the perceived quality of a contact per minute waited (Maister 1985)."""
+    wait_effort_per_minute: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
+    """Extra effort (0–1 scale) per minute waited."""
+    unresolved_quality_drop: Share = 0.2
+    """Fall of the perceived quality of a contact that did not resolve the problem."""
+    unresolved_effort: Share = 0.25
+    """Extra effort of a problem that needs a repeat contact."""
+    abandon_quality_drop: Share = 0.1
+    """Further fall of the perceived quality of a contact whose caller hung up unanswered
+    (on top of `unresolved_quality_drop`: the problem is not resolved either)."""
+    abandon_effort: Share = 0.1
+    """Further effort of a contact whose caller hung up unanswered (on top of
+    `unresolved_effort`)."""
+    problem_quality_drop: Share = 0.25
+    """Fall of the perceived quality of an interaction that creates a problem."""
+    cost_per_contact: NonNegative = 6.0
+    """Cost of handling one contact (first or repeat), currency; in the contact-centre modes
+    the cost beyond the agents' pay (telephony, systems), which is the staffing cost."""
+    sourcing: Sourcing = Sourcing()
+
+    @property
+    def felt_wait_factor(self) -> float:
+        """How much longer a wait feels than it lasts: unannounced queue waits feel longer
+        (Maister 1985); the service-level desk's waits are taken as felt."""
+        centre = self.contact_centre
+        if self.mode == "service_level" or centre.announces_wait:
+            return 1.0
+        return centre.uncertain_wait_multiplier
+
+
+class Acquisition(Strict):
+    """How prospects become customers: the Bass model with valenced word of mouth."""
+
+    advertising_per_month: Probability = 0.004
+    """Bass coefficient of innovation p, per month."""
+    imitation_per_month: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    """Bass coefficient of imitation q, per month."""
+    word_of_mouth: Literal["net_promoters", "customers"] = "net_promoters"
+    """What carries imitation: the promoters among active customers less
+    `detractor_weight` × detractors (net_promoters), or every active customer (customers,
+    the classic Bass model)."""
+    detractor_weight: NonNegative = 1.0
+    winback_factor: NonNegative = 0.3
+    """Acquisition hazard of a lapsed customer relative to a prospect."""
+    cost_per_acquisition: NonNegative = 120.0
+    """Marketing and sales cost per new customer, currency."""
+
+
+class SatisfactionRules(Strict):
+    """Expectation-disconfirmation, episode memory and cumulative satisfaction."""
+
+    disconfirmation_weight: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
+    loss_aversion: Annotated[float, Field(ge=1.0, le=5.0)] = 2.0
+    """Weight of negative disconfirmation relative to positive (Anderson & Sullivan 1993)."""
+    peak_end_weight: Share = 0.5
+    """Weight of the peak-end average against the plain mean in a month's episode."""
+    prior_weight_new: Share = 0.5
+    """Weight of prior cumulative satisfaction for a brand-new customer."""
+    prior_weight_loyal: Share = 0.85
+    """Weight of prior cumulative satisfaction for a long-tenure customer (Bolton 1998)."""
+    tenure_scale_months: Annotated[float, Field(gt=0.0)] = 24.0
+    expectation_adaptation: Share = 0.1
+    """Share of the gap between experience and expectation closed each month."""
+    market_drift_per_month: Annotated[float, Field(ge=-0.05, le=0.05)] = 0.0005
+    """Rise of everyone's expectation per month as the market standard improves."""
+    effort_memory: Share = 0.7
+    """Weight of remembered effort against this month's effort."""
+
+
+class ChurnRules(Strict):
+    """Monthly churn hazard (proportional hazards) and the renewal decision."""
+
+    satisfaction_effect: Annotated[float, Field(ge=0.0, le=50.0)] = 6.0
+    """Log-hazard change per unit of satisfaction below the reference."""
+    effort_effect: Annotated[float, Field(ge=0.0, le=50.0)] = 2.0
+    """Log-hazard change per unit of remembered effort above the reference."""
+    reference_satisfaction: Share = 0.75
+    reference_effort: Share = 0.25
+    renewal_max_leave: Probability = 0.4
+    """Highest probability of leaving at renewal (reached for very dissatisfied customers)."""
+    renewal_threshold: Share = 0.6
+    """Satisfaction at which half of `renewal_max_leave` leave at renewal."""
+    renewal_steepness: Annotated[float, Field(ge=0.0, le=200.0)] = 20.0
+
+
+class PurchaseRules(Strict):
+    """Repeat purchases and upsell, rising with satisfaction."""
+
+    repeat_per_month: Probability = 0.05
+    upsell_per_month: Probability = 0.01
+    satisfaction_effect: Annotated[float, Field(ge=0.0, le=50.0)] = 4.0
+    max_products: Annotated[int, Field(ge=1, le=20)] = 3
+    extra_product_revenue_share: NonNegative = 0.5
+    """Revenue of each product beyond the first, as a share of `revenue_per_month`."""
+
+
+class SurveyRules(Strict):
+    """How survey answers (NPS, CSAT, CES) are drawn from the latent state."""
+
+    nps_answer_sd: Annotated[float, Field(ge=0.0, le=5.0)] = 1.7
+    csat_answer_sd: Annotated[float, Field(ge=0.0, le=2.0)] = 0.6
+    ces_answer_sd: Annotated[float, Field(ge=0.0, le=3.0)] = 0.8
+    response_per_level: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+    """Relative rise of survey response per level of measurement above the reference."""
+    selection_bias: Annotated[float, Field(ge=0.0, le=20.0)] = 4.0
+    """Self-selection of respondents by satisfaction at measurement level 0; it falls
+    linearly to 0 at measurement level 5."""
+
+
+class Behaviour(Strict):
+    satisfaction: SatisfactionRules = SatisfactionRules()
+    churn: ChurnRules = ChurnRules()
+    purchase: PurchaseRules = PurchaseRules()
+    surveys: SurveyRules = SurveyRules()
+
+
+class Economics(Strict):
+    gross_margin: Share = 0.6
+    """Share of revenue left after the cost of goods and service delivery."""
+    discount_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.10
+    fixed_cost_per_month: NonNegative = 0.0
+
+
+# name: (stage, when, base quality, drivers, effort, problem probability)
+_DEFAULT_JOURNEY: dict[str, tuple[str, str, float, dict[str, float], float, float]] = {
+    "advertising": ("awareness", "on_join", 0.78,
+                    {"experience_strategy": 0.5, "customer_understanding": 0.5}, 0.1, 0.0),
+    "purchase": ("sales", "on_join", 0.79,
+                 {"experience_design": 0.5, "technology": 0.5}, 0.3, 0.05),
+    "onboarding": ("onboarding", "on_join", 0.77,
+                   {"processes": 0.5, "experience_design": 0.5}, 0.35, 0.08),
+    "product_use": ("use", "monthly", 0.80,
+                    {"experience_design": 0.5, "technology": 0.5}, 0.15, 0.03),
+    "support_contact": ("support", "problem", 0.75,
+                        {"culture": 0.4, "processes": 0.3, "technology": 0.3}, 0.4, 0.0),
+    "billing": ("billing", "monthly", 0.79, {"processes": 0.6, "technology": 0.4}, 0.15, 0.02),
+    "renewal_offer": ("renewal", "renewal", 0.77,
+                      {"customer_understanding": 0.6, "processes": 0.4}, 0.3, 0.03),
+}  # fmt: skip
+
+
+_STAFFED = ("onboarding", "support_contact")
+
+
+def _default_touchpoints() -> dict[str, Touchpoint]:
+    fields = ("stage", "when", "base_quality", "drivers", "effort", "problem_probability")
+    return {
+        name: Touchpoint.model_validate(
+            dict(zip(fields, values, strict=True)) | {"staffed": name in _STAFFED}
+        )
+        for name, values in _DEFAULT_JOURNEY.items()
+    }
+
+
+class Scenario(Strict):
+    """A validated scenario: frozen, typed, with every default filled."""
+
+    name: Name
+    description: str = ""
+    months: Annotated[int, Field(ge=1, le=600)] = 60
+    seed: Seed = 20261125
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    market: Market = Market()
+    touchpoints: dict[str, Touchpoint] = Field(default_factory=_default_touchpoints)
+    journeys: dict[str, list[str]] = Field(
+        default_factory=lambda: {"standard": list(_default_touchpoints())}
+    )
+    firm: FirmSettings = FirmSettings()
+    support: Support = Support()
+    acquisition: Acquisition = Acquisition()
+    behaviour: Behaviour = Behaviour()
+    economics: Economics = Economics()
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the resolved scenario (canonical JSON), the key of its provenance."""
+        return hashlib.sha256(canonical_json(self).encode()).hexdigest()
+
+    def capability(self, name: str) -> float:
+        """Capability level (0–5), the reference level for one not named."""
+        return self.firm.capabilities.get(name, self.firm.reference_level)
+
+    def to_yaml(self) -> str:
+        """The resolved scenario as YAML, defaults filled."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, width=100)
+
+
+def canonical_json(scenario: Scenario) -> str:
+    """Deterministic JSON text of a scenario (sorted keys, no whitespace)."""
+    return json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- limits

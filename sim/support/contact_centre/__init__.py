@@ -1,0 +1,49 @@
+"""The contact centre: closed-form queueing models and a SimPy process model of a period.
+
+`erlang_c` and `erlang_a` give the steady-state metrics of a staffed queue of calls,
+`agents_for_service_level` the staffing that reaches a service-level target, and `simulate`
+runs the same centre as a discrete-event simulation (with repeats, transfers, lognormal
+handle times and intraday peaks) whose per-contact table can give a large population's
+contacts their outcomes: `outcomes_for_contacts` resamples it with a generator
+(`sim.support.contact_centre.results`), and the journey model's desk (`sim.support.desk`) maps each
+customer's own uniform to a contact of the table, keeping common random numbers. The
+`contact-centre` command lives in `sim.support.contact_centre.cli`. See docs/contact_centre.md.
+"""
+
+from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
+from sim.support.contact_centre.erlang import (
+    QueueMetrics,
+    agents_for_service_level,
+    erlang_a,
+    erlang_b,
+    erlang_c,
+)
+from sim.support.contact_centre.results import (
+    ContactTable,
+    SimulationResult,
+    outcomes_for_contacts,
+)
+
+
+def __getattr__(name: str) -> object:
+    """`simulate` is imported on first use, so that reading the package's constants (as a
+    scenario's validation does) does not load SimPy."""
+    if name == "simulate":
+        from sim.support.contact_centre.simulation import simulate
+
+        return simulate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "HANDLE_TIME_DISTRIBUTIONS",
+    "ContactTable",
+    "QueueMetrics",
+    "SimulationResult",
+    "agents_for_service_level",
+    "erlang_a",
+    "erlang_b",
+    "erlang_c",
+    "outcomes_for_contacts",
+    "simulate",
+]

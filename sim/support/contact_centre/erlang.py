@@ -1,0 +1,406 @@
+"""Closed-form queueing models of an inbound contact centre: Erlang B, Erlang C and Erlang A.
+
+Calls arrive as a Poisson stream at ``calls_per_hour``; each is handled by one of ``agents``
+identical agents for an exponentially distributed handle time with mean ``aht_seconds``;
+callers who find every agent busy wait in one first-come-first-served queue. Erlang C (the
+M/M/n queue) assumes callers wait for ever. Erlang A (M/M/n+M, Palm's model) gives each
+waiting caller an exponentially distributed patience with mean ``patience_seconds``: a caller
+whose patience runs out before an agent is free abandons. Abandonment keeps the queue finite,
+so Erlang A has an answer for any load, including the overloaded centres that Erlang C cannot
+describe.
+
+All results are returned as a `QueueMetrics`. The service level is the share of *offered*
+calls that are answered within ``answer_within_seconds`` (calls that abandon count as not
+answered within the target, whenever they hang up). Some centres instead exclude calls that
+abandon within the target from the denominator; that variant is not computed here.
+
+Erlang C is computed through Erlang B with the stable recursion
+``B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1))`` and ``C = n·B / (n − a·(1 − B))``, which stays
+accurate for thousands of agents. Erlang A is computed exactly from the stationary
+distribution of the birth–death chain of the number of calls in the centre, worked in log
+space and truncated where the remaining tail mass is below 1e-15, and from the exact law of a
+tagged caller's wait (Garnett, Mandelbaum & Reiman 2002; Mandelbaum & Zeltyn 2007). See
+docs/contact_centre.md for the equations and their derivation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betainc, digamma, gammaln
+
+from sim.support.contact_centre import _validate as check
+
+__all__ = [
+    "QueueMetrics",
+    "agents_for_service_level",
+    "erlang_a",
+    "erlang_b",
+    "erlang_c",
+]
+
+SECONDS_PER_HOUR = 3600.0
+
+# The queue part of the Erlang A distribution is cut where its terms fall below
+# exp(-_TAIL_LOG) of the largest state probability (exp(-40) ≈ 4e-18, well under 1e-15).
+_TAIL_LOG = 40.0
+# The longest queue the exact Erlang A distribution may need before it is refused.
+_MAX_QUEUE_STATES = 20_000_000
+
+
+@dataclass(frozen=True)
+class QueueMetrics:
+    """Steady-state performance of one queue of agents.
+
+    Attributes:
+        p_wait: Probability that a call finds every agent busy and has to wait (0..1).
+        asa_seconds: Average speed of answer: the mean wait in queue over all offered calls,
+            answered or abandoned (seconds).
+        service_level: Share of offered calls answered within the target time (0..1).
+        abandon_rate: Share of offered calls that hang up before being answered (0..1).
+        occupancy: Share of agent time spent handling calls (0..1).
+        offered_load_erlangs: Calls per second times mean handle time (erlangs).
+        mean_queue_length: Time-average number of calls waiting (calls).
+        mean_wait_answered_seconds: Mean wait of the calls that were answered (seconds).
+    """
+
+    p_wait: float
+    asa_seconds: float
+    service_level: float
+    abandon_rate: float
+    occupancy: float
+    offered_load_erlangs: float
+    mean_queue_length: float
+    mean_wait_answered_seconds: float
+
+
+def erlang_b(offered_load_erlangs: float, agents: int) -> float:
+    """Return the Erlang B blocking probability of ``agents`` servers offered a load.
+
+    Args:
+        offered_load_erlangs: Arrival rate times mean handle time (erlangs), >= 0.
+        agents: Number of servers, a whole number >= 0.
+
+    Returns:
+        The probability that an arriving call finds all servers busy in a loss system.
+    """
+    load = check.non_negative("offered_load_erlangs", offered_load_erlangs)
+    n = check.count("agents", agents)
+    blocking = 1.0
+    for k in range(1, n + 1):
+        blocking = load * blocking / (k + load * blocking)
+    return blocking
+
+
+def _idle_centre() -> QueueMetrics:
+    """Metrics of a centre that is offered no calls at all."""
+    return QueueMetrics(
+        p_wait=0.0,
+        asa_seconds=0.0,
+        service_level=1.0,
+        abandon_rate=0.0,
+        occupancy=0.0,
+        offered_load_erlangs=0.0,
+        mean_queue_length=0.0,
+        mean_wait_answered_seconds=0.0,
+    )
+
+
+def _erlang_c_from_b(load: float, agents: int, blocking: float) -> float:
+    """Probability of waiting in M/M/n from the Erlang B value of the same n and load."""
+    return agents * blocking / (agents - load * (1.0 - blocking))
+
+
+def erlang_c(
+    calls_per_hour: float,
+    aht_seconds: float,
+    agents: int,
+    answer_within_seconds: float = 20.0,
+) -> QueueMetrics:
+    """Return the Erlang C (M/M/n, callers never hang up) metrics of a centre.
+
+    ``p_wait`` is Erlang's C(n, a) with offered load ``a = calls_per_hour · aht / 3600``;
+    the mean wait is ``C · AHT / (n − a)`` and the service level is
+    ``1 − C · exp(−(n − a) · T / AHT)``. When the centre cannot keep up (``a >= n``) the
+    queue grows without bound: the result then has ``p_wait = 1``, ``asa_seconds = inf``,
+    ``service_level = 0``, ``occupancy = 1`` and an infinite queue.
+
+    Args:
+        calls_per_hour: Arrival rate of calls (calls per hour), >= 0.
+        aht_seconds: Mean handle time of a call (seconds), > 0.
+        agents: Number of agents answering calls, >= 1 when calls arrive.
+        answer_within_seconds: Service-level target time T (seconds), >= 0.
+
+    Returns:
+        The steady-state `QueueMetrics`; ``abandon_rate`` is always 0.
+
+    Raises:
+        ValueError: If an argument is out of range; the message names it.
+    """
+    rate = check.non_negative("calls_per_hour", calls_per_hour)
+    aht = check.positive("aht_seconds", aht_seconds)
+    n = check.staffing(rate, agents)
+    target = check.non_negative("answer_within_seconds", answer_within_seconds)
+    load = rate * aht / SECONDS_PER_HOUR
+    if load == 0.0:
+        return _idle_centre()
+    if load >= n:
+        return QueueMetrics(
+            p_wait=1.0,
+            asa_seconds=math.inf,
+            service_level=0.0,
+            abandon_rate=0.0,
+            occupancy=1.0,
+            offered_load_erlangs=load,
+            mean_queue_length=math.inf,
+            mean_wait_answered_seconds=math.inf,
+        )
+    p_wait = _erlang_c_from_b(load, n, erlang_b(load, n))
+    asa = p_wait * aht / (n - load)
+    return QueueMetrics(
+        p_wait=p_wait,
+        asa_seconds=asa,
+        service_level=1.0 - p_wait * math.exp(-(n - load) * target / aht),
+        abandon_rate=0.0,
+        occupancy=load / n,
+        offered_load_erlangs=load,
+        mean_queue_length=p_wait * load / (n - load),
+        mean_wait_answered_seconds=asa,
+    )
+
+
+def _palm_distribution(
+    arrival_rate: float, service_rate: float, abandon_rate: float, agents: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Stationary law of the number of calls in an M/M/n+M centre.
+
+    Returns ``(busy, queue, first)`` where ``busy[k] = P(N = k)`` for ``k < agents`` and
+    ``queue[i] = P(N = agents + first + i)`` for ``i >= 0``: the queue law from ``first``
+    callers waiting on (``first`` is 0 unless the queue is too long to hold from its start,
+    see `_queue_window`). Rates are per second.
+    """
+    load = arrival_rate / service_rate
+    k = np.arange(agents + 1)
+    log_servers = k * math.log(load) - gammaln(k + 1.0)
+    full_rate = agents * service_rate
+    # The queue law peaks where departures (n·mu + j·theta) catch up with arrivals and then
+    # falls off like a Poisson law of mean lambda/theta; under load it also falls
+    # geometrically at rate rho. Start from whichever bound is shorter, then grow if needed.
+    peak = max(0.0, (arrival_rate - full_rate) / abandon_rate)
+    extent = peak + 10.0 * math.sqrt(arrival_rate / abandon_rate) + 50.0
+    if arrival_rate < full_rate:
+        extent = min(extent, _TAIL_LOG / -math.log(arrival_rate / full_rate) + 50.0)
+    extent_states = math.ceil(extent)
+    while True:
+        if extent_states > _MAX_QUEUE_STATES:
+            return _queue_window(arrival_rate, service_rate, abandon_rate, agents, log_servers)
+        j = np.arange(1, extent_states + 1)
+        log_ratio = math.log(arrival_rate) - np.log(full_rate + j * abandon_rate)
+        log_queue = log_servers[-1] + np.cumsum(log_ratio)
+        top = max(log_servers.max(), log_queue.max())
+        if log_queue[-1] < top - _TAIL_LOG:
+            break
+        extent_states *= 2
+    log_all = np.concatenate([log_servers, log_queue])
+    weights = np.exp(log_all - top)
+    weights /= weights.sum()
+    return weights[:agents], weights[agents:], 0
+
+
+def _queue_window(
+    arrival_rate: float,
+    service_rate: float,
+    abandon_rate: float,
+    agents: int,
+    log_servers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`_palm_distribution` of a queue too long to hold from its first state (a centre
+    overloaded many times over, or callers of very long patience): only the queue lengths
+    around the law's mode whose probabilities are within ``exp(-_TAIL_LOG)`` of the largest.
+
+    With ``x = λ/θ`` and ``β = nμ/θ`` the queue law is ``π(n + j) ∝ x^j / Γ(β + j + 1)``,
+    log-concave with its mode at ``j* = max(⌊x − β⌋, 0)`` and a spread of about
+    ``√(β + j*)``, so the states left out are fewer still and their mass is negligible.
+    The log-probabilities are summed outwards from the mode (accurate for any queue length);
+    the mode's own level against the busy states comes from the gamma function.
+    """
+    x = arrival_rate / abandon_rate
+    beta = agents * service_rate / abandon_rate
+    mode = max(math.floor(x - beta), 0)
+    half = math.ceil(math.sqrt(2.0 * _TAIL_LOG * (beta + mode + 1.0))) + 50
+    while True:
+        low, high = max(mode - half, 0), mode + half
+        if high - low + 1 > _MAX_QUEUE_STATES:
+            raise check.fail(
+                "patience_seconds",
+                1.0 / abandon_rate,
+                "small enough for the exact Erlang A distribution (use erlang_c instead)",
+            )
+        j = np.arange(low, high + 1, dtype=float)
+        # log π(n + j) − log π(n + j − 1) = log x − log(β + j)
+        step = -np.log1p((beta + j - x) / x)
+        before = step[: mode - low + 1]  # states low..mode
+        after = step[mode - low + 1 :]  # states mode+1..high
+        below_mode = np.cumsum(before[::-1])[::-1] - before  # Σ_{i=j+1..mode}
+        log_queue = np.concatenate([-below_mode, np.cumsum(after)])
+        if (low == 0 or log_queue[0] < -_TAIL_LOG) and log_queue[-1] < -_TAIL_LOG:
+            break
+        half *= 2
+    mode_level = (
+        log_servers[-1] + mode * math.log(x) - (gammaln(beta + mode + 1.0) - gammaln(beta + 1.0))
+    )
+    top = max(log_servers.max(), mode_level)
+    busy = np.exp(log_servers[:agents] - top)
+    queue = np.exp(mode_level + log_queue - top)
+    total = busy.sum() + queue.sum()
+    return busy / total, queue / total, low
+
+
+def erlang_a(
+    calls_per_hour: float,
+    aht_seconds: float,
+    agents: int,
+    patience_seconds: float,
+    answer_within_seconds: float = 20.0,
+) -> QueueMetrics:
+    """Return the Erlang A (M/M/n+M, exponential patience) metrics of a centre.
+
+    The metrics come from the exact stationary distribution ``π`` of the number of calls in
+    the centre (births at rate λ, deaths at ``min(k, n)·μ + max(k − n, 0)·θ`` with
+    ``θ = 1/patience``). By PASTA an arriving call sees ``π``, so ``p_wait = P(N >= n)``.
+    Little's law gives the mean wait of all callers, ``E[Lq] / λ``, and, because each waiting
+    caller abandons at rate θ, ``abandon_rate = θ · E[Lq] / λ``. A caller who arrives behind
+    ``j`` others is answered with probability ``β / (β + j + 1)`` with ``β = nμ/θ``; given that
+    it is answered, its wait is a sum of exponential stages of rates ``nμ + (i + 1)θ``,
+    ``i = 0..j``, whose distribution function at T is ``I_{1 − e^{−θT}}(j + 1, β + 1)``
+    (regularised incomplete beta). Summing over ``π`` gives the exact service level, the
+    share of offered calls answered within T. This is valid for any load: an overloaded
+    centre (λ·AHT > n) has a finite queue and an abandon rate near ``1 − n / (λ·AHT)``.
+
+    Args:
+        calls_per_hour: Arrival rate of calls (calls per hour), >= 0.
+        aht_seconds: Mean handle time of a call (seconds), > 0.
+        agents: Number of agents answering calls, >= 1 when calls arrive.
+        patience_seconds: Mean time a caller will wait before hanging up (seconds), > 0;
+            ``math.inf`` means callers never hang up and gives `erlang_c`.
+        answer_within_seconds: Service-level target time T (seconds), >= 0.
+
+    Returns:
+        The steady-state `QueueMetrics`.
+
+    Raises:
+        ValueError: If an argument is out of range; the message names it.
+    """
+    rate = check.non_negative("calls_per_hour", calls_per_hour)
+    aht = check.positive("aht_seconds", aht_seconds)
+    n = check.staffing(rate, agents)
+    patience = check.positive("patience_seconds", patience_seconds, allow_inf=True)
+    target = check.non_negative("answer_within_seconds", answer_within_seconds)
+    if math.isinf(patience):
+        return erlang_c(rate, aht, n, target)
+    if rate == 0.0:
+        return _idle_centre()
+
+    lam = rate / SECONDS_PER_HOUR
+    mu = 1.0 / aht
+    theta = 1.0 / patience
+    busy, queue, first = _palm_distribution(lam, mu, theta, n)
+
+    ahead = first + np.arange(queue.size, dtype=float)
+    mean_queue = float(np.dot(ahead, queue))
+    abandon = min(1.0, theta * mean_queue / lam)
+    beta = n * mu / theta
+    answered_if_queued = beta / (beta + ahead + 1.0)
+    reach = queue * answered_if_queued
+    # Mean of the stage sum, sum_{i<=j} 1/(n·mu + (i+1)·theta), through the digamma function.
+    stage_mean = (digamma(beta + ahead + 2.0) - digamma(beta + 1.0)) / theta
+    within = betainc(ahead + 1.0, beta + 1.0, -math.expm1(-theta * target))
+    answered = float(busy.sum() + reach.sum())
+    return QueueMetrics(
+        p_wait=float(queue.sum()),
+        asa_seconds=mean_queue / lam,
+        service_level=min(1.0, float(busy.sum() + np.dot(reach, within))),
+        abandon_rate=abandon,
+        occupancy=min(1.0, lam * (1.0 - abandon) * aht / n),
+        offered_load_erlangs=lam * aht,
+        mean_queue_length=mean_queue,
+        mean_wait_answered_seconds=float(np.dot(reach, stage_mean)) / answered,
+    )
+
+
+def agents_for_service_level(
+    calls_per_hour: float,
+    aht_seconds: float,
+    target_service_level: float,
+    answer_within_seconds: float = 20.0,
+    patience_seconds: float | None = None,
+    max_agents: int = 10000,
+) -> int:
+    """Return the smallest number of agents whose service level reaches a target.
+
+    Uses Erlang C, or Erlang A when ``patience_seconds`` is given. Service level is the
+    share of offered calls answered within ``answer_within_seconds``. With impatient callers
+    the answer can be fewer agents than the offered load, at the price of many abandons:
+    check the ``abandon_rate`` at that staffing too.
+
+    Args:
+        calls_per_hour: Arrival rate of calls (calls per hour), >= 0.
+        aht_seconds: Mean handle time of a call (seconds), > 0.
+        target_service_level: Wanted share answered within the target time, in (0, 1).
+        answer_within_seconds: Service-level target time T (seconds), >= 0.
+        patience_seconds: Mean patience (seconds), > 0, or None for callers who never hang up.
+        max_agents: Largest staffing searched, >= 1.
+
+    Returns:
+        The number of agents; 0 when no calls are offered.
+
+    Raises:
+        ValueError: If an argument is out of range, or no staffing up to ``max_agents``
+            reaches the target.
+    """
+    rate = check.non_negative("calls_per_hour", calls_per_hour)
+    aht = check.positive("aht_seconds", aht_seconds)
+    goal = check.probability(
+        "target_service_level", target_service_level, low_open=True, high_open=True
+    )
+    target = check.non_negative("answer_within_seconds", answer_within_seconds)
+    if patience_seconds is not None:
+        patience = check.positive("patience_seconds", patience_seconds, allow_inf=True)
+    limit = check.count("max_agents", max_agents, minimum=1)
+    load = rate * aht / SECONDS_PER_HOUR
+    if load == 0.0:
+        return 0
+
+    if patience_seconds is None or math.isinf(patience):
+        blocking = 1.0
+        for n in range(1, limit + 1):
+            blocking = load * blocking / (n + load * blocking)
+            if n > load:
+                p_wait = _erlang_c_from_b(load, n, blocking)
+                if 1.0 - p_wait * math.exp(-(n - load) * target / aht) >= goal:
+                    return n
+        raise check.fail("max_agents", limit, f"large enough to reach {goal:g} (raise it)")
+
+    def reaches(n: int) -> bool:
+        return erlang_a(rate, aht, n, patience, target).service_level >= goal
+
+    # No staffing below goal·a can work: at most n/a of the offered calls can be answered.
+    failing = max(0, math.ceil(goal * load) - 1)
+    step = 1
+    candidate = failing + 1
+    while not reaches(min(candidate, limit)):
+        if candidate >= limit:
+            raise check.fail("max_agents", limit, f"large enough to reach {goal:g} (raise it)")
+        failing = candidate
+        candidate += step
+        step *= 2
+    passing = min(candidate, limit)
+    while passing - failing > 1:
+        middle = (failing + passing) // 2
+        if reaches(middle):
+            passing = middle
+        else:
+            failing = middle
+    return passing
