@@ -10,16 +10,10 @@ import pytest
 import yaml
 
 from sim.cli.main import main
+from sim.cli.options import parse_bounds, parse_targets
 from sim.errors import CXMError
 from sim.experiments import parallel
-from sim.experiments.calibrate import (
-    calibrate,
-    check_options,
-    field_constraints,
-    measure,
-    parse_bounds,
-    parse_targets,
-)
+from sim.experiments.calibrate import calibrate, check_options, field_constraints, measure
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
 

@@ -20,6 +20,8 @@ from sim.cli.options import (
     add_quiet_option,
     add_set_option,
     execution_options,
+    parse_bounds,
+    parse_targets,
     progress_bar,
     report_repair,
     shown_path,
@@ -261,8 +263,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.months is not None:
         scenario = with_overrides(scenario, {"months": args.months})
     free = [p.strip() for text in args.free for p in text.split(",") if p.strip()]
-    targets = calibration.parse_targets(args.target)
-    bounds = calibration.parse_bounds(args.bounds)
+    targets = parse_targets(args.target)
+    bounds = parse_bounds(args.bounds)
     unknown = sorted(set(bounds) - set(free))
     if unknown:
         raise CXMError(f"--bounds: {', '.join(unknown)} is not among the --free parameters")

@@ -4,7 +4,9 @@ where runs execute, progress and one-line parse errors."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -147,3 +149,67 @@ class OneLineParser(argparse.ArgumentParser):
 
 class UsageError(CXMError):
     """A command line that does not parse."""
+
+
+def parse_assignments(texts: Sequence[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` strings as a mapping (for --target and --bounds).
+
+    Raises:
+        CXMError: a text without ``=`` or a name given twice.
+    """
+    pairs: dict[str, str] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise CXMError(f"{option}: got {text!r}; expected NAME=VALUE")
+        if name.strip() in pairs:
+            raise CXMError(f"{option}: {name.strip()!r} is given twice")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def parse_targets(texts: Sequence[str]) -> dict[str, float]:
+    """``--target NAME=NUMBER`` options as a mapping.
+
+    Raises:
+        CXMError: a text that is not NAME=NUMBER with a finite number, or a name given twice.
+    """
+    targets = {}
+    for name, value in parse_assignments(texts, "--target").items():
+        number = _finite(value)
+        if number is None:
+            raise CXMError(
+                f"--target: got {f'{name}={value}'!r}; the value must be a finite number, "
+                "e.g. churn_rate_mean=0.015"
+            )
+        targets[name] = number
+    return targets
+
+
+def parse_bounds(texts: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``--bounds PATH=LOW:HIGH`` options as a mapping.
+
+    Raises:
+        CXMError: a text that is not PATH=LOW:HIGH with finite numbers LOW < HIGH, or a path
+            given twice.
+    """
+    bounds = {}
+    for path, value in parse_assignments(texts, "--bounds").items():
+        low, sep, high = value.partition(":")
+        pair = (_finite(low), _finite(high))
+        if not sep or None in pair or not pair[0] < pair[1]:
+            raise CXMError(
+                f"--bounds: got {f'{path}={value}'!r}; expected PATH=LOW:HIGH with finite "
+                "numbers LOW < HIGH, e.g. 0.005:0.05"
+            )
+        bounds[path] = pair
+    return bounds
+
+
+def _finite(text: str) -> float | None:
+    """The finite number written in `text`, or None."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
