@@ -183,11 +183,6 @@ MARKET_COST_LINES = ("acquisition_cost", "support_cost", "fixed_cost")
 the fixed cost."""
 
 
-def reported_by(phase: Phase) -> tuple[str, ...]:
-    """The time-series metrics a phase reports, in table order."""
-    return tuple(m.name for m in TIMESERIES if m.phase == phase)
-
-
 REPORTED = tuple(m.name for m in TIMESERIES if m.phase != "accounts")
 """The metrics the phases report each month (the rest are the month's accounts)."""
 

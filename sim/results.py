@@ -88,13 +88,14 @@ def run_manifest(result: RunResult) -> dict[str, Any]:
 
 
 def summary_json(result: RunResult) -> dict[str, Any]:
-    """Headline metrics: mean and 95% interval across replications."""
+    """Headline metrics: mean and 95% interval across replications (NaN where undefined,
+    written as null by `json_text`)."""
     return {
         "scenario": result.scenario.name,
         "months": result.scenario.months,
         "replications": int(result.outcomes["replication"].nunique()),
         "metrics": {
-            row["metric"]: {k: _finite(row[k]) for k in ("mean", "ci_low", "ci_high", "sd", "n")}
+            row["metric"]: {k: row[k] for k in ("mean", "ci_low", "ci_high", "sd", "n")}
             for row in result.summary.to_dict("records")
         },
     }

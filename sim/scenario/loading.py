@@ -253,6 +253,13 @@ def _allowed_keys(loc: list[str]) -> str:
     return ", ".join(kind.model_fields) if is_model(kind) else "(see docs/model.md)"
 
 
+def _known_touchpoint(scenario: Scenario, source: str, path: str, name: str) -> None:
+    """Refuse a touchpoint name the scenario does not define, naming those it does."""
+    if name not in scenario.touchpoints:
+        allowed = ", ".join(scenario.touchpoints)
+        raise ScenarioError(source, path, name, f"unknown touchpoint; allowed: {allowed}")
+
+
 def _check_references(scenario: Scenario, source: str) -> None:
     """Checks that span several fields: shares, names, journeys."""
     segments = scenario.market.segments
@@ -286,14 +293,7 @@ def _check_references(scenario: Scenario, source: str) -> None:
                 source, f"journeys.{journey}", steps, "a journey needs at least one touchpoint"
             )
         for j, step in enumerate(steps):
-            if step not in scenario.touchpoints:
-                allowed = ", ".join(scenario.touchpoints)
-                raise ScenarioError(
-                    source,
-                    f"journeys.{journey}.{j}",
-                    step,
-                    f"unknown touchpoint; allowed: {allowed}",
-                )
+            _known_touchpoint(scenario, source, f"journeys.{journey}.{j}", step)
             if steps.index(step) != j:
                 raise ScenarioError(
                     source, f"journeys.{journey}.{j}", step, "a touchpoint appears once per journey"
@@ -315,14 +315,7 @@ def _check_references(scenario: Scenario, source: str) -> None:
         )
     chosen = scenario.firm.personalisation.touchpoints or []
     for i, name in enumerate(chosen):
-        if name not in scenario.touchpoints:
-            allowed = ", ".join(scenario.touchpoints)
-            raise ScenarioError(
-                source,
-                f"firm.personalisation.touchpoints.{i}",
-                name,
-                f"unknown touchpoint; allowed: {allowed}",
-            )
+        _known_touchpoint(scenario, source, f"firm.personalisation.touchpoints.{i}", name)
     for name, touchpoint in scenario.touchpoints.items():
         weight = sum(touchpoint.drivers.values())
         if not 0 < weight < math.inf:
