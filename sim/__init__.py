@@ -13,6 +13,7 @@ The public API:
   free parameters to observed KPIs and `sim.experiments.discover.prim(...)` finds input regions.
 """
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.compiled import use_cache_for_this_source
@@ -21,6 +22,10 @@ from sim.compiled import use_cache_for_this_source
 # before any module of the package can import numba: every way in (the command line, the
 # library, a Dask worker unpickling a task) passes through this file. See `sim.compiled`.
 use_cache_for_this_source()
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The project's checkout (its ready scenarios and git commit); results go to the working
+directory's results/ instead (`sim.output_paths.results_dir`)."""
 
 from sim.errors import CXMError, ScenarioError  # noqa: E402
 from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides  # noqa: E402

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 EXIT_BAD_INPUT = 2
@@ -18,7 +19,7 @@ EXIT_BAD_INPUT = 2
 VALUE_EXCERPT_CHARS = 200
 """Most characters of an offending value quoted in an error message."""
 SOURCE_CHARS = 240
-"""Most characters of the source (file or ``--set`` override) in an error message."""
+"""Most characters of the source (file or override) in an error message."""
 PATH_CHARS = 160
 """Most characters of the field path in an error message."""
 ALLOWED_CHARS = 320
@@ -31,6 +32,33 @@ class CXMError(Exception):
     """Base class of errors caused by user input (reported without a traceback)."""
 
 
+class OptionError(CXMError):
+    """A bad argument of a library call, named by its parameter.
+
+    The library speaks of parameters (``max_evaluations``); a front-end renders the same
+    problem with its own names (the command line: ``--max-evaluations``) through `rendered`.
+
+    Attributes:
+        option: the parameter at fault, e.g. ``"max_evaluations"``.
+        problem: what is wrong and what is allowed; each parameter of `mentions` it names is
+            written ``{name}`` and rendered like `option` (other text is left as it is).
+        mentions: the other parameters `problem` names.
+    """
+
+    def __init__(self, option: str, problem: str, mentions: tuple[str, ...] = ()) -> None:
+        self.option = option
+        self.problem = problem
+        self.mentions = mentions
+        super().__init__(self.rendered(str))
+
+    def rendered(self, name: Callable[[str], str]) -> str:
+        """The message with every parameter shown as ``name(parameter)``."""
+        text = self.problem
+        for mention in self.mentions:
+            text = text.replace(f"{{{mention}}}", name(mention))
+        return f"{name(self.option)}: {text}"
+
+
 class ScenarioError(CXMError):
     """A scenario file or override is invalid.
 
@@ -38,7 +66,7 @@ class ScenarioError(CXMError):
     length.
 
     Attributes:
-        source: the file (or ``--set`` override) the problem came from.
+        source: the file (or override) the problem came from.
         path: dotted field path inside the scenario, e.g. ``market.segments.0.share``.
         value: the offending value (or ``None`` when a field is missing).
         allowed: what would have been accepted.
@@ -139,12 +167,12 @@ def check_whole(option: str, value: object, low: int, high: int) -> int:
     """`value` as an int from `low` to `high` (a boolean is not a number).
 
     Raises:
-        CXMError: ``"<option>: got <value>; must be a whole number from <low> to <high>"``.
+        OptionError: ``"<option>: got <value>; must be a whole number from <low> to <high>"``.
     """
     whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not whole or not low <= value <= high:
-        raise CXMError(
-            f"{option}: got {shown_number(value)}; must be a whole number from {low} to {high}"
+        raise OptionError(
+            option, f"got {shown_number(value)}; must be a whole number from {low} to {high}"
         )
     return int(value)
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sim.errors import CXMError
+from sim.errors import OptionError
 
 RESULTS_DIR_ENV = "CXM_RESULTS_DIR"
 """Environment variable naming the folder of default result paths."""
@@ -87,7 +87,7 @@ def results_dir() -> Path:
     return Path(configured) if configured else Path.cwd() / "results"
 
 
-def default_path(name: str, option: str = "--out") -> Path:
+def default_path(name: str, option: str = "out") -> Path:
     """``results/<name>`` for a result named `name`, proven to stay inside the results
     folder (no separators, not ``.``/``..``, no leading dot, no symbolic link out).
 
@@ -95,18 +95,21 @@ def default_path(name: str, option: str = "--out") -> Path:
         CXMError: the name cannot be a folder of its own in the results folder.
     """
     if not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name:
-        raise CXMError(
-            f"name {name!r} cannot name a result folder (no '/', not '.' or '..', no leading "
-            f"dot); give {option} or rename the scenario"
+        raise OptionError(
+            option,
+            f"none given, and the name {name!r} cannot name a result folder (no '/', not '.' "
+            "or '..', no leading dot); give one, or rename the scenario",
         )
     root = results_dir()
     path = root / name
     if path.resolve().parent != root.resolve():
-        raise CXMError(f"{path} leads outside {root} (a symbolic link?); give {option}")
+        raise OptionError(
+            option, f"none given, and {path} leads outside {root} (a symbolic link?); give one"
+        )
     return path
 
 
-def output_path(text: str | os.PathLike[str], option: str = "--out") -> Path:
+def output_path(text: str | os.PathLike[str], option: str = "out") -> Path:
     """An output path given on the command line, made absolute.
 
     Raises:
@@ -114,9 +117,9 @@ def output_path(text: str | os.PathLike[str], option: str = "--out") -> Path:
     """
     text = os.fspath(text)
     if not text.strip():
-        raise CXMError(f"{option}: got {text!r}; give a path")
+        raise OptionError(option, f"got {text!r}; give a path")
     if "\0" in text:
-        raise CXMError(f"{option}: got {text!r}; a path may not hold a NUL character")
+        raise OptionError(option, f"got {text!r}; a path may not hold a NUL character")
     return Path(os.path.abspath(text))
 
 
@@ -131,7 +134,7 @@ def claim(
     path: str | os.PathLike[str],
     kind: Kind = "directory",
     overwrite: bool = False,
-    option: str = "--out",
+    option: str = "out",
     report: Callable[[str], object] | None = None,
 ) -> Iterator[Claim]:
     """Check `path` as an output, lock it, repair what an interrupted writer left, and hold
@@ -201,7 +204,7 @@ def replace_file(
     target: str | os.PathLike[str],
     write: Callable[[Path], object],
     overwrite: bool = False,
-    option: str = "--out",
+    option: str = "out",
 ) -> Path:
     """Write a result file whole or not at all, under a claim of `target`."""
     with claim(target, "file", overwrite, option) as held:
@@ -283,7 +286,7 @@ def _check_ancestors(target: Path, option: str) -> None:
     for ancestor in target.parents:
         if ancestor.exists():
             if not ancestor.is_dir():
-                raise CXMError(f"{option}: {target} lies under {ancestor}, which is not a folder")
+                raise OptionError(option, f"{target} lies under {ancestor}, which is not a folder")
             return
 
 
@@ -304,7 +307,7 @@ def _make_parents(folder: Path, option: str) -> list[Path]:
             for made in reversed(created):
                 with contextlib.suppress(OSError):
                     made.rmdir()
-            raise CXMError(f"{option}: cannot create {ancestor} ({_reason(exc)})") from None
+            raise OptionError(option, f"cannot create {ancestor} ({_reason(exc)})") from None
         created.append(ancestor)
     return created
 
@@ -316,19 +319,20 @@ def _lock(held: Claim) -> None:
         try:
             descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise CXMError(
-                f"{held.option}: cannot write to {held.path.parent} ({_reason(exc)})"
+            raise OptionError(
+                held.option, f"cannot write to {held.path.parent} ({_reason(exc)})"
             ) from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(descriptor)
             if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise CXMError(
-                    f"{held.option}: another cxm command is writing {held.path}; wait for it "
-                    "to finish or choose another path"
+                raise OptionError(
+                    held.option,
+                    f"another cxm command is writing {held.path}; wait for it "
+                    "to finish or choose another path",
                 ) from None
-            raise CXMError(f"{held.option}: cannot lock {lock_path} ({_reason(exc)})") from None
+            raise OptionError(held.option, f"cannot lock {lock_path} ({_reason(exc)})") from None
         # The file may have been removed (by its releasing holder) between open and lock:
         # then the lock is on a deleted file, and the claim starts again.
         try:
@@ -360,15 +364,17 @@ def _check_target(target: Path, kind: Kind, overwrite: bool, option: str) -> str
             result and `overwrite` is false.
     """
     if target.is_symlink():
-        raise CXMError(f"{option}: {target} is a symbolic link; give the path it points to")
+        raise OptionError(option, f"{target} is a symbolic link; give the path it points to")
     if not target.exists():
         return None
     if kind == "file":
         return _check_file(target, overwrite, option)
     if not target.is_dir():
-        raise CXMError(
-            f"{option}: {target} is a file, not a folder; a result is written to a new folder "
-            "(or replaces a previous result with --overwrite)"
+        raise OptionError(
+            option,
+            f"{target} is a file, not a folder; a result is written to a new folder "
+            "(or replaces a previous result with {overwrite})",
+            ("overwrite",),
         )
     entries = list(target.iterdir())
     if not entries:
@@ -377,16 +383,19 @@ def _check_target(target: Path, kind: Kind, overwrite: bool, option: str) -> str
         return "result"  # an unfinished sweep: the sweep decides (resume or refuse)
     reason = _not_a_result(target)
     if reason is not None:
-        raise CXMError(
-            f"{option}: {target} is a folder that is not a cxm result ({reason}); nothing is "
-            "written there (choose a new folder)"
+        raise OptionError(
+            option,
+            f"{target} is a folder that is not a cxm result ({reason}); nothing is "
+            "written there (choose a new folder)",
         )
     if kind == "sweep":
         return "result"  # a finished sweep: the sweep decides (reuse, replace or refuse)
     if not overwrite:
-        raise CXMError(
-            f"{option}: {target} holds a previous result; pass --overwrite to replace it, or "
-            "choose a new folder"
+        raise OptionError(
+            option,
+            f"{target} holds a previous result; pass {{overwrite}} to replace it, or "
+            "choose a new folder",
+            ("overwrite",),
         )
     return "result"
 
@@ -421,16 +430,19 @@ def _is_result_manifest(manifest: dict[str, Any] | None) -> bool:
 
 def _check_file(target: Path, overwrite: bool, option: str) -> str:
     if not target.is_file():
-        raise CXMError(f"{option}: {target} is a folder; give the path of a file")
+        raise OptionError(option, f"{target} is a folder; give the path of a file")
     if not _is_result_file(target):
-        raise CXMError(
-            f"{option}: {target} exists and was not written by this project; nothing is "
-            "written there (choose a new file)"
+        raise OptionError(
+            option,
+            f"{target} exists and was not written by this project; nothing is "
+            "written there (choose a new file)",
         )
     if not overwrite:
-        raise CXMError(
-            f"{option}: {target} holds a previous result; pass --overwrite to replace it, or "
-            "choose a new file"
+        raise OptionError(
+            option,
+            f"{target} holds a previous result; pass {{overwrite}} to replace it, or "
+            "choose a new file",
+            ("overwrite",),
         )
     return "result"
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from sim import PROJECT_ROOT
 from sim.experiments.runs import Comparison, RunResult
 from sim.output_paths import replace_directory, replace_file
 
@@ -31,16 +32,20 @@ if TYPE_CHECKING:
     from sim.experiments.calibrate import CalibrationResult
     from sim.experiments.discover import PrimResult
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-"""The project's checkout (its ready scenarios and git commit); results go to the working
-directory's results/ instead (`sim.output_paths.results_dir`)."""
 PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
+"""Packages whose versions every manifest records."""
 
 
-def provenance(started: datetime, finished: datetime, command: list[str] | None) -> dict[str, Any]:
-    """Where and how a result was made: versions, git commit, times, command line."""
+def provenance(
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None,
+    packages: tuple[str, ...] = PACKAGES,
+) -> dict[str, Any]:
+    """Where and how a result was made: versions of `packages`, git commit, times, command
+    line."""
     versions = {"python": platform.python_version()}
-    for package in PACKAGES:
+    for package in packages:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -79,12 +84,18 @@ def run_manifest(result: RunResult) -> dict[str, Any]:
         "scenario_sha256": result.scenario.sha256,
         "seed": result.seed,
         "replications": replications,
-        "replication_streams": [
-            {"replication": r, "seed_sequence": {"entropy": result.seed, "spawn_key": [r]}}
-            for r in range(replications)
-        ],
+        "replication_streams": replication_streams(result.seed, replications),
         "engine": result.engine,
     }
+
+
+def replication_streams(seed: int, replications: int) -> list[dict[str, Any]]:
+    """How each replication's random numbers are seeded, for a manifest: replication r draws
+    from ``SeedSequence(seed, spawn_key=[r])``."""
+    return [
+        {"replication": r, "seed_sequence": {"entropy": seed, "spawn_key": [r]}}
+        for r in range(replications)
+    ]
 
 
 def summary_json(result: RunResult) -> dict[str, Any]:

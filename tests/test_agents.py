@@ -17,7 +17,7 @@ from sim.customers import rules
 from sim.customers.population import ACTIVE
 from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE
 from sim.engines.customer import Customer
-from sim.experiments.runs import run, simulate
+from sim.experiments.runs import finished_model, run
 from sim.results import PROJECT_ROOT
 from sim.scenario import with_overrides
 from sim.stats import mean_interval
@@ -77,7 +77,7 @@ def test_engines_agree_month_by_month(small, network):
     """Both engines read the same random numbers for the same person: counts are equal
     month by month; money and NPS differ only by float32 rounding."""
     scenario = with_overrides(small, network)
-    vector, agents = (simulate(scenario, 3, 0, engine) for engine in ("vector", "agents"))
+    vector, agents = (finished_model(scenario, 3, 0, engine) for engine in ("vector", "agents"))
     if network:
         assert agents.space is not None and len(agents.space.all_cells) == 600
     v, a = vector.recorder.timeseries(), agents.recorder.timeseries()
@@ -155,7 +155,7 @@ def test_a_customer_reports_its_journey_history(small):
 
 @pytest.mark.slow
 def test_batch_runs_keep_no_history(small):
-    model = simulate(small, 1, 0, "agents", history=False)
+    model = finished_model(small, 1, 0, "agents", history=False)
     assert all(p.history is None for p in model.agents)
     assert model.customer(0).journey().empty
 

@@ -13,9 +13,10 @@ from sim.cli.main import main
 from sim.cli.options import parse_bounds, parse_targets
 from sim.errors import CXMError
 from sim.experiments import parallel
-from sim.experiments.calibrate import calibrate, check_options, field_constraints, measure
+from sim.experiments.calibrate import calibrate, check_options, measure
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
+from sim.scenario.overrides import field_constraints
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 CHURN = "market.segments.mainstream.churn_per_month"
@@ -89,14 +90,19 @@ def test_schema_bounds_of_fields():
     assert field_constraints("market.size")[2] is True
     low, high, _ = field_constraints("support.mean_wait_minutes")
     assert low == 0.0 and math.isinf(high)
-    with pytest.raises(CXMError, match="no field"):
+    with pytest.raises(LookupError, match="has no field 'nope'"):
         field_constraints("support.nope")
+    with pytest.raises(LookupError, match="goes below a plain value at 'x'"):
+        field_constraints("market.size.x")
+    # a named list item and a mapping entry resolve to their fields' bounds
+    low, high, _ = field_constraints("market.segments.premium.share")  # share > 0, ≤ 1
+    assert 0.0 < low < 1e-8 and high == 1.0
 
 
 def test_bad_requests_are_clear_errors(small):
     with pytest.raises(CXMError, match="not a target"):
         calibrate(small, {"happiness": 1.0}, [CHURN])
-    with pytest.raises(CXMError, match=r"give --bounds support\.mean_wait_minutes="):
+    with pytest.raises(CXMError, match=r"^bounds: .*; give bounds support\.mean_wait_minutes="):
         calibrate(small, {"churn_rate_mean": 0.01}, ["support.mean_wait_minutes"])
     with pytest.raises(CXMError, match="is not a value of scenario"):
         calibrate(small, {"churn_rate_mean": 0.01}, ["market.segments.nobody.churn_per_month"])
@@ -174,15 +180,15 @@ def test_bounds_must_be_finite_and_ordered(text):
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"replications": 0}, "--replications: got 0; must be a whole number from 1 to 1000"),
-        ({"replications": 1001}, "--replications: got 1001; must be a whole number from 1 to 1000"),
-        ({"max_evaluations": 0}, "--max-evaluations: got 0; must be a whole number from 1 to 1"),
-        ({"max_evaluations": 10**6}, "--max-evaluations: got 1000000; must be a whole number"),
-        ({"search": 0}, "--search: got 0; must be a whole number from 1 to 10000"),
-        ({"search": 20_000}, "--search: got 20000; must be a whole number from 1 to 10000"),
-        ({"seed": -1}, "--seed: got -1; must be a whole number from 0 to"),
+        ({"replications": 0}, "replications: got 0; must be a whole number from 1 to 1000"),
+        ({"replications": 1001}, "replications: got 1001; must be a whole number from 1 to 1000"),
+        ({"max_evaluations": 0}, "max_evaluations: got 0; must be a whole number from 1 to 1"),
+        ({"max_evaluations": 10**6}, "max_evaluations: got 1000000; must be a whole number"),
+        ({"search": 0}, "search: got 0; must be a whole number from 1 to 10000"),
+        ({"search": 20_000}, "search: got 20000; must be a whole number from 1 to 10000"),
+        ({"seed": -1}, "seed: got -1; must be a whole number from 0 to"),
         ({"replications": 1000, "max_evaluations": 5000},
-         "--max-evaluations × --replications: got 5000 × 1000 = 5000000 runs; must be at most "
+         "max_evaluations: 5000 evaluations × 1000 replications = 5000000 runs; must be at most "
          "1000000"),
     ],
 )  # fmt: skip

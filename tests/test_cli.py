@@ -214,3 +214,29 @@ def test_output_cut_short_by_the_reader_gives_no_traceback():
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("# ")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_library_errors_name_parameters_and_the_command_line_its_flags(tmp_path, capsys):
+    """The library names a parameter as Python does; `cxm` shows the same problem with its
+    own flag, other parameters the message names included."""
+    from sim.cli.options import flag
+    from sim.errors import OptionError
+    from sim.experiments import parallel
+
+    with pytest.raises(OptionError) as caught:
+        parallel.check_options(None, "tcp://10.0.0.5:8786", tls_key=tmp_path / "key.pem")
+    error = caught.value
+    assert str(error).startswith("tls_key: needs a TLS scheduler address (tls://HOST:PORT); ")
+    assert error.rendered(flag).startswith("--tls-key: needs a TLS scheduler address")
+    assert error.rendered(flag).endswith("--scheduler is 'tcp://10.0.0.5:8786'")
+    assert flag("max_evaluations") == "--max-evaluations" and flag("targets") == "--target"
+    assert flag("--seed") == "--seed"
+    # only the parameters a message declares are rendered; other braces stay as given
+    assert OptionError("where", "got '{x} > 1'", ("scheduler",)).rendered(flag) == (
+        "--where: got '{x} > 1'"
+    )
+    baseline = str(PROJECT_ROOT / "scenarios" / "baseline.yaml")
+    assert main(["run", baseline, "--dashboard", "--workers", "1", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "error: --dashboard: needs a local cluster; not with --workers 1\n"
+    )

@@ -207,7 +207,7 @@ def test_conditions_parse_and_reject_nonsense():
     assert list(condition.holds(frame)) == [True, False, False]
     assert str(parse_condition(" retention_of_initial>=0.5 ")) == "retention_of_initial >= 0.5"
     for text in ("retention", "x >= high", "x => 1", ">= 1"):
-        with pytest.raises(CXMError, match="--where"):
+        with pytest.raises(CXMError, match="where"):
             parse_condition(text)
 
 
@@ -271,9 +271,9 @@ def test_discover_options_are_checked_first_and_named(tmp_path, capsys, options,
 
 
 def test_discover_checks_its_options_before_reading_anything(tmp_path):
-    with pytest.raises(CXMError, match=r"^--threshold: got 5.0; must lie between 0 and 1"):
+    with pytest.raises(CXMError, match=r"^threshold: got 5.0; must lie between 0 and 1"):
         discover(tmp_path / "missing", ["x > 1"], threshold=5.0)
-    with pytest.raises(CXMError, match=r"^--max-boxes: got 0; must be a whole number from 1"):
+    with pytest.raises(CXMError, match=r"^max_boxes: got 0; must be a whole number from 1"):
         discover(tmp_path / "missing", ["x > 1"], max_boxes=0)
 
 

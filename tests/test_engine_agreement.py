@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.experiments.runs import simulate
+from sim.experiments.runs import finished_model
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
 
@@ -48,7 +48,7 @@ def test_engines_agree_month_by_month(case):
         load_scenario(SCENARIOS / f"{file}.yaml"),
         {"market.size": 600, "months": 6} | overrides,
     )
-    vector, agents = (simulate(scenario, 3, 0, engine) for engine in ("vector", "agents"))
+    vector, agents = (finished_model(scenario, 3, 0, engine) for engine in ("vector", "agents"))
     v, a = vector.recorder.timeseries(), agents.recorder.timeseries()
     assert len(v) == len(a) == scenario.months
     for column in COUNTS:

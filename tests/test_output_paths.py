@@ -297,7 +297,7 @@ def test_result_files_replace_only_their_own_kind(tmp_path):
     assert target.read_text() == "name: mine\n"
     ours = tmp_path / "ours.yaml"
     output_paths.replace_file(ours, lambda p: p.write_text("# Calibrated a\n"))
-    with pytest.raises(CXMError, match="--overwrite"):
+    with pytest.raises(CXMError, match="overwrite"):
         output_paths.replace_file(ours, lambda p: p.write_text("# Calibrated b\n"))
     output_paths.replace_file(ours, lambda p: p.write_text("# Calibrated b\n"), True)
     assert ours.read_text() == "# Calibrated b\n"

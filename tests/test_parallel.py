@@ -173,7 +173,7 @@ def test_serial_execution_calls_back_in_order_and_options_are_checked():
     )
     assert mode == "serial" and seen == [10, 20, 30]
     assert parallel.execute(len, None, [], print) == "nothing to run"
-    with pytest.raises(CXMError, match="--workers"):
+    with pytest.raises(CXMError, match="workers"):
         parallel.execute(len, None, [1], print, workers=0)
     with pytest.raises(CXMError, match="exclude"):
         parallel.execute(len, None, [1], print, workers=2, scheduler="tcp://127.0.0.1:1")
@@ -277,7 +277,7 @@ def test_bad_scheduler_addresses_are_refused_in_one_line(address):
     with pytest.raises(CXMError) as caught:
         parallel.check_options(None, address)
     message = str(caught.value)
-    assert message.startswith(f"--scheduler: got {address!r}; must be tcp://HOST:PORT")
+    assert message.startswith(f"scheduler: got {address!r}; must be tcp://HOST:PORT")
     assert "\n" not in message
 
 
@@ -309,24 +309,22 @@ def test_tls_options_are_checked_before_any_work(small, tmp_path):
     cert.write_text("not really a certificate\n")
     out = tmp_path / "out"
     cases = [
-        ({"tls_cert": cert}, None, "--tls-cert: only with --scheduler"),
-        ({"tls_ca_file": cert}, None, "--tls-ca-file: only with --scheduler"),
-        ({"tls_cert": cert}, "tcp://10.0.0.5:8786", "--tls-cert: needs a TLS scheduler address"),
+        ({"tls_cert": cert}, None, "tls_cert: only with scheduler"),
+        ({"tls_ca_file": cert}, None, "tls_ca_file: only with scheduler"),
+        ({"tls_cert": cert}, "tcp://10.0.0.5:8786", "tls_cert: needs a TLS scheduler address"),
         ({"tls_cert": tmp_path / "missing.pem"}, "tls://10.0.0.5:8786",
-         f"--tls-cert: got '{tmp_path / 'missing.pem'}'; no such file"),
+         f"tls_cert: got '{tmp_path / 'missing.pem'}'; no such file"),
         ({"tls_cert": cert, "tls_key": tmp_path / "key.pem"}, "tls://10.0.0.5:8786",
-         "--tls-key: got"),
-        ({"tls_key": cert}, "tls://10.0.0.5:8786", "--tls-key: needs --tls-cert"),
-        ({"dashboard": True}, "tls://10.0.0.5:8786", "--dashboard: only for a local cluster"),
+         "tls_key: got"),
+        ({"tls_key": cert}, "tls://10.0.0.5:8786", "tls_key: needs tls_cert"),
+        ({"dashboard": True}, "tls://10.0.0.5:8786", "dashboard: only for a local cluster"),
     ]  # fmt: skip
     for options, scheduler, message in cases:
         with pytest.raises(CXMError) as caught:
             run_sweep(path, scheduler=scheduler, out=out, **options)
         assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
         assert not out.exists()
-    with pytest.raises(
-        CXMError, match=r"^--dashboard: needs a local cluster; not with --workers 1"
-    ):
+    with pytest.raises(CXMError, match=r"^dashboard: needs a local cluster; not with workers 1"):
         run_sweep(path, workers=1, dashboard=True, out=out)
 
 
@@ -367,7 +365,7 @@ def test_tls_files_reach_dask_security(small, tmp_path, monkeypatch):
             tls_cert=files["cert"], tls_key=files["key"],
         )  # fmt: skip
     assert str(caught.value) == (
-        "--scheduler: cannot reach a Dask scheduler at tls://127.0.0.1:9 "
+        "scheduler: cannot reach a Dask scheduler at tls://127.0.0.1:9 "
         "(Timed out trying to connect to tls://127.0.0.1:9)"
     )
     security = seen["security"]
@@ -389,7 +387,7 @@ def test_whatever_client_raises_is_one_line(monkeypatch, error):
     with pytest.raises(CXMError) as caught:
         parallel.execute(len, None, [1], print, scheduler="tcp://127.0.0.1:9")
     message = str(caught.value)
-    assert message.startswith("--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9 (")
+    assert message.startswith("scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9 (")
     assert "\n" not in message
 
 
@@ -408,7 +406,7 @@ def test_a_serial_pool_serves_several_jobs_and_then_closes():
         where.execute(operator.mul, 1, [1], print)
     with parallel.pool(workers=1) as where:
         assert where.in_process
-    with pytest.raises(CXMError, match=r"^--workers: got 0"), parallel.pool(workers=0):
+    with pytest.raises(CXMError, match=r"^workers: got 0"), parallel.pool(workers=0):
         pass
 
 
@@ -491,10 +489,10 @@ def test_run_checks_execution_options_before_any_work(market, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("a replication was simulated")
 
-    monkeypatch.setattr(experiments, "simulate", no_work)
-    with pytest.raises(CXMError, match=r"^--workers: got 0"):
+    monkeypatch.setattr(experiments, "finished_model", no_work)
+    with pytest.raises(CXMError, match=r"^workers: got 0"):
         experiments.run(market, 2, workers=0)
-    with pytest.raises(CXMError, match=r"^--scheduler: got 'foo://x'"):
+    with pytest.raises(CXMError, match=r"^scheduler: got 'foo://x'"):
         experiments.compare(market, market, replications=2, scheduler="foo://x")
     with pytest.raises(ValueError, match="replications: got 0"):
         experiments.run(market, 0, workers=2)

@@ -146,7 +146,7 @@ def test_bad_overrides(override, path, message):
         load_scenario(SCENARIOS / "baseline.yaml", [override])
     assert info.value.path == path
     assert message in str(info.value)
-    assert "--set" in str(info.value)
+    assert "override" in str(info.value)
 
 
 def test_extends_cycle_and_missing_parent(scenario_file):
@@ -241,7 +241,7 @@ def test_huge_files_and_values_are_refused_quickly(scenario_file, tmp_path):
     one_line_error(info.value, "line 2, column 14", "20,000 characters; at most 10,000")
     with pytest.raises(ScenarioError) as info:
         load_scenario(SCENARIOS / "baseline.yaml", ["description=" + "y" * 50_000_000])
-    one_line_error(info.value, "--set description=yyy", "…", "at most 10,000")
+    one_line_error(info.value, "override description=yyy", "…", "at most 10,000")
 
 
 @pytest.mark.slow
@@ -258,7 +258,7 @@ def test_deep_nesting_is_refused_in_one_line(scenario_file, nested):
     one_line_error(info.value, str(file), "line ", "nested deeper than 50 levels")
     with pytest.raises(ScenarioError) as info:
         load_scenario(SCENARIOS / "baseline.yaml", [f"months={nested[:4_000]}{nested[-4_000:]}"])
-    one_line_error(info.value, "--set months=", "nested deeper than 50 levels")
+    one_line_error(info.value, "override months=", "nested deeper than 50 levels")
 
 
 def test_deeply_nested_python_values_give_a_scenario_error():
@@ -406,7 +406,7 @@ def test_driver_weights_must_have_a_finite_sum(scenario_file):
     one_line_error(info.value, "touchpoints.t.drivers", "sum finite")
     with pytest.raises(ScenarioError) as info:
         load_scenario(SCENARIOS / "baseline.yaml", ["firm.noise_sd=.nan"])
-    one_line_error(info.value, "--set firm.noise_sd=.nan", "finite number")
+    one_line_error(info.value, "override firm.noise_sd=.nan", "finite number")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.experiments.runs import simulate
+from sim.experiments.runs import finished_model
 from sim.experiments.sweep import run_sweep
 from sim.experiments.sweep_spec import sweep_from_dict
 from sim.results import PROJECT_ROOT
@@ -35,7 +35,7 @@ def test_the_ready_scenarios_and_sweeps_are_found():
 @pytest.mark.parametrize("file", SCENARIO_FILES, ids=lambda f: f.stem)
 def test_every_ready_scenario_runs_two_months(file, engine):
     scenario = with_overrides(load_scenario(file), {"market.size": 300, "months": 2})
-    recorder = simulate(scenario, scenario.seed, 0, engine, history=False).recorder
+    recorder = finished_model(scenario, scenario.seed, 0, engine, history=False).recorder
     ts = recorder.timeseries()
     assert list(ts["month"]) == [1, 2]
     for column in CORE:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import metrics, output_paths, results
+from sim import PROJECT_ROOT, metrics, output_paths, results
 from sim.cli import experiments as experiments_cli
 from sim.cli.options import (
     OneLineParser,
@@ -27,18 +27,19 @@ from sim.cli.options import (
     add_quiet_option,
     add_set_option,
     execution_options,
+    flag,
     progress_bar,
     report_repair,
     shown_path,
 )
 from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE
-from sim.errors import EXIT_BAD_INPUT, CXMError, check_whole
+from sim.errors import EXIT_BAD_INPUT, CXMError, OptionError, check_whole
 from sim.experiments import runs as experiments
 from sim.model import ENGINES, check_engine
 from sim.scenario import Scenario, load_scenario, with_overrides
 from sim.support.contact_centre import cli as contact_centre_cli
 
-BASELINE = results.PROJECT_ROOT / "scenarios" / "baseline.yaml"
+BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         args.command_line = ["cxm", *(sys.argv[1:] if argv is None else argv)]
         return int(args.handler(args) or 0)
+    except OptionError as exc:
+        print(f"error: {exc.rendered(flag)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except CXMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -173,7 +177,7 @@ def _load(path: Path, args: argparse.Namespace) -> Scenario:
 
 def _check_counts(args: argparse.Namespace) -> None:
     if args.replications is not None:
-        check_whole("--replications", args.replications, 1, schema_maximum("replications"))
+        check_whole("replications", args.replications, 1, schema_maximum("replications"))
     if args.seed is not None and args.seed < 0:
         raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
 
@@ -251,8 +255,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    check_whole("--customers", args.customers, 1, BENCH_MAX_CUSTOMERS)
-    check_whole("--months", args.months, 1, schema_maximum("months"))
+    check_whole("customers", args.customers, 1, BENCH_MAX_CUSTOMERS)
+    check_whole("months", args.months, 1, schema_maximum("months"))
     if args.seed < 0:
         raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
     base = load_scenario(args.scenario, args.overrides)

@@ -15,6 +15,17 @@ from tqdm import tqdm
 from sim.errors import CXMError
 from sim.experiments import parallel
 
+FLAG_OF = {"targets": "--target", "overrides": "--set"}
+"""Parameters of the library whose command-line flag is not ``--`` + the name with dashes."""
+
+
+def flag(parameter: str) -> str:
+    """The command-line flag of a library parameter (``max_evaluations`` →
+    ``--max-evaluations``); a name that is already a flag is returned as it is."""
+    if parameter.startswith("-"):
+        return parameter
+    return FLAG_OF.get(parameter, "--" + parameter.replace("_", "-"))
+
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable ``--set PATH=VALUE`` scenario override (into `overrides`)."""

@@ -28,27 +28,24 @@ and ends at the same values for any workers.
 from __future__ import annotations
 
 import math
-import types
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import annotated_types
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 from scipy.optimize import minimize
 
 from sim import purposes
-from sim.errors import CXMError, ScenarioError, check_whole
+from sim.errors import CXMError, OptionError, ScenarioError, check_whole
 from sim.experiments import parallel
 from sim.experiments import runs as experiments
 from sim.experiments.designs import unit_samples
 from sim.experiments.sweep_spec import available_outcomes
 from sim.scenario import Scenario, with_overrides
 from sim.scenario.fields import SEED_MAX
+from sim.scenario.overrides import field_constraints, value_at
 from sim.streams import purpose_key
 
 PENALTY = 1e12
@@ -135,16 +132,20 @@ def calibrate(
     parallel.check_options(workers, scheduler, dashboard=dashboard, **tls)
     free = list(free)
     if not free or not targets:
-        raise CXMError("calibrate needs at least one --target and one --free parameter")
+        raise OptionError(
+            "free", "calibration needs at least one {targets} and one {free}", ("targets", "free")
+        )
     if len(set(free)) != len(free):
-        raise CXMError(f"--free: a parameter is named twice in {free}")
+        raise OptionError("free", f"a parameter is named twice in {free}")
     check_targets(scenario, targets)
     limits = {path: _bounds(scenario, path, (bounds or {}).get(path)) for path in free}
-    integer = {path: field_constraints(path)[2] for path in free}
+    integer = {path: _constraints(path)[2] for path in free}
     seed = scenario.seed if seed is None else int(seed)
     search = 4 + 4 * len(free) if search is None else search
     if max_evaluations < search + 2:
-        raise CXMError(f"--max-evaluations must exceed the {search} search points by 2 or more")
+        raise OptionError(
+            "max_evaluations", f"got {max_evaluations}; must exceed the {search} search points by 2"
+        )
     with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
 
         def evaluate(values: Mapping[str, Any]) -> float:
@@ -241,17 +242,19 @@ def check_options(
     Raises:
         CXMError: naming the option, the value and the allowed range.
     """
-    check_whole("--replications", replications, 1, MAX_REPLICATIONS)
-    check_whole("--max-evaluations", max_evaluations, 1, MAX_EVALUATIONS)
+    check_whole("replications", replications, 1, MAX_REPLICATIONS)
+    check_whole("max_evaluations", max_evaluations, 1, MAX_EVALUATIONS)
     if search is not None:
-        check_whole("--search", search, 1, MAX_SEARCH)
+        check_whole("search", search, 1, MAX_SEARCH)
     if seed is not None:
-        check_whole("--seed", seed, 0, SEED_MAX)
+        check_whole("seed", seed, 0, SEED_MAX)
     runs = max_evaluations * replications
     if runs > MAX_RUNS:
-        raise CXMError(
-            f"--max-evaluations × --replications: got {max_evaluations} × {replications} = "
-            f"{runs} runs; must be at most {MAX_RUNS}"
+        raise OptionError(
+            "max_evaluations",
+            f"{max_evaluations} evaluations × {replications} {{replications}} = {runs} runs; "
+            f"must be at most {MAX_RUNS}",
+            ("replications",),
         )
 
 
@@ -307,109 +310,56 @@ def check_targets(scenario: Scenario, targets: Mapping[str, float]) -> None:
     allowed = set(outcomes) | {f"{m}_mean" for m in metrics}
     for name, value in targets.items():
         if name not in allowed:
-            raise CXMError(
-                f"--target: {name!r} is not a target; use an outcome "
+            raise OptionError(
+                "targets",
+                f"{name!r} is not a target; use an outcome "
                 f"({', '.join(outcomes)}) or METRIC_mean for a time-series metric "
-                f"({', '.join(metrics)})"
+                f"({', '.join(metrics)})",
             )
         if not math.isfinite(value):
-            raise CXMError(f"--target: {name}={value}; a finite number is needed")
-
-
-def field_constraints(path: str) -> tuple[float, float, bool]:
-    """The schema bounds (low, high) of a scenario field and whether it is an integer.
-
-    Exclusive bounds are moved inward by a relative 1e-9 so they can be searched; a side
-    without a bound is infinite.
-
-    Raises:
-        CXMError: the path does not lead to a field of the scenario schema.
-    """
-    annotation: Any = Scenario
-    metadata: list[Any] = []
-    for key in path.split("."):
-        annotation, metadata = _unwrap(annotation, metadata)
-        origin = typing.get_origin(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(key)
-            if field is None:
-                raise CXMError(f"--free: {path!r} has no field {key!r}")
-            annotation, metadata = field.annotation, list(field.metadata)
-        elif origin in (list, tuple):
-            annotation, metadata = typing.get_args(annotation)[0], []
-        elif origin is dict:
-            annotation, metadata = typing.get_args(annotation)[1], []
-        else:
-            raise CXMError(f"--free: {path!r} goes below a plain value at {key!r}")
-    annotation, metadata = _unwrap(annotation, metadata)
-    low, high = -math.inf, math.inf
-    for item in metadata:
-        if isinstance(item, annotated_types.Ge):
-            low = max(low, float(item.ge))
-        elif isinstance(item, annotated_types.Gt):
-            low = max(low, float(item.gt) + 1e-9 * max(1.0, abs(float(item.gt))))
-        elif isinstance(item, annotated_types.Le):
-            high = min(high, float(item.le))
-        elif isinstance(item, annotated_types.Lt):
-            high = min(high, float(item.lt) - 1e-9 * max(1.0, abs(float(item.lt))))
-    return low, high, annotation is int
-
-
-def _unwrap(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
-    """Strip Annotated (keeping its constraints) and Optional from a type."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            base, *extra = typing.get_args(annotation)
-            for item in extra:
-                metadata = [*metadata, *getattr(item, "metadata", [item])]
-            annotation = base
-        elif origin in (typing.Union, types.UnionType):
-            options = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = options[0]
-        else:
-            return annotation, metadata
+            raise OptionError("targets", f"{name}={value}; a finite number is needed")
 
 
 def _bounds(
     scenario: Scenario, path: str, given: tuple[float, float] | None
 ) -> tuple[float, float]:
     _current(scenario, path)  # the path must name a numeric value of this scenario
-    low, high, _ = field_constraints(path)
+    low, high, _ = _constraints(path)
     if given is not None:
         if not (math.isfinite(given[0]) and math.isfinite(given[1]) and given[0] < given[1]):
-            raise CXMError(f"--bounds: {path}={given[0]}:{given[1]}; need finite LOW < HIGH")
+            raise OptionError("bounds", f"{path}={given[0]}:{given[1]}; need finite LOW < HIGH")
         if given[0] < low or given[1] > high:
-            raise CXMError(
-                f"--bounds: {path}={given[0]}:{given[1]} leaves the allowed range [{low}, {high}]"
+            raise OptionError(
+                "bounds",
+                f"{path}={given[0]}:{given[1]} leaves the allowed range [{low}, {high}]",
             )
         return float(given[0]), float(given[1])
     if not (math.isfinite(low) and math.isfinite(high)):
-        raise CXMError(
-            f"--bounds: {path} has no finite bounds in the scenario schema "
-            f"(allowed [{low}, {high}]); give --bounds {path}=LOW:HIGH"
+        raise OptionError(
+            "bounds",
+            f"{path} has no finite bounds in the scenario schema "
+            f"(allowed [{low}, {high}]); give {{bounds}} {path}=LOW:HIGH",
+            ("bounds",),
         )
     return low, high
 
 
 def _current(scenario: Scenario, path: str) -> float:
-    """The scenario's value at a dotted path (list items by index or by name)."""
-    node: Any = scenario.model_dump(mode="json")
-    for key in path.split("."):
-        if isinstance(node, list):
-            named = [
-                i
-                for i, item in enumerate(node)
-                if isinstance(item, dict) and item.get("name") == key
-            ]
-            node = node[int(key)] if key.isdigit() else node[named[0]] if named else None
-        elif isinstance(node, dict):
-            node = node.get(key)
-        if node is None:
-            raise CXMError(f"--free: {path!r} is not a value of scenario {scenario.name}")
+    """The scenario's numeric value at a dotted path (list items by index or by name)."""
+    node = value_at(scenario.model_dump(mode="json"), path)
+    if node is None:
+        raise OptionError("free", f"{path!r} is not a value of scenario {scenario.name}")
     if not isinstance(node, int | float) or isinstance(node, bool):
-        raise CXMError(f"--free: {path} is {node!r}; only numeric values can be fitted")
+        raise OptionError("free", f"{path} is {node!r}; only numeric values can be fitted")
     return float(node)
+
+
+def _constraints(path: str) -> tuple[float, float, bool]:
+    """`field_constraints` of a free parameter, refused when it names no field."""
+    try:
+        return field_constraints(path)
+    except LookupError as exc:
+        raise OptionError("free", f"{path!r} {exc.args[0]}") from None
 
 
 def _objective(

@@ -41,7 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sim.errors import CXMError
+from sim.errors import OptionError
 
 SERIAL_BELOW = 16
 """Without an explicit worker count, jobs with fewer tasks than this run serially."""
@@ -229,31 +229,38 @@ def check_options(
         CXMError: naming the option, the value and what is allowed.
     """
     if workers is not None and workers < 1:
-        raise CXMError(f"--workers: got {workers}; must be at least 1")
+        raise OptionError("workers", f"got {workers}; must be at least 1")
     if workers is not None and scheduler is not None:
-        raise CXMError("--workers and --scheduler exclude each other; give one")
+        raise OptionError("scheduler", "excludes {workers}; give one of the two", ("workers",))
     scheme = check_scheduler_address(scheduler) if scheduler is not None else None
     if dashboard and scheduler is not None:
-        raise CXMError(
-            "--dashboard: only for a local cluster; a --scheduler cluster has its own dashboard"
+        raise OptionError(
+            "dashboard",
+            "only for a local cluster; a {scheduler} cluster has its own dashboard",
+            ("scheduler",),
         )
     if dashboard and workers == 1:
-        raise CXMError("--dashboard: needs a local cluster; not with --workers 1")
-    files = {"--tls-ca-file": tls_ca_file, "--tls-cert": tls_cert, "--tls-key": tls_key}
+        raise OptionError("dashboard", "needs a local cluster; not with {workers} 1", ("workers",))
+    files = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
     for option, path in files.items():
         if path is None:
             continue
         if scheduler is None:
-            raise CXMError(f"{option}: only with --scheduler (a remote Dask cluster)")
+            raise OptionError(
+                option, "only with {scheduler} (a remote Dask cluster)", ("scheduler",)
+            )
         if scheme not in TLS_SCHEMES:
-            raise CXMError(
-                f"{option}: needs a TLS scheduler address (tls://HOST:PORT); "
-                f"--scheduler is {scheduler!r}"
+            raise OptionError(
+                option,
+                f"needs a TLS scheduler address (tls://HOST:PORT); {{scheduler}} is {scheduler!r}",
+                ("scheduler",),
             )
         if not Path(path).is_file():
-            raise CXMError(f"{option}: got {str(path)!r}; no such file")
+            raise OptionError(option, f"got {str(path)!r}; no such file")
     if tls_key is not None and tls_cert is None:
-        raise CXMError("--tls-key: needs --tls-cert (the certificate the key belongs to)")
+        raise OptionError(
+            "tls_key", "needs {tls_cert} (the certificate the key belongs to)", ("tls_cert",)
+        )
 
 
 def check_scheduler_address(address: str) -> str:
@@ -271,15 +278,15 @@ def check_scheduler_address(address: str) -> str:
     scheme, sep, location = address.rpartition("://")
     scheme = scheme if sep else "tcp"
     if scheme not in SCHEDULER_SCHEMES or any(c.isspace() for c in address):
-        raise CXMError(f"--scheduler: got {address!r}; {allowed}")
+        raise OptionError("scheduler", f"got {address!r}; {allowed}")
     from distributed.comm.addressing import parse_host_port
 
     try:
         host, port = parse_host_port(location)
     except ValueError:
-        raise CXMError(f"--scheduler: got {address!r}; {allowed}") from None
+        raise OptionError("scheduler", f"got {address!r}; {allowed}") from None
     if not host or "/" in host or not 0 < port < 65536:
-        raise CXMError(f"--scheduler: got {address!r}; {allowed}")
+        raise OptionError("scheduler", f"got {address!r}; {allowed}")
     return scheme
 
 
@@ -356,8 +363,8 @@ def _scheduler_client(address: str, security: Any = None) -> Iterator[Any]:
         client = Client(address, timeout=CONNECT_TIMEOUT_S, security=security)
     except (OSError, TimeoutError, ValueError, TypeError, RuntimeError, ImportError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise CXMError(
-            f"--scheduler: cannot reach a Dask scheduler at {address} ({reason})"
+        raise OptionError(
+            "scheduler", f"cannot reach a Dask scheduler at {address} ({reason})"
         ) from None
     with client:
         yield client

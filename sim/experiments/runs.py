@@ -101,11 +101,11 @@ def run_replication(
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate one replication to the horizon; its time series and touchpoint table."""
-    model = simulate(scenario, seed, replication, engine, progress, history=False)
+    model = finished_model(scenario, seed, replication, engine, progress, history=False)
     return _tables(model)[:2]
 
 
-def simulate(
+def finished_model(
     scenario: Scenario,
     seed: int,
     replication: int,
@@ -161,7 +161,7 @@ def replication_tables(context: Replications, task: Replication) -> Tables:
     """Simulate one replication to the horizon; its time series, touchpoint and segment
     tables (a top-level function of (shared, task), as `sim.experiments.parallel` runs it)."""
     scenario = context.scenarios[task.scenario]
-    model = simulate(
+    model = finished_model(
         scenario, context.seed, task.replication, context.engine, context.progress, history=False
     )
     return _tables(model)

@@ -27,7 +27,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ from sim.experiments.sweep_spec import (
 )
 from sim.metrics import replication_outcomes
 from sim.output_paths import chosen_path, claim
-from sim.results import provenance
+from sim.results import PACKAGES, provenance, replication_streams
 from sim.scenario import (
     with_overrides,
 )
@@ -254,12 +253,8 @@ def _manifest(
 ) -> dict[str, Any]:
     ok = int((runs["status"] == "ok").sum())
     seconds = max((finished - started).total_seconds(), 1e-9)
-    stamp = provenance(started, finished, command)
-    for package in ("dask", "distributed", "SALib", "tqdm"):
-        try:
-            stamp["package_versions"][package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            stamp["package_versions"][package] = None
+    packages = (*PACKAGES, "dask", "distributed", "SALib", "tqdm")
+    stamp = provenance(started, finished, command, packages)
     return {
         "kind": "sweep",
         "name": sweep.spec.name,
@@ -284,10 +279,7 @@ def _manifest(
         "seed": sweep.seed,
         "replications": sweep.spec.replications,
         "common_random_numbers": True,
-        "replication_streams": [
-            {"replication": r, "seed_sequence": {"entropy": sweep.seed, "spawn_key": [r]}}
-            for r in range(sweep.spec.replications)
-        ],
+        "replication_streams": replication_streams(sweep.seed, sweep.spec.replications),
         "runs": counts | {"ok": ok, "error": len(runs) - ok},
         "execution": execution,
         "runs_per_second": round(counts["executed"] / seconds, 3),

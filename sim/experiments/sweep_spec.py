@@ -35,7 +35,7 @@ from sim.scenario import (
     Scenario,
     load_scenario,
     read_scenario_mapping,
-    validation_message,
+    validation_error,
     with_overrides,
 )
 from sim.scenario.fields import Name, Seed
@@ -174,7 +174,7 @@ def sweep_from_dict(
     try:
         spec = SweepSpec.model_validate(dict(raw))
     except ValidationError as exc:
-        raise _spec_error(exc, source) from None
+        raise validation_error(exc, dict(raw), source, SweepSpec) from None
     _check_design_options(spec, source)
     for name, parameter in spec.parameters.items():
         _check_parameter(spec, name, parameter, source)
@@ -232,19 +232,6 @@ def available_outcomes(scenario: Scenario) -> tuple[list[str], list[str]]:
         if c not in ids and pd.api.types.is_numeric_dtype(timeseries[c])
     ]
     return list(replication_outcomes(timeseries)), metrics
-
-
-def _spec_error(exc: ValidationError, source: str) -> ScenarioError:
-    first = exc.errors()[0]
-    loc = [str(part) for part in first["loc"]]
-    path = ".".join(loc)
-    if first["type"] == "extra_forbidden":
-        model = Parameter if loc[0] == "parameters" else SweepSpec
-        keys = [f.alias or k for k, f in model.model_fields.items()]
-        return ScenarioError(source, path, loc[-1], f"unknown key; allowed keys: {', '.join(keys)}")
-    if first["type"] == "missing":
-        return ScenarioError(source, path, None, "this field is required")
-    return ScenarioError(source, path, first.get("input"), validation_message(first, path))
 
 
 def _check_design_options(spec: SweepSpec, source: str) -> None:

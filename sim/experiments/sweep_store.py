@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.errors import CXMError
+from sim.errors import CXMError, OptionError
 from sim.output_paths import atomic_write
 from sim.results import json_text
 
@@ -37,18 +37,22 @@ def is_complete(out: Path, fingerprint: str, resume: bool, overwrite: bool = Fal
         return False
     manifest = _read_json(out / "manifest.json")
     if manifest is None or manifest.get("kind") != "sweep":
-        raise CXMError(f"{out} exists and holds no sweep result; choose another --out")
+        raise OptionError("out", f"{out} exists and holds no sweep result; choose another")
     if overwrite and not resume:
         return False
     if not resume:
-        raise CXMError(
-            f"--out: {out} holds a finished sweep; pass --resume to reuse it, --overwrite to "
-            "run it again and replace it, or choose another --out"
+        raise OptionError(
+            "out",
+            f"{out} holds a finished sweep; pass {{resume}} to reuse it, {{overwrite}} to "
+            "run it again and replace it, or choose another",
+            ("resume", "overwrite"),
         )
     if manifest.get("fingerprint") != fingerprint:
-        raise CXMError(
-            f"--resume: {out} holds a finished sweep of a different spec, base scenario or "
-            "model code; run without --resume to replace it, or choose another --out"
+        raise OptionError(
+            "resume",
+            f"{out} holds a finished sweep of a different spec, base scenario or "
+            "model code; run without {resume} to replace it, or choose another {out}",
+            ("resume", "out"),
         )
     return True
 
@@ -67,14 +71,18 @@ def open_work_dir(
         state = _read_json(work / STATE_FILE) or {}
         if not resume:
             runs = len(list(work.glob("run-*.json")))
-            raise CXMError(
+            raise OptionError(
+                "out",
                 f"{out} holds an unfinished sweep ({runs} of its runs are done); pass "
-                "--resume to finish it, or choose another --out"
+                "{resume} to finish it, or choose another",
+                ("resume",),
             )
         if state.get("fingerprint") != fingerprint:
-            raise CXMError(
-                f"--resume: the unfinished sweep in {out} has a different spec, base scenario "
-                "or model code (sim/); restore them, or choose another --out"
+            raise OptionError(
+                "resume",
+                f"the unfinished sweep in {out} has a different spec, base scenario "
+                "or model code (sim/); restore them, or choose another {out}",
+                ("out",),
             )
         for stale in work.glob(".*.tmp"):
             stale.unlink(missing_ok=True)

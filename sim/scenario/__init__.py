@@ -31,7 +31,7 @@ from sim.scenario.loading import (
     read_scenario_mapping,
     scenario_from_dict,
     valid_name,
-    validation_message,
+    validation_error,
     with_overrides,
 )
 from sim.scenario.reading import SCENARIO_SUFFIXES, YAMLReadError, parse_yaml
@@ -82,6 +82,6 @@ __all__ = [
     "read_scenario_mapping",
     "scenario_from_dict",
     "valid_name",
-    "validation_message",
+    "validation_error",
     "with_overrides",
 ]

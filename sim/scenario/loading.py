@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError, bounded_repr, one_line
 from sim.scenario.fields import (
@@ -148,8 +148,9 @@ def scenario_from_dict(
     data = scenario.model_dump(mode="json")
     for text in overrides:
         apply_override(data, text)
-    sets = " ".join(f"--set {one_line(o, 60)}" for o in overrides)
-    return _validate(data, f"{source} with {sets}")
+    sets = ", ".join(one_line(o, 60) for o in overrides)
+    plural = "s" if len(overrides) > 1 else ""
+    return _validate(data, f"{source} with override{plural} {sets}")
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
@@ -171,7 +172,7 @@ def _validate(data: dict[str, Any], source: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _scenario_error(exc, data, source) from None
+        raise validation_error(exc, data, source) from None
     except RecursionError:
         raise ScenarioError(source, "", None, "the values nest too deeply") from None
     _check_references(scenario, source)
@@ -221,14 +222,20 @@ def _data_path(data: Any, loc: Sequence[Any]) -> list[str]:
     return path
 
 
-def _scenario_error(exc: ValidationError, data: dict[str, Any], source: str) -> ScenarioError:
+def validation_error(
+    exc: ValidationError, data: Any, source: str, root: type[BaseModel] = Scenario
+) -> ScenarioError:
+    """The first problem pydantic found when validating `data` as `root` (a scenario, a
+    sweep), as one `ScenarioError` naming the field path: an unknown key with the keys
+    allowed there, a missing field, or a bad value with what is allowed (every alternative
+    of a union)."""
     errors = exc.errors()
     first = errors[0]
     loc = [part for part in first["loc"] if part != "[key]"]
     kind = first["type"]
     if kind == "extra_forbidden":
         names = [str(part) for part in loc]
-        allowed = _allowed_keys(names[:-1])
+        allowed = _allowed_keys(root, names[:-1])
         return ScenarioError(
             source, ".".join(names), loc[-1], f"unknown key; allowed keys: {allowed}"
         )
@@ -245,12 +252,14 @@ def _scenario_error(exc: ValidationError, data: dict[str, Any], source: str) -> 
     return ScenarioError(source, path, first.get("input"), validation_message(first, path))
 
 
-def _allowed_keys(loc: list[str]) -> str:
-    annotation: Any = Scenario
+def _allowed_keys(root: type[BaseModel], loc: list[str]) -> str:
+    annotation: Any = root
     for part in loc:
         annotation = child_annotation(annotation, part)[1]
     kind = strip_annotation(annotation)
-    return ", ".join(kind.model_fields) if is_model(kind) else "(see docs/model.md)"
+    if not is_model(kind):
+        return "(see docs/model.md)"
+    return ", ".join(field.alias or name for name, field in kind.model_fields.items())
 
 
 def _known_touchpoint(scenario: Scenario, source: str, path: str, name: str) -> None:

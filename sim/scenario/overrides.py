@@ -1,12 +1,16 @@
-"""Overrides by dotted field path (``firm.capabilities.technology=4``,
-``market.segments.premium.share=0.4``): setting a value inside a scenario's data, with the
-schema walked to name what a wrong path could have meant."""
+"""Fields by dotted path (``firm.capabilities.technology``, ``market.segments.premium.share``):
+overriding a value inside a scenario's data (``firm.capabilities.technology=4``), reading one,
+and walking the schema to a field's type and bounds. The one place that walks paths."""
 
 from __future__ import annotations
 
+import math
+import types
+import typing
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel
 
 from sim.errors import ScenarioError
@@ -15,7 +19,13 @@ from sim.scenario.schema import Scenario
 
 
 def apply_override(data: dict[str, Any], text: str) -> None:
-    source = f"--set {text}"
+    """Apply one ``dotted.path=value`` override (the value read as YAML) to a scenario's data.
+
+    Raises:
+        ScenarioError: the text is not an override, the value is not YAML, or the path names
+            no field.
+    """
+    source = f"override {text}"
     if not isinstance(text, str):
         raise ScenarioError(source, "", text, "overrides take the form dotted.path=value")
     if len(text) > MAX_OVERRIDE_CHARS:
@@ -148,7 +158,11 @@ def child_annotation(annotation: Any, key: str) -> tuple[bool, Any]:
     kind = strip_annotation(annotation)
     if is_model(kind):
         field = kind.model_fields.get(key)
-        return (True, field.annotation) if field is not None else (False, None)
+        if field is None:
+            return False, None
+        if field.metadata:  # pydantic keeps a field's constraints beside its annotation
+            return True, Annotated[(field.annotation, *field.metadata)]
+        return True, field.annotation
     origin, args = get_origin(kind), get_args(kind)
     if origin is dict and len(args) == 2:
         keys = _literal_values(args[0])
@@ -163,3 +177,80 @@ def child_annotation(annotation: Any, key: str) -> tuple[bool, Any]:
 
 
 # --------------------------------------------------------------------------- validating
+
+
+# --------------------------------------------------------------------- fields by path
+
+
+def value_at(data: Any, dotted: str) -> Any:
+    """The value at a dotted path of a scenario's data (list items by index or by name), or
+    None when the path names nothing there."""
+    node = data
+    for key in dotted.split("."):
+        if isinstance(node, list):
+            index = _list_index(node, key)
+            node = None if index is None else node[index]
+        elif isinstance(node, dict):
+            node = node.get(key)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def field_annotation(dotted: str) -> Any:
+    """The schema's annotation, constraints included, of the field at a dotted path; list
+    items and mapping entries may be named by any key.
+
+    Raises:
+        LookupError: with the reason, e.g. ``has no field 'x'``.
+    """
+    annotation: Any = Scenario
+    for key in dotted.split("."):
+        kind = strip_annotation(annotation)
+        if not (is_model(kind) or get_origin(kind) in _CONTAINERS):
+            raise LookupError(f"goes below a plain value at {key!r}")
+        declared, annotation = child_annotation(annotation, key)
+        if is_model(kind) and not declared:
+            raise LookupError(f"has no field {key!r}")
+    return annotation
+
+
+def field_constraints(dotted: str) -> tuple[float, float, bool]:
+    """The schema bounds (low, high) of the field at a dotted path and whether it is an
+    integer. Exclusive bounds are moved inward by a relative 1e-9 so they can be searched; a
+    side without a bound is infinite.
+
+    Raises:
+        LookupError: the path does not lead to a field of the scenario schema.
+    """
+    annotation, metadata = _constrained(field_annotation(dotted))
+    low, high = -math.inf, math.inf
+    for item in metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = max(low, float(item.ge))
+        elif isinstance(item, annotated_types.Gt):
+            low = max(low, float(item.gt) + 1e-9 * max(1.0, abs(float(item.gt))))
+        elif isinstance(item, annotated_types.Le):
+            high = min(high, float(item.le))
+        elif isinstance(item, annotated_types.Lt):
+            high = min(high, float(item.lt) - 1e-9 * max(1.0, abs(float(item.lt))))
+    return low, high, annotation is int
+
+
+def _constrained(annotation: Any) -> tuple[Any, list[Any]]:
+    """A type without Annotated and Optional, and the constraints Annotated held."""
+    metadata: list[Any] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            base, *extra = typing.get_args(annotation)
+            for item in extra:
+                metadata = [*metadata, *getattr(item, "metadata", [item])]
+            annotation = base
+        elif origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0]
+        else:
+            return annotation, metadata
