@@ -589,7 +589,7 @@ NONFINITE_CASES = [
 ]
 
 SET_CASES = [
-    override("set-without-equals", "months", "--set", "months"),
+    override("set-without-equals", "months", "override", "months"),
     override("set-unknown-path", "market.colour=3", "market.colour"),
     override("set-unknown-top", "colour=3", "colour"),
     override("set-below-plain-value", "months.x=3", "months.x"),
@@ -608,7 +608,7 @@ SET_CASES = [
              "economics.discount_rate_per_year", NAN),
     override("set-cost-inf", "acquisition.cost_per_acquisition=.inf",
              "acquisition.cost_per_acquisition", INF),
-    override("set-empty-path", "=5", "--set", "=5"),
+    override("set-empty-path", "=5", "override", "=5"),
     override("set-empty-journey", "journeys.standard=[]", "journeys.standard", "[]"),
     override("set-support-mode", "support.mode=magic", "support.mode", "magic"),
     override("set-size-negative", "market.size=-1", "market.size", "-1"),

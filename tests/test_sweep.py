@@ -211,7 +211,7 @@ def test_directories_that_are_not_sweeps_are_left_alone(tmp_path):
 def test_rerun_replaces_a_finished_sweep_and_resume_of_it_does_nothing(tmp_path):
     file, out = write_sweep(tmp_path), tmp_path / "out"
     first = run_sweep(file, workers=1, out=out)
-    with pytest.raises(CXMError, match="--overwrite"):
+    with pytest.raises(CXMError, match="pass resume to reuse it, overwrite to"):
         run_sweep(file, workers=1, out=out)
     (out / "discovery.json").write_text('{"kind": "discovery"}')
     again = run_sweep(file, workers=1, out=out, overwrite=True)
@@ -279,7 +279,7 @@ def test_killed_sweep_resumes_with_only_the_missing_runs(tmp_path, monkeypatch):
         return real(context, task)
 
     monkeypatch.setattr(sweep_module, "evaluate_run", counting)
-    with pytest.raises(CXMError, match="--resume"):
+    with pytest.raises(CXMError, match="pass resume to finish it"):
         run_sweep(file, workers=1, out=out)
     resumed = run_sweep(file, workers=1, out=out, resume=True)
     assert sorted(executed) == sorted(set(range(48)) - stored)
