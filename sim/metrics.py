@@ -57,12 +57,14 @@ DESK = _declare(
     "record",
     aht_seconds="seconds",
     asa_seconds="seconds",
+    mean_wait_seconds="seconds",
     service_level="share",
     abandon_rate="share",
     occupancy="share",
 )
-"""Operational metrics of a month a support desk reports: average handle time and average
-speed of answer, share answered within the target time, share abandoned, agent occupancy."""
+"""Operational metrics of a month a support desk reports: average handle time, average
+speed of answer (mean wait of answered contacts), mean wait of all callers (answered or
+abandoned), share answered within the target time, share abandoned, agent occupancy."""
 
 SURVEY = _declare(
     "customers.answer",
@@ -97,6 +99,7 @@ TIMESERIES: tuple[Metric, ...] = (
         capability_index="level 0–5",
         maturity="code 0–4",
         engagement="0–1",
+        staff="people",
         staff_leavers="people",
         privacy_incident="0 or 1",
         personalisation="0–1",
@@ -131,10 +134,12 @@ TIMESERIES: tuple[Metric, ...] = (
     *_declare(
         "firm.learn",
         investment_cost="cu",
+        capability_cost="cu",
         overhead_cost="cu",
         staff_cost="cu",
         attrition_cost="cu",
         recovery_cost="cu",
+        frontier_cost="cu",
         improvement_cost="cu",
         reviews="0 or 1",
         improvements="changes",
@@ -147,6 +152,7 @@ TIMESERIES: tuple[Metric, ...] = (
         retention_rate="per month",
         repeat_purchase_rate="per customer per month",
         margin="cu",
+        marketing_cost="cu",
         acquisition_cost="cu",
         support_cost="cu",
         fixed_cost="cu",
@@ -167,6 +173,7 @@ SURVEY_METRICS = tuple(metric.name for metric in SURVEY)
 
 FIRM_COST_LINES = (
     "investment_cost",
+    "capability_cost",
     "overhead_cost",
     "staff_cost",
     "staffing_cost",
@@ -175,12 +182,13 @@ FIRM_COST_LINES = (
     "loop_cost",
     "retention_cost",
     "improvement_cost",
+    "frontier_cost",
 )
-"""The firm's cost lines, cu per month (capability spend, organisation, staff, the contact
-centre's agents, practices), in the order they are totalled."""
-MARKET_COST_LINES = ("acquisition_cost", "support_cost", "fixed_cost")
-"""The market-facing cost lines, cu per month: acquiring customers, support contacts and
-the fixed cost."""
+"""The firm's cost lines, cu per month (capability spend and holding, organisation, staff,
+the contact centre's agents, practices), in the order they are totalled."""
+MARKET_COST_LINES = ("marketing_cost", "acquisition_cost", "support_cost", "fixed_cost")
+"""The market-facing cost lines, cu per month: advertising, signing new customers, support
+contacts and the fixed cost."""
 
 
 REPORTED = tuple(m.name for m in TIMESERIES if m.phase != "accounts")

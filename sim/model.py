@@ -294,20 +294,24 @@ class CXModel(mesa.Model):
         """
         a, size = self.spec.acquisition, self.spec.market.size
         voice = self.customers.speak(month)
-        informed = max(float(voice.sum()), 0.0)
+        informed = float(voice.sum())  # net: negative when detractors outweigh promoters
         per_customer = informed / len(voice) if len(voice) else 1.0
         chance = ads_share = None
         if self.graph is None:
             # Complete mixing: the month's Bass dynamics solved exactly for everyone.
             chance = rules.bass_month_adoption(
-                a.advertising_per_month,
+                a.innovation_per_month,
                 a.imitation_per_month,
                 informed / size,
                 per_customer,
                 float(self.customers.prospects()) / size,
             )
-            hazard = a.advertising_per_month + a.imitation_per_month * informed / size
-            ads_share = journeys.advertising_share(a.advertising_per_month, hazard)
+            hazard = float(
+                rules.adoption_hazard(
+                    a.innovation_per_month, a.imitation_per_month, informed / size
+                )
+            )
+            ads_share = journeys.advertising_share(a.innovation_per_month, hazard)
         counts = self.customers.adopt(month, chance, ads_share, per_customer)
         return counts | {"informed_share": informed / size}
 
@@ -323,7 +327,7 @@ class CXModel(mesa.Model):
         firm.fade_trust_shock()
         return (
             {"investment_cost": float(spend.sum())}
-            | economics.firm_running_costs(firm, month.desk.recovered)
+            | economics.firm_running_costs(firm, month.desk.recovered, float(len(month.who)))
             | self.improvement.learn(firm, m, self.plan.quality)
         )
 
@@ -361,6 +365,7 @@ class CXModel(mesa.Model):
             "capability_index": firm.capability_index,
             "maturity": float(firm.maturity),
             "engagement": float(firm.engagement),
+            "staff": firm.staff,
             "staff_leavers": firm.staff_leavers,
             "privacy_incident": float(month.privacy_incident),
             "personalisation": firm.personalisation_level(),
@@ -368,7 +373,7 @@ class CXModel(mesa.Model):
         }
         values |= {name: float(desk.metrics.get(name, np.nan)) for name in DESK_METRICS}
         values["agents"], values["staffing_cost"] = economics.staffing(
-            self.spec.support, firm.sourcing["cost_factor"]
+            self.spec.support, firm.sourcing["cost_factor"], desk.metrics.get("agents")
         )
         values |= {
             f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels, strict=True)

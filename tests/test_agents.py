@@ -95,14 +95,19 @@ def test_engines_agree_month_by_month(small, network):
 
 
 def test_peak_end_breaks_ties_alike_in_float32_and_float64():
-    """Two moments are always equally far from their mean: the first is the peak, so the
-    episode is their mean — whether the moments are the vector engine's float32 or an
-    agent's float64 (rounding must not pick the second)."""
-    moments = np.random.default_rng(0).uniform(0.3, 1.0, (10_000, 2))
-    for x in (moments.astype(np.float32), moments):
+    """Moments about equally far from the baseline (within the rounding that separates the
+    vector engine's float32 from an agent's float64) count as ties: the first is the peak
+    in both."""
+    rng = np.random.default_rng(0)
+    baseline = rng.uniform(0.4, 0.8, 10_000)
+    gap = rng.uniform(0.05, 0.2, 10_000)
+    moments = np.column_stack([baseline - gap, baseline + gap])  # equally far, either side
+    for x, b in ((moments.astype(np.float32), baseline.astype(np.float32)), (moments, baseline)):
+        first = x[:, 0].astype(np.float64)
         mean = x.astype(np.float64).mean(axis=1)
-        np.testing.assert_allclose(rules.peak_end(x, 0.5), mean, rtol=1e-12)
-    assert rules.peak_end([0.2, 0.9, 0.5], 1.0)[0] == pytest.approx((0.9 + 0.5) / 2)
+        expected = 0.25 * (first + x[:, 1].astype(np.float64)) + 0.5 * mean
+        np.testing.assert_allclose(rules.peak_end(x, b, 0.5), expected, rtol=1e-6)
+    assert rules.peak_end([0.2, 0.9, 0.5], 0.5, 1.0)[0] == pytest.approx((0.9 + 0.5) / 2)
 
 
 @pytest.mark.slow

@@ -447,7 +447,7 @@ def test_erlang_a_far_beyond_its_agents_is_finite():
     values = [getattr(m, name) for name in m.__dataclass_fields__]
     assert all(math.isfinite(v) for v in values)
     assert m.abandon_rate == pytest.approx(1.0 - 1.0 / m.offered_load_erlangs, rel=1e-6)
-    assert m.asa_seconds == pytest.approx(240.0 * m.abandon_rate, rel=1e-6)
+    assert m.mean_wait_seconds == pytest.approx(240.0 * m.abandon_rate, rel=1e-6)
 
 
 @pytest.mark.parametrize(

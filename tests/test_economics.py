@@ -15,12 +15,13 @@ from sim.firm.delivery import Firm
 from sim.firm.economics import firm_running_costs, month_accounts, staffing
 from sim.metrics import FIRM_COST_LINES
 from sim.scenario import scenario_from_dict
+from sim.scenario.firm import CAPABILITIES
 
 SCENARIO = scenario_from_dict(
     {
         "name": "books",
         "economics": {"gross_margin": 0.5, "fixed_cost_per_month": 1000.0},
-        "acquisition": {"cost_per_acquisition": 100.0},
+        "acquisition": {"cost_per_acquisition": 100.0, "marketing_per_person_per_month": 0.0},
         "support": {"cost_per_contact": 5.0},
     }
 )
@@ -31,11 +32,13 @@ def month(**changes: float) -> dict[str, float]:
     """A month of 200 customers: 10 leave, 8 join, revenue 10,000, 30 support contacts at
     the sourcing cost factor 0.6, 38 repeat purchases and firm costs of 3,000."""
     values = {
-        "active_start": 200.0, "churned": 10.0, "acquired": 8.0, "revenue": 10_000.0,
+        "active_start": 200.0, "churned": 10.0, "acquired": 8.0, "acquired_prospects": 8.0,
+        "acquired_by_word_of_mouth": 0.0, "revenue": 10_000.0,
         "contacts": 30.0, "support_cost_factor": 0.6, "repeat_purchases": 38.0,
         "investment_cost": 2000.0, "overhead_cost": 500.0, "staff_cost": 300.0,
         "staffing_cost": 0.0, "attrition_cost": 0.0, "recovery_cost": 25.0,
-        "loop_cost": 15.0, "retention_cost": 10.0, "improvement_cost": 150.0,
+        "loop_cost": 15.0, "retention_cost": 10.0, "improvement_cost": 100.0,
+        "capability_cost": 40.0, "frontier_cost": 10.0,
     }  # fmt: skip
     return values | changes
 
@@ -53,6 +56,28 @@ def test_a_month_of_accounts_worked_by_hand():
     assert books["active"] == 198.0  # 190 survivors + 8 new
     assert books["churn_rate"] == 0.05 and books["retention_rate"] == 0.95
     assert books["repeat_purchase_rate"] == pytest.approx(0.2)  # 38 / 190 survivors
+
+
+def test_customers_cost_what_their_channel_costs_and_advertising_its_spend():
+    scenario = scenario_from_dict({"name": "ads", "market": {"size": 10_000}})
+    # 20 new customers: 6 by advertising, 9 by word of mouth, 5 won back.
+    changes = {"acquired": 20.0, "acquired_prospects": 15.0, "acquired_by_word_of_mouth": 9.0}
+    books = month_accounts(month(**changes), scenario, 1, D)
+    assert books["acquisition_cost"] == 6 * 60.0 + 9 * 30.0 + 5 * 40.0
+    assert books["marketing_cost"] == pytest.approx(0.35 * 10_000)
+
+
+def test_advertising_moves_the_innovation_coefficient_with_diminishing_returns():
+    def p(spend: float) -> float:
+        settings = {"marketing_per_person_per_month": spend}
+        return scenario_from_dict(
+            {"name": "a", "acquisition": settings}
+        ).acquisition.innovation_per_month
+
+    assert p(0.35) == pytest.approx(0.004)  # the reference spend gives advertising_per_month
+    assert p(0.0) == 0.0
+    assert p(0.7) == pytest.approx(0.004 * 2**0.24)  # twice the spend: 18 % more, not 100 %
+    assert p(1.05) - p(0.7) < p(0.7) - p(0.35) < p(0.35) - p(0.0)  # concave
 
 
 def test_clv_is_the_discounted_sum_of_margins_of_a_survivor():
@@ -78,7 +103,9 @@ def test_every_firm_cost_line_comes_off_profit_one_for_one(line):
 
 def test_customer_facing_costs_scale_with_their_counts():
     base = month_accounts(month(), SCENARIO, 1, D)
-    busier = month_accounts(month(acquired=18.0, contacts=60.0), SCENARIO, 1, D)
+    busier = month_accounts(
+        month(acquired=18.0, acquired_prospects=18.0, contacts=60.0), SCENARIO, 1, D
+    )
     assert busier["acquisition_cost"] - base["acquisition_cost"] == pytest.approx(1000.0)
     assert busier["support_cost"] == pytest.approx(2 * base["support_cost"])
     in_house = month_accounts(month(support_cost_factor=1.0), SCENARIO, 1, D)
@@ -192,14 +219,67 @@ def test_staffing_cost_counts_agents_only_where_a_contact_centre_runs():
 
 
 def test_firm_running_costs_of_a_month():
-    scenario = scenario_from_dict({"name": "f", "firm": {"organisation": {"model": "centralised"}}})
+    settings = {"organisation": {"model": "centralised"}, "employees": {"staff": 10}}
+    scenario = scenario_from_dict({"name": "f", "firm": settings})
     firm = Firm(scenario, list(scenario.touchpoints))
     firm.staff_leavers = 2.0
-    costs = firm_running_costs(firm, recovered=4)
+    costs = firm_running_costs(firm, recovered=4, customers=1_000)
     assert costs == {
-        "overhead_cost": 25_000.0,  # the centralised preset
-        "staff_cost": 35_000.0,  # 10 staff × 3,500
+        # 0.035 × 1,000 customers × 8 capabilities × 2.5^1.5
+        "capability_cost": pytest.approx(0.035 * 1_000 * 8 * 2.5**1.5),
+        "overhead_cost": pytest.approx(4_200.0),  # the centralised preset: 4.2 × 1,000
+        "staff_cost": 35_000.0,  # a fixed 10 staff × 3,500
         "attrition_cost": 16_000.0,  # 2 leavers × 8,000
         "recovery_cost": 100.0,  # 4 recovered complaints × 25
+        "frontier_cost": 0.0,  # managed: no frontier to move
     }
     assert set(costs) <= set(FIRM_COST_LINES)
+
+
+def test_overhead_grows_with_the_firm_unless_it_is_fixed():
+    def overhead_cost(customers: float, **organisation: object) -> float:
+        settings = {"organisation": {"model": "hybrid", **organisation}}
+        scenario = scenario_from_dict({"name": "f", "firm": settings})
+        firm = Firm(scenario, list(scenario.touchpoints))
+        return firm_running_costs(firm, 0, customers)["overhead_cost"]
+
+    assert overhead_cost(6_000) == pytest.approx(3.7 * 6_000)
+    assert overhead_cost(60_000) == pytest.approx(10 * overhead_cost(6_000))
+    assert overhead_cost(60_000, overhead_per_customer=1.0) == pytest.approx(60_000)
+    assert overhead_cost(60_000, overhead_per_month=22_000.0) == 22_000.0
+    assert overhead_cost(600, overhead_per_month=22_000.0) == 22_000.0
+
+
+def test_staff_follow_demand_unless_the_headcount_is_fixed():
+    def workforce(staff: object, interactions: float) -> Firm:
+        scenario = scenario_from_dict({"name": "f", "firm": {"employees": {"staff": staff}}})
+        firm = Firm(scenario, list(scenario.touchpoints))
+        firm.update_workforce(interactions, u_attrition=0.5)
+        return firm
+
+    auto = workforce("auto", 1_234.0)
+    assert auto.staff == 13.0  # ⌈1,234 / 100⌉: normal workload
+    assert firm_running_costs(auto, 0, 0)["staff_cost"] == 13 * 3_500.0
+    assert workforce("auto", 12_340.0).staff == 124.0  # ten times the demand
+    fixed = workforce(10, 1_234.0)
+    assert fixed.staff == 10.0
+    # a fixed headcount can be overworked (workload 1.23), which lowers engagement
+    assert fixed.engagement < auto.engagement == pytest.approx(0.5)
+
+
+def test_holding_capabilities_costs_more_the_higher_they_stand_and_the_larger_the_firm():
+    def holding(level: float, customers: float = 1_000, maturity: str = "auto") -> float:
+        caps = dict.fromkeys(CAPABILITIES, level)
+        settings = {"capabilities": caps, "maturity": {"level": maturity}}
+        scenario = scenario_from_dict({"name": "f", "firm": settings})
+        return firm_running_costs(Firm(scenario, list(scenario.touchpoints)), 0, customers)
+
+    costs = {level: holding(level)["capability_cost"] for level in (1.0, 2.5, 4.0, 5.0)}
+    assert costs[1.0] == pytest.approx(0.035 * 1_000 * 8)
+    assert costs[1.0] < costs[2.5] < costs[4.0] < costs[5.0]
+    # convex: the step from 4 to 5 costs more than the step from 1 to 2.5
+    assert costs[5.0] - costs[4.0] > costs[2.5] - costs[1.0]
+    assert holding(2.5, customers=10_000)["capability_cost"] == pytest.approx(10 * costs[2.5])
+    # the transformative frontier is not free
+    assert holding(5.0)["frontier_cost"] == 20_000.0
+    assert holding(5.0, maturity="managed")["frontier_cost"] == 0.0

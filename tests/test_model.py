@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import mesa
@@ -11,6 +12,7 @@ import pytest
 
 import sim
 from sim.experiments.runs import compare, run, run_replication
+from sim.model import CXModel
 from sim.scenario import with_overrides
 
 
@@ -135,6 +137,26 @@ def test_baseline_is_plausible_against_stylised_facts(baseline):
     assert ts["revenue"].min() > 0 and (ts["active"] > 0).all()
 
 
+@pytest.mark.parametrize("engine", ["vector", "agents"])
+def test_detractors_hold_acquisition_below_the_advertising_only_rate(baseline, engine):
+    """A firm whose customers warn against it (net promoter score far below 0) wins fewer
+    prospects than advertising alone would; one whose customers recommend it wins more."""
+    poor = {f"touchpoints.{name}.base_quality": 0.45 for name in baseline.touchpoints}
+    size, prospects = 40_000, 28_000  # 70 % of the market starts as prospects
+    won = {}
+    for name, overrides in (("poor", poor), ("baseline", {})):
+        scenario = with_overrides(baseline, {"market.size": size, "months": 3} | overrides)
+        model = CXModel(scenario, seed=5, engine=engine)
+        model.step()
+        month = model.recorder.timeseries().iloc[0]
+        won[name] = month["acquired_prospects"] / prospects
+        if name == "poor":
+            assert month["nps_true"] < -50 and month["informed_share"] < -0.05
+    advertising_only = 1 - math.exp(-baseline.acquisition.innovation_per_month)  # 0.0040
+    assert won["poor"] < 0.5 * advertising_only  # binomial sd of the share about 0.0004
+    assert won["baseline"] > 1.5 * advertising_only
+
+
 def test_unknown_engine_is_refused(baseline):
     with pytest.raises(ValueError, match="engine"):
         sim.CXModel(baseline, engine="quantum")
@@ -158,3 +180,20 @@ def test_months_without_interactions_raise_no_floating_point_warnings(baseline, 
         warnings.simplefilter("error", RuntimeWarning)
         ts, _ = run_replication(sparse, seed=3, replication=0, engine=engine)
     assert (ts["experiencing"] < ts["active_start"]).all()
+
+
+@pytest.mark.slow
+def test_profit_per_person_in_the_market_hardly_depends_on_the_market_size(baseline):
+    """Staff, agents, overhead, capability holding and advertising follow the size of the
+    firm and its market, so the same scenario earns about the same per person at 5,000 and
+    at 50,000 people (it earned 23 against 548 when these were fixed headcounts). What is
+    left is economies of scale: a contact centre needs at least one agent, and a review or
+    a fix costs the same in a small firm as in a large one."""
+    per_person = {}
+    for size in (5_000, 50_000):
+        scenario = with_overrides(baseline, {"market.size": size, "months": 60})
+        outcomes = run(scenario, replications=2, seed=3).outcomes
+        per_person[size] = outcomes["profit_npv"].mean() / size
+    assert per_person[5_000] > 0
+    assert per_person[5_000] == pytest.approx(per_person[50_000], rel=0.2)
+    assert per_person[5_000] < per_person[50_000]  # the economies of scale that remain

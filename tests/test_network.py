@@ -43,8 +43,9 @@ def test_informed_share_is_the_net_voice_of_ones_ties():
     np.testing.assert_allclose(ties.sum(axis=1), 1.0)
     voice = np.array([1.0, 0.0, -1.0, 0.5, 0.0])
     heard = network.informed_share(ties, voice)
-    # person 1 hears 0 (+1) and 2 (−1); person 4 hears 3 (+0.5) and 0 (+1)
-    np.testing.assert_allclose(heard, [0.0, 0.0, 0.25, 0.0, 0.75])
+    # person 1 hears 0 (+1) and 2 (−1); person 3 hears 2 (−1) and 4 (0): a net warning;
+    # person 4 hears 3 (+0.5) and 0 (+1)
+    np.testing.assert_allclose(heard, [0.0, 0.0, 0.25, -0.5, 0.75])
 
 
 def diffusion(kind: str, months: int = 36, size: int = 20_000):

@@ -279,14 +279,14 @@ def test_changes_raise_delivered_quality_and_cost_their_price():
     assert firm.plan().quality[use] == pytest.approx(0.80 + 0.024 * 0.97)
 
 
-def test_prevention_is_free_permanent_and_compounds():
+def test_prevention_costs_money_compounds_and_erodes_like_a_fix():
     firm = firm_with("proactive")
     use = TOUCHPOINTS.index("product_use")
     onboarding = TOUCHPOINTS.index("onboarding")
     plan = firm.plan()
     assert plan.problem_probability[use] == pytest.approx(0.03)
     for k in (use, use, onboarding):
-        assert apply_change(firm, Change(1, k, "prevention", 0.7), plan.quality) == 0.0
+        assert apply_change(firm, Change(1, k, "prevention", 0.7), plan.quality) == 20_000.0
     np.testing.assert_allclose(firm.improvement, 0.0)
     after = firm.plan()
     assert after.problem_probability[use] == pytest.approx(0.03 * 0.49)
@@ -294,8 +294,13 @@ def test_prevention_is_free_permanent_and_compounds():
     # 1 − (1 − 0.08 · 0.7)(1 − 0.018).
     assert plan.problem_probability[onboarding] == pytest.approx(1 - 0.92 * 0.982)
     assert after.problem_probability[onboarding] == pytest.approx(1 - 0.944 * 0.982)
+    # A month on, 3 % of the prevented share of problems has come back, as fixes erode.
     firm.update_maturity()
-    assert firm.plan().problem_probability[use] == pytest.approx(0.03 * 0.49)
+    kept = 1 - 0.51 * 0.97  # problem factor after 0.7 × 0.7, eroding by 3 % of the gap to 1
+    assert firm.plan().problem_probability[use] == pytest.approx(0.03 * kept)
+    for _ in range(600):  # after fifty years the prevention has worn off
+        firm.update_maturity()
+    assert firm.plan().problem_probability[use] == pytest.approx(0.03, rel=1e-6)
 
 
 # ----------------------------------------------------------------- the programme month by month
@@ -315,8 +320,10 @@ def test_the_improvement_programme_reviews_on_its_cadence_and_applies_changes_wh
     assert [m for m, r in months.items() if r["reviews"]] == [6, 12]
     # The fix decided in month 6 reaches customers in month 8 (hybrid latency 2 months).
     assert [m for m, r in months.items() if r["improvements"]] == [8]
+    # Each review costs its 5,000; the fix its 15,000 when it takes effect.
+    assert months[6]["improvement_cost"] == months[12]["improvement_cost"] == 5_000.0
     assert months[8]["improvement_cost"] == 15_000.0
-    assert sum(r["improvement_cost"] for r in months.values()) == 15_000.0
+    assert sum(r["improvement_cost"] for r in months.values()) == 25_000.0
     # Six months give touchpoint 3 its 10 ratings (5 a month): at 0.3 it measures worst.
     assert firm.improvement[3] == pytest.approx(0.044)  # at quality 0.75: the nominal size
     assert np.count_nonzero(firm.improvement) == 1

@@ -17,7 +17,7 @@ SCENARIO = scenario_from_dict(
     {
         "name": "recorded",
         "economics": {"gross_margin": 0.5},
-        "acquisition": {"cost_per_acquisition": 100.0},
+        "acquisition": {"cost_per_acquisition": 100.0, "marketing_per_person_per_month": 0.0},
         "support": {"cost_per_contact": 5.0},
         "market": {
             "segments": [
@@ -36,7 +36,8 @@ def raw_month(**changes: float) -> dict[str, float]:
     """A month's reported metrics (every declared one, in order; 0 unless set): 100
     customers at its start, 4 leave, 6 join, revenue 4,000, 10 support contacts."""
     given = {
-        "active_start": 100.0, "churned": 4.0, "acquired": 6.0, "revenue": 4000.0,
+        "active_start": 100.0, "churned": 4.0, "acquired": 6.0, "acquired_prospects": 6.0,
+        "revenue": 4000.0,
         "contacts": 10.0, "support_cost_factor": 1.0, "repeat_purchases": 12.0,
         "satisfaction_mean": 0.74, "nps_true": 3.5,
     } | changes  # fmt: skip

@@ -45,14 +45,36 @@ def test_peak_end_blends_extreme_and_last_moment_with_the_mean():
             [nan, nan, nan, nan],  # nothing happened
         ]
     )
-    episode = rules.peak_end(x, peak_end_weight=0.5)
+    baseline = np.array([0.7, 0.7, 0.7])  # each customer's satisfaction before the month
+    episode = rules.peak_end(x, baseline, peak_end_weight=0.5)
     mean0 = 0.65
     assert episode[0] == pytest.approx(0.5 * 0.5 * (0.2 + 0.8) + 0.5 * mean0)
-    # row 1: mean 0.75, both moments are 0.15 from the mean; argmax takes the first (0.6)
-    assert episode[1] == pytest.approx(0.5 * 0.5 * (0.6 + 0.9) + 0.5 * 0.75)
+    # row 1: 0.9 is further from the baseline 0.7 than 0.6: the peak is the end, and the
+    # episode leans to it, above the mean (0.75)
+    assert episode[1] == pytest.approx(0.5 * 0.9 + 0.5 * 0.75)
     assert math.isnan(episode[2])
     # with weight 0 it is the plain mean
-    assert rules.peak_end(x, 0.0)[0] == pytest.approx(mean0)
+    assert rules.peak_end(x, baseline, 0.0)[0] == pytest.approx(mean0)
+
+
+def test_two_moments_are_remembered_by_the_more_intense_one_not_by_their_mean():
+    """Measured from the customer's baseline, two moments are rarely equally intense: the
+    peak-end memory of a two-interaction month is not simply their mean."""
+    # a good end after a bad start, for a customer used to 0.8: the bad start is the peak
+    assert rules.peak_end([0.4, 0.9], 0.8, 0.5)[0] == pytest.approx(0.25 * (0.4 + 0.9) + 0.325)
+    # the same moments for a customer used to 0.4: the good end is the peak
+    assert rules.peak_end([0.4, 0.9], 0.4, 0.5)[0] == pytest.approx(0.5 * 0.9 + 0.325)
+    moments = np.random.default_rng(0).uniform(0.3, 1.0, (10_000, 2))
+    baseline = np.random.default_rng(1).uniform(0.5, 0.9, 10_000)
+    episode = rules.peak_end(moments, baseline, 0.5)
+    inert = np.isclose(episode, moments.mean(axis=1), rtol=0, atol=1e-9)
+    # When the first moment is the more intense, peak and end are the two moments and
+    # their average is the mean, as the rule says; when the end is also the peak the
+    # memory leans to it. (Measured from the month's own mean, as before, the first moment
+    # always tied as the peak and every two-moment month was remembered as its mean.)
+    end_is_peak = np.abs(moments[:, 1] - baseline) > np.abs(moments[:, 0] - baseline)
+    np.testing.assert_array_equal(inert, ~end_is_peak)
+    assert 0.4 < inert.mean() < 0.6
 
 
 def test_prior_weight_rises_with_tenure_from_new_to_loyal():
@@ -111,6 +133,30 @@ def test_bass_month_adoption_follows_the_closed_form_exactly():
 def test_bass_month_adoption_without_carriers_is_a_constant_hazard():
     assert rules.bass_month_adoption(0.01, 0.3, 0.1, 0.0, 0.5) == pytest.approx(
         1 - math.exp(-(0.01 + 0.03))
+    )
+
+
+def test_negative_word_of_mouth_lowers_the_hazard_below_advertising_without_a_kink():
+    p, q, eps = 0.004, 0.3, 1e-7
+    h = lambda v: float(rules.adoption_hazard(p, q, v))  # noqa: E731
+    assert h(0.02) == pytest.approx(p + q * 0.02, rel=1e-12)  # the Bass hazard
+    assert h(0.0) == p
+    # value and slope agree on both sides of a net voice of 0 (NPS 0): no kink
+    assert (h(eps) - h(0.0)) / eps == pytest.approx(q, rel=1e-4)
+    assert (h(0.0) - h(-eps)) / eps == pytest.approx(q, rel=1e-4)
+    # detractors push acquisition below the advertising-only rate, toward zero
+    assert h(-0.01) == pytest.approx(p * math.exp(-0.75), rel=1e-12)
+    assert 0.0 < h(-0.05) < h(-0.01) < p
+    # without advertising only a voice for the firm attracts anyone
+    assert float(rules.adoption_hazard(0.0, q, -0.5)) == 0.0
+    assert float(rules.adoption_hazard(0.0, q, 0.1)) == pytest.approx(0.03)
+    # the month's adoption share is continuous across a net voice of 0
+    below = rules.bass_month_adoption(p, q, -1e-9, -1e-8, 0.7)
+    above = rules.bass_month_adoption(p, q, 1e-9, 1e-8, 0.7)
+    assert below == pytest.approx(above, abs=1e-9)
+    assert below == pytest.approx(1 - math.exp(-p), rel=1e-6)
+    assert rules.bass_month_adoption(p, q, -0.01, -0.05, 0.7) == pytest.approx(
+        1 - math.exp(-p * math.exp(-0.75)), rel=1e-12
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,12 +11,15 @@ import pytest
 from sim.cli.main import main
 from sim.errors import ScenarioError
 from sim.experiments.runs import compare, run_replication
+from sim.firm.economics import staffing
 from sim.metrics import DESK_METRICS
 from sim.results import PROJECT_ROOT
 from sim.scenario import Support, load_scenario, scenario_from_dict, with_overrides
 from sim.stats import mean_interval
-from sim.support.contact_centre import erlang_a
+from sim.support.contact_centre import erlang_a, erlang_c
+from sim.support.contact_centre.intraday import TYPICAL_WEEKDAY, agents_by_hour, day_metrics
 from sim.support.desk import ContactCentreDesk, ServiceLevelDesk, desk_for
+from sim.support.staffing import Rota, intraday_weights, steady_states
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 
@@ -29,9 +34,9 @@ def month_of_contacts(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.slow
 def test_simpy_and_erlang_modes_agree_on_a_month_of_contacts():
     # 5,000 first contacts over 220 hours: about 32 contacts an hour with repeats, offered
-    # to 4 agents (3.8 erlangs); the simulated period holds about 40,000 contacts.
+    # to 4 agents (3.8 erlangs) all day; the simulated period holds about 40,000 contacts.
     centre = {"agents": 4, "min_simulated_contacts": 40_000, "max_simulated_contacts": 40_000}
-    centre |= {"reuse_tolerance": 0.0}
+    centre |= {"reuse_tolerance": 0.0, "intraday_profile": "flat"}
     u_wait, u_resolve = month_of_contacts(5000)
     simpy = ContactCentreDesk(Support(mode="simpy", contact_centre=centre))
     erlang = ContactCentreDesk(Support(mode="erlang", contact_centre=centre))
@@ -46,6 +51,7 @@ def test_simpy_and_erlang_modes_agree_on_a_month_of_contacts():
     assert a.wait_minutes.mean() == pytest.approx(b.wait_minutes.mean(), rel=0.08)
     assert a.abandoned.mean() == pytest.approx(b.abandoned.mean(), abs=0.025)
     assert a.metrics["asa_seconds"] == pytest.approx(b.metrics["asa_seconds"], rel=0.09)
+    assert a.metrics["mean_wait_seconds"] == pytest.approx(b.metrics["mean_wait_seconds"], rel=0.09)
     assert a.metrics["abandon_rate"] == pytest.approx(b.metrics["abandon_rate"], abs=0.02)
     assert a.metrics["service_level"] == pytest.approx(b.metrics["service_level"], abs=0.03)
     assert a.metrics["occupancy"] == pytest.approx(b.metrics["occupancy"], abs=0.018)
@@ -55,8 +61,31 @@ def test_simpy_and_erlang_modes_agree_on_a_month_of_contacts():
     assert not (a.resolved & a.abandoned).any() and not (b.resolved & b.abandoned).any()
 
 
-def test_a_customer_with_a_higher_draw_meets_a_worse_outcome():
-    desk = ContactCentreDesk(Support(mode="erlang", contact_centre={"agents": 2}))
+@pytest.mark.slow
+def test_simpy_and_erlang_modes_agree_on_a_day_staffed_hour_by_hour():
+    # The same month over the typical weekday, every hour staffed for 80% in 20 s: 4 to 7
+    # agents. Over 3 seeds of the period the simulated day differed from the hours' Erlang A
+    # steady states by at most 0.9 s (ASA), 0.009 (service level), 0.002 (abandon rate).
+    centre = {"min_simulated_contacts": 40_000, "max_simulated_contacts": 40_000}
+    centre |= {"reuse_tolerance": 0.0}
+    u_wait, u_resolve = month_of_contacts(5000)
+    simpy = ContactCentreDesk(Support(mode="simpy", contact_centre=centre))
+    erlang = ContactCentreDesk(Support(mode="erlang", contact_centre=centre))
+    a = simpy.serve(1, u_wait, u_resolve, rng=np.random.default_rng(7))
+    b = erlang.serve(1, u_wait, u_resolve)
+    assert a.metrics["agents"] == b.metrics["agents"] == pytest.approx(5.7)
+    assert b.metrics["service_level"] >= 0.8 and a.metrics["service_level"] >= 0.8
+    assert a.metrics["service_level"] == pytest.approx(b.metrics["service_level"], abs=0.03)
+    assert a.metrics["abandon_rate"] == pytest.approx(b.metrics["abandon_rate"], abs=0.01)
+    assert a.metrics["asa_seconds"] == pytest.approx(b.metrics["asa_seconds"], rel=0.2)
+    assert a.metrics["occupancy"] == pytest.approx(b.metrics["occupancy"], abs=0.02)
+    assert a.wait_minutes.mean() == pytest.approx(b.wait_minutes.mean(), rel=0.2)
+
+
+@pytest.mark.parametrize("profile", ["flat", "typical_weekday"])
+def test_a_customer_with_a_higher_draw_meets_a_worse_outcome(profile):
+    centre = {"agents": 2, "intraday_profile": profile}
+    desk = ContactCentreDesk(Support(mode="erlang", contact_centre=centre))
     u_wait = np.linspace(0.0, 0.999, 400, dtype=np.float32)
     outcome = desk.serve(1, u_wait, np.zeros(400, dtype=np.float32))
     gave_up = np.flatnonzero(outcome.abandoned)
@@ -66,16 +95,138 @@ def test_a_customer_with_a_higher_draw_meets_a_worse_outcome():
     waited = np.flatnonzero(answered > 0)
     assert answered[0] == 0.0 and waited.size
     assert (answered[: waited[0]] == 0).all() and (np.diff(answered[waited[0] :]) > 0).all()
+    assert (np.diff(outcome.wait_minutes[gave_up]) > 0).all()
+
+
+def test_erlang_mode_law_of_waits_matches_the_hours_steady_states():
+    # Customers spread evenly over the draws meet the day's law: the shares answered at once
+    # and hanging up, and the mean waits, of the hours' Erlang A steady states. 20,000 first
+    # contacts over 744 hours (27 an hour) for 4 agents in every hour, so that callers wait.
+    # The draws sit on a grid of step 1/n, which cuts the exponential tails short: the mean
+    # waits are exact to a few times 1/n (measured 4/n).
+    centre = {"agents": 4, "hours_per_month": 744.0}
+    settings = Support(mode="erlang", contact_centre=centre)
+    desk = ContactCentreDesk(settings)
+    n = 20_000
+    u_wait = (np.arange(n) + 0.5) / n
+    outcome = desk.serve(1, u_wait, np.zeros(n))
+    rota = desk.rota(n, 0, 420.0)
+    hours = steady_states(settings.contact_centre, rota, 420.0, 20.0)
+    day = day_metrics(hours, rota.calls_per_hour, rota.agents)
+    assert 0.05 < day.abandon_rate < 0.3 and day.asa_seconds > 10
+    wait = outcome.wait_minutes * 60.0
+    assert (wait == 0).mean() == pytest.approx(1 - day.p_wait, abs=1 / n)
+    assert outcome.abandoned.mean() == pytest.approx(day.abandon_rate, abs=1 / n)
+    assert wait.mean() == pytest.approx(day.mean_wait_seconds, rel=10 / n)
+    assert wait[~outcome.abandoned].mean() == pytest.approx(day.asa_seconds, rel=10 / n)
+    assert outcome.metrics["asa_seconds"] == pytest.approx(day.asa_seconds)
+    assert outcome.metrics["mean_wait_seconds"] == pytest.approx(day.mean_wait_seconds)
 
 
 def test_erlang_mode_offers_the_first_contacts_and_their_repeats():
     """The offered rate is the fixed point: first contacts, plus one repeat for each that is
     not resolved, plus one for each other whose caller hangs up at the Erlang A rate."""
-    desk = ContactCentreDesk(Support(mode="erlang", contact_centre={"agents": 1}))
-    rate = desk.calls_per_hour(400, 100, 420.0)
+    flat = Support(mode="erlang", contact_centre={"agents": 1, "intraday_profile": "flat"})
+    rota = ContactCentreDesk(flat).rota(400, 100, 420.0)
+    assert rota.agents == (1,)
+    rate = rota.mean_calls_per_hour
     abandon = erlang_a(rate, 420.0, 1, 240.0).abandon_rate
     assert rate == pytest.approx((400 + 100 + abandon * 300) / 220.0, rel=1e-6)
     assert rate > 500 / 220.0
+    # Over the day, the abandon rate is that of the hours, each weighted by its calls.
+    settings = Support(mode="erlang")
+    rota = ContactCentreDesk(settings).rota(4000, 1000, 420.0)
+    hours = steady_states(settings.contact_centre, rota, 420.0, 20.0)
+    abandon = day_metrics(hours, rota.calls_per_hour, rota.agents).abandon_rate
+    rate = rota.mean_calls_per_hour
+    assert rate == pytest.approx((4000 + 1000 + abandon * 3000) / 220.0, rel=1e-6)
+    assert rota.calls_per_hour == pytest.approx([rate * w for w in TYPICAL_WEEKDAY], rel=1e-9)
+
+
+def load_facing(centre, agents, first, unresolved, aht=420.0):
+    """The hourly loads a staffing faces: first contacts, the unresolved ones' repeats and
+    the repeats of the callers who hang up at that staffing (iterated to the fixed point)."""
+    weights = intraday_weights(centre)
+    rate = (first + unresolved) / centre.hours_per_month
+    for _ in range(500):
+        rota = Rota(tuple(rate * w for w in weights), agents)
+        hours = steady_states(centre, rota, aht, centre.answer_within_seconds)
+        abandon = day_metrics(hours, rota.calls_per_hour, agents).abandon_rate
+        updated = (first + unresolved + abandon * (first - unresolved)) / centre.hours_per_month
+        if abs(updated - rate) <= 1e-13 * rate:
+            break
+        rate = updated
+    return rota.calls_per_hour
+
+
+@pytest.mark.parametrize("first", [50, 400, 3000, 20_000])
+@pytest.mark.parametrize("patience", [240.0, None])
+def test_auto_staffing_is_the_fewest_agents_reaching_the_target_each_hour(first, patience):
+    settings = Support(mode="erlang", contact_centre={"patience_seconds": patience})
+    centre = settings.contact_centre
+    unresolved = round(0.28 * first)
+    rota = ContactCentreDesk(settings).rota(first, unresolved, 420.0)
+    assert rota.calls_per_hour == pytest.approx(
+        load_facing(centre, rota.agents, first, unresolved), rel=1e-6
+    )
+
+    def level(rate: float, n: int) -> float:
+        if patience is None:
+            return erlang_c(rate, 420.0, n, 20.0).service_level
+        return erlang_a(rate, 420.0, n, patience, 20.0).service_level
+
+    # Every hour reaches the target at the month's load; with one agent less in any hour,
+    # that hour would miss it at the load it would then face (its own hang-ups' repeats
+    # included), so no hour can do with fewer.
+    for hour, (rate, n) in enumerate(zip(rota.calls_per_hour, rota.agents, strict=True)):
+        assert level(rate, n) >= 0.8
+        if n > 1:
+            fewer = tuple(m - (h == hour) for h, m in enumerate(rota.agents))
+            facing = load_facing(centre, fewer, first, unresolved)[hour]
+            assert level(facing, n - 1) < 0.8
+
+
+@pytest.mark.parametrize("patience", [240.0, None])
+def test_each_hour_gets_the_fewest_agents_reaching_the_target_at_its_load(patience):
+    rates = [50 * w for w in TYPICAL_WEEKDAY]
+    agents = agents_by_hour(rates, 420.0, 0.8, 20.0, patience)
+    for rate, n in zip(rates, agents, strict=True):
+        exact = erlang_c if patience is None else partial(erlang_a, patience_seconds=patience)
+        assert exact(rate, 420.0, n).service_level >= 0.8
+        assert n == 1 or exact(rate, 420.0, n - 1).service_level < 0.8
+    assert agents_by_hour([0.0, 1e-6], 420.0, 0.8) == (1, 1)  # at least one agent
+
+
+def test_intraday_profile_averages_to_one_and_auto_agents_follow_the_load():
+    settings = Support(mode="erlang")
+    weights = intraday_weights(settings.contact_centre)
+    assert len(weights) == 10 and np.mean(weights) == pytest.approx(1.0, rel=1e-12)
+    assert weights[2] == max(weights) and weights[4] < weights[3] and weights[4] < weights[6]
+    flat = Support(contact_centre={"intraday_profile": "flat"}).contact_centre
+    assert intraday_weights(flat) == (1.0,)
+    own = Support(contact_centre={"intraday_profile": [1, 3]}).contact_centre
+    assert intraday_weights(own) == (0.5, 1.5)
+    rota = ContactCentreDesk(settings).rota(5000, 1400, 420.0)
+    load, agents = np.array(rota.calls_per_hour), np.array(rota.agents)
+    # More agents at the peaks: never fewer in a busier hour, and the late-morning peak has
+    # more than the opening hour, the lunchtime dip and the close.
+    assert all(agents[i] >= agents[j] for i in range(10) for j in range(10) if load[i] > load[j])
+    assert agents[2] > max(agents[0], agents[4], agents[9])
+    assert rota.agents_on_duty == pytest.approx(agents.mean())
+
+
+def test_a_fixed_headcount_costs_what_it_did():
+    fixed = Support(mode="erlang", contact_centre={"agents": 3})
+    assert staffing(fixed, 1.0) == (3.0, 10_500.0)
+    for reported in (3.0, None, float("nan")):
+        assert staffing(fixed, 0.6, reported) == (3.0, 3 * 3500.0 * 0.6)
+    rota = ContactCentreDesk(fixed).rota(5000, 1400, 420.0)
+    assert rota.agents == (3,) * 10 and rota.agents_on_duty == 3.0
+    # Staffed by the hour: the agent-hours paid at agent_cost_per_month / hours_per_month.
+    auto = Support(mode="simpy")
+    assert staffing(auto, 0.85, 1.3) == (1.3, pytest.approx(1.3 * 220 * (3500.0 / 220) * 0.85))
+    assert staffing(auto, 1.0, None) == (1.0, 3500.0)  # a month without contacts: one agent
+    assert staffing(Support(mode="service_level"), 1.0, 1.3) == (0.0, 0.0)
 
 
 def test_service_level_desk_keeps_its_exponential_waits():
@@ -86,6 +237,7 @@ def test_service_level_desk_keeps_its_exponential_waits():
     assert outcome.wait_minutes.mean() == pytest.approx(6.0, rel=0.03)
     assert not outcome.abandoned.any()
     assert outcome.metrics["service_level"] == pytest.approx(1 - np.exp(-20 / 360), rel=1e-9)
+    assert outcome.metrics["asa_seconds"] == outcome.metrics["mean_wait_seconds"] == 360.0
 
 
 def small(scenario):
@@ -122,7 +274,10 @@ def test_fewer_agents_mean_longer_waits_more_effort_less_satisfaction():
         assert difference(column)["ci_low"] > 0, column
     for column in ("service_level", "satisfaction_mean"):
         assert difference(column)["ci_high"] < 0, column
-    assert difference("asa_seconds")["mean"] > 30.0
+    # Answered callers wait about 21 s longer on average (ASA); counting the callers who hang
+    # up after waiting, the mean wait rises by about 48 s.
+    assert difference("asa_seconds")["mean"] > 15.0
+    assert difference("mean_wait_seconds")["mean"] > 30.0
     # The support contact itself is experienced much worse.
     support = [
         run.touchpoints.query("touchpoint == 'support_contact'")
@@ -145,9 +300,8 @@ def test_same_seed_same_contact_centre_metrics(baseline):
     a, _ = run_replication(small_hours(baseline), seed=3, replication=1)
     b, _ = run_replication(small_hours(baseline), seed=3, replication=1)
     pd.testing.assert_frame_equal(a[CENTRE_COLUMNS], b[CENTRE_COLUMNS])
-    agents = baseline.support.contact_centre.agents
-    assert a["asa_seconds"].notna().all() and (a["agents"] == agents).all()
-    assert (a["staffing_cost"] == agents * 3500.0).all()
+    assert a["asa_seconds"].notna().all() and (a["agents"] >= 1).all()
+    assert (a["staffing_cost"] == a["agents"] * 3500.0).all()
     c, _ = run_replication(small_hours(baseline), seed=4, replication=1)
     assert not np.array_equal(a["asa_seconds"], c["asa_seconds"])
 
@@ -184,8 +338,10 @@ def test_staffing_cost_is_a_cost_line_in_every_month(baseline):
     unpaid = with_overrides(supplier, {"support.contact_centre.agent_cost_per_month": 0.0})
     paid_ts, _ = run_replication(supplier, seed=1, replication=0)
     unpaid_ts, _ = run_replication(unpaid, seed=1, replication=0)
-    # Each agent costs 3,500 a month, times the supplier's cost factor 0.6; nothing else moves.
-    pay = supplier.support.contact_centre.agents * 3500.0 * 0.6
+    # An agent on duty all month costs 3,500, times the supplier's cost factor 0.6; nothing
+    # else moves.
+    pay = paid_ts["agents"] * 3500.0 * 0.6
+    np.testing.assert_array_equal(paid_ts["agents"], unpaid_ts["agents"])
     np.testing.assert_allclose(paid_ts["staffing_cost"], pay)
     np.testing.assert_allclose(unpaid_ts["profit"] - paid_ts["profit"], pay)
     np.testing.assert_allclose(paid_ts["churned"], unpaid_ts["churned"])
@@ -196,10 +352,38 @@ def test_staffing_cost_is_a_cost_line_in_every_month(baseline):
     assert plain["aht_seconds"].isna().all() and (plain["abandon_rate"] == 0).all()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["erlang", "simpy"])
+def test_a_month_staffed_to_the_target_meets_it(baseline, mode):
+    # The conftest baseline open a quarter of the full baseline's hours per person: about
+    # 2.8 contacts an hour with repeats, staffed for 80% in 20 s hour by hour (2 to 3 agents
+    # at the peaks). Erlang mode meets the target in every month by construction; the
+    # simulated periods (about 500 contacts each) scatter around it with a standard error
+    # near 0.016 (measured 0.84 to 0.92 over 12 months).
+    scenario = with_overrides(
+        baseline,
+        {"support.mode": mode, "support.contact_centre.hours_per_month": 11.0, "months": 12},
+    )
+    ts, _ = run_replication(scenario, seed=3, replication=0)
+    assert (ts["agents"] > 1).all()
+    if mode == "erlang":
+        assert (ts["service_level"] >= 0.8).all()
+    else:
+        assert ts["service_level"].mean() >= 0.8 and (ts["service_level"] >= 0.75).all()
+    # A fixed headcount of two agents costs exactly two agents' pay every month.
+    fixed = with_overrides(scenario, {"support.contact_centre.agents": 2})
+    ts, _ = run_replication(fixed, seed=3, replication=0)
+    assert (ts["agents"] == 2.0).all() and (ts["staffing_cost"] == 7000.0).all()
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
         ("agents", 0),
+        ("agents", "many"),
+        ("target_service_level", 1.0),
+        ("intraday_profile", [1.0, 0.0]),
+        ("intraday_profile", "peaky"),
         ("aht_seconds", -3),
         ("handle_time", "gamma"),
         ("patience_seconds", 0),

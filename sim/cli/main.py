@@ -299,16 +299,12 @@ _WARM_UP_PEOPLE = 5_000
 
 def _bench_scenario(base: Scenario, size: int, months: int) -> Scenario:
     """`base` with a market of `size` people, run for `months`, and its contact centre
-    staffed in proportion to the market, as the firm would."""
-    agents = base.support.contact_centre.agents * size / base.market.size
-    return with_overrides(
-        base,
-        {
-            "market.size": size,
-            "months": months,
-            "support.contact_centre.agents": max(round(agents), 1),
-        },
-    )
+    staffed for that market, as the firm would (a fixed headcount in proportion to it)."""
+    changes: dict[str, object] = {"market.size": size, "months": months}
+    agents = base.support.contact_centre.agents
+    if agents != "auto":
+        changes["support.contact_centre.agents"] = max(round(agents * size / base.market.size), 1)
+    return with_overrides(base, changes)
 
 
 # ---------------------------------------------------------------------------- tables

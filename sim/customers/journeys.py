@@ -310,6 +310,14 @@ def month_revenue(
     return revenue + repeat * repeat_value
 
 
+def front_line_answers_support(support: Support) -> bool:
+    """Whether the front-line staff answer support contacts (and count them in their
+    workload): only when the desk is described by its service level alone; a contact
+    centre's own agents answer them otherwise, and are paid as its staffing. Each contact is
+    worked, paid and counted once."""
+    return support.mode == "service_level"
+
+
 def voice(
     satisfaction: ArrayLike, word_of_mouth: str, answer_sd: float, detractor_weight: float
 ) -> ArrayLike:
@@ -325,12 +333,6 @@ def voice(
 def reluctance(lapsed: ArrayLike, winback_factor: float) -> ArrayLike:
     """Multiplier on the adoption hazard: lapsed customers need more persuading."""
     return np.where(lapsed, winback_factor, 1.0)
-
-
-def adoption_hazard(advertising: float, imitation: float, heard: ArrayLike) -> ArrayLike:
-    """Bass hazard of a person who hears a net share `heard` of their ties speak for the
-    firm: p + q × heard (Goldenberg, Libai & Muller 2001)."""
-    return advertising + imitation * heard
 
 
 def adopts(u_adopt: ArrayLike, chance: float, reluctance_factor: ArrayLike) -> ArrayLike:
@@ -352,5 +354,6 @@ def substep_adoption(hazard: ArrayLike, reluctance_factor: ArrayLike) -> ArrayLi
 
 
 def advertising_share(advertising: float, hazard: ArrayLike) -> ArrayLike:
-    """Share of an adoption hazard due to advertising (the rest is word of mouth)."""
-    return advertising / np.maximum(hazard, 1e-12)
+    """Share of an adoption hazard due to advertising (the rest is word of mouth); all of it
+    when detractors hold the hazard below the advertising-only rate."""
+    return np.minimum(advertising / np.maximum(hazard, 1e-12), 1.0)

@@ -49,11 +49,12 @@ def adjacency(graph: nx.Graph | None, size: int) -> sparse.csr_matrix | None:
 
 
 def informed_share(tie_weights: sparse.csr_matrix, voice: np.ndarray) -> np.ndarray:
-    """Each person's share of ties that speak for the firm (net of those against), ≥ 0.
+    """Each person's share of ties that speak for the firm, net of those against it
+    (negative when detractors outweigh promoters).
 
     Args:
         tie_weights: row-normalised adjacency.
         voice: each person's word of mouth: +1 for a promoter, −weight for a detractor,
             expected values for customers, 0 for everyone else.
     """
-    return np.maximum(tie_weights @ voice.astype(np.float32), 0.0)
+    return tie_weights @ voice.astype(np.float32)

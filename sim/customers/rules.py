@@ -80,54 +80,56 @@ def transaction_satisfaction(
     return clip_unit(perceived + weight * asymmetric)
 
 
-def peak_end(experiences: ArrayLike, peak_end_weight: float) -> Array:
+def peak_end(experiences: ArrayLike, reference: ArrayLike, peak_end_weight: float) -> Array:
     """Remembered satisfaction of a month's episode (0–1), one row per person.
 
-    `experiences` has one column per touchpoint in stage order, NaN where none happened.
-    The memory blends the mean with the average of the peak (the moment furthest from the
-    mean; the first such moment on ties) and the end (the last moment), after Kahneman et
-    al. (1993) and Fredrickson & Kahneman (1993). Rows with no experience give NaN.
+    `experiences` has one column per touchpoint in stage order, NaN where none happened;
+    `reference` is each person's affective baseline, their cumulative satisfaction before
+    the month. The memory blends the mean with the average of the peak (the most intense
+    moment: the one furthest from the baseline, for better or worse; the first such moment
+    on ties) and the end (the last moment), after Kahneman et al. (1993) and Fredrickson &
+    Kahneman (1993). Rows with no experience give NaN.
     """
     x = np.asarray(experiences)
     x = x.reshape(1, -1) if x.ndim == 1 else x
     if x.dtype not in (np.float32, np.float64):
         x = x.astype(np.float64)
+    baseline = np.broadcast_to(np.asarray(reference, dtype=np.float64), x.shape[:1])
     out = np.empty(x.shape[0], dtype=np.float64)
-    _peak_end_rows(x, float(peak_end_weight), out)
+    _peak_end_rows(x, np.ascontiguousarray(baseline), float(peak_end_weight), out)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _peak_end_rows(x: np.ndarray, weight: float, out: np.ndarray) -> None:
+def _peak_end_rows(x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray) -> None:
     # Written without branches on NaN (`value == value` is False for NaN), which the
     # compiler turns into selects: rows are short and their gaps unpredictable.
     for i in range(x.shape[0]):
         count = 0
         total = 0.0
         end = np.nan
+        peak = np.nan
+        furthest = -1.0
         for k in range(x.shape[1]):
             value = np.float64(x[i, k])
             seen = value == value
             count += seen
             total += value if seen else 0.0
             end = value if seen else end
-        mean = total / count if count else np.nan
-        peak = np.nan
-        furthest = -1.0
-        for k in range(x.shape[1]):
-            value = np.float64(x[i, k])
-            distance = abs(value - mean)
-            # NaN compares False: unseen moments never win. Moments equally far from the
-            # mean (two moments always are) differ only by rounding: the first one stays.
+            # NaN compares False: unseen moments never win. Moments about equally far from
+            # the baseline differ only by rounding: the first one stays.
+            distance = abs(value - baseline[i])
             further = distance > furthest + _TIE
             peak = value if further else peak
             furthest = distance if further else furthest
+        mean = total / count if count else np.nan
         out[i] = weight * 0.5 * (peak + end) + (1.0 - weight) * mean
 
 
-_TIE = 1e-12
-"""Distances from the mean closer than this are ties in `peak_end` (far below the float32
-resolution of the 0–1 scale, far above float64 rounding)."""
+_TIE = 1e-6
+"""Distances from the baseline closer than this are ties in `peak_end`: above the rounding
+that separates the engines (float32 state in one, float64 in the other), far below any
+difference a customer would feel on the 0–1 scale."""
 
 
 @numba.vectorize(cache=True)
@@ -206,6 +208,26 @@ def purchase_probability(
     return min(max(base_per_month * lift, 0.0), 1.0)
 
 
+def adoption_hazard(advertising: float, imitation: float, net_voice: ArrayLike) -> Array:
+    """Monthly adoption hazard of a prospect, per month, who hears a net share `net_voice`
+    of word of mouth: promoters less weighted detractors, as a share of the market (complete
+    mixing) or of the person's ties (a network).
+
+    Where the voice is for the firm (v ≥ 0) it is the Bass hazard p + q·v (Bass 1969;
+    Goldenberg, Libai & Muller 2001). Where detractors outweigh promoters (v < 0) it is
+    p·exp(q·v/p): below the advertising-only rate p and falling toward zero as warnings
+    drown out advertising (negative word of mouth, Goldenberg, Libai, Moldovan & Muller
+    2007). The two pieces meet with the same value p and slope q at v = 0, so acquisition
+    has no kink at a net promoter score of 0. Without advertising (p = 0) only a positive
+    voice attracts anyone.
+    """
+    v = np.asarray(net_voice, dtype=np.float64)
+    p, q = advertising, imitation
+    if p <= 0.0:
+        return q * np.maximum(v, 0.0)
+    return np.where(v >= 0.0, p + q * v, p * np.exp(q * np.minimum(v, 0.0) / p))
+
+
 def bass_month_adoption(
     advertising: float,
     imitation: float,
@@ -221,11 +243,13 @@ def bass_month_adoption(
     (p + q s₁)/(C − s₁) = e^{p + qC} (p + q s₀)/(C − s₀), gives the share of prospects who
     adopt, (s₁ − s₀)/(C − s₀). With κ = 1 and the whole market as prospects and adopters
     this is the Bass closed form at monthly points exactly; with κ = 0 it is 1 − e^{−(p+qs₀)}.
+    When detractors outweigh promoters (s₀ < 0, and so κ < 0) the month's hazard is
+    `adoption_hazard`'s, held for the month: 1 − e^{−h(s₀)}.
     """
-    p, q, s0 = advertising, imitation, max(informed_share, 0.0)
+    p, q, s0 = advertising, imitation, informed_share
     gap = max(informed_per_adopter, 0.0) * prospect_share
-    if gap <= 1e-12 or p + q * s0 <= 0.0:
-        return float(-np.expm1(-(p + q * s0)))
+    if s0 < 0.0 or gap <= 1e-12 or p + q * s0 <= 0.0:
+        return float(-np.expm1(-adoption_hazard(p, q, s0)))
     c = s0 + gap
     ratio = math.exp(p + q * c) * (p + q * s0) / gap
     s1 = (ratio * c - p) / (ratio + q)

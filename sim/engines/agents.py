@@ -205,8 +205,9 @@ class AgentCustomers:
         self._shuffle_do(month.contacting, "experience_support")
         for k, batch in self._interactions(month.contacting, self.support).items():
             self._record(month, k, batch)  # every support touchpoint, once the desk has served
-            if self.model.spec.touchpoints[self.model.touchpoints[k]].staffed:
-                # Agents answer the contacts that did not hang up, and the repeat of each
+            staffed = self.model.spec.touchpoints[self.model.touchpoints[k]].staffed
+            if staffed and journeys.front_line_answers_support(self.model.spec.support):
+                # Staff answer the contacts that did not hang up, and the repeat of each
                 # unresolved one.
                 contacts = [person.contact for person, *_ in batch]
                 answered = sum(not c.abandoned for c in contacts)

@@ -257,7 +257,8 @@ class Customer(FixedAgent):
         met = sorted(self.met)  # in stage order, support contacts in their place
         episode = math.nan
         if met:
-            episode = float(rules.peak_end([m[2] for m in met], s.peak_end_weight)[0])
+            moments = [m[2] for m in met]
+            episode = float(rules.peak_end(moments, self.satisfaction, s.peak_end_weight)[0])
         self.month_effort = float(journeys.month_effort(self.effort_sum, self.interactions))
         mean_perceived = sum(m[1] for m in met) / len(met) if met else math.nan
         prior = journeys.Memory(self.satisfaction, self.effort, self.expectation)
@@ -404,13 +405,13 @@ class Customer(FixedAgent):
         )
 
     def listen(self) -> None:
-        """Hear my ties (the agents in the neighbouring cells): my adoption hazard is p + q
-        × their mean voice (0 without ties; never below p)."""
+        """Hear my ties (the agents in the neighbouring cells): my adoption hazard follows
+        their mean net voice (0 without ties), below p when they warn against the firm."""
         voices = [neighbour.voice for neighbour in self.cell.neighborhood.agents]
-        heard = max(sum(voices) / len(voices), 0.0) if voices else 0.0
+        heard = sum(voices) / len(voices) if voices else 0.0
         a = self.model.spec.acquisition
-        self.hazard = journeys.adoption_hazard(
-            a.advertising_per_month, a.imitation_per_month, heard
+        self.hazard = float(
+            rules.adoption_hazard(a.innovation_per_month, a.imitation_per_month, heard)
         )
 
     def consider_adopting(self, chance: float | None = None, sub: int = 0) -> None:
@@ -435,7 +436,7 @@ class Customer(FixedAgent):
         expect; attributed to advertising or word of mouth in proportion to the hazards."""
         a = self.model.spec.acquisition
         if ads_share is None:  # on a network: my own hazard's advertising share
-            ads_share = journeys.advertising_share(a.advertising_per_month, self.hazard)
+            ads_share = journeys.advertising_share(a.innovation_per_month, self.hazard)
         u_source = self.model.draws.uniform(purposes.ACQUIRE_SOURCE)[self.index]
         self.source = int(journeys.adoption_source(self.status == LAPSED, u_source, ads_share))
         self.status, self.tenure, self.products = ACTIVE, 0, 1

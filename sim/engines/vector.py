@@ -231,7 +231,7 @@ class VectorCustomers:
             month.satisfaction[rows, k] = satisfaction[due]
             month.effort[rows] += effort[due]
             month.interactions[rows] += 1
-            if tp.staffed:
+            if tp.staffed and journeys.front_line_answers_support(self.model.spec.support):
                 answered = due & ~contacts.abandoned
                 unresolved = contacts.unresolved & due
                 month.staffed_interactions += float(answered.sum() + unresolved.sum())
@@ -246,9 +246,11 @@ class VectorCustomers:
         expectation then drifts with the market by `drift`."""
         pop, who = self.population, month.who
         satisfaction_rules = self.model.spec.behaviour.satisfaction
-        episode = rules.peak_end(month.satisfaction, satisfaction_rules.peak_end_weight)
-        month_effort = journeys.month_effort(month.effort, month.interactions)
         prior = journeys.Memory(pop.satisfaction[who], pop.effort[who], pop.expectation[who])
+        episode = rules.peak_end(
+            month.satisfaction, prior.satisfaction, satisfaction_rules.peak_end_weight
+        )
+        month_effort = journeys.month_effort(month.effort, month.interactions)
         memory = journeys.remember(
             satisfaction_rules,
             pop.tenure[who],
@@ -440,16 +442,16 @@ class VectorCustomers:
         a, pop = self.model.spec.acquisition, self.population
         reluctant = journeys.reluctance(pop.status == LAPSED, a.winback_factor)
         joined = np.zeros(pop.size, dtype=bool)
-        hazard = np.full(pop.size, a.advertising_per_month)
+        hazard = np.full(pop.size, a.innovation_per_month)
         for sub in range(journeys.NETWORK_SUBSTEPS):
             heard = network.informed_share(self.model.ties, speaking)
-            hazard = journeys.adoption_hazard(a.advertising_per_month, a.imitation_per_month, heard)
+            hazard = rules.adoption_hazard(a.innovation_per_month, a.imitation_per_month, heard)
             p_sub = journeys.substep_adoption(hazard, reluctant)
             u = self.model.streams.uniform(purposes.adopt_substep(sub), month.number)
             new = pool & ~joined & (u < p_sub)
             joined |= new
             speaking[new] = per_customer
-        return joined, journeys.advertising_share(a.advertising_per_month, hazard)
+        return joined, journeys.advertising_share(a.innovation_per_month, hazard)
 
     # ------------------------------------------------------------------ record
 

@@ -16,6 +16,7 @@ capability index unless the scenario fixes it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,6 +97,8 @@ class Firm:
         self.organisation = s.organisation.resolved()
         self.sourcing = scenario.support.sourcing.resolved()
         self.engagement = s.employees.initial_engagement
+        self.staff = 0.0 if s.employees.staff == "auto" else float(s.employees.staff)
+        """Front-line staff this month (set by `update_workforce` when staffed to demand)."""
         self.staff_leavers = 0.0
         self.trust_shock = 0.0
         """Rise of every customer's churn log-hazard left by privacy incidents."""
@@ -256,10 +259,13 @@ class Firm:
         return spend
 
     def update_workforce(self, staffed_interactions: float, u_attrition: float) -> None:
-        """Engagement moves towards its target; staff leave (and are replaced)."""
+        """Staff follow the month's demand (unless the headcount is fixed); engagement moves
+        towards its target; staff leave (and are replaced)."""
         e = self.settings.employees
         ref = self.settings.reference_level
-        capacity = max(e.staff * e.interactions_per_staff_month, 1e-9)
+        if e.staff == "auto":
+            self.staff = float(math.ceil(staffed_interactions / e.interactions_per_staff_month))
+        capacity = max(self.staff * e.interactions_per_staff_month, 1e-9)
         target = rules.engagement_target(
             self.level("culture") - ref,
             self.level("technology") - ref,
@@ -273,7 +279,7 @@ class Firm:
             e.attrition_per_month, self.engagement, e.attrition_engagement_effect
         )
         # Expected leavers, with the month's uniform deciding the rounding (unbiased).
-        expected = rate * e.staff
+        expected = rate * self.staff
         self.staff_leavers = float(np.floor(expected + u_attrition))
 
     def fade_trust_shock(self) -> None:
@@ -281,11 +287,13 @@ class Firm:
         self.trust_shock *= self.settings.personalisation.churn_shock_kept_per_month
 
     def update_maturity(self) -> None:
-        """Maturity follows the capability index (unless fixed); past improvements erode;
-        the transformative frontier advances."""
+        """Maturity follows the capability index (unless fixed); past improvements and
+        preventions erode; the transformative frontier advances."""
         self.maturity = self._maturity_from_levels()
         ladder = self.settings.maturity
-        self.improvement *= 1.0 - ladder.improvement_decay_per_month
+        kept = 1.0 - ladder.improvement_decay_per_month
+        self.improvement *= kept
+        self.problem_factor = 1.0 - (1.0 - self.problem_factor) * kept
         if self.maturity >= TRANSFORMATIVE:
             self.frontier = min(
                 self.frontier + ladder.frontier_gain_per_month,

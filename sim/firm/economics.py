@@ -7,32 +7,93 @@ equivalent to `economics.discount_rate_per_year`, with month t's cash flow disco
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from sim.customers import rules
 from sim.firm.delivery import Firm
 from sim.metrics import FIRM_COST_LINES
 from sim.scenario import Scenario, Support
+from sim.support.contact_centre.intraday import MIN_AGENTS
 
 
-def staffing(support: Support, cost_factor: float) -> tuple[float, float]:
-    """The contact centre's agents and their monthly cost, currency, at the sourcing
-    option's `cost_factor` (no agents are counted when the desk is modelled by its service
-    level alone)."""
-    agents = support.contact_centre.agents if support.mode != "service_level" else 0
-    return float(agents), agents * support.contact_centre.agent_cost_per_month * cost_factor
+def staffing(
+    support: Support, cost_factor: float, agents_on_duty: float | None = None
+) -> tuple[float, float]:
+    """The contact centre's agents on duty and their monthly cost, currency, at the sourcing
+    option's `cost_factor`.
+
+    `agents_on_duty` is what the desk staffed this month, the mean agents on duty over the
+    opening hours (the desk's ``agents`` metric); a month without contacts (None or NaN)
+    has the fixed headcount on duty, or the minimum of one agent with `agents: auto`. The
+    cost is the paid agent-hours (agents on duty × `hours_per_month`) at
+    `agent_cost_per_month` / `hours_per_month` each, so a fixed headcount costs headcount ×
+    `agent_cost_per_month`. No agents are counted when the desk is modelled by its service
+    level alone.
+    """
+    if support.mode == "service_level":
+        return 0.0, 0.0
+    centre = support.contact_centre
+    if agents_on_duty is None or math.isnan(agents_on_duty):
+        agents_on_duty = MIN_AGENTS if centre.agents == "auto" else centre.agents
+    return float(agents_on_duty), agents_on_duty * centre.agent_cost_per_month * cost_factor
 
 
-def firm_running_costs(firm: Firm, recovered: int) -> dict[str, float]:
-    """The month's running cost lines of the firm, currency: the organisational model's
-    overhead, CX staff salaries, replacing the staff who left, and recovering `recovered`
-    complaints."""
+def capability_holding_cost(
+    levels: np.ndarray, customers: float, per_customer: float, exponent: float
+) -> float:
+    """The month's cost of holding capabilities at `levels`, cu: `per_customer` × active
+    `customers` × Σ level^`exponent` (rising faster than the level, and with the firm's
+    size)."""
+    return float(per_customer * customers * np.sum(np.power(levels, exponent)))
+
+
+def overhead(firm: Firm, customers: float) -> float:
+    """The month's cost of running the CX organisation, cu: the organisational model's
+    overhead per active customer, or the fixed amount a scenario sets instead."""
+    fixed = firm.settings.organisation.overhead_per_month
+    if fixed is not None:
+        return fixed
+    return firm.organisation["overhead_per_customer"] * customers
+
+
+def firm_running_costs(firm: Firm, recovered: int, customers: float) -> dict[str, float]:
+    """The month's running cost lines of the firm, currency: holding its capabilities for
+    its active `customers`, the organisational model's overhead, front-line staff salaries,
+    replacing the staff who left, recovering `recovered` complaints, and the frontier's
+    innovation (transformative)."""
     settings = firm.settings
-    employees = settings.employees
+    employees, maturity, dynamics = settings.employees, settings.maturity, settings.dynamics
+    innovating = firm.at_least("transformative")
     return {
-        "overhead_cost": firm.organisation["overhead_per_month"],
-        "staff_cost": employees.staff * employees.salary_per_month,
+        "capability_cost": capability_holding_cost(
+            firm.levels,
+            customers,
+            dynamics.holding_cost_per_customer,
+            dynamics.holding_cost_exponent,
+        ),
+        "overhead_cost": overhead(firm, customers),
+        "staff_cost": firm.staff * employees.salary_per_month,
         "attrition_cost": firm.staff_leavers * employees.replacement_cost,
-        "recovery_cost": recovered * settings.maturity.recovery_cost,
+        "recovery_cost": recovered * maturity.recovery_cost,
+        "frontier_cost": maturity.frontier_cost_per_month if innovating else 0.0,
     }
+
+
+def acquisition_costs(scenario: Scenario, values: dict[str, float]) -> float:
+    """The month's cost of signing its new customers, cu, by how each was won: advertising
+    (`cost_per_acquisition`), word of mouth (`cost_per_referral`) or win-back
+    (`cost_per_winback`)."""
+    a = scenario.acquisition
+    referred = values["acquired_by_word_of_mouth"]
+    advertised = values["acquired_prospects"] - referred
+    won_back = values["acquired"] - values["acquired_prospects"]
+    return (
+        a.cost_per_acquisition * advertised
+        + a.cost_per_referral * referred
+        + a.cost_per_winback * won_back
+    )
 
 
 def month_accounts(
@@ -52,13 +113,14 @@ def month_accounts(
     survivors = start - values["churned"]
     churn_rate = values["churned"] / start if start else 0.0
     margin = economics.gross_margin * values["revenue"]
-    acquisition_cost = scenario.acquisition.cost_per_acquisition * values["acquired"]
+    acquisition_cost = acquisition_costs(scenario, values)
+    marketing_cost = scenario.acquisition.marketing_per_person_per_month * scenario.market.size
     support_cost = (
         scenario.support.cost_per_contact * values["contacts"] * values["support_cost_factor"]
     )
     fixed_cost = economics.fixed_cost_per_month
     firm_costs = sum(values[line] for line in FIRM_COST_LINES)  # in their declared order
-    total_cost = acquisition_cost + support_cost + fixed_cost + firm_costs
+    total_cost = marketing_cost + acquisition_cost + support_cost + fixed_cost + firm_costs
     profit = margin - total_cost
     margin_per_customer = margin / survivors if survivors else 0.0
     return {
@@ -68,6 +130,7 @@ def month_accounts(
         "retention_rate": 1.0 - churn_rate if start else float("nan"),
         "repeat_purchase_rate": values["repeat_purchases"] / survivors if survivors else 0.0,
         "margin": margin,
+        "marketing_cost": marketing_cost,
         "acquisition_cost": acquisition_cost,
         "support_cost": support_cost,
         "fixed_cost": fixed_cost,

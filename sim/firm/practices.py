@@ -153,7 +153,7 @@ def apply_change(firm: Firm, change: Change, quality: np.ndarray) -> float:
     maturity = firm.settings.maturity
     if change.kind == "prevention":
         firm.problem_factor[change.touchpoint] *= change.size
-        return 0.0
+        return maturity.prevention_cost
     gap = max(1.0 - float(quality[change.touchpoint]), 0.0)
     firm.improvement[change.touchpoint] += change.size * gap / (1.0 - NOMINAL_QUALITY)
     return maturity.redesign_cost if change.kind == "redesign" else maturity.fix_cost
@@ -178,8 +178,9 @@ class Improvement:
     def learn(self, firm: Firm, month: int, quality: np.ndarray) -> dict[str, float]:
         """Hold a review if one is due (improving only touchpoints below quality 1), then
         make the changes that fall due this month take effect (`quality`: this month's
-        delivered quality per touchpoint). Returns the month's cost of improvements
-        (currency) and the counts of reviews, improvements and preventions."""
+        delivered quality per touchpoint). Returns the month's cost of the programme
+        (currency: the review, and the changes that take effect) and the counts of
+        reviews, improvements and preventions."""
         reviews = 0.0
         if firm.at_least("managed") and month - self.last_review >= review_interval(firm):
             self.pending += review(firm, self.voc, month, quality < 1.0)
@@ -188,7 +189,8 @@ class Improvement:
             reviews = 1.0
         due = [c for c in self.pending if c.due_month <= month]
         self.pending = [c for c in self.pending if c.due_month > month]
-        improvement_cost = sum(apply_change(firm, c, quality) for c in due)
+        review_cost = reviews * firm.settings.maturity.review_cost
+        improvement_cost = review_cost + sum(apply_change(firm, c, quality) for c in due)
         return {
             "improvement_cost": float(improvement_cost),
             "reviews": reviews,

@@ -40,22 +40,22 @@ ORG_MODELS: dict[str, dict[str, float]] = {
     # Central CX office: one standard, consistent, slow to reach the front line.
     "centralised": {
         "decision_latency_months": 4, "spread_factor": 0.8, "handoff_breakdown": 0.008,
-        "local_fix_speed": 0.7, "overhead_per_month": 25_000.0,
+        "local_fix_speed": 0.7, "overhead_per_customer": 4.2,
     },
     # CX owned by each unit: fast local fixes, silos between them.
     "distributed": {
         "decision_latency_months": 1, "spread_factor": 1.25, "handoff_breakdown": 0.035,
-        "local_fix_speed": 1.5, "overhead_per_month": 15_000.0,
+        "local_fix_speed": 1.5, "overhead_per_customer": 2.5,
     },
     # Central standards with embedded CX leads in units.
     "hybrid": {
         "decision_latency_months": 2, "spread_factor": 1.0, "handoff_breakdown": 0.018,
-        "local_fix_speed": 1.1, "overhead_per_month": 22_000.0,
+        "local_fix_speed": 1.1, "overhead_per_customer": 3.7,
     },
     # A C-level owner: aligned and quick to decide, costly.
     "executive_led": {
         "decision_latency_months": 1, "spread_factor": 0.9, "handoff_breakdown": 0.012,
-        "local_fix_speed": 1.0, "overhead_per_month": 32_000.0,
+        "local_fix_speed": 1.0, "overhead_per_customer": 5.3,
     },
 }  # fmt: skip
 """The organisational models' presets (see `Organisation`)."""
@@ -103,6 +103,13 @@ class CapabilityDynamics(Strict):
     culture above the reference."""
     alignment_bonus: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
     """Extra effectiveness when strategy aligns investments (transformative maturity)."""
+    holding_cost_per_customer: NonNegative = 0.035
+    """Running cost of holding the capabilities (the people, tools and governance a level
+    needs), cu per active customer per month per unit of Σ level^`holding_cost_exponent`:
+    about 2 % of revenue for the baseline's eight capabilities at level 2.5."""
+    holding_cost_exponent: Annotated[float, Field(ge=1.0, le=3.0)] = 1.5
+    """How steeply holding a capability costs more with its level: each level up needs a
+    broader scope of people and systems than the last."""
 
 
 class Investment(Strict):
@@ -177,6 +184,9 @@ class MaturitySettings(Strict):
     review_every_months: Annotated[float, Field(ge=1.0, le=60.0)] = 6.0
     """Months between improvement reviews at governance's reference level."""
     review_speedup_per_governance_level: Share = 0.2
+    review_cost: NonNegative = 5_000.0
+    """Cost of one improvement review (managed and above): the analysts' and managers' time
+    to read the voice of the customer and decide, cu."""
     fix_size: Share = 0.04
     """Quality gained by fixing the worst-measured touchpoint (managed), at a touchpoint
     delivering 0.75; gains shrink in proportion to the gap to quality 1."""
@@ -185,8 +195,8 @@ class MaturitySettings(Strict):
     """Quality gained by redesigning the top driver touchpoint (proactive), at a touchpoint
     delivering 0.75; gains shrink in proportion to the gap to quality 1."""
     improvement_decay_per_month: Share = 0.03
-    """Share of past fixes' and redesigns' gains lost each month (processes drift back
-    without continuous improvement)."""
+    """Share of past fixes', redesigns' and preventions' gains lost each month (processes
+    drift back without continuous improvement)."""
     redesign_cost: NonNegative = 40_000.0
     redesign_per_design_level: Share = 0.1
     """Relative rise of a redesign's size per experience-design level above the reference
@@ -195,6 +205,8 @@ class MaturitySettings(Strict):
     """Touchpoint ratings a review needs in its window before it judges that touchpoint."""
     prevention_factor: Share = 0.7
     """Problem probability kept after preventing the most frequent problem (proactive)."""
+    prevention_cost: NonNegative = 20_000.0
+    """Cost of one prevention (finding and removing a problem's root cause), cu."""
     flag_share: Share = 0.03
     """Share of active customers with the highest churn scores flagged each month
     (predictive)."""
@@ -209,6 +221,9 @@ class MaturitySettings(Strict):
     frontier_gain_per_month: Annotated[float, Field(ge=0.0, le=0.05)] = 0.002
     """Monthly rise of every touchpoint's quality at transformative maturity."""
     frontier_cap: Share = 0.1
+    frontier_cost_per_month: NonNegative = 20_000.0
+    """Cost of the innovation that moves the frontier, cu per month at transformative
+    maturity."""
     expectation_pass_through: Share = 0.5
     """Share of the firm's frontier gain that becomes the market's expectation drift."""
 
@@ -231,8 +246,12 @@ class Organisation(Strict):
     """Probability that a hand-off between silos fails at a touchpoint (a problem)."""
     local_fix_speed: Annotated[float, Field(gt=0.0, le=5.0)] | None = None
     """Multiplier on the size of local fixes and redesigns."""
+    overhead_per_customer: NonNegative | None = None
+    """Cost of running the CX organisation, cu per active customer per month (it grows
+    with the firm)."""
     overhead_per_month: NonNegative | None = None
-    """Cost of running the CX organisation, currency per month."""
+    """A fixed cost of running the CX organisation, cu per month, whatever the firm's size,
+    instead of `overhead_per_customer` (not part of the preset)."""
 
     def resolved(self) -> dict[str, float]:
         """The preset's parameters with any overrides applied."""
@@ -242,7 +261,10 @@ class Organisation(Strict):
 class Employees(Strict):
     """Front-line staff and their engagement (service-profit chain)."""
 
-    staff: Annotated[int, Field(ge=0, le=1_000_000)] = 10
+    staff: Annotated[int, Field(ge=0, le=1_000_000)] | Literal["auto"] = "auto"
+    """Front-line staff: `auto` staffs each month to its demand (the month's staffed
+    interactions at `interactions_per_staff_month` each, rounded up), as workforce planning
+    does; a number fixes the headcount whatever the demand."""
     interactions_per_staff_month: Annotated[float, Field(gt=0.0)] = 100.0
     """Staffed interactions one employee handles in a month at normal workload."""
     salary_per_month: NonNegative = 3_500.0

@@ -21,6 +21,7 @@ from sim.scenario.fields import (
 )
 from sim.scenario.firm import Capability, FirmSettings, Sourcing
 from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
+from sim.support.contact_centre.intraday import PROFILES
 
 STAGES: tuple[str, ...] = (
     "awareness",
@@ -121,17 +122,34 @@ class Market(Strict):
 class ContactCentre(Strict):
     """The contact centre behind problem-triggered touchpoints (modes `simpy` and `erlang`).
 
-    A month's contacts (first contacts and their repeats) arrive as a Poisson stream spread
-    over the opening hours and queue for `agents` agents; callers hang up when their patience
-    runs out. See docs/contact_centre.md, "Coupling with the journey".
+    A month's contacts (first contacts and their repeats) arrive as a Poisson stream over the
+    opening hours, shaped within each opening day by `intraday_profile`, and queue for the
+    agents on duty; callers hang up when their patience runs out. By default each opening
+    hour is staffed to `target_service_level` at that hour's expected load. See
+    docs/contact_centre.md, "Coupling with the journey".
     """
 
-    agents: Annotated[int, Field(ge=1, le=100_000)] = 1
-    """Agents answering during the opening hours (at least 1). The default is the smallest
-    staffing that answers 80% of the baseline's contacts (about 1.6 an hour) within 20 s by
-    Erlang A: one agent answers 84% and loses 11% of callers; two would answer 99%."""
+    agents: Annotated[int, Field(ge=1, le=100_000)] | Literal["auto"] = "auto"
+    """Agents on duty. `auto`: each opening hour gets the fewest agents whose Erlang A
+    service level (Erlang C without patience) reaches `target_service_level` at the hour's
+    expected load — the month's first contacts plus the repeats the desk expects, spread by
+    `intraday_profile`, a perfect forecast — and at least 1. A whole number fixes the
+    headcount in every opening hour."""
+    target_service_level: Annotated[float, Field(gt=0.0, le=0.999)] = 0.8
+    """Share of offered contacts to answer within `answer_within_seconds` that `agents: auto`
+    staffs each hour for; 0.8 with 20 s is the industry's common 80/20 target."""
+    intraday_profile: (
+        Literal[tuple(PROFILES)]
+        | Annotated[list[Annotated[float, Field(gt=0.0)]], Field(min_length=1, max_length=24)]
+    ) = "typical_weekday"
+    """Relative arrival rate in each hour of the opening day (scaled to average 1).
+    `typical_weekday`: ten hours (08:00–18:00) with a late-morning peak, a lunchtime dip and
+    an early-afternoon peak, the shape Gans, Koole & Mandelbaum (2003) and Brown et al.
+    (2005) report (weights: a plausibility choice); `flat`: one rate all day; or a list of
+    1 to 24 weights, one per opening hour."""
     hours_per_month: Annotated[float, Field(ge=1.0, le=744.0)] = 220.0
-    """Opening hours per month (shifts × hours), over which contacts arrive."""
+    """Opening hours per month (shifts × hours), over which contacts arrive: opening days of
+    as many hours as `intraday_profile` holds."""
     aht_seconds: Annotated[float, Field(gt=0.0, le=36_000.0)] = 420.0
     """Average handle time at engagement 0.5, seconds."""
     handle_time: Literal[HANDLE_TIME_DISTRIBUTIONS] = "exponential"
@@ -146,7 +164,9 @@ class ContactCentre(Strict):
     """Relative change of handle time per unit of employee engagement above 0.5 (engaged
     agents are faster)."""
     agent_cost_per_month: NonNegative = 3_500.0
-    """Cost of one agent for a month, currency (times the sourcing cost factor)."""
+    """Cost of one agent on duty in every opening hour of a month, currency (times the
+    sourcing cost factor); staffing varying by hour is paid by the agent-hour at
+    `agent_cost_per_month` / `hours_per_month`."""
     announces_wait: bool = False
     """Whether callers are told their expected wait or place in the queue."""
     uncertain_wait_multiplier: Annotated[float, Field(ge=1.0, le=5.0)] = 1.5
@@ -154,12 +174,14 @@ class ContactCentre(Strict):
     feel longer); 1 when `announces_wait`."""
     simulated_hours: Annotated[float, Field(gt=0.0, le=100_000.0)] = 200.0
     """Length of the representative period simulated for a month (mode `simpy`), hours;
-    stretched to hold `min_simulated_contacts` and cut to hold `max_simulated_contacts`."""
+    stretched to hold `min_simulated_contacts`, cut to hold `max_simulated_contacts`, and
+    rounded to whole opening days of the intraday profile."""
     min_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 500
     """Fewest contacts a simulated period holds, for a stable distribution of outcomes."""
     max_simulated_contacts: Annotated[int, Field(ge=50, le=1_000_000)] = 5_000
     """Cap on the contacts of a simulated period, so that a month's cost does not grow with
-    the population (the cap wins over the minimum)."""
+    the population (the cap wins over the minimum; a period holds at least one opening day
+    of the intraday profile, even when that day brings more contacts)."""
     reuse_tolerance: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
     """Relative step of the grid on which arrival rate and handle time are rounded in mode
     `simpy`, so that months of nearly the same load reuse one simulated period (0: simulate
@@ -196,9 +218,10 @@ class Support(Strict):
     `unresolved_effort`)."""
     problem_quality_drop: Share = 0.25
     """Fall of the perceived quality of an interaction that creates a problem."""
-    cost_per_contact: NonNegative = 6.0
-    """Cost of handling one contact (first or repeat), currency; in the contact-centre modes
-    the cost beyond the agents' pay (telephony, systems), which is the staffing cost."""
+    cost_per_contact: NonNegative = 1.5
+    """Cost of one contact (first or repeat) beyond the pay of whoever answers it
+    (telephony, systems, case handling tools), cu. The people are paid once, as the contact
+    centre's staffing or, with the service-level desk, as front-line staff."""
     sourcing: Sourcing = Sourcing()
 
     @property
@@ -215,7 +238,17 @@ class Acquisition(Strict):
     """How prospects become customers: the Bass model with valenced word of mouth."""
 
     advertising_per_month: Probability = 0.004
-    """Bass coefficient of innovation p, per month."""
+    """Bass coefficient of innovation p, per month, at the reference marketing spend
+    (`reference_marketing_per_person`); the spend moves it (`innovation_per_month`)."""
+    marketing_per_person_per_month: NonNegative = 0.35
+    """Advertising spend, cu per person in the market per month (cost line
+    `marketing_cost`)."""
+    reference_marketing_per_person: Annotated[float, Field(gt=0.0)] = 0.35
+    """Spend per person per month at which the innovation coefficient is
+    `advertising_per_month`."""
+    advertising_elasticity: Share = 0.24
+    """Elasticity of the innovation coefficient to advertising spend: diminishing returns
+    (the long-term mean of Sethuraman, Tellis & Briesch 2011's meta-analysis)."""
     imitation_per_month: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
     """Bass coefficient of imitation q, per month."""
     word_of_mouth: Literal["net_promoters", "customers"] = "net_promoters"
@@ -225,8 +258,21 @@ class Acquisition(Strict):
     detractor_weight: NonNegative = 1.0
     winback_factor: NonNegative = 0.3
     """Acquisition hazard of a lapsed customer relative to a prospect."""
-    cost_per_acquisition: NonNegative = 120.0
-    """Marketing and sales cost per new customer, currency."""
+    cost_per_acquisition: NonNegative = 60.0
+    """Sales and sign-up cost of a customer won by advertising, cu (the advertising itself
+    is `marketing_cost`)."""
+    cost_per_referral: NonNegative = 30.0
+    """Sales and sign-up cost of a customer won by word of mouth (a referral reward
+    included), cu."""
+    cost_per_winback: NonNegative = 40.0
+    """Cost of winning back a lapsed customer (the offer that brings them back), cu."""
+
+    @property
+    def innovation_per_month(self) -> float:
+        """Bass coefficient of innovation p at the scenario's marketing spend, per month:
+        `advertising_per_month` × (spend / reference spend)^elasticity; 0 without spend."""
+        ratio = self.marketing_per_person_per_month / self.reference_marketing_per_person
+        return min(self.advertising_per_month * ratio**self.advertising_elasticity, 1.0)
 
 
 class SatisfactionRules(Strict):

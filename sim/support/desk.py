@@ -7,12 +7,14 @@ operational metrics. Any object with the same `serve` method can be the desk; `d
 builds the one a scenario's `support.mode` asks for:
 
 - `ServiceLevelDesk` (`service_level`): exponential waits of a given mean, nobody hangs up;
-- `ContactCentreDesk` (`simpy`, `erlang`): a queue of agents whose waits and abandonment come
-  from a SimPy simulation of a representative period at the month's arrival rate, or from
-  the Erlang A wait law. Each contact takes the quantile of the period's outcomes (ordered
-  from best to worst) at its customer's own uniform draw, so a customer's outcome depends on
-  their own random number (common random numbers across scenarios) and the cost of a month
-  does not grow with the number of customers. See docs/contact_centre.md.
+- `ContactCentreDesk` (`simpy`, `erlang`): a queue of agents, staffed hour by hour for the
+  month's expected load (`sim.support.staffing`), whose waits and abandonment come from a
+  SimPy simulation of a representative period at the month's arrival rate and intraday
+  profile, or from the hours' Erlang A wait laws. Each contact takes the quantile of the
+  period's outcomes (ordered from best to worst) at its customer's own uniform draw, so a
+  customer's outcome depends on their own random number (common random numbers across
+  scenarios) and the cost of a month does not grow with the number of customers. See
+  docs/contact_centre.md.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from typing import Protocol
 import numpy as np
 
 from sim.scenario import ContactCentre, Support
-from sim.support.contact_centre import QueueMetrics, SimulationResult, erlang_a, erlang_c, simulate
+from sim.support.contact_centre import SimulationResult, simulate
+from sim.support.contact_centre.intraday import day_metrics
+from sim.support.staffing import Rota, intraday_weights, month_rota, steady_states
 
 QUEUE_MODES = ("simpy", "erlang")
 
@@ -40,7 +44,8 @@ class ContactOutcomes:
     abandoned: np.ndarray
     """True where the caller hung up before an agent answered (never resolved)."""
     metrics: dict[str, float] = field(default_factory=dict)
-    """The month's operational metrics (keys of `sim.metrics.DESK_METRICS`)."""
+    """The month's operational metrics (keys of `sim.metrics.DESK_METRICS`) and, for a
+    staffed centre, ``agents``: the mean agents on duty over the opening hours."""
 
 
 class SupportDesk(Protocol):
@@ -96,7 +101,8 @@ class ServiceLevelDesk:
     ) -> ContactOutcomes:
         """Waits by inversion of the exponential distribution; resolution by comparison.
 
-        Nobody hangs up; handle times and agents are not modelled (their metrics are NaN).
+        Nobody hangs up, so the ASA is the mean wait; handle times and agents are not
+        modelled (their metrics are NaN).
         """
         mean = self.settings.mean_wait_minutes * wait_factor
         wait = -mean * np.log1p(-u_wait.astype(np.float64))
@@ -109,6 +115,7 @@ class ServiceLevelDesk:
             metrics={
                 "aht_seconds": math.nan,
                 "asa_seconds": 60.0 * mean,
+                "mean_wait_seconds": 60.0 * mean,
                 "service_level": -math.expm1(-target_minutes / mean) if mean > 0 else 1.0,
                 "abandon_rate": 0.0,
                 "occupancy": math.nan,
@@ -117,12 +124,12 @@ class ServiceLevelDesk:
 
 
 class ContactCentreDesk:
-    """A contact centre of `agents` agents serving the month's contacts (modes `simpy` and
-    `erlang`).
+    """A staffed contact centre serving the month's contacts (modes `simpy` and `erlang`).
 
     Every first contact that fails (not resolved, or its caller hung up) brings one repeat
     contact in the same month, as in the rest of the model, so the centre is offered the
-    first contacts plus their repeats, spread evenly over the opening hours. The repeats load
+    first contacts plus their repeats, spread over the opening hours by the intraday
+    profile, and staffed for that load (`sim.support.staffing.month_rota`). The repeats load
     the agents; what they cost the customer is the unresolved contact's extra effort. The
     process model runs with first-contact resolution 1, so no repeat is counted twice.
 
@@ -135,7 +142,7 @@ class ContactCentreDesk:
             raise ValueError(f"mode: got {settings.mode!r}; allowed: {', '.join(QUEUE_MODES)}")
         self.settings = settings
         self.centre = settings.contact_centre
-        self._periods: dict[tuple[float, float], _SimulatedPeriod] = {}
+        self._periods: dict[tuple[float, float, tuple[int, ...]], _SimulatedPeriod] = {}
 
     def serve(
         self,
@@ -147,56 +154,41 @@ class ContactCentreDesk:
         aht_factor: float = 1.0,
         rng: np.random.Generator | None = None,
     ) -> ContactOutcomes:
-        """The month's arrival rate, the queue's steady state at it, and each contact's
-        outcome at its customer's quantile (`rng` is needed in mode `simpy`)."""
+        """The month's load and staffing, the queue at them, and each contact's outcome at
+        its customer's quantile (`rng` is needed in mode `simpy`)."""
         centre = self.centre
         resolvable = u_resolve < _first_contact_resolution(self.settings, resolution_shift)
         aht = centre.aht_seconds * aht_factor
-        rate = self.calls_per_hour(len(u_wait), int((~resolvable).sum()), aht)
+        rota = self.rota(len(u_wait), int((~resolvable).sum()), aht)
         if self.settings.mode == "simpy":
-            period: _SimulatedPeriod | _ErlangPeriod = self._simulated(rate, aht, rng)
+            period: _SimulatedPeriod | _ErlangPeriod = self._simulated(rota, aht, rng)
         else:
-            period = _ErlangPeriod(rate, aht, centre)
+            period = _ErlangPeriod(rota, aht, centre)
         wait_seconds, abandoned = period.outcomes(u_wait)
+        metrics = period.metrics(wait_factor, centre.answer_within_seconds)
         return ContactOutcomes(
             wait_minutes=wait_factor * wait_seconds / 60.0,
             resolved=resolvable & ~abandoned,
             abandoned=abandoned,
-            metrics=period.metrics(wait_factor, centre.answer_within_seconds),
+            metrics=metrics | {"agents": rota.agents_on_duty},
         )
 
-    def calls_per_hour(self, first: int, unresolved: int, aht_seconds: float) -> float:
-        """Contacts offered per opening hour, repeats included.
-
-        `unresolved` first contacts will not resolve even if answered; each brings a repeat,
-        and so does each other one whose caller hangs up. The share that hangs up is the
-        Erlang A abandon rate at the load all of them make together: a fixed point, reached
-        by iterating from no abandonment (the load only grows, so the iteration rises to it).
-        """
-        centre = self.centre
-        rate = (first + unresolved) / centre.hours_per_month
-        if centre.patience_seconds is None or first == 0:
-            return rate
-        abandon = 0.0
-        for _ in range(200):
-            updated = erlang_a(rate, aht_seconds, centre.agents, centre.patience_seconds)
-            rate = (first + unresolved + updated.abandon_rate * (first - unresolved)) / (
-                centre.hours_per_month
-            )
-            if abs(updated.abandon_rate - abandon) < 1e-9:
-                break
-            abandon = updated.abandon_rate
-        return rate
+    def rota(self, first: int, unresolved: int, aht_seconds: float) -> Rota:
+        """The month's contacts per opening hour (repeats included) and agents on duty in
+        each: `sim.support.staffing.month_rota`."""
+        return month_rota(self.centre, first, unresolved, aht_seconds)
 
     def _simulated(
-        self, rate: float, aht_seconds: float, rng: np.random.Generator | None
+        self, rota: Rota, aht_seconds: float, rng: np.random.Generator | None
     ) -> _SimulatedPeriod:
-        """The representative period at this load, simulated once per grid cell of the run."""
+        """The representative period at this load and staffing, simulated once per grid cell
+        of the run."""
         centre = self.centre
+        rate = rota.mean_calls_per_hour
         if centre.reuse_tolerance > 0:
             rate = _on_grid(rate, centre.reuse_tolerance)
             aht_seconds = _on_grid(aht_seconds, centre.reuse_tolerance)
-        key = (rate, aht_seconds)
+        key = (rate, aht_seconds, rota.agents)
         if key in self._periods:
             return self._periods[key]
         if rng is None:
@@ -205,10 +197,14 @@ class ContactCentreDesk:
             max(centre.simulated_hours, centre.min_simulated_contacts / rate),
             centre.max_simulated_contacts / rate,
         )
+        day = len(rota.agents)
+        if day > 1:  # whole opening days, so that every hour of the profile counts alike
+            most = math.floor(centre.max_simulated_contacts / (rate * day))
+            hours = max(1, min(round(hours / day), most)) * day
         result = simulate(
             rate,
             aht_seconds,
-            centre.agents,
+            rota.agents,
             hours,
             rng,
             patience_seconds=centre.patience_seconds,
@@ -216,6 +212,7 @@ class ContactCentreDesk:
             handle_time=centre.handle_time,
             handle_time_cv=centre.handle_time_cv,
             first_contact_resolution=1.0,
+            intraday_profile=intraday_weights(centre),
         )
         period = _SimulatedPeriod(result)
         if centre.reuse_tolerance > 0:
@@ -261,9 +258,11 @@ class _SimulatedPeriod:
     def metrics(self, wait_factor: float, target_seconds: float) -> dict[str, float]:
         """The period's metrics, with waits as customers meet them (times `wait_factor`)."""
         waits = wait_factor * self.wait_seconds
+        answered = waits[~self.gave_up]
         return {
             "aht_seconds": self.result.aht_seconds,
-            "asa_seconds": float(waits.mean()),
+            "asa_seconds": float(answered.mean()) if answered.size else math.nan,
+            "mean_wait_seconds": float(waits.mean()),
             "service_level": float((~self.gave_up & (waits <= target_seconds)).mean()),
             "abandon_rate": float(self.gave_up.mean()),
             "occupancy": self.result.metrics.occupancy,
@@ -271,68 +270,109 @@ class _SimulatedPeriod:
 
 
 class _ErlangPeriod:
-    """The centre's steady state by Erlang A (Erlang C without patience) and a wait law that
-    matches it.
+    """The centre's opening day by the closed forms, hour by hour (Erlang A, or Erlang C
+    without patience), and a wait law that matches it.
 
-    Ordered from best to worst as in the simulated period: a share `1 − p_wait` is answered
-    at once; a share `p_wait − abandon_rate` is answered after an exponential wait whose mean
-    makes the closed form's mean wait of answered callers; a share `abandon_rate` hangs up
-    after an exponential wait whose mean makes its ASA. Without patience the conditional wait
-    is exactly exponential (M/M/n); with patience it is an approximation.
+    Ordered from best to worst as in the simulated period. In hour `h`, with a share `q_h`
+    of the day's calls, a share `1 − p_wait_h` is answered at once, a share
+    `p_wait_h − a_h` is answered after an exponential wait whose mean makes the hour's ASA
+    (the mean wait of answered callers), and a share `a_h` hangs up after an exponential
+    wait whose mean makes the hour's mean wait of all callers. The day's law takes those
+    three segments in turn, each the `q_h`-weighted mixture of the hours' laws: answered at
+    once, answered after a wait (a mixture of exponentials), hung up. Without patience each
+    hour's conditional wait is exactly exponential (M/M/n); with patience it is an
+    approximation.
     """
 
-    def __init__(self, calls_per_hour: float, aht_seconds: float, centre: ContactCentre) -> None:
-        self.calls_per_hour, self.aht_seconds, self.centre = calls_per_hour, aht_seconds, centre
-        m = self.steady_state(centre.answer_within_seconds)
-        if math.isinf(m.asa_seconds):
+    def __init__(self, rota: Rota, aht_seconds: float, centre: ContactCentre) -> None:
+        self.rota, self.aht_seconds, self.centre = rota, aht_seconds, centre
+        hours = steady_states(centre, rota, aht_seconds, centre.answer_within_seconds)
+        if any(math.isinf(m.mean_wait_seconds) for m in hours):
+            load = max(m.offered_load_erlangs for m in hours)
             raise ValueError(
                 f"support.contact_centre.agents: {centre.agents} agents cannot keep up with "
-                f"{m.offered_load_erlangs:.3g} erlangs when callers never hang up"
+                f"{load:.3g} erlangs when callers never hang up"
             )
-        abandon = m.abandon_rate
-        self.p_now = 1.0 - m.p_wait
-        self.p_later = max(m.p_wait - abandon, 0.0)
-        self.p_gave_up = abandon
-        waited_answered = m.mean_wait_answered_seconds * (1.0 - abandon)
-        self.mean_later = waited_answered / self.p_later if self.p_later > 0 else 0.0
-        self.mean_gave_up = (m.asa_seconds - waited_answered) / abandon if abandon > 0 else 0.0
-
-    def steady_state(self, target_seconds: float) -> QueueMetrics:
-        """The closed-form metrics with service-level target `target_seconds`."""
-        centre = self.centre
-        if centre.patience_seconds is None:
-            return erlang_c(self.calls_per_hour, self.aht_seconds, centre.agents, target_seconds)
-        return erlang_a(
-            self.calls_per_hour,
-            self.aht_seconds,
-            centre.agents,
-            centre.patience_seconds,
-            target_seconds,
-        )
+        total = sum(rota.calls_per_hour)
+        share = [rate / total if total > 0 else 1.0 / len(hours) for rate in rota.calls_per_hour]
+        later, gave_up = [], []
+        for q, m in zip(share, hours, strict=True):
+            a = m.abandon_rate
+            waited_answered = m.asa_seconds * (1.0 - a)
+            p_later = max(m.p_wait - a, 0.0)
+            later.append((q * p_later, waited_answered / p_later if p_later > 0 else 0.0))
+            gave_up.append((q * a, (m.mean_wait_seconds - waited_answered) / a if a > 0 else 0.0))
+        self.p_now = sum(q * (1.0 - m.p_wait) for q, m in zip(share, hours, strict=True))
+        self.later = _ExponentialMixture(later)
+        self.gave_up = _ExponentialMixture(gave_up)
 
     def outcomes(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Wait (seconds) and hang-up of the contacts whose uniforms are `u`."""
         u = u.astype(np.float64)
         below_one = np.nextafter(1.0, 0.0)
-        later = (u >= self.p_now) & (u < self.p_now + self.p_later)
-        gave_up = u >= self.p_now + self.p_later
+        p_now, p_gave_up = self.p_now, self.gave_up.weight
+        # Without hang-ups everyone above the answered-at-once share waits and is answered.
+        p_later = self.later.weight if p_gave_up > 0 else 1.0 - p_now
+        later = (u >= p_now) & (u < p_now + p_later)
+        gave_up = (u >= p_now + p_later) if p_gave_up > 0 else np.zeros(u.size, dtype=bool)
         wait = np.zeros(u.size)
-        if later.any():
-            v = np.minimum((u[later] - self.p_now) / self.p_later, below_one)
-            wait[later] = -self.mean_later * np.log1p(-v)
+        if later.any() and p_later > 0:
+            v = np.minimum((u[later] - p_now) / p_later, below_one)
+            wait[later] = self.later.quantile(v)
         if gave_up.any():
-            v = np.minimum((u[gave_up] - self.p_now - self.p_later) / self.p_gave_up, below_one)
-            wait[gave_up] = -self.mean_gave_up * np.log1p(-v)
+            v = np.minimum((u[gave_up] - p_now - p_later) / p_gave_up, below_one)
+            wait[gave_up] = self.gave_up.quantile(v)
         return wait, gave_up
 
     def metrics(self, wait_factor: float, target_seconds: float) -> dict[str, float]:
-        """The closed-form metrics, with waits as customers meet them (times `wait_factor`):
-        P(factor · W <= T) = P(W <= T / factor)."""
-        m = self.steady_state(target_seconds / wait_factor)
+        """The closed-form metrics of the day, with waits as customers meet them (times
+        `wait_factor`): P(factor · W <= T) = P(W <= T / factor)."""
+        rota, centre = self.rota, self.centre
+        hours = steady_states(centre, rota, self.aht_seconds, target_seconds / wait_factor)
+        day = day_metrics(hours, rota.calls_per_hour, rota.agents)
         return {
             "aht_seconds": self.aht_seconds,
-            "asa_seconds": wait_factor * m.asa_seconds,
-            "service_level": m.service_level,
-            "abandon_rate": m.abandon_rate,
-            "occupancy": m.occupancy,
+            "asa_seconds": wait_factor * day.asa_seconds,
+            "mean_wait_seconds": wait_factor * day.mean_wait_seconds,
+            "service_level": day.service_level,
+            "abandon_rate": day.abandon_rate,
+            "occupancy": day.occupancy,
         }
+
+
+class _ExponentialMixture:
+    """A mixture of exponential laws, given as (weight, mean seconds) parts; its total
+    weight is the share of the day's calls it describes."""
+
+    _GRID = 4097
+    _NEWTON_STEPS = 3
+
+    def __init__(self, parts: list[tuple[float, float]]) -> None:
+        kept = [(w, max(mean, 0.0)) for w, mean in parts if w > 0]
+        self.weight = sum(w for w, _ in kept)
+        self.shares = np.array([w / self.weight for w, _ in kept]) if kept else np.ones(1)
+        self.means = np.array([mean for _, mean in kept]) if kept else np.zeros(1)
+
+    def _cdf(self, x: np.ndarray) -> np.ndarray:
+        timed = self.means > 0  # a part of mean 0 is a wait of 0
+        survive = np.exp(-x[:, None] / self.means[timed]) @ self.shares[timed]
+        return 1.0 - survive
+
+    def _density(self, x: np.ndarray) -> np.ndarray:
+        timed = self.means > 0
+        means = self.means[timed]
+        return np.exp(-x[:, None] / means) @ (self.shares[timed] / means)
+
+    def quantile(self, v: np.ndarray) -> np.ndarray:
+        """The waits (seconds) at probabilities `v` in [0, 1): the inverse of the mixture's
+        distribution function. Exact for parts of one mean; otherwise interpolated on a grid
+        and polished by Newton steps (the distribution function is concave, so they close
+        in on the root from below)."""
+        tail = -np.log1p(-v)  # the quantile of a unit-mean exponential
+        if np.all(self.means == self.means[0]):
+            return self.means[0] * tail
+        grid = np.linspace(0.0, self.means.max() * float(tail.max()), self._GRID)
+        wait = np.interp(v, self._cdf(grid), grid)
+        for _ in range(self._NEWTON_STEPS):
+            wait = np.maximum(wait - (self._cdf(wait) - v) / self._density(wait), 0.0)
+        return wait

@@ -14,7 +14,15 @@ from sim.support.contact_centre import agents_for_service_level, erlang_a, erlan
 from sim.support.contact_centre.cli import add_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
-FIVE = {"p_wait", "asa_seconds", "service_level", "abandon_rate", "occupancy"}
+SIX = (
+    "p_wait",
+    "asa_seconds",
+    "mean_wait_seconds",
+    "service_level",
+    "abandon_rate",
+    "occupancy",
+)
+"""The metrics the command prints, in order."""
 
 
 def run(*argv):
@@ -30,11 +38,11 @@ def run_json(capsys, *argv):
     return json.loads(capsys.readouterr().out)
 
 
-def test_json_has_exactly_the_five_metrics(capsys):
+def test_json_has_exactly_the_six_metrics(capsys):
     document = run_json(capsys, "--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14")
-    assert set(document) == FIVE
+    assert set(document) == set(SIX)
     expected = erlang_c(200, 180, 14)
-    for name in FIVE:
+    for name in SIX:
         assert document[name] == pytest.approx(getattr(expected, name))
 
 
@@ -42,9 +50,13 @@ def test_patience_selects_erlang_a(capsys):
     argv = ["--calls-per-hour", "300", "--aht-seconds", "180", "--agents", "12"]
     document = run_json(capsys, *argv, "--patience-seconds", "120", "--answer-within-seconds", "30")
     expected = erlang_a(300, 180, 12, 120, answer_within_seconds=30)
-    assert set(document) == FIVE
+    assert set(document) == set(SIX)
     assert document["abandon_rate"] == pytest.approx(expected.abandon_rate)
     assert document["service_level"] == pytest.approx(expected.service_level)
+    # ASA over the answered calls, the mean wait over all of them (a quarter hang up).
+    assert document["asa_seconds"] == pytest.approx(expected.asa_seconds)
+    assert document["mean_wait_seconds"] == pytest.approx(expected.mean_wait_seconds)
+    assert document["asa_seconds"] < document["mean_wait_seconds"]
 
 
 def test_table_is_aligned_and_readable(capsys):
@@ -52,11 +64,9 @@ def test_table_is_aligned_and_readable(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert "200 calls/hour" in lines[0] and "Erlang C" in lines[0]
     rows = lines[1:]
-    assert [row.split()[0] for row in rows] == list(
-        ("p_wait", "asa_seconds", "service_level", "abandon_rate", "occupancy")
-    )
+    assert [row.split()[0] for row in rows] == list(SIX)
     assert len({len(row) for row in rows}) == 1  # right-aligned values end in one column
-    assert rows[2].split()[1] == "0.8884"
+    assert rows[3].split()[1] == "0.8884"
 
 
 @pytest.mark.parametrize("patience", [None, "300"])
@@ -69,7 +79,7 @@ def test_target_service_level_answers_the_staffing(capsys, patience):
         200, 180, 0.8, patience_seconds=None if patience is None else 300.0
     )
     assert document["agents_needed"] == expected
-    assert set(document) == FIVE | {"agents_needed"}
+    assert set(document) == {*SIX, "agents_needed"}
     assert document["service_level"] >= 0.8
     assert run(*argv) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
@@ -81,14 +91,15 @@ def test_simpy_mode_simulates(capsys):
     argv = ["--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14"]
     document = run_json(capsys, *argv, "--mode", "simpy", "--hours", "50", "--seed", "3")
     again = run_json(capsys, *argv, "--mode", "simpy", "--hours", "50", "--seed", "3")
-    assert set(document) == FIVE and document == again
+    assert set(document) == set(SIX) and document == again
     assert document["occupancy"] == pytest.approx(0.714, abs=0.05)
 
 
 def test_overloaded_erlang_c_has_null_wait(capsys):
     argv = ["--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "9"]
     document = run_json(capsys, *argv)
-    assert document["asa_seconds"] is None and document["service_level"] == 0.0
+    assert document["asa_seconds"] is None and document["mean_wait_seconds"] is None
+    assert document["service_level"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -202,7 +213,7 @@ def module(*argv):
 @pytest.mark.slow
 def test_runs_as_a_module():
     ok = module("--calls-per-hour", "200", "--aht-seconds", "180", "--agents", "14", "--json")
-    assert ok.returncode == 0 and set(json.loads(ok.stdout)) == FIVE
+    assert ok.returncode == 0 and set(json.loads(ok.stdout)) == set(SIX)
     bad = module("--calls-per-hour", "200", "--aht-seconds", "-3", "--agents", "14")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == "error: --aht-seconds: got -3; must be a number > 0 and at most 86400\n"

@@ -31,8 +31,10 @@ def test_call_centre_helper_worked_example():
     assert metrics.occupancy == pytest.approx(0.714, abs=5e-4)
     assert metrics.offered_load_erlangs == pytest.approx(10.0)
     assert erlang_c(200, 180, 13).service_level < 0.8
-    # ASA = C · AHT / (n − a) and Lq = C · a / (n − a).
+    # ASA = C · AHT / (n − a) and Lq = C · a / (n − a); nobody hangs up, so the ASA of the
+    # answered calls is the mean wait of all of them.
     assert metrics.asa_seconds == pytest.approx(metrics.p_wait * 180 / 4)
+    assert metrics.mean_wait_seconds == metrics.asa_seconds
     assert metrics.mean_queue_length == pytest.approx(metrics.p_wait * 10 / 4)
 
 
@@ -65,11 +67,13 @@ def test_erlang_c_overloaded_centre_is_reported_as_unbounded():
     metrics = erlang_c(200, 180, 10)  # a = n = 10 erlangs
     assert metrics.p_wait == 1.0 and metrics.service_level == 0.0 and metrics.occupancy == 1.0
     assert math.isinf(metrics.asa_seconds) and math.isinf(metrics.mean_queue_length)
+    assert math.isinf(metrics.mean_wait_seconds)
 
 
 def test_no_calls_means_no_waiting():
     for metrics in (erlang_c(0, 180, 0), erlang_a(0, 180, 3, 60)):
         assert metrics.p_wait == 0 and metrics.service_level == 1 and metrics.occupancy == 0
+        assert metrics.asa_seconds == 0 and metrics.mean_wait_seconds == 0
     assert agents_for_service_level(0, 180, 0.8) == 0
 
 
@@ -80,14 +84,15 @@ def test_erlang_a_matches_pyworkforce_regression_values():
     assert round(metrics.p_wait, 5) == 0.14526
     assert round(metrics.abandon_rate, 6) == 0.013984
     assert round(metrics.occupancy, 6) == 0.704297
-    assert metrics.asa_seconds == pytest.approx(0.069919 * 60, abs=1e-4)
+    # pyworkforce's "ASA" averages the waits of all callers, abandoned ones included.
+    assert metrics.mean_wait_seconds == pytest.approx(0.069919 * 60, abs=1e-4)
     assert round(metrics.service_level, 6) == 0.916792
+    assert metrics.asa_seconds < metrics.mean_wait_seconds
 
 
-def tagged_caller_service_level(calls_per_hour, aht, agents, patience, target, extra=120):
-    """Erlang A service level by brute force: the truncated chain's balance equations for the
-    stationary law, and a matrix exponential of the tagged caller's absorbing chain."""
-    lam, mu, theta = calls_per_hour / 3600, 1 / aht, 1 / patience
+def truncated_stationary_law(lam, mu, theta, agents, extra):
+    """The stationary law of the M/M/n+M chain truncated `extra` callers above `agents`, by
+    its balance equations (rates per second)."""
     size = agents + extra
     generator = np.zeros((size + 1, size + 1))
     for k in range(size):
@@ -97,7 +102,14 @@ def tagged_caller_service_level(calls_per_hour, aht, agents, patience, target, e
     system = np.vstack([generator.T, np.ones(size + 1)])
     rhs = np.zeros(size + 2)
     rhs[-1] = 1
-    stationary = np.linalg.lstsq(system, rhs, rcond=None)[0]
+    return np.linalg.lstsq(system, rhs, rcond=None)[0]
+
+
+def tagged_caller_service_level(calls_per_hour, aht, agents, patience, target, extra=120):
+    """Erlang A service level by brute force: the truncated chain's balance equations for the
+    stationary law, and a matrix exponential of the tagged caller's absorbing chain."""
+    lam, mu, theta = calls_per_hour / 3600, 1 / aht, 1 / patience
+    stationary = truncated_stationary_law(lam, mu, theta, agents, extra)
     # Tagged caller with j callers ahead: states j = 0..extra, then served, abandoned.
     ahead = extra + 1
     tagged = np.zeros((ahead + 2, ahead + 2))
@@ -111,6 +123,51 @@ def tagged_caller_service_level(calls_per_hour, aht, agents, patience, target, e
     sl = stationary[:agents].sum() + np.dot(stationary[agents:], reached[:ahead])
     ab = np.dot(stationary[agents:], forever[:ahead])
     return sl, ab, stationary[agents:].sum()
+
+
+def tagged_caller_waits(calls_per_hour, aht, agents, patience, extra=120):
+    """Erlang A waits by brute force: the stationary law of the truncated chain, and the
+    tagged caller's absorbing chain through its fundamental matrix N = (−Q)⁻¹. From j callers
+    ahead the mean time to leave the queue is (N·1)_j, the probability of being answered
+    (N·r)_j and the mean wait counted only when answered (N²·r)_j, r the rates of being
+    answered. Returns (mean wait of answered callers, mean wait of all callers)."""
+    lam, mu, theta = calls_per_hour / 3600, 1 / aht, 1 / patience
+    stationary = truncated_stationary_law(lam, mu, theta, agents, extra)
+    ahead = extra + 1
+    transient = np.zeros((ahead, ahead))
+    answered_rate = np.zeros(ahead)
+    for j in range(ahead):
+        if j:
+            transient[j, j - 1] = agents * mu + j * theta
+        else:
+            answered_rate[j] = agents * mu
+        transient[j, j] = -(agents * mu + (j + 1) * theta)
+    fundamental = np.linalg.inv(-transient)
+    p_answered = fundamental @ answered_rate
+    wait_if_answered = fundamental @ p_answered  # N²·r
+    wait = fundamental @ np.ones(ahead)
+    queued = stationary[agents:]
+    answered = stationary[:agents].sum() + np.dot(queued, p_answered[: queued.size])
+    asa = np.dot(queued, wait_if_answered[: queued.size]) / answered
+    return asa, np.dot(queued, wait[: queued.size])
+
+
+@pytest.mark.parametrize(
+    "calls_per_hour, aht, agents, patience",
+    [(200, 180, 14, 300), (300, 180, 12, 120), (40, 600, 5, 60), (90, 240, 4, 500)],
+)
+def test_erlang_a_waits_of_answered_and_of_all_callers_match_brute_force(
+    calls_per_hour, aht, agents, patience
+):
+    asa, mean_wait = tagged_caller_waits(calls_per_hour, aht, agents, patience)
+    metrics = erlang_a(calls_per_hour, aht, agents, patience)
+    assert metrics.asa_seconds == pytest.approx(asa, rel=1e-9)
+    assert metrics.mean_wait_seconds == pytest.approx(mean_wait, rel=1e-9)
+    # Little: the mean wait of all callers is E[Lq] / λ.
+    lam = calls_per_hour / 3600
+    assert metrics.mean_wait_seconds == pytest.approx(metrics.mean_queue_length / lam)
+    # All callers' mean wait = answered share × ASA + abandoned share × their mean wait.
+    assert metrics.mean_wait_seconds > (1 - metrics.abandon_rate) * metrics.asa_seconds > 0
 
 
 @pytest.mark.parametrize(
@@ -134,7 +191,8 @@ def test_erlang_a_with_very_patient_callers_is_erlang_c(agents):
     assert a.asa_seconds == pytest.approx(c.asa_seconds, rel=1e-4)
     assert a.service_level == pytest.approx(c.service_level, rel=1e-4)
     assert a.occupancy == pytest.approx(c.occupancy, rel=1e-4)
-    assert a.mean_wait_answered_seconds == pytest.approx(c.asa_seconds, rel=1e-4)
+    assert a.mean_wait_seconds == pytest.approx(c.mean_wait_seconds, rel=1e-4)
+    assert c.mean_wait_seconds == c.asa_seconds
     assert erlang_a(calls, 180, agents, patience_seconds=math.inf) == c
 
 
@@ -162,9 +220,9 @@ def test_erlang_a_overload_is_finite_and_abandons_the_excess(agents, load):
 def test_erlang_a_identities():
     metrics = erlang_a(300, 180, 12, patience_seconds=120, answer_within_seconds=20)
     # Exponential patience: abandon rate = mean wait of all callers / mean patience.
-    assert metrics.abandon_rate == pytest.approx(metrics.asa_seconds / 120)
-    # Little: mean queue = arrival rate × mean wait.
-    assert metrics.mean_queue_length == pytest.approx(300 / 3600 * metrics.asa_seconds)
+    assert metrics.abandon_rate == pytest.approx(metrics.mean_wait_seconds / 120)
+    # Little: mean queue = arrival rate × mean wait of all callers.
+    assert metrics.mean_queue_length == pytest.approx(300 / 3600 * metrics.mean_wait_seconds)
     # Everyone answered eventually is everyone who did not abandon.
     forever = erlang_a(300, 180, 12, patience_seconds=120, answer_within_seconds=1e7)
     assert forever.service_level == pytest.approx(1 - metrics.abandon_rate, abs=1e-12)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from sim.support.contact_centre import erlang_a, erlang_c, outcomes_for_contacts, simulate
+from sim.support.contact_centre.intraday import TYPICAL_WEEKDAY, agents_by_hour, day_metrics
 
 BATCHES = 20
 
@@ -44,11 +45,13 @@ def run(case):
     return result, exact
 
 
-def batch_mean(result, values):
-    """Mean of a per-contact quantity and its batch-means standard error."""
+def batch_mean(result, values, rows=None):
+    """Mean of a per-contact quantity (over the contacts in ``rows``, a mask, if given) and
+    its batch-means standard error."""
+    rows = np.ones(len(result.table), dtype=bool) if rows is None else rows
     edges = np.linspace(0.0, result.hours * 3600.0, BATCHES + 1)
     batch = np.clip(np.searchsorted(edges, result.table.arrival_seconds, "right") - 1, 0, None)
-    means = np.array([values[batch == b].mean() for b in range(BATCHES)])
+    means = np.array([values[rows & (batch == b)].mean() for b in range(BATCHES)])
     return means.mean(), means.std(ddof=1) / math.sqrt(BATCHES)
 
 
@@ -57,16 +60,18 @@ def batch_mean(result, values):
 def test_simulation_agrees_with_the_closed_form(case):
     result, exact = run(case)
     table = result.table
+    everyone = np.ones(len(table), dtype=bool)
     per_contact = {
-        "p_wait": (table.wait_seconds > 0, exact.p_wait),
-        "asa_seconds": (table.wait_seconds, exact.asa_seconds),
-        "service_level": (table.answered_within_target, exact.service_level),
-        "abandon_rate": (table.abandoned, exact.abandon_rate),
+        "p_wait": (table.wait_seconds > 0, everyone, exact.p_wait),
+        "asa_seconds": (table.wait_seconds, table.answered, exact.asa_seconds),
+        "mean_wait_seconds": (table.wait_seconds, everyone, exact.mean_wait_seconds),
+        "service_level": (table.answered_within_target, everyone, exact.service_level),
+        "abandon_rate": (table.abandoned, everyone, exact.abandon_rate),
     }
-    for name, (values, expected) in per_contact.items():
-        _, error = batch_mean(result, values.astype(float))
+    for name, (values, rows, expected) in per_contact.items():
+        _, error = batch_mean(result, values.astype(float), rows)
         simulated = getattr(result.metrics, name)
-        assert simulated == pytest.approx(values.mean())
+        assert simulated == pytest.approx(values[rows].mean())
         assert abs(simulated - expected) <= 4 * error + 1e-9, (name, simulated, expected, error)
     tolerance = 4 * exact.occupancy * math.sqrt(2 / result.contacts) + 0.002
     assert result.metrics.occupancy == pytest.approx(exact.occupancy, abs=tolerance)
@@ -89,7 +94,7 @@ def test_abandon_rate_is_mean_wait_over_mean_patience(case):
 def test_littles_law_for_the_queue(case):
     result, _ = run(case)
     arrival_rate = result.contacts / (result.hours * 3600)
-    expected = arrival_rate * result.metrics.asa_seconds
+    expected = arrival_rate * result.metrics.mean_wait_seconds
     assert result.metrics.mean_queue_length == pytest.approx(expected, rel=0.02, abs=1e-3)
     # The same identity for agents: busy agents = throughput × handle time.
     handled = np.nansum(result.table.handle_seconds) / (result.hours * 3600)
@@ -135,6 +140,76 @@ def test_intraday_profile_shapes_the_arrivals():
     assert counts[-1] == 0
     assert counts == pytest.approx(expected, rel=0.05)
     assert result.contacts / 400 == pytest.approx(100, rel=0.02)
+
+
+def test_asa_is_the_mean_wait_of_the_answered_rows():
+    result, _ = run("overloaded, 12 agents")  # a quarter of the callers hang up
+    table = result.table
+    assert result.metrics.asa_seconds == table.wait_seconds[table.answered].mean()
+    assert result.metrics.mean_wait_seconds == table.wait_seconds.mean()
+    assert result.metrics.asa_seconds < result.metrics.mean_wait_seconds
+
+
+def busy_when_answered(result):
+    """Hour of the day (from the start of the measured period) in which each answered call
+    was taken, and the calls in service just after it was (itself included)."""
+    table = result.table
+    starts = (table.arrival_seconds + table.wait_seconds)[table.answered]
+    ends = starts + table.handle_seconds[table.answered]
+    # a call that ends as another is taken frees its agent for it (times to rounding), and a
+    # call taken at the instant an hour begins belongs to that hour
+    soon = starts + 1e-6
+    busy = np.searchsorted(np.sort(starts), starts, "right") - np.searchsorted(
+        np.sort(ends), soon, "right"
+    )
+    return (soon // 3600).astype(int), busy
+
+
+@pytest.mark.slow
+def test_a_schedule_puts_its_agents_on_duty_hour_by_hour():
+    profile = [1, 2, 3, 2, 1]
+    schedule = [2, 4, 6, 4, 2]
+    result = simulate(60, 180, schedule, 500, 31, patience_seconds=300, intraday_profile=profile)
+    hour, busy = busy_when_answered(result)
+    hour_of_day = hour % len(schedule)
+    # A call is only taken while fewer agents than the hour's schedule are busy (agents going
+    # on a break first finish the call in hand, then take no new one) ...
+    assert (busy <= np.array(schedule)[hour_of_day]).all()
+    # ... and in every hour all its agents are busy at some point.
+    most = [busy[hour_of_day == h].max() for h in range(len(schedule))]
+    assert most == schedule
+    assert result.agents == pytest.approx(np.mean(schedule)) and result.schedule == (2, 4, 6, 4, 2)
+    # Little's law for the agents on duty: busy agents = handled time per second.
+    handled = np.nansum(result.table.handle_seconds) / (result.hours * 3600)
+    assert result.metrics.occupancy * result.agents == pytest.approx(handled, rel=0.01)
+
+
+@pytest.mark.slow
+def test_a_day_staffed_hour_by_hour_follows_the_profile_and_meets_the_target():
+    # 30 calls an hour on average over the typical weekday (peaks of 40), AHT 420 s,
+    # patience 240 s; each hour staffed for 80% in 20 s at its own load (SIPP).
+    rates = [30 * w for w in TYPICAL_WEEKDAY]
+    schedule = agents_by_hour(rates, 420, 0.8, 20, 240)
+    assert schedule[2] > schedule[0] and schedule[2] > schedule[4] < schedule[6]
+    days = 200
+    hours = days * len(TYPICAL_WEEKDAY)
+    result = simulate(
+        30, 420, schedule, hours, 32, patience_seconds=240, intraday_profile=TYPICAL_WEEKDAY
+    )
+    # Arrivals per hour of the day: Poisson counts of mean 30 × weight × days.
+    hour_of_day = (result.table.arrival_seconds // 3600).astype(int) % len(TYPICAL_WEEKDAY)
+    counts = np.bincount(hour_of_day, minlength=len(TYPICAL_WEEKDAY))
+    expected = np.array(rates) * days
+    assert np.abs(counts - expected).max() <= 4 * np.sqrt(expected).max()
+    # The day as the hours' Erlang A steady states: every hour reaches the target, and the
+    # simulated day (whose queues carry over from hour to hour) lands within 0.02 of it.
+    hours_exact = [erlang_a(r, 420, n, 240, 20) for r, n in zip(rates, schedule, strict=True)]
+    assert min(m.service_level for m in hours_exact) >= 0.8
+    exact = day_metrics(hours_exact, rates, schedule)
+    assert result.metrics.service_level >= 0.8
+    assert result.metrics.service_level == pytest.approx(exact.service_level, abs=0.02)
+    assert result.metrics.abandon_rate == pytest.approx(exact.abandon_rate, abs=0.015)
+    assert result.metrics.asa_seconds == pytest.approx(exact.asa_seconds, rel=0.15)
 
 
 def test_warm_up_is_excluded():
@@ -209,6 +284,8 @@ def test_no_calls_simulates_an_idle_centre():
         ({"calls_per_hour": -1}, "calls_per_hour: got -1; must be a finite number >= 0"),
         ({"aht_seconds": 0}, "aht_seconds: got 0; must be a finite number > 0"),
         ({"agents": 0}, "agents: got 0; must be >= 1 when calls_per_hour > 0"),
+        ({"agents": [3, 0]}, "agents: got 0; must be >= 1 when calls_per_hour > 0"),
+        ({"agents": []}, "agents: got []; must be a whole number or a non-empty list"),
         ({"hours": 0}, "hours: got 0; must be a finite number > 0"),
         ({"rng": "seed"}, "rng: got 'seed'; must be a numpy.random.Generator"),
         ({"rng": -3}, "rng: got -3; must be a whole number >= 0"),

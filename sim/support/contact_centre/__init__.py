@@ -1,9 +1,11 @@
 """The contact centre: closed-form queueing models and a SimPy process model of a period.
 
 `erlang_c` and `erlang_a` give the steady-state metrics of a staffed queue of calls,
-`agents_for_service_level` the staffing that reaches a service-level target, and `simulate`
-runs the same centre as a discrete-event simulation (with repeats, transfers, lognormal
-handle times and intraday peaks) whose per-contact table can give a large population's
+`agents_for_service_level` the staffing that reaches a service-level target, `agents_by_hour`
+and `day_metrics` staff an opening day hour by hour to its intraday profile
+(`TYPICAL_WEEKDAY`) and combine the hours, and `simulate` runs the same centre as a
+discrete-event simulation (with repeats, transfers, lognormal handle times, intraday peaks
+and agents on duty by the hour) whose per-contact table can give a large population's
 contacts their outcomes: `outcomes_for_contacts` resamples it with a generator
 (`sim.support.contact_centre.results`), and the journey model's desk (`sim.support.desk`) maps each
 customer's own uniform to a contact of the table, keeping common random numbers. The
@@ -18,6 +20,7 @@ from sim.support.contact_centre.erlang import (
     erlang_b,
     erlang_c,
 )
+from sim.support.contact_centre.intraday import TYPICAL_WEEKDAY, agents_by_hour, day_metrics
 from sim.support.contact_centre.results import (
     ContactTable,
     SimulationResult,
@@ -37,10 +40,13 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "HANDLE_TIME_DISTRIBUTIONS",
+    "TYPICAL_WEEKDAY",
     "ContactTable",
     "QueueMetrics",
     "SimulationResult",
+    "agents_by_hour",
     "agents_for_service_level",
+    "day_metrics",
     "erlang_a",
     "erlang_b",
     "erlang_c",

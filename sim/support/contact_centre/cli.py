@@ -1,9 +1,10 @@
 """The ``contact-centre`` command: queue metrics, or the staffing a service level needs.
 
 Given an arrival rate, a mean handle time and a number of agents, the command prints the
-probability of waiting, the average speed of answer, the service level, the abandon rate and
-the occupancy of the centre, either from the closed forms (Erlang C, or Erlang A when callers
-have a patience) or from a SimPy simulation of many hours of the centre. Given a target
+probability of waiting, the average speed of answer (of answered calls), the mean wait of
+all callers, the service level, the abandon rate and the occupancy of the centre, either
+from the closed forms (Erlang C, or Erlang A when callers have a patience) or from a SimPy
+simulation of many hours of the centre. Given a target
 service level instead, it finds the smallest number of agents that reaches it. The command is
 a subcommand of the package's command line (`add_parser`) and also runs on its own as
 ``python -m sim.support.contact_centre.cli``.
@@ -31,7 +32,14 @@ from sim.support.contact_centre.simulation import simulate
 __all__ = ["add_parser", "main"]
 
 COMMAND = "contact-centre"
-METRICS = ("p_wait", "asa_seconds", "service_level", "abandon_rate", "occupancy")
+METRICS = (
+    "p_wait",
+    "asa_seconds",
+    "mean_wait_seconds",
+    "service_level",
+    "abandon_rate",
+    "occupancy",
+)
 DEFAULT_SIMULATED_HOURS = 1000.0
 DEFAULT_SEED = 0
 
@@ -47,7 +55,8 @@ MAX_SIMULATED_CALLS = 2_000_000
 
 DESCRIPTION = (
     "Performance of an inbound contact centre: probability of waiting (p_wait), average "
-    "speed of answer over all callers in seconds (asa_seconds), share of offered calls "
+    "speed of answer of the answered calls in seconds (asa_seconds), mean wait of all "
+    "callers, answered or abandoned, in seconds (mean_wait_seconds), share of offered calls "
     "answered within the target time (service_level), share of calls abandoned "
     "(abandon_rate) and share of agent time spent on calls (occupancy). Closed forms: "
     "Erlang C when callers never hang up, Erlang A when --patience-seconds is given."
@@ -140,7 +149,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         "--json",
         action="store_true",
         help="print a JSON object with the keys " + ", ".join(METRICS) + " (plus "
-        "agents_needed with --target-service-level); an unbounded wait is null",
+        "agents_needed with --target-service-level); an unbounded or undefined wait is null",
     )
 
 
@@ -324,7 +333,7 @@ def main(args: argparse.Namespace) -> int:
 
     values = {name: getattr(metrics, name) for name in METRICS}
     if args.json:
-        document = {name: None if math.isinf(v) else v for name, v in values.items()}
+        document = {name: v if math.isfinite(v) else None for name, v in values.items()}
         if agents_needed is not None:
             document["agents_needed"] = agents_needed
         print(json.dumps(document))

@@ -12,7 +12,11 @@ describe.
 All results are returned as a `QueueMetrics`. The service level is the share of *offered*
 calls that are answered within ``answer_within_seconds`` (calls that abandon count as not
 answered within the target, whenever they hang up). Some centres instead exclude calls that
-abandon within the target from the denominator; that variant is not computed here.
+abandon within the target from the denominator; that variant is not computed here. The
+average speed of answer (ASA) is, as the industry defines it, the mean wait of the calls
+that were *answered*; the mean wait of every caller, answered or abandoned (the quantity
+Little's law gives), is reported beside it as ``mean_wait_seconds``. Without abandonment
+(Erlang C) the two are equal.
 
 Erlang C is computed through Erlang B with the stable recursion
 ``B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1))`` and ``C = n·B / (n − a·(1 − B))``, which stays
@@ -56,24 +60,25 @@ class QueueMetrics:
 
     Attributes:
         p_wait: Probability that a call finds every agent busy and has to wait (0..1).
-        asa_seconds: Average speed of answer: the mean wait in queue over all offered calls,
-            answered or abandoned (seconds).
+        asa_seconds: Average speed of answer: the mean wait in queue of the calls that were
+            answered (seconds).
+        mean_wait_seconds: Mean wait in queue of all offered calls, answered or abandoned
+            (seconds); equal to ``asa_seconds`` when nobody abandons.
         service_level: Share of offered calls answered within the target time (0..1).
         abandon_rate: Share of offered calls that hang up before being answered (0..1).
         occupancy: Share of agent time spent handling calls (0..1).
         offered_load_erlangs: Calls per second times mean handle time (erlangs).
         mean_queue_length: Time-average number of calls waiting (calls).
-        mean_wait_answered_seconds: Mean wait of the calls that were answered (seconds).
     """
 
     p_wait: float
     asa_seconds: float
+    mean_wait_seconds: float
     service_level: float
     abandon_rate: float
     occupancy: float
     offered_load_erlangs: float
     mean_queue_length: float
-    mean_wait_answered_seconds: float
 
 
 def erlang_b(offered_load_erlangs: float, agents: int) -> float:
@@ -99,12 +104,12 @@ def _idle_centre() -> QueueMetrics:
     return QueueMetrics(
         p_wait=0.0,
         asa_seconds=0.0,
+        mean_wait_seconds=0.0,
         service_level=1.0,
         abandon_rate=0.0,
         occupancy=0.0,
         offered_load_erlangs=0.0,
         mean_queue_length=0.0,
-        mean_wait_answered_seconds=0.0,
     )
 
 
@@ -122,10 +127,11 @@ def erlang_c(
     """Return the Erlang C (M/M/n, callers never hang up) metrics of a centre.
 
     ``p_wait`` is Erlang's C(n, a) with offered load ``a = calls_per_hour · aht / 3600``;
-    the mean wait is ``C · AHT / (n − a)`` and the service level is
-    ``1 − C · exp(−(n − a) · T / AHT)``. When the centre cannot keep up (``a >= n``) the
-    queue grows without bound: the result then has ``p_wait = 1``, ``asa_seconds = inf``,
-    ``service_level = 0``, ``occupancy = 1`` and an infinite queue.
+    the mean wait (of every caller, all of whom are answered, so also the ASA) is
+    ``C · AHT / (n − a)`` and the service level is ``1 − C · exp(−(n − a) · T / AHT)``. When
+    the centre cannot keep up (``a >= n``) the queue grows without bound: the result then
+    has ``p_wait = 1``, ``asa_seconds = mean_wait_seconds = inf``, ``service_level = 0``,
+    ``occupancy = 1`` and an infinite queue.
 
     Args:
         calls_per_hour: Arrival rate of calls (calls per hour), >= 0.
@@ -150,24 +156,24 @@ def erlang_c(
         return QueueMetrics(
             p_wait=1.0,
             asa_seconds=math.inf,
+            mean_wait_seconds=math.inf,
             service_level=0.0,
             abandon_rate=0.0,
             occupancy=1.0,
             offered_load_erlangs=load,
             mean_queue_length=math.inf,
-            mean_wait_answered_seconds=math.inf,
         )
     p_wait = _erlang_c_from_b(load, n, erlang_b(load, n))
-    asa = p_wait * aht / (n - load)
+    wait = p_wait * aht / (n - load)
     return QueueMetrics(
         p_wait=p_wait,
-        asa_seconds=asa,
+        asa_seconds=wait,
+        mean_wait_seconds=wait,
         service_level=1.0 - p_wait * math.exp(-(n - load) * target / aht),
         abandon_rate=0.0,
         occupancy=load / n,
         offered_load_erlangs=load,
         mean_queue_length=p_wait * load / (n - load),
-        mean_wait_answered_seconds=asa,
     )
 
 
@@ -270,14 +276,16 @@ def erlang_a(
     The metrics come from the exact stationary distribution ``π`` of the number of calls in
     the centre (births at rate λ, deaths at ``min(k, n)·μ + max(k − n, 0)·θ`` with
     ``θ = 1/patience``). By PASTA an arriving call sees ``π``, so ``p_wait = P(N >= n)``.
-    Little's law gives the mean wait of all callers, ``E[Lq] / λ``, and, because each waiting
-    caller abandons at rate θ, ``abandon_rate = θ · E[Lq] / λ``. A caller who arrives behind
-    ``j`` others is answered with probability ``β / (β + j + 1)`` with ``β = nμ/θ``; given that
-    it is answered, its wait is a sum of exponential stages of rates ``nμ + (i + 1)θ``,
-    ``i = 0..j``, whose distribution function at T is ``I_{1 − e^{−θT}}(j + 1, β + 1)``
-    (regularised incomplete beta). Summing over ``π`` gives the exact service level, the
-    share of offered calls answered within T. This is valid for any load: an overloaded
-    centre (λ·AHT > n) has a finite queue and an abandon rate near ``1 − n / (λ·AHT)``.
+    Little's law gives the mean wait of all callers, ``mean_wait_seconds = E[Lq] / λ``, and,
+    because each waiting caller abandons at rate θ, ``abandon_rate = θ · E[Lq] / λ``. A
+    caller who arrives behind ``j`` others is answered with probability ``β / (β + j + 1)``
+    with ``β = nμ/θ``; given that it is answered, its wait is a sum of exponential stages of
+    rates ``nμ + (i + 1)θ``, ``i = 0..j``, whose distribution function at T is
+    ``I_{1 − e^{−θT}}(j + 1, β + 1)`` (regularised incomplete beta) and whose mean is
+    ``(ψ(β + j + 2) − ψ(β + 1)) / θ``. Summing over ``π`` gives the exact service level, the
+    share of offered calls answered within T, and the ASA, the mean wait of answered calls.
+    This is valid for any load: an overloaded centre (λ·AHT > n) has a finite queue and an
+    abandon rate near ``1 − n / (λ·AHT)``.
 
     Args:
         calls_per_hour: Arrival rate of calls (calls per hour), >= 0.
@@ -320,13 +328,13 @@ def erlang_a(
     answered = float(busy.sum() + reach.sum())
     return QueueMetrics(
         p_wait=float(queue.sum()),
-        asa_seconds=mean_queue / lam,
+        asa_seconds=float(np.dot(reach, stage_mean)) / answered,
+        mean_wait_seconds=mean_queue / lam,
         service_level=min(1.0, float(busy.sum() + np.dot(reach, within))),
         abandon_rate=abandon,
         occupancy=min(1.0, lam * (1.0 - abandon) * aht / n),
         offered_load_erlangs=lam * aht,
         mean_queue_length=mean_queue,
-        mean_wait_answered_seconds=float(np.dot(reach, stage_mean)) / answered,
     )
 
 

@@ -65,7 +65,10 @@ class SimulationResult:
         metrics: Aggregate metrics over the contacts that arrived in the measured period;
             occupancy and mean queue length are time averages over that period.
         table: The per-contact outcomes.
-        agents: Number of agents simulated.
+        agents: Time-average number of agents on duty in the measured period (agents): the
+            headcount when it does not vary.
+        schedule: Agents on duty in successive hours, repeated cyclically (one entry for a
+            fixed headcount).
         hours: Length of the measured period (hours).
         warmup_hours: Length of the warm-up excluded before it (hours).
         answer_within_seconds: Service-level target time used (seconds).
@@ -79,7 +82,8 @@ class SimulationResult:
 
     metrics: QueueMetrics
     table: ContactTable
-    agents: int
+    agents: float
+    schedule: tuple[int, ...]
     hours: float
     warmup_hours: float
     answer_within_seconds: float
@@ -88,11 +92,6 @@ class SimulationResult:
     contacts: int
     repeat_contacts: int
     mean_patience_abandoned_seconds: float
-
-    @property
-    def mean_wait_seconds(self) -> float:
-        """Mean wait over all contacts, answered or not (seconds); ``metrics.asa_seconds``."""
-        return self.metrics.asa_seconds
 
 
 class ContactLog:
@@ -164,7 +163,8 @@ def _mean(values: np.ndarray, default: float = math.nan) -> float:
 
 def period_result(
     table: ContactTable,
-    agents: int,
+    agents: float,
+    schedule: tuple[int, ...],
     hours: float,
     warmup_hours: float,
     answer_within_seconds: float,
@@ -175,7 +175,8 @@ def period_result(
 
     Args:
         table: The contacts of the measured period.
-        agents: Number of agents.
+        agents: Time-average number of agents on duty (agents).
+        schedule: Agents on duty in successive hours, repeated cyclically.
         hours: Length of the measured period (hours).
         warmup_hours: Length of the warm-up before it (hours).
         answer_within_seconds: Service-level target time (seconds).
@@ -187,18 +188,19 @@ def period_result(
     contacts = len(table)
     metrics = QueueMetrics(
         p_wait=_mean(table.wait_seconds > 0, 0.0),
-        asa_seconds=_mean(table.wait_seconds, 0.0),
+        asa_seconds=_mean(table.wait_seconds[answered], 0.0 if not contacts else math.nan),
+        mean_wait_seconds=_mean(table.wait_seconds, 0.0),
         service_level=_mean(table.answered_within_target, 1.0),
         abandon_rate=_mean(table.abandoned, 0.0),
         occupancy=mean_busy_agents / agents if agents else 0.0,
         offered_load_erlangs=contacts / (hours * SECONDS_PER_HOUR) * aht if contacts else 0.0,
         mean_queue_length=mean_queue_length,
-        mean_wait_answered_seconds=_mean(table.wait_seconds[answered], 0.0),
     )
     return SimulationResult(
         metrics=metrics,
         table=table,
         agents=agents,
+        schedule=schedule,
         hours=hours,
         warmup_hours=warmup_hours,
         answer_within_seconds=answer_within_seconds,

@@ -1,8 +1,10 @@
 """A SimPy process model of one period of an inbound contact centre.
 
-Customers ring a pool of ``agents``. Each call waits in one first-come-first-served queue
-until an agent is free or, if callers have a ``patience``, until that patience runs out and
-the caller hangs up (abandons). An answered call keeps its agent for a handle time; with some
+Customers ring a pool of ``agents``, a fixed headcount or an hour-by-hour schedule (agents
+go on a break at the end of the call in hand and come back when their next hour on duty
+starts). Each call waits in one first-come-first-served queue until an agent is free or, if
+callers have a ``patience``, until that patience runs out and the caller hangs up
+(abandons). An answered call keeps its agent for a handle time; with some
 probability it is transferred and needs a second handle-time segment from another agent,
 ahead of the calls still queueing. When the call ends the customer's issue is resolved with
 probability ``first_contact_resolution``; otherwise the same customer rings again, as a
@@ -33,6 +35,7 @@ import simpy
 from sim.support.contact_centre import _validate as check
 from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
 from sim.support.contact_centre.erlang import SECONDS_PER_HOUR
+from sim.support.contact_centre.intraday import hourly_weights
 from sim.support.contact_centre.results import (
     ContactLog,
     ContactTable,
@@ -51,7 +54,9 @@ __all__ = [
 ]
 
 
-# Queue priorities: a transferred caller is already talking to the centre, so it goes ahead.
+# Queue priorities: an agent going on a break takes the next seat to free up, ahead of every
+# caller; a transferred caller is already talking to the centre, so it goes ahead of new ones.
+_BREAK_PRIORITY = -1
 _TRANSFER_PRIORITY = 0
 _NEW_CALL_PRIORITY = 1
 
@@ -88,23 +93,29 @@ def _handle_time_sampler(
     return lambda: rng.lognormal(mu, sigma)
 
 
-def _hourly_weights(profile: Sequence[float] | None) -> list[float]:
-    """Validate an intraday profile and scale it to a mean of 1."""
-    if profile is None:
-        return [1.0]
-    if isinstance(profile, (str, bytes)) or not isinstance(profile, Sequence) or not profile:
-        raise check.fail("intraday_profile", profile, "a non-empty list of weights per hour")
-    weights = [check.non_negative("intraday_profile", weight) for weight in profile]
-    total = sum(weights)
-    if total <= 0:
-        raise check.fail("intraday_profile", profile, "a list with some weight > 0")
-    return [weight * len(weights) / total for weight in weights]
+def _schedule(calls_per_hour: float, agents: int | Sequence[int]) -> tuple[int, ...]:
+    """Validate a headcount or an hourly schedule of agents; return the schedule."""
+    if isinstance(agents, Sequence) and not isinstance(agents, (str, bytes)):
+        if not agents:
+            raise check.fail("agents", agents, "a whole number or a non-empty list of them")
+        return tuple(check.staffing(calls_per_hour, n) for n in agents)
+    return (check.staffing(calls_per_hour, agents),)
+
+
+def _mean_on_duty(schedule: tuple[int, ...], hours: float) -> float:
+    """Time-average agents on duty over the first ``hours`` hours of the schedule (agents)."""
+    if len(set(schedule)) == 1:
+        return float(schedule[0])
+    whole = math.floor(hours)
+    total = sum(schedule[hour % len(schedule)] for hour in range(whole))
+    total += (hours - whole) * schedule[whole % len(schedule)]
+    return total / hours
 
 
 def simulate(
     calls_per_hour: float,
     aht_seconds: float,
-    agents: int,
+    agents: int | Sequence[int],
     hours: float,
     rng: np.random.Generator | int,
     patience_seconds: float | None = None,
@@ -129,7 +140,9 @@ def simulate(
         calls_per_hour: Mean arrival rate of fresh calls (calls per hour), >= 0; repeat
             contacts come on top.
         aht_seconds: Mean of one handle-time segment (seconds), > 0.
-        agents: Number of agents, >= 1 when calls arrive.
+        agents: Number of agents, >= 1 when calls arrive; or the agents on duty in each
+            successive hour, repeated cyclically and aligned with ``intraday_profile`` (a
+            schedule as long as the profile staffs each of its hours).
         hours: Length of the measured period (hours), > 0.
         rng: A ``numpy.random.Generator``, or an integer seed for a new one.
         patience_seconds: Mean of the callers' exponential patience (seconds), > 0; None (or
@@ -154,7 +167,7 @@ def simulate(
     """
     rate = check.non_negative("calls_per_hour", calls_per_hour)
     aht = check.positive("aht_seconds", aht_seconds)
-    n = check.staffing(rate, agents)
+    schedule = _schedule(rate, agents)
     horizon_hours = check.positive("hours", hours)
     rng = generator(rng)
     patience = None
@@ -173,14 +186,14 @@ def simulate(
     p_transfer = check.probability(
         "transfer_probability", transfer_probability, low_open=False, high_open=False
     )
-    weights = _hourly_weights(intraday_profile)
+    weights = hourly_weights(intraday_profile)
     if warmup_hours is None:
         warmup = min(1.0, 0.1 * horizon_hours)
     else:
         warmup = check.non_negative("warmup_hours", warmup_hours)
 
     env = simpy.Environment()
-    centre = simpy.PriorityResource(env, capacity=max(n, 1))
+    centre = simpy.PriorityResource(env, capacity=max(*schedule, 1))
     start = warmup * SECONDS_PER_HOUR
     stop = start + horizon_hours * SECONDS_PER_HOUR
     queue = _TimeAverage(start, stop)
@@ -226,6 +239,29 @@ def simulate(
                 return  # the call back falls after the period: not simulated
             is_repeat = True
 
+    def on_duty(agent: int, hour: int) -> bool:
+        """Whether the schedule counts `agent` (numbered from 0) in hour `hour`."""
+        return agent < schedule[hour % len(schedule)]
+
+    def agent_shift(agent: int) -> Generator[simpy.Event, object, None]:
+        """One agent's rota: spells on duty in the hours whose schedule counts the agent,
+        and breaks in between. A break holds a seat of the centre: it takes the next seat to
+        free up, so the agent first finishes the call in hand, and gives it back when the
+        agent's next hour on duty starts. (Only agents who are on duty in some hours and on
+        a break in others have a rota, so every spell ends.)"""
+        hour = math.floor(-warmup)  # the hour the clock starts in
+        while True:
+            working = on_duty(agent, hour)
+            ends = hour + 1
+            while on_duty(agent, ends) == working:
+                ends += 1
+            if working:
+                yield env.timeout(start + ends * SECONDS_PER_HOUR - env.now)
+            else:
+                with centre.request(priority=_BREAK_PRIORITY):
+                    yield env.timeout(start + ends * SECONDS_PER_HOUR - env.now)
+            hour = ends
+
     def arrivals() -> Generator[simpy.Event, object, None]:
         """Fresh calls: a Poisson stream whose rate is constant within each hour."""
         hour = math.floor(-warmup)
@@ -243,7 +279,12 @@ def simulate(
                 hour_ends += SECONDS_PER_HOUR
 
     if rate > 0:
+        for agent in range(min(schedule), max(schedule)):
+            env.process(agent_shift(agent))
         env.process(arrivals())
         env.run(until=stop + horizon_hours * SECONDS_PER_HOUR)
     table = log.table(start, stop, env.now, target)
-    return period_result(table, n, horizon_hours, warmup, target, queue.mean(), busy.mean())
+    mean_agents = _mean_on_duty(schedule, horizon_hours)
+    return period_result(
+        table, mean_agents, schedule, horizon_hours, warmup, target, queue.mean(), busy.mean()
+    )
