@@ -286,7 +286,8 @@ class _ErlangPeriod:
 
     def __init__(self, rota: Rota, aht_seconds: float, centre: ContactCentre) -> None:
         self.rota, self.aht_seconds, self.centre = rota, aht_seconds, centre
-        hours = steady_states(centre, rota, aht_seconds, centre.answer_within_seconds)
+        self.hours = hours = steady_states(centre, rota, aht_seconds, centre.answer_within_seconds)
+        """Each opening hour's steady state at the centre's own target time."""
         if any(math.isinf(m.mean_wait_seconds) for m in hours):
             load = max(m.offered_load_erlangs for m in hours)
             raise ValueError(
@@ -328,7 +329,10 @@ class _ErlangPeriod:
         """The closed-form metrics of the day, with waits as customers meet them (times
         `wait_factor`): P(factor · W <= T) = P(W <= T / factor)."""
         rota, centre = self.rota, self.centre
-        hours = steady_states(centre, rota, self.aht_seconds, target_seconds / wait_factor)
+        target = target_seconds / wait_factor
+        hours = self.hours
+        if target != centre.answer_within_seconds:  # waits felt longer or shorter
+            hours = steady_states(centre, rota, self.aht_seconds, target)
         day = day_metrics(hours, rota.calls_per_hour, rota.agents)
         return {
             "aht_seconds": self.aht_seconds,
