@@ -326,50 +326,11 @@ def summary_row(summary: pd.DataFrame, metric: str) -> dict[str, float]:
 
 
 def paired(base: Any, alternative: Any) -> pd.DataFrame:
-    """Paired differences of two runs on the same seeds, summarised as `sim.compare` does.
-
-    Per replication: each outcome's difference alternative − base, plus the ROI and payback
-    month of the alternative's extra investment (`sim.experiments.runs.investment_returns`);
-    then each metric's mean difference with its 95 % t-interval over the replications where
-    it is defined (`sim.stats.mean_interval`). The columns are those of
-    `sim.compare(...).summary` (metric, base_mean, alternative_mean, difference, ci_low,
-    ci_high, n), so a pair of cached runs gives the figures `cxm compare` prints.
-    """
-    runs = SIM.experiments.runs
-    returns_metrics = list(SIM.metrics.RETURNS)
-    b = base.outcomes.set_index("replication")
-    a = alternative.outcomes.set_index("replication")
-    metrics = [c for c in b.columns if c != "seed"]
-    diff = a[metrics] - b[metrics]
-    base_series = dict(iter(base.timeseries.groupby("replication")))
-    returns = pd.DataFrame(
-        {
-            r: runs.investment_returns(base_series[r], series)
-            for r, series in alternative.timeseries.groupby("replication")
-        }
-    ).T
-    diff = diff.join(returns[returns_metrics])
-    rows = []
-    for metric in [*metrics, *returns_metrics]:
-        d = interval(diff[metric])
-        own = metric in metrics
-        rows.append(
-            {
-                "metric": metric,
-                "base_mean": _nanmean(b[metric]) if own else float("nan"),
-                "alternative_mean": _nanmean(a[metric]) if own else float("nan"),
-                "difference": d["mean"],
-                "ci_low": d["ci_low"],
-                "ci_high": d["ci_high"],
-                "n": d["n"],
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _nanmean(values: pd.Series) -> float:
-    finite = values.dropna()
-    return float(finite.mean()) if len(finite) else float("nan")
+    """Paired differences of two runs on the same seeds, summarised as `sim.compare` does
+    (`sim.experiments.runs.paired_comparison`): one row per metric with base_mean,
+    alternative_mean, difference, ci_low, ci_high and n, so a pair of cached runs gives the
+    figures `cxm compare` prints."""
+    return SIM.experiments.runs.paired_comparison([base, alternative]).summary
 
 
 # --------------------------------------------------------- per-replication series helpers

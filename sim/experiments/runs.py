@@ -345,6 +345,13 @@ def compare(
     tasks = len(scenarios) * replications
     with parallel.pool(workers, scheduler, tasks, dashboard=dashboard, **tls) as where:
         runs = replicate(where, scenarios, replications, seed, engine, progress)
+    return paired_comparison(runs)
+
+
+def paired_comparison(runs: list[RunResult]) -> Comparison:
+    """Paired differences of finished runs on the same seed: each alternative (`runs[1:]`)
+    against the base (`runs[0]`), replication by replication, with the returns of each
+    alternative's extra investment; what `compare` reports once it has run them."""
     base_outcomes = runs[0].outcomes.set_index("replication")
     paired_rows, summary_rows = [], []
     base_series = dict(iter(runs[0].timeseries.groupby("replication")))
