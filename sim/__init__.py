@@ -3,7 +3,8 @@
 The public API:
 
 - `load_scenario(path, overrides=())`: read and validate a scenario file;
-- `run(scenario, replications=..., seed=...)`: replications of a scenario, as tidy tables;
+- `run(scenario, replications=..., seed=...)`: replications of a scenario, as tidy tables
+  (with ``customer_log=True`` also every customer's interactions and decisions);
 - `compare(base, *alternatives, ...)`: paired differences on common random numbers;
 - `CXModel(scenario, seed=..., engine="vector" | "agents")`: one run as a `mesa.Model`;
   `step()` advances one month; with ``engine="agents"`` every person is a `mesa.Agent` and

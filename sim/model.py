@@ -36,6 +36,7 @@ import numpy as np
 from mesa.discrete_space import Network
 
 from sim import purposes
+from sim.customer_log import CustomerLog
 from sim.customers import journeys, network, rules
 from sim.customers.population import Population
 from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE, AgentCustomers, MonthDraws
@@ -85,6 +86,8 @@ class CXModel(mesa.Model):
         support: a support desk; defaults to the scenario's desk.
         history: agents engine: each customer keeps its journey history (see
             `sim.engines.customer.Customer.history`).
+        customer_log: keep every customer's interactions and decisions, row by row
+            (`sim.customer_log`; `log`); off, the model does no work for it.
 
     Raises:
         ValueError: an unknown engine.
@@ -99,6 +102,7 @@ class CXModel(mesa.Model):
         engine: str = "vector",
         support: SupportDesk | None = None,
         history: bool = True,
+        customer_log: bool = False,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine: got {engine!r}; allowed: {', '.join(ENGINES)}")
@@ -120,6 +124,10 @@ class CXModel(mesa.Model):
         self.graph = network.build_graph(scenario.market.network, scenario.market.size, graph_seed)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
         self.recorder = Recorder(scenario, self.touchpoints, self.discount_per_month)
+        self.log: CustomerLog | None = None
+        """The customer log (None unless asked for)."""
+        if customer_log:
+            self.log = CustomerLog(scenario, self.touchpoints, replication)
         self.improvement = practices.Improvement(len(self.touchpoints))
         self.in_journey = np.array(
             [
@@ -224,6 +232,7 @@ class CXModel(mesa.Model):
         self.improvement.voc.report_problems(reported)
         felt_wait = desk.felt_wait_factor * outcome.wait_minutes
         contacts = Contacts(people, felt_wait, unresolved, outcome.abandoned, recovered)
+        month.contacts = contacts
         self.customers.experience_support(month, contacts)
 
     def evaluate(self, month: Month) -> None:
@@ -242,6 +251,10 @@ class CXModel(mesa.Model):
         trust_shock = self.firm.suffer_privacy_incident() if month.privacy_incident else 0.0
         drift = self.firm.expectation_drift(self.spec.behaviour.satisfaction.market_drift_per_month)
         self.customers.evaluate(month, trust_shock, drift)
+        if self.log is not None:
+            customers = self.customers
+            met, people = customers.met(month), customers.state_of(month.who)
+            self.log.add_interactions(month, self.plan.quality, met, people)
 
     def answer_surveys(self, month: Month) -> dict[str, float]:
         """customers.answer: a self-selected sample answers NPS, CSAT and CES surveys and
@@ -266,13 +279,16 @@ class CXModel(mesa.Model):
         Revenue is booked for those still active after the churn decision, so a customer
         pays for each month survived (the convention of the CLV formula m·r/(1+d−r)).
         """
-        risk, would_leave, renewal = self.customers.consider_leaving(month)
+        leaving = self.customers.consider_leaving(month)
+        risk, would_leave, renewal = leaving.risk, leaving.would_leave, leaving.renewal
         flagged = None
         if practices.scores_churn(self.firm) and len(month.who):
             noise = self.streams.normal(purposes.PREDICT_SCORE, month.number, month.who)
             flagged = practices.flag_riskiest(self.firm, risk, noise)
         d = self.customers.decide(month, flagged)
         month.decisions = d
+        if self.log is not None:
+            self.log.add_decisions(month, leaving, d, self.customers.state_of(month.who))
         return {
             "active_start": float(len(month.who)),
             "churned": float(d.left.sum()),
@@ -313,6 +329,8 @@ class CXModel(mesa.Model):
             )
             ads_share = journeys.advertising_share(a.innovation_per_month, hazard)
         counts = self.customers.adopt(month, chance, ads_share, per_customer)
+        if self.log is not None:
+            self.log.add_adoptions(month, self.customers.state_of(month.joined))
         return counts | {"informed_share": informed / size}
 
     def firm_learn(self, month: Month) -> dict[str, float]:

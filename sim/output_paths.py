@@ -45,8 +45,9 @@ RESULTS_DIR_ENV = "CXM_RESULTS_DIR"
 RESULT_KINDS = ("run", "comparison", "sweep")
 """`kind` of the manifest of a result folder."""
 RESULT_FILES = re.compile(
-    r"(timeseries|touchpoints|segments|outcomes|compare|compare_summary|runs|sensitivity)"
-    r"\.parquet|compare_summary\.csv|summary\.json|manifest\.json|discovery\.json"
+    r"(timeseries|touchpoints|segments|outcomes|customers|decisions|compare|compare_summary"
+    r"|runs|sensitivity)\.parquet|compare_summary\.csv|summary\.json|manifest\.json"
+    r"|discovery\.json"
 )
 """Names of the files a result folder may hold (in it or in one level of sub-folders)."""
 SWEEP_STORE_FILES = re.compile(r"run-\d+\.json|run-\d+\.timeseries\.parquet|sweep\.json|\..+\.tmp")

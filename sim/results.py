@@ -86,6 +86,7 @@ def run_manifest(result: RunResult) -> dict[str, Any]:
         "replications": replications,
         "replication_streams": replication_streams(result.seed, replications),
         "engine": result.engine,
+        "customer_log": result.customers is not None,
     }
 
 
@@ -121,8 +122,9 @@ def write_run(
     overwrite: bool = False,
 ) -> Path:
     """Write timeseries.parquet, touchpoints.parquet, segments.parquet, outcomes.parquet,
-    summary.json and manifest.json to `out_dir`, atomically; a previous result there is
-    replaced only if `overwrite` (see `sim.output_paths`)."""
+    summary.json and manifest.json to `out_dir` — and customers.parquet and
+    decisions.parquet when the run kept the customer log — atomically; a previous result
+    there is replaced only if `overwrite` (see `sim.output_paths`)."""
     with replace_directory(out_dir, overwrite) as staging:
         _write_run_files(result, staging)
         manifest = run_manifest(result) | provenance(started, finished, command)
@@ -135,6 +137,9 @@ def _write_run_files(result: RunResult, directory: Path) -> None:
     result.touchpoints.to_parquet(directory / "touchpoints.parquet", index=False)
     result.segments.to_parquet(directory / "segments.parquet", index=False)
     result.outcomes.to_parquet(directory / "outcomes.parquet", index=False)
+    if result.customers is not None and result.decisions is not None:
+        result.customers.to_parquet(directory / "customers.parquet", index=False)
+        result.decisions.to_parquet(directory / "decisions.parquet", index=False)
     _write_json(directory / "summary.json", summary_json(result))
 
 

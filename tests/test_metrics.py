@@ -63,7 +63,7 @@ def test_the_model_card_lists_exactly_the_declared_time_series_columns():
 def test_the_model_card_lists_exactly_the_declared_cost_lines_and_outcomes():
     costs = first_column_names(card_section("### 13.1 Economics", "### 13.2 Against"))
     assert costs == {*metrics.FIRM_COST_LINES, *metrics.MARKET_COST_LINES, "total_cost"}
-    outcomes = first_column_names(card_section("### 13.6 Headline outcomes", "## 14."))
+    outcomes = first_column_names(card_section("### 13.6 Headline outcomes", "### 13.7"))
     assert outcomes == {o.name for o in metrics.OUTCOMES}
 
 

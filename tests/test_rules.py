@@ -217,3 +217,27 @@ def test_compiled_rules_handle_empty_months_without_floating_point_warnings():
         moved = rules.adapted_expectation(np.array([0.7, 0.7]), np.array([np.nan, 0.9]), 0.5, 0.0)
         np.testing.assert_allclose(moved, [0.7, 0.8])
         assert not journeys.renewing(np.array([0, 12]), np.array([0, 5])).any()
+
+
+def test_a_service_episode_harder_than_neutral_lowers_satisfaction_an_easier_one_repairs():
+    shift = rules.service_effort_shift(np.array([0.2, 0.4, 0.75, np.nan]), 0.3, 0.4)
+    np.testing.assert_allclose(shift, [0.06, 0.0, -0.105, 0.0])
+
+
+def test_the_month_is_felt_through_its_service_episode_when_there_is_one():
+    felt = journeys.felt_effort(np.array([0.15, 0.15, np.nan]), np.array([np.nan, 0.7, np.nan]))
+    np.testing.assert_allclose(felt, [0.15, 0.7, np.nan])
+
+
+def test_remembering_a_hard_service_episode_lowers_satisfaction_beyond_the_episode():
+    from sim.scenario import SatisfactionRules
+
+    s = SatisfactionRules()
+    prior = journeys.Memory(np.array([0.8, 0.8, 0.8]), np.full(3, 0.2), np.full(3, 0.75))
+    episode = np.full(3, 0.7)
+    service = np.array([np.nan, 0.2, 0.8])
+    felt = journeys.felt_effort(np.full(3, 0.15), service)
+    memory = journeys.remember(s, np.zeros(3), prior, episode, felt, service, np.full(3, 0.7), 0.0)
+    # New customers weigh the prior by 0.5: 0.75 from the episode, then ±0.3 × (E − 0.4).
+    np.testing.assert_allclose(memory.satisfaction, [0.75, 0.81, 0.63])
+    np.testing.assert_allclose(memory.effort, [0.7 * 0.2 + 0.3 * e for e in (0.15, 0.2, 0.8)])

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import PROJECT_ROOT, metrics, output_paths, results
+from sim import PROJECT_ROOT, customer_log, metrics, output_paths, results
 from sim.cli import experiments as experiments_cli
 from sim.cli.options import (
     OneLineParser,
@@ -59,10 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a scenario and write its results",
         description="Run SCENARIO for several replications and write timeseries.parquet, "
-        "touchpoints.parquet, outcomes.parquet, summary.json and manifest.json to DIR.",
+        "touchpoints.parquet, segments.parquet, outcomes.parquet, summary.json and "
+        "manifest.json to DIR (with --customer-log also customers.parquet and "
+        "decisions.parquet).",
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     _add_run_options(run, "fewer than {n} replications")
+    limit = customer_log.shown_bytes(customer_log.LOG_LIMIT_BYTES)
+    run.add_argument(
+        "--customer-log",
+        action="store_true",
+        help="also write customers.parquet (one row per interaction of every customer) and "
+        "decisions.parquet (one row per decision: churn, kept, renewal, repeat purchase, "
+        f"upsell, adoption); refused before the run if its estimated size exceeds {limit}",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help=f"with --customer-log: keep the log even when its estimated size exceeds {limit} "
+        "(it is held in memory until written)",
+    )
     add_out_options(run, "results/<scenario name>/")
     run.set_defaults(handler=_run)
 
@@ -194,12 +210,14 @@ def _run(args: argparse.Namespace) -> int:
     execution = execution_options(args)
     scenario = _load(args.scenario, args)
     replications = args.replications or scenario.replications
+    log = {"customer_log": args.customer_log, "force": args.force}
+    experiments.check_customer_log(scenario, replications, **log)
     out = output_paths.chosen_path(args.out, scenario.name)
     with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
         started = datetime.now(UTC)
         with progress_bar(replications * scenario.months, args.quiet, scenario.name) as bar:
             result = experiments.run(
-                scenario, replications, args.seed, args.engine, bar.update, **execution
+                scenario, replications, args.seed, args.engine, bar.update, **execution, **log
             )
         results.write_run(
             result, out, started, datetime.now(UTC), args.command_line, args.overwrite
@@ -207,6 +225,11 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {replications} replications × {scenario.months} months, ", end="")
     print(f"seed {result.seed}")
     print(format_run_table(result))
+    if result.customers is not None and result.decisions is not None:
+        print(
+            f"customer log: {len(result.customers):,} interactions, "
+            f"{len(result.decisions):,} decisions"
+        )
     print(f"written to {shown_path(out)}")
     return 0
 

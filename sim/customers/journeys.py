@@ -150,6 +150,16 @@ def month_effort(effort_sum: ArrayLike, interactions: ArrayLike) -> np.ndarray:
     return np.nan
 
 
+@numba.vectorize(cache=True)
+def felt_effort(month_effort: ArrayLike, service_effort: ArrayLike) -> np.ndarray:
+    """The month's effort as the customer remembers it (0–1): a service episode's effort
+    when they had one (it is what they remember of the month; Dixon, Freeman & Toman 2010),
+    the mean effort of the month's interactions otherwise (NaN without interactions)."""
+    if np.isnan(service_effort):
+        return month_effort
+    return service_effort
+
+
 # ---------------------------------------------------------------------------- memory
 
 
@@ -169,15 +179,17 @@ def remember(
     tenure_months: ArrayLike,
     memory: Memory,
     episode: ArrayLike,
-    month_effort: ArrayLike,
+    felt: ArrayLike,
+    service_effort: ArrayLike,
     mean_perceived: ArrayLike,
     trust_shock: float,
 ) -> Memory:
     """Fold a month into a customer's memory: cumulative satisfaction is anchored on the
     prior with a weight that grows with tenure and adjusted towards the month's remembered
-    `episode` (less a privacy incident's `trust_shock`); remembered effort moves towards the
-    month's mean effort; expectation adapts to the mean quality perceived. NaN inputs (no
-    interaction this month) leave the prior as it was."""
+    `episode`, then moved by the effort of a service episode (`rules.service_effort_shift`;
+    NaN without one) and lowered by a privacy incident's `trust_shock`; remembered effort
+    moves towards the month's `felt` effort (`felt_effort`); expectation adapts to the mean
+    quality perceived. NaN inputs (no interaction this month) leave the prior as it was."""
     weight = rules.prior_weight(
         tenure_months,
         satisfaction_rules.prior_weight_new,
@@ -185,11 +197,15 @@ def remember(
         satisfaction_rules.tenure_scale_months,
     )
     satisfaction = rules.anchor_and_adjust(memory.satisfaction, episode, weight)
-    if trust_shock:
-        satisfaction = np.clip(satisfaction - trust_shock, 0.0, 1.0)
+    shift = rules.service_effort_shift(
+        service_effort,
+        satisfaction_rules.service_effort_effect,
+        satisfaction_rules.neutral_service_effort,
+    )
+    satisfaction = np.clip(satisfaction + shift - trust_shock, 0.0, 1.0)
     return Memory(
         satisfaction,
-        rules.anchor_and_adjust(memory.effort, month_effort, satisfaction_rules.effort_memory),
+        rules.anchor_and_adjust(memory.effort, felt, satisfaction_rules.effort_memory),
         rules.adapted_expectation(
             memory.expectation, mean_perceived, satisfaction_rules.expectation_adaptation, 0.0
         ),

@@ -148,6 +148,17 @@ def anchor_and_adjust(prior: ArrayLike, new: ArrayLike, weight_on_prior: ArrayLi
 
 
 @numba.vectorize(cache=True)
+def service_effort_shift(effort: ArrayLike, effect: float, neutral: float) -> Array:
+    """Change of cumulative satisfaction (0–1 scale) a service episode of `effort` (0–1)
+    leaves: −`effect` × (effort − `neutral`), so an episode harder than `neutral` makes the
+    customer more disloyal and an easier one repairs some of what the problem cost (Dixon,
+    Freeman & Toman 2010); no episode (NaN) leaves nothing."""
+    if np.isnan(effort):
+        return 0.0
+    return -effect * (effort - neutral)
+
+
+@numba.vectorize(cache=True)
 def adapted_expectation(
     expectation: ArrayLike, experienced: ArrayLike, adaptation: float, drift: float
 ) -> Array:

@@ -178,7 +178,7 @@ def answer(
         answered: whether the person answered.
         satisfaction: cumulative satisfaction, 0–1.
         episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
-        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
+        month_effort: the month's effort as felt (`journeys.felt_effort`; NaN for none), 0–1.
         z_nps, z_csat, z_ces: standard normal answer noise.
     """
     truth = latent(survey_rules, satisfaction, episode, month_effort)
@@ -230,7 +230,7 @@ def survey(
         survey_rules: survey parameters.
         satisfaction: cumulative satisfaction of each active customer, 0–1.
         episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
-        month_effort: the month's mean effort per interaction (NaN for none), 0–1.
+        month_effort: the month's effort as felt (`journeys.felt_effort`; NaN for none), 0–1.
         base_response: each customer's segment response probability.
         measurement_level: the firm's measurement capability, 0–5.
         reference_level: the capability reference level.

@@ -34,7 +34,7 @@ from sim import purposes
 from sim.customers import journeys, surveys
 from sim.customers.journeys import NETWORK_SUBSTEPS, ContactOutcome
 from sim.customers.population import ACTIVE, INITIAL, LAPSED, PROSPECT, WORD_OF_MOUTH, Population
-from sim.engines.contract import Contacts, Decisions, Leaving, Month
+from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.engines.customer import Customer, Step
 from sim.stats import mean_or_nan
 from sim.streams import Streams
@@ -257,6 +257,7 @@ class AgentCustomers:
             np.array([p.risk for p in people], dtype=np.float64),
             np.array([p.would_leave for p in people], dtype=bool),
             np.array([p.renewal for p in people], dtype=bool),
+            np.array([p.hazard_struck for p in people], dtype=bool),
         )
 
     def decide(self, month: AgentsMonth, flagged: np.ndarray | None) -> Decisions:
@@ -307,6 +308,7 @@ class AgentCustomers:
                 pool_set.shuffle_do("listen")
                 pool_set.shuffle_do("consider_adopting", None, sub)
         joiners = [p for p in pool if p.joined]
+        month.joined = np.array([p.index for p in joiners], dtype=np.int64)
         prospects = sum(p.status == PROSPECT for p in joiners)
         self._shuffle_do(joiners, "join", ads_share)
         return {
@@ -328,6 +330,28 @@ class AgentCustomers:
             "products_per_customer": mean_or_nan([p.products for p in active]) if active else 0.0,
             "initial_customers_active": float(sum(p.source == INITIAL for p in active)),
         }
+
+    # ------------------------------------------------------------------ customer log
+
+    def met(self, month: AgentsMonth) -> Met:
+        """The month's interactions gathered from the customers, one row each."""
+        shape = (len(month.customers), len(self.model.touchpoints))
+        perceived = np.full(shape, np.nan, dtype=np.float32)
+        satisfaction = np.full(shape, np.nan, dtype=np.float32)
+        problem = np.zeros(shape, dtype=bool)
+        for row, person in enumerate(month.customers):
+            for k, p, s, arose in person.met:
+                perceived[row, k], satisfaction[row, k], problem[row, k] = p, s, arose
+        return Met(perceived, satisfaction, problem)
+
+    def state_of(self, who: np.ndarray) -> People:
+        """Segment, source and cumulative satisfaction of the people at `who`, now."""
+        people = [self.people[i] for i in who.tolist()]
+        return People(
+            np.array([p.segment for p in people], dtype=np.int64),
+            np.array([p.source for p in people], dtype=np.int64),
+            np.array([p.satisfaction for p in people], dtype=np.float64),
+        )
 
 
 def _journey_steps(model: CXModel) -> tuple[list[list[Step]], list[list[Step]]]:

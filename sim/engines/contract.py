@@ -116,6 +116,11 @@ class Month:
     """Customers with at least one interaction (written by ``customers.evaluate``)."""
     decisions: Decisions | None = None
     """What the month's customers decided (written by ``customers.decide``)."""
+    contacts: Contacts | None = None
+    """The month's first contacts with support and what the desk made of them (written by
+    ``support.serve``; None without any)."""
+    joined: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Market indices of the people who adopted, ascending (written by ``market.acquire``)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,9 @@ class Leaving(NamedTuple):
     """Whether each customer means to leave (before any retention intervention)."""
     renewal: np.ndarray
     """Whether each customer's contract is due for renewal."""
+    hazard: np.ndarray
+    """Whether the churn hazard alone would take each customer away (the others who mean
+    to leave do not renew a contract that is due)."""
 
 
 class Decisions(NamedTuple):
@@ -159,6 +167,30 @@ class Decisions(NamedTuple):
     """Revenue of each stayer this month, currency."""
     satisfaction: np.ndarray
     """Cumulative satisfaction of each stayer, 0–1."""
+
+
+class Met(NamedTuple):
+    """The month's interactions of its customers, for the customer log (`sim.customer_log`):
+    one row per customer (`Month.who` order), one column per touchpoint in model order."""
+
+    perceived: np.ndarray
+    """Perceived quality of each interaction, 0–1, NaN where the customer did not meet the
+    touchpoint."""
+    satisfaction: np.ndarray
+    """Transaction satisfaction of each interaction, 0–1, NaN where not met."""
+    problem: np.ndarray
+    """Whether each interaction created a problem (False where not met)."""
+
+
+class People(NamedTuple):
+    """Some people's state now, for the customer log (aligned arrays)."""
+
+    segment: np.ndarray
+    """Segment of each person (index into `scenario.market.segments`)."""
+    source: np.ndarray
+    """How each was acquired (`sim.customers.population` source codes)."""
+    satisfaction: np.ndarray
+    """Cumulative satisfaction of each, 0–1."""
 
 
 M = TypeVar("M", bound=Month)
@@ -234,4 +266,14 @@ class CustomerEngine(Protocol[M]):
 
     def state(self, month: M) -> dict[str, float]:
         """record: means of the state of the month's customers and of those active now."""
+        ...
+
+    def met(self, month: M) -> Met:
+        """customers.evaluate (after it), for the customer log only: the month's
+        interactions, one row per customer."""
+        ...
+
+    def state_of(self, who: np.ndarray) -> People:
+        """For the customer log only: the segment, source and cumulative satisfaction of
+        the people at market indices `who`, as they are now."""
         ...

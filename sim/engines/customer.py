@@ -132,10 +132,12 @@ class Customer(FixedAgent):
         """This month's interactions: (touchpoint position, perceived quality, transaction
         satisfaction, whether a problem arose)."""
         self.effort_sum, self.interactions = 0.0, 0
+        self.service_effort = math.nan
+        """Effort of this month's service episode (NaN without one)."""
         self.contact: ContactOutcome | None = None
         """What the support desk made of this month's contact (None without one)."""
         self.episode = self.month_effort = math.nan
-        """The month's remembered satisfaction and mean effort (NaN without interactions)."""
+        """The month's remembered satisfaction and felt effort (NaN without interactions)."""
         self.contacting = False
         """Whether I contact support this month."""
         self.answers: surveys.Answers | None = None
@@ -149,6 +151,8 @@ class Customer(FixedAgent):
         """My probability of leaving this month."""
         self.would_leave = False
         """Whether I mean to leave this month (before any intervention)."""
+        self.hazard_struck = False
+        """Whether the churn hazard alone would take me away this month."""
         self.flagged = False
         """Whether the firm flagged me as a churn risk this month."""
         self.kept = False
@@ -174,6 +178,7 @@ class Customer(FixedAgent):
         plan, draws = model.plan, model.draws
         self.met = []
         self.effort_sum, self.interactions = 0.0, 0
+        self.service_effort = math.nan
         self.contact = None
         renewal = journeys.renewing(self.profile.contract_months, self.tenure)
         drop = model.spec.support.problem_quality_drop
@@ -239,7 +244,9 @@ class Customer(FixedAgent):
             raw = journeys.contact_quality(
                 plan.quality[k], plan.spread[k], noise, self.contact, desk, recovery_effect
             )
-            effort = journeys.contact_effort(step.effort, self.contact, desk)
+            effort = float(journeys.contact_effort(step.effort, self.contact, desk))
+            if not effort <= self.service_effort:  # the hardest of the month's contacts
+                self.service_effort = effort
             self._meet(step, raw, effort, False)
 
     # ------------------------------------------------------------------ customers.evaluate
@@ -259,11 +266,19 @@ class Customer(FixedAgent):
         if met:
             moments = [m[2] for m in met]
             episode = float(rules.peak_end(moments, self.satisfaction, s.peak_end_weight)[0])
-        self.month_effort = float(journeys.month_effort(self.effort_sum, self.interactions))
+        month_effort = journeys.month_effort(self.effort_sum, self.interactions)
+        self.month_effort = float(journeys.felt_effort(month_effort, self.service_effort))
         mean_perceived = sum(m[1] for m in met) / len(met) if met else math.nan
         prior = journeys.Memory(self.satisfaction, self.effort, self.expectation)
         memory = journeys.remember(
-            s, self.tenure, prior, episode, self.month_effort, mean_perceived, trust_shock
+            s,
+            self.tenure,
+            prior,
+            episode,
+            self.month_effort,
+            self.service_effort,
+            mean_perceived,
+            trust_shock,
         )
         self.satisfaction, self.effort, self.expectation = (float(x) for x in memory)
         self.episode = episode
@@ -329,14 +344,16 @@ class Customer(FixedAgent):
         )
         self.renewal = bool(journeys.renewing(self.profile.contract_months, self.tenure))
         p_leave = float(journeys.renewal_leave_chance(churn, self.satisfaction))
+        u_hazard = draws.uniform(purposes.CHURN_HAZARD)[i]
         risk, would_leave = journeys.leaving(
             p_churn,
             self.renewal,
             p_leave,
-            draws.uniform(purposes.CHURN_HAZARD)[i],
+            u_hazard,
             draws.uniform(purposes.CHURN_RENEWAL)[i],
         )
         self.would_leave, self.risk = bool(would_leave), float(risk)
+        self.hazard_struck = u_hazard < p_churn
         self.flagged = False
 
     def decide(self) -> None:

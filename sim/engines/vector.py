@@ -32,7 +32,7 @@ from sim.customers.population import (
     Population,
 )
 from sim.engines import kernels
-from sim.engines.contract import Contacts, Decisions, Leaving, Month
+from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
 
 if TYPE_CHECKING:
@@ -65,13 +65,16 @@ class VectorMonth(Month):
     ``support.serve``)."""
     interactions: np.ndarray = field(default_factory=_none)
     """Each customer's number of interactions (same phases)."""
+    service_effort: np.ndarray = field(default_factory=_none)
+    """Effort of each customer's service episode, NaN without one (``support.serve``)."""
     contact_rows: np.ndarray = field(default_factory=_none)
     """Rows of the customers who contacted support (``support.serve``)."""
     episode: np.ndarray = field(default_factory=_none)
     """Each customer's remembered satisfaction of the month, NaN without interactions
     (``customers.evaluate``)."""
     month_effort: np.ndarray = field(default_factory=_none)
-    """Each customer's mean effort per interaction, NaN without (``customers.evaluate``)."""
+    """Each customer's effort of the month as felt (`journeys.felt_effort`), NaN without
+    interactions (``customers.evaluate``)."""
     would_leave: np.ndarray = field(default_factory=_none)
     """Whether each customer means to leave (``customers.decide``)."""
     left: np.ndarray = field(default_factory=_none)
@@ -141,6 +144,7 @@ class VectorCustomers:
         month.had_problem = self._buffers.take("had_problem", (n,), np.bool_, False)
         month.effort = np.zeros(n)
         month.interactions = np.zeros(n)
+        month.service_effort = np.full(n, np.nan)
         drop = model.spec.support.problem_quality_drop
         satisfaction_rules = model.spec.behaviour.satisfaction
         everyone = np.arange(n)
@@ -230,6 +234,7 @@ class VectorCustomers:
             month.perceived[rows, k] = perceived[due]
             month.satisfaction[rows, k] = satisfaction[due]
             month.effort[rows] += effort[due]
+            month.service_effort[rows] = np.fmax(month.service_effort[rows], effort[due])
             month.interactions[rows] += 1
             if tp.staffed and journeys.front_line_answers_support(self.model.spec.support):
                 answered = due & ~contacts.abandoned
@@ -250,20 +255,23 @@ class VectorCustomers:
         episode = rules.peak_end(
             month.satisfaction, prior.satisfaction, satisfaction_rules.peak_end_weight
         )
-        month_effort = journeys.month_effort(month.effort, month.interactions)
+        felt = journeys.felt_effort(
+            journeys.month_effort(month.effort, month.interactions), month.service_effort
+        )
         memory = journeys.remember(
             satisfaction_rules,
             pop.tenure[who],
             prior,
             episode,
-            month_effort,
+            felt,
+            month.service_effort,
             kernels.row_means(month.perceived),
             trust_shock,
         )
         pop.satisfaction[who], pop.effort[who], pop.expectation[who] = memory
         pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
         month.episode = episode
-        month.month_effort = month_effort
+        month.month_effort = felt
         month.experiencing = int((~np.isnan(episode)).sum())
 
     # ------------------------------------------------------------------ customers.answer
@@ -327,14 +335,15 @@ class VectorCustomers:
         )
         renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[who])
         p_leave = journeys.renewal_leave_chance(churn, satisfaction)
+        u_hazard = streams.uniform(purposes.CHURN_HAZARD, m, who)
         risk, month.would_leave = journeys.leaving(
             p_churn,
             renewal,
             p_leave,
-            streams.uniform(purposes.CHURN_HAZARD, m, who),
+            u_hazard,
             streams.uniform(purposes.CHURN_RENEWAL, m, who),
         )
-        return Leaving(risk, month.would_leave, renewal)
+        return Leaving(risk, month.would_leave, renewal, u_hazard < p_churn)
 
     def decide(self, month: VectorMonth, flagged: np.ndarray | None) -> Decisions:
         """Interventions reach the flagged (a success lifts satisfaction and keeps one who
@@ -419,7 +428,7 @@ class VectorCustomers:
             reluctant = journeys.reluctance(lapsed, a.winback_factor)
             joins = (prospect | lapsed) & journeys.adopts(u, chance, reluctant)
         u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m)
-        new = np.flatnonzero(joins)
+        new = month.joined = np.flatnonzero(joins)
         share = ads_share[new] if np.ndim(ads_share) else ads_share
         pop.source[new] = journeys.adoption_source(lapsed[new], u_source[new], share)
         pop.status[new] = ACTIVE
@@ -466,3 +475,14 @@ class VectorCustomers:
             "products_per_customer": mean_or_nan(pop.products[active]) if len(active) else 0.0,
             "initial_customers_active": float(np.count_nonzero(pop.source[active] == INITIAL)),
         }
+
+    # ------------------------------------------------------------------ customer log
+
+    def met(self, month: VectorMonth) -> Met:
+        """The month's interactions (its working columns, valid until the next month)."""
+        return Met(month.perceived, month.satisfaction, month.problem_at)
+
+    def state_of(self, who: np.ndarray) -> People:
+        """Segment, source and cumulative satisfaction of the people at `who`, now."""
+        pop = self.population
+        return People(pop.segment[who], pop.source[who], pop.satisfaction[who])

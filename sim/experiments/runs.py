@@ -22,6 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.customer_log import check_size
+from sim.errors import OptionError
 from sim.experiments import parallel
 from sim.metrics import RETURNS, replication_outcomes
 from sim.model import CXModel
@@ -30,8 +32,9 @@ from sim.stats import mean_interval, summarise, welch_half_width
 
 Progress = Callable[[int], None]
 """Called with the number of months just simulated."""
-Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
-"""One replication's time series, touchpoint and segment tables."""
+Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]
+"""One replication's time series, touchpoint and segment tables, and its customer log's
+interactions and decisions (None without the log)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class RunResult:
         segments: one row per replication × month × segment.
         outcomes: one row per replication, headline metrics at the horizon and cumulative.
         summary: one row per outcome metric: mean, sd, 95% interval, n.
+        customers: the customer log's interactions, one row per replication × month ×
+            interaction (`sim.customer_log`); None unless the run kept the log.
+        decisions: the customer log's decisions, one row per replication × month ×
+            decision; None unless the run kept the log.
     """
 
     scenario: Scenario
@@ -56,6 +63,8 @@ class RunResult:
     segments: pd.DataFrame
     outcomes: pd.DataFrame
     summary: pd.DataFrame
+    customers: pd.DataFrame | None = None
+    decisions: pd.DataFrame | None = None
 
 
 def investment_returns(base: pd.DataFrame, alternative: pd.DataFrame) -> dict[str, float]:
@@ -112,10 +121,19 @@ def finished_model(
     engine: str = "vector",
     progress: Progress | None = None,
     history: bool = True,
+    customer_log: bool = False,
 ) -> CXModel:
     """Simulate one replication to the horizon and return the finished model (with the
-    agents engine, customers keep their journey history unless `history` is False)."""
-    model = CXModel(scenario, seed=seed, replication=replication, engine=engine, history=history)
+    agents engine, customers keep their journey history unless `history` is False; with
+    `customer_log`, the model keeps the customer log, `CXModel.log`)."""
+    model = CXModel(
+        scenario,
+        seed=seed,
+        replication=replication,
+        engine=engine,
+        history=history,
+        customer_log=customer_log,
+    )
     while model.running:
         model.step()
         if progress is not None:
@@ -126,10 +144,13 @@ def finished_model(
 def _tables(model: CXModel) -> Tables:
     ids = {"replication": model.replication, "seed": model.seed_value}
     recorder = model.recorder
+    customers, decisions = model.log.tables() if model.log is not None else (None, None)
     return (
         recorder.timeseries().assign(**ids),
         recorder.touchpoint_table().assign(**ids),
         recorder.segment_table().assign(**ids),
+        customers,
+        decisions,
     )
 
 
@@ -149,12 +170,14 @@ class Replications(NamedTuple):
         engine: the model engine.
         progress: called with months simulated, as they are; only when the tasks run in
             this process (a callback does not travel to a worker).
+        customer_log: whether each replication keeps the customer log.
     """
 
     scenarios: tuple[Scenario, ...]
     seed: int
     engine: str
     progress: Progress | None = None
+    customer_log: bool = False
 
 
 def replication_tables(context: Replications, task: Replication) -> Tables:
@@ -162,7 +185,13 @@ def replication_tables(context: Replications, task: Replication) -> Tables:
     tables (a top-level function of (shared, task), as `sim.experiments.parallel` runs it)."""
     scenario = context.scenarios[task.scenario]
     model = finished_model(
-        scenario, context.seed, task.replication, context.engine, context.progress, history=False
+        scenario,
+        context.seed,
+        task.replication,
+        context.engine,
+        context.progress,
+        history=False,
+        customer_log=context.customer_log,
     )
     return _tables(model)
 
@@ -174,6 +203,7 @@ def replicate(
     seed: int,
     engine: str = "vector",
     progress: Progress | None = None,
+    customer_log: bool = False,
 ) -> list[RunResult]:
     """Run every scenario for `replications` replications on an open
     `sim.experiments.parallel.pool`.
@@ -190,6 +220,8 @@ def replicate(
         engine: the model engine, ``"vector"`` or ``"agents"``.
         progress: optional callback receiving months simulated (in this process: month by
             month; on a cluster: a replication's months when it finishes).
+        customer_log: keep every replication's customer log (`RunResult.customers` and
+            `RunResult.decisions`, in replication order).
 
     Returns:
         One `RunResult` per scenario, in the order given.
@@ -200,7 +232,7 @@ def replicate(
     replications = _checked_replications(replications)
     scenarios = tuple(scenarios)
     live = progress if pool.in_process else None
-    context = Replications(scenarios, seed, engine, live)
+    context = Replications(scenarios, seed, engine, live, customer_log)
     tasks = [Replication(i, r) for i in range(len(scenarios)) for r in range(replications)]
     done: dict[Replication, Tables] = {}
 
@@ -236,10 +268,23 @@ def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]
     timeseries, touchpoints, segments = (
         _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)
     )
+    customers, decisions = (
+        None if tables[0][i] is None else pd.concat([t[i] for t in tables], ignore_index=True)
+        for i in (3, 4)
+    )
     outcome_table = pd.DataFrame(outcomes)
     summary = summarise(outcome_table.drop(columns=["replication", "seed"]))
     return RunResult(
-        scenario, seed, engine, timeseries, touchpoints, segments, outcome_table, summary
+        scenario,
+        seed,
+        engine,
+        timeseries,
+        touchpoints,
+        segments,
+        outcome_table,
+        summary,
+        customers,
+        decisions,
     )
 
 
@@ -252,6 +297,8 @@ def run(
     workers: int | None = None,
     scheduler: str | None = None,
     *,
+    customer_log: bool = False,
+    force: bool = False,
     dashboard: bool = False,
     tls_ca_file: str | Path | None = None,
     tls_cert: str | Path | None = None,
@@ -271,19 +318,46 @@ def run(
             but fewer than `sim.experiments.parallel.SERIAL_BELOW` replications run in this process;
             1: in this process).
         scheduler: address of a running Dask scheduler instead of local workers.
+        customer_log: also keep every customer's interactions and decisions
+            (`RunResult.customers`, `RunResult.decisions`; see `sim.customer_log`); the
+            other tables are the same with or without it.
+        force: keep the customer log even when its estimated size exceeds
+            `sim.customer_log.LOG_LIMIT_BYTES`.
         dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute`.
 
     Raises:
         ValueError: fewer than one replication.
         CXMError: bad execution options (before anything runs).
+        OptionError: a customer log estimated above the limit without `force`, or `force`
+            without `customer_log` (before anything runs).
     """
     replications = _checked_replications(
         scenario.replications if replications is None else replications
     )
     seed = scenario.seed if seed is None else int(seed)
+    check_customer_log(scenario, replications, customer_log, force)
     tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
     with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
-        return replicate(where, [scenario], replications, seed, engine, progress)[0]
+        return replicate(where, [scenario], replications, seed, engine, progress, customer_log)[0]
+
+
+def check_customer_log(
+    scenario: Scenario, replications: int, customer_log: bool, force: bool
+) -> None:
+    """Refuse `force` without `customer_log`, and a log estimated above its limit without
+    `force` (`sim.customer_log.check_size`).
+
+    Raises:
+        OptionError: naming ``force`` or ``customer_log``.
+    """
+    if force and not customer_log:
+        raise OptionError(
+            "force",
+            "only with {customer_log} (it lets a customer log past its size limit)",
+            ("customer_log",),
+        )
+    if customer_log:
+        check_size(scenario, replications, force)
 
 
 def _ids_first(frame: pd.DataFrame) -> pd.DataFrame:

@@ -208,12 +208,14 @@ class Support(Strict):
     """Extra effort (0–1 scale) per minute waited."""
     unresolved_quality_drop: Share = 0.2
     """Fall of the perceived quality of a contact that did not resolve the problem."""
-    unresolved_effort: Share = 0.25
-    """Extra effort of a problem that needs a repeat contact."""
+    unresolved_effort: Share = 0.35
+    """Extra effort of a problem that needs a repeat contact: another contact, the problem
+    explained again (repeat contacts are the largest driver of effort; Dixon, Freeman &
+    Toman 2010)."""
     abandon_quality_drop: Share = 0.1
     """Further fall of the perceived quality of a contact whose caller hung up unanswered
     (on top of `unresolved_quality_drop`: the problem is not resolved either)."""
-    abandon_effort: Share = 0.1
+    abandon_effort: Share = 0.15
     """Further effort of a contact whose caller hung up unanswered (on top of
     `unresolved_effort`)."""
     problem_quality_drop: Share = 0.25
@@ -294,6 +296,12 @@ class SatisfactionRules(Strict):
     """Rise of everyone's expectation per month as the market standard improves."""
     effort_memory: Share = 0.7
     """Weight of remembered effort against this month's effort."""
+    service_effort_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    """Change of cumulative satisfaction per unit of a service episode's effort away from
+    `neutral_service_effort` (lower when harder; Dixon, Freeman & Toman 2010)."""
+    neutral_service_effort: Share = 0.4
+    """Effort of a service episode that leaves cumulative satisfaction where the month's
+    experiences put it."""
 
 
 class ChurnRules(Strict):
