@@ -306,14 +306,16 @@ def test_investment_returns_roi_and_payback():
 
 @pytest.mark.slow
 def test_compare_reports_roi_and_payback_of_an_investment():
-    # At full market size: a 400k-a-year programme needs the baseline's 6,000 customers.
-    base = load_scenario(SCENARIOS / "baseline.yaml")
-    invest = load_scenario(SCENARIOS / "invest_technology.yaml")
+    # A 400k-a-year programme pays back within five years only in a large firm: a market of
+    # 60,000 people (18,000 customers, three times the baseline's).
+    large = {"market.size": 60_000}
+    base = with_overrides(load_scenario(SCENARIOS / "baseline.yaml"), large)
+    invest = with_overrides(load_scenario(SCENARIOS / "invest_technology.yaml"), large)
     summary = compare(base, invest, replications=2, seed=1).summary.set_index("metric")
     assert summary.loc["roi", "difference"] > 0
     assert 24 < summary.loc["payback_month", "difference"] <= 60
     small_firm = compare(small("baseline"), small("invest_technology"), replications=2, seed=1)
-    # The same programme in a market a fifth the size does not pay back.
+    # The same programme in a market a fifteenth the size does not pay back.
     assert small_firm.summary.set_index("metric").loc["roi", "difference"] < 0
     ts = run(small("invest_technology"), replications=1, seed=1).timeseries
     assert ts.loc[ts["month"] <= 24, "investment_cost"].sum() == pytest.approx(400_000 * 2)

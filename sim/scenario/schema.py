@@ -251,8 +251,9 @@ class Acquisition(Strict):
     advertising_elasticity: Share = 0.24
     """Elasticity of the innovation coefficient to advertising spend: diminishing returns
     (the long-term mean of Sethuraman, Tellis & Briesch 2011's meta-analysis)."""
-    imitation_per_month: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
-    """Bass coefficient of imitation q, per month."""
+    imitation_per_month: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    """Bass coefficient of imitation q, per month, on the share of the market that speaks
+    (net promoters, or customers with ``word_of_mouth: customers``)."""
     word_of_mouth: Literal["net_promoters", "customers"] = "net_promoters"
     """What carries imitation: the promoters among active customers less
     `detractor_weight` × detractors (net_promoters), or every active customer (customers,
