@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench clean-results env
+.PHONY: demo test test-fast lint format bench notebooks clean-results env
 
 $(VENV)/bin/python:
 	@if command -v pyenv >/dev/null 2>&1 && pyenv prefix $(PYTHON_VERSION) >/dev/null 2>&1; then \
@@ -43,6 +43,9 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## customer-months per second, 100,000 customers x 60 months
 	$(VENV)/bin/cxm bench --customers 100000 --months 60
+
+notebooks: $(STAMP)  ## every notebook at full size, default parameters, rendered to HTML with an index
+	$(VENV)/bin/cxm notebooks --out results/notebooks --overwrite
 
 clean-results:
 	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

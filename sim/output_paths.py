@@ -5,7 +5,8 @@ the claim until the result is in place:
 
 - **What may be replaced.** A result folder is written into a folder that does not exist,
   an empty folder, or a folder that holds a previous result of this project: its
-  ``manifest.json`` says so and it holds nothing but result files. A previous result is
+  ``manifest.json`` says so and it holds nothing but result files (a notebook suite's
+  folder: nothing but the files its manifest lists). A previous result is
   replaced only when the user asks (``--overwrite``). A result file (a calibrated scenario,
   a discovery) likewise replaces only a file this project wrote, and only when asked.
   Anything else (a user's folder or file, a path under a file, a path that cannot be
@@ -42,8 +43,12 @@ from sim.errors import OptionError
 
 RESULTS_DIR_ENV = "CXM_RESULTS_DIR"
 """Environment variable naming the folder of default result paths."""
-RESULT_KINDS = ("run", "comparison", "sweep")
+RESULT_KINDS = ("run", "comparison", "sweep", "notebooks")
 """`kind` of the manifest of a result folder."""
+LISTED_KINDS = ("notebooks",)
+"""Kinds of result folder that hold exactly the files their manifest lists (``files``)
+besides the manifest, and no sub-folders (a notebook suite: its executed notebooks, their
+HTML reports and its index)."""
 RESULT_FILES = re.compile(
     r"(timeseries|touchpoints|segments|outcomes|customers|decisions|compare|compare_summary"
     r"|runs|sensitivity)\.parquet|compare_summary\.csv|summary\.json|manifest\.json"
@@ -407,6 +412,8 @@ def _not_a_result(folder: Path) -> str | None:
     manifest = _read_json(folder / "manifest.json")
     if not _is_result_manifest(manifest):
         return "it has no cxm manifest.json"
+    if manifest.get("kind") in LISTED_KINDS:
+        return _not_listed(folder, manifest)
     for entry in sorted(folder.iterdir()):
         if entry.is_symlink():
             return f"it holds the link {entry.name}"
@@ -416,6 +423,21 @@ def _not_a_result(folder: Path) -> str | None:
                 if inner.is_symlink() or not inner.is_file() or not files.fullmatch(inner.name):
                     return f"it holds {entry.name}/{inner.name}"
         elif not RESULT_FILES.fullmatch(entry.name):
+            return f"it holds {entry.name}"
+    return None
+
+
+def _not_listed(folder: Path, manifest: dict[str, Any]) -> str | None:
+    """Why `folder` is not the result its manifest describes (an entry the manifest's
+    ``files`` does not list, a sub-folder, a link), or None if it is."""
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        return "its manifest.json lists no files"
+    listed = {name for name in files if isinstance(name, str)} | {"manifest.json"}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink():
+            return f"it holds the link {entry.name}"
+        if entry.name not in listed or not entry.is_file():
             return f"it holds {entry.name}"
     return None
 

@@ -2,12 +2,14 @@
 
 Together with `sim.output_paths` (which decides where a result may go and replaces the old
 one safely), this is the only module that writes results: runs, comparisons, sweeps,
-calibrated scenarios and discoveries, and every JSON file (`json_text`). The one other
-writer is a sweep's journal of finished runs (`sim.experiments.sweep_store`), which the
-sweep's result replaces. A result directory is written whole
-or not at all: everything goes to a hidden staging directory beside the target, which then
-takes the target's place, so an interrupted or failed run never leaves half a result, and a
-previous result is replaced only when the caller asks.
+calibrated scenarios and discoveries, and every JSON file (`json_text`). The other writers
+are a sweep's journal of finished runs (`sim.experiments.sweep_store`), which the sweep's
+result replaces, and the notebook suite (`sim.notebooks`), whose executed notebooks papermill
+writes and whose HTML reports nbconvert renders, into a staged folder like the others. A
+result directory is written whole or not at all: everything goes to a hidden staging
+directory beside the target, which then takes the target's place, so an interrupted or
+failed run never leaves half a result, and a previous result is replaced only when the
+caller asks.
 """
 
 from __future__ import annotations

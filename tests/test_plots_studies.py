@@ -26,6 +26,7 @@ from sim.experiments.discover import discover
 from sim.experiments.prim import Box, PrimResult
 from sim.experiments.sweep import run_sweep
 from sim.plots import studies
+from sim.plots.labels import outcome_name, outcome_unit
 from sim.results import PROJECT_ROOT
 from sim.scenario import scenario_from_dict
 from sim.support.contact_centre import erlang_a, erlang_c, simulate
@@ -182,11 +183,7 @@ def test_sobol_bars_are_the_indices_with_their_intervals(sobol):
     fig = rendered(studies.sobol_indices(sobol))
     assert isinstance(fig, Figure) and len(fig.axes) == len(OUTCOMES)
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == [
-        "Sobol' indices: Retention of initial customers",
-        "Sobol' indices: Profit NPV",
-        "Sobol' indices: NPS (true)",
-    ]
+    assert titles == [f"Sobol' indices: {outcome_name(outcome)}" for outcome in OUTCOMES]
     for ax, outcome in zip(fig.axes, OUTCOMES, strict=True):
         rows = sobol[sobol["outcome"] == outcome]
         assert rows[["S1", "ST"]].notna().all().all()
@@ -209,10 +206,10 @@ def test_sobol_bars_are_the_indices_with_their_intervals(sobol):
 
 def test_sobol_draws_only_the_outcomes_asked(sobol):
     assert [ax.get_title() for ax in studies.sobol_indices(sobol, "profit_npv").axes] == [
-        "Sobol' indices: Profit NPV"
+        f"Sobol' indices: {outcome_name('profit_npv')}"
     ]
     fig = studies.sobol_indices(sobol, ["nps_true", "retention_of_initial"])
-    assert len(fig.axes) == 2 and fig.axes[0].get_title().endswith("NPS (true)")
+    assert len(fig.axes) == 2 and fig.axes[0].get_title().endswith(outcome_name("nps_true"))
 
 
 def test_sobol_panel_of_an_outcome_that_does_not_vary_says_so(sobol):
@@ -225,7 +222,7 @@ def test_sobol_panel_of_an_outcome_that_does_not_vary_says_so(sobol):
 def test_morris_points_are_mu_star_and_sigma_with_mu_star_intervals(morris):
     fig = rendered(studies.morris_indices(morris))
     assert len(fig.axes) == len(OUTCOMES)
-    units = ["share", "cu (present value)", "NPS points"]
+    units = [outcome_unit(outcome) for outcome in OUTCOMES]
     for ax, outcome, unit in zip(fig.axes, OUTCOMES, units, strict=True):
         rows = morris[morris["outcome"] == outcome]
         (points,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]

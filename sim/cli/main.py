@@ -1,4 +1,5 @@
-"""The `cxm` command: run, compare and validate scenarios; contact-centre and speed tools.
+"""The `cxm` command: run, compare and validate scenarios; run the notebook suite;
+contact-centre and speed tools.
 
 Bad input (a missing or invalid scenario, an unknown override path, a bad option value) is
 reported as one line naming the file, the field, the value and what is allowed, with exit
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from sim import PROJECT_ROOT, customer_log, metrics, output_paths, results
 from sim.cli import experiments as experiments_cli
+from sim.cli import notebooks as notebooks_cli
 from sim.cli.options import (
     OneLineParser,
     add_execution_options,
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=_bench)
 
     experiments_cli.add_parsers(sub)
+    notebooks_cli.add_parser(sub)
     contact_centre_cli.add_parser(sub)
     sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
     return parser

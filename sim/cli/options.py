@@ -15,7 +15,7 @@ from tqdm import tqdm
 from sim.errors import CXMError
 from sim.experiments import parallel
 
-FLAG_OF = {"targets": "--target", "overrides": "--set"}
+FLAG_OF = {"targets": "--target", "overrides": "--set", "parameters": "-p"}
 """Parameters of the library whose command-line flag is not ``--`` + the name with dashes."""
 
 

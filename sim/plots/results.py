@@ -37,109 +37,18 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.experiments.runs import Comparison, RunResult, investment_returns
-from sim.metrics import FIRM_COST_LINES, LABELS, MARKET_COST_LINES, OUTCOMES, TIMESERIES
+from sim.metrics import FIRM_COST_LINES, MARKET_COST_LINES
+from sim.plots.labels import (
+    COST_NAMES,
+    axis_label,
+    outcome_name,
+    outcome_unit,
+    plain,
+    timeseries_name,
+    timeseries_unit,
+)
 from sim.scenario import STAGES
 from sim.stats import mean_interval
-
-# ------------------------------------------------------------------------------ words
-
-_TIMESERIES_UNITS = {metric.name: metric.unit for metric in TIMESERIES}
-
-_UNIT_WORDS = {
-    "share": "share, 0–1",
-    "share of market": "share of market, 0–1",
-    "per month": "share per month, 0–1",
-    "quality scale": "quality scale, 0–1",
-    "NPS points": "NPS points, −100 to 100",
-    "1–5": "scale 1–5",
-    "1–7": "scale 1–7, higher = more effort",
-    "level 0–5": "level 0–5",
-    "code 0–4": "0 reactive … 4 transformative",
-    "cu (present value)": "cu, present value",
-    "—": "",
-}
-"""How the units `sim.metrics` declares read on an axis."""
-
-_TIMESERIES_NAMES = {
-    "active": "Active customers",
-    "active_start": "Customers at the start of the month",
-    "acquired": "Customers acquired",
-    "churned": "Customers lost",
-    "churn_rate": "Churn rate",
-    "retention_rate": "Retention rate",
-    "repeat_purchase_rate": "Repeat purchase rate",
-    "initial_customers_active": "Initial customers still active",
-    "revenue": "Revenue",
-    "margin": "Gross margin",
-    "profit": "Profit",
-    "total_cost": "Total cost",
-    "discounted_profit": "Profit, discounted",
-    "npv_to_date": "Profit NPV to date",
-    "clv": "Customer lifetime value",
-    "satisfaction_mean": "Mean satisfaction",
-    "effort_mean": "Mean remembered effort",
-    "expectation_mean": "Mean expectation",
-    "nps_true": "True NPS",
-    "nps_measured": "Measured NPS",
-    "csat_true": "True CSAT",
-    "csat_measured": "Measured CSAT",
-    "ces_true": "True CES",
-    "ces_measured": "Measured CES",
-    "contacts": "Support contacts",
-    "mean_wait_minutes": "Mean wait of support contacts",
-    "first_contact_resolution": "First-contact resolution",
-    "informed_share": "Net informed share of the market",
-    "capability_index": "Capability index",
-    "maturity": "Maturity level",
-    "engagement": "Employee engagement",
-    "service_level": "Service level",
-    "abandon_rate": "Abandonment rate",
-}
-"""Plain names of time-series columns (the others read as their column name)."""
-
-_COST_NAMES = {
-    "marketing_cost": "Advertising",
-    "acquisition_cost": "Signing new customers",
-    "support_cost": "Support contacts",
-    "fixed_cost": "Fixed cost",
-    "investment_cost": "Capability investment",
-    "capability_cost": "Holding capabilities",
-    "overhead_cost": "CX organisation overhead",
-    "staff_cost": "Front-line salaries",
-    "staffing_cost": "Contact-centre agents",
-    "attrition_cost": "Replacing staff who left",
-    "recovery_cost": "Complaint recovery",
-    "loop_cost": "Calling detractors back",
-    "retention_cost": "Retention interventions",
-    "improvement_cost": "Reviews and fixes",
-    "frontier_cost": "Innovation frontier",
-}
-"""Plain names of the cost lines (docs/model.md §13.1)."""
-
-_OUTCOME_NAMES = {
-    "active": "Active customers at the horizon",
-    "churn_rate": "Churn rate in the last month",
-    "satisfaction_mean": "Mean satisfaction in the last month",
-    "nps_true": "True NPS in the last month",
-    "nps_measured": "Measured NPS in the last month",
-    "csat_true": "True CSAT in the last month",
-    "csat_measured": "Measured CSAT in the last month",
-    "ces_true": "True CES in the last month",
-    "ces_measured": "Measured CES in the last month",
-    "clv": "Customer lifetime value in the last month",
-    "retention_of_initial": "Retention of the initial customers",
-    "churned_total": "Customers lost over the run",
-    "acquired_total": "Customers acquired over the run",
-    "revenue_total": "Revenue over the run",
-    "profit_total": "Profit over the run",
-    "profit_npv": "Profit NPV",
-    "churn_rate_mean": "Mean monthly churn rate",
-    "investment_total": "Capability investment over the run",
-    "investment_pv": "Capability investment, present value",
-    "roi": "ROI of the extra investment",
-    "payback_month": "Payback month",
-}
-"""Plain names of the outcomes and paired measures a comparison summarises."""
 
 _TOUCHPOINT_VALUES = {
     "satisfaction": ("Mean transaction satisfaction", "quality scale, 0–1", "RdYlGn"),
@@ -170,52 +79,6 @@ FOREST_METRICS = ("profit_npv", "revenue_total", "retention_of_initial", "nps_tr
 """The outcomes `forest` shows unless told otherwise."""
 
 _BAND_ALPHA = 0.2
-
-
-def _plain(column: str) -> str:
-    words = column.removeprefix("cap_").replace("_", " ")
-    return words[:1].upper() + words[1:]
-
-
-def _label(name: str, unit: str) -> str:
-    """An axis label: the name and, unless the name already says it, the unit."""
-    if not unit or unit.split(",")[0].lower() in name.lower():
-        return name
-    return f"{name} ({unit})"
-
-
-def _timeseries_name(metric: str) -> str:
-    if metric.endswith("_cost") and metric in _COST_NAMES:
-        return f"Cost: {_COST_NAMES[metric].lower()}"
-    if metric.startswith("cap_"):
-        return f"Capability: {metric.removeprefix('cap_').replace('_', ' ')}"
-    return _TIMESERIES_NAMES.get(metric, _plain(metric))
-
-
-def _timeseries_unit(metric: str) -> str:
-    unit = _TIMESERIES_UNITS.get(metric, "")
-    return _UNIT_WORDS.get(unit, unit)
-
-
-def _outcome_name(metric: str) -> str:
-    if metric in _OUTCOME_NAMES:
-        return _OUTCOME_NAMES[metric]
-    return _plain(LABELS.get(metric, metric))
-
-
-def _outcome_unit(metric: str) -> str:
-    if metric == "roi":
-        return "net return per cu of extra investment"
-    if metric == "payback_month":
-        return "months"
-    outcome = next((o for o in OUTCOMES if o.name == metric), None)
-    if outcome is None:
-        return ""
-    if outcome.rule == "share_of_first_active":
-        return "share, 0–1"
-    if outcome.rule == "present_value":
-        return "cu, present value"
-    return _timeseries_unit(outcome.source)
 
 
 def _wrapped(text: str, fig: Figure, size: float = 12.0) -> str:
@@ -412,9 +275,9 @@ def time_series(results: RunResult | Comparison | Sequence[RunResult], metric: s
             linewidth=0,
             label=f"_{run.scenario.name}: 95% interval",
         )
-    name, unit = _timeseries_name(metric), _timeseries_unit(metric)
+    name, unit = timeseries_name(metric), timeseries_unit(metric)
     ax.set_xlabel("Month")
-    ax.set_ylabel(_label(name, unit))
+    ax.set_ylabel(axis_label(name, unit))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if unit.startswith("cu"):
         _thousands(ax)
@@ -509,14 +372,14 @@ def forest(comparison: Comparison, metrics: str | Sequence[str] = FOREST_METRICS
             labels.append(name if n >= replications else f"{name} ({n} of {replications})")
         ax.set_yticks(y, labels=labels)
         ax.set_ylim(len(alternatives) - 0.5, -0.5)
-        name, unit = _outcome_name(metric), _outcome_unit(metric)
+        name, unit = outcome_name(metric), outcome_unit(metric)
         ax.set_title(name)
         if metric == "roi":  # a measure of the pair, not a difference of two values
             ax.set_xlabel("Net return per cu of extra investment (present value)")
         elif metric == "payback_month":
             ax.set_xlabel("Month")
         else:
-            ax.set_xlabel(_label("Difference, alternative − base", unit))
+            ax.set_xlabel(axis_label("Difference, alternative − base", unit))
         if unit.startswith("cu"):
             _thousands(ax, "x")
     fig.suptitle(
@@ -612,7 +475,7 @@ def profit_waterfall(comparison: Comparison, alternative: str | None = None) -> 
     intervals = {c: mean_interval(steps[c]) for c in [*shown, "profit_npv"]}
     heights = np.array([intervals[c]["mean"] for c in shown])
     bottoms = np.concatenate([[0.0], np.cumsum(heights)[:-1]])
-    names = {"revenue": "Revenue", "cost_of_sales": "Cost of sales", **_COST_NAMES}
+    names = {"revenue": "Revenue", "cost_of_sales": "Cost of sales", **COST_NAMES}
     fig = Figure(figsize=(max(7.0, 1.0 + 0.75 * (len(shown) + 1)), 5), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(shown))
@@ -628,7 +491,7 @@ def profit_waterfall(comparison: Comparison, alternative: str | None = None) -> 
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(
         np.arange(len(shown) + 1),
-        labels=[names.get(c, _plain(c)) for c in shown] + ["Profit NPV"],
+        labels=[names.get(c, plain(c)) for c in shown] + ["Profit NPV"],
         rotation=35,
         ha="right",
     )
@@ -643,7 +506,7 @@ def profit_waterfall(comparison: Comparison, alternative: str | None = None) -> 
         )
     )
     if unchanged:
-        unchanged_names = ", ".join(names.get(c, _plain(c)).lower() for c in unchanged)
+        unchanged_names = ", ".join(names.get(c, plain(c)).lower() for c in unchanged)
         ax.set_xlabel(_wrapped(f"No difference in: {unchanged_names}", fig, 10))
     return fig
 
@@ -906,7 +769,7 @@ def touchpoint_heatmap(result: RunResult, value: str = "satisfaction") -> Figure
         TypeError: `result` is not a `RunResult`.
     """
     matrix = touchpoint_matrix(result, value)
-    name, unit, cmap = _TOUCHPOINT_VALUES.get(value, (_plain(value), "", "viridis"))
+    name, unit, cmap = _TOUCHPOINT_VALUES.get(value, (plain(value), "", "viridis"))
     months = matrix.columns.to_numpy(dtype=float)
     fig = Figure(
         figsize=(max(7.0, 3.0 + 0.12 * len(months)), 1.5 + 0.4 * len(matrix)),
@@ -937,7 +800,7 @@ def touchpoint_heatmap(result: RunResult, value: str = "satisfaction") -> Figure
             fig,
         )
     )
-    fig.colorbar(mesh, ax=ax, label=_label(name, unit))
+    fig.colorbar(mesh, ax=ax, label=axis_label(name, unit))
     return fig
 
 

@@ -35,7 +35,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.customers.rules import bass_cumulative
 from sim.experiments.prim import PrimResult
-from sim.metrics import LABELS, OUTCOMES, TIMESERIES
+from sim.plots.labels import outcome_name, outcome_unit
 from sim.support.contact_centre.erlang import SECONDS_PER_HOUR, QueueMetrics, erlang_a, erlang_c
 
 __all__ = [
@@ -127,7 +127,7 @@ def sobol_indices(sensitivity: pd.DataFrame, outcome: str | Sequence[str] | None
         ax.set_yticks(y, rows["parameter"].astype(str).tolist())
         ax.invert_yaxis()
         ax.set_xlabel("Share of the outcome's variance (0–1)")
-        ax.set_title(f"Sobol' indices: {_outcome_title(name)}")
+        ax.set_title(f"Sobol' indices: {outcome_name(name)}")
     _figure_legend(fig, axes)
     return fig
 
@@ -189,14 +189,14 @@ def morris_indices(sensitivity: pd.DataFrame, outcome: str | Sequence[str] | Non
             ax.set_ylim(bottom=0.0)
             ax.legend(loc="best", fontsize="small")
             ax.xaxis.set_major_locator(MaxNLocator(5))
-        unit = _outcome_unit(name)
+        unit = outcome_unit(name) or "outcome units"
         ax.set_xlabel(
             f"μ*: mean absolute elementary effect\n({unit} per full range of a parameter)"
         )
         ax.set_ylabel(
             f"σ: spread of the elementary effects\n({unit} per full range of a parameter)"
         )
-        ax.set_title(f"Morris screening: {_outcome_title(name)}")
+        ax.set_title(f"Morris screening: {outcome_name(name)}")
     return fig
 
 
@@ -629,23 +629,6 @@ def _undefined(ax: Axes) -> None:
         0.5, 0.5, "indices undefined: the outcome does not vary\nor is missing for some sample",
         transform=ax.transAxes, ha="center", va="center", color="0.4",
     )  # fmt: skip
-
-
-def _outcome_title(name: str) -> str:
-    label = LABELS.get(name, name)
-    return label[:1].upper() + label[1:]
-
-
-_SOURCE_UNITS = {metric.name: metric.unit for metric in TIMESERIES}
-_OUTCOME_UNITS = {
-    o.name: "share" if o.rule == "share_of_first_active" else _SOURCE_UNITS.get(o.source, "")
-    for o in OUTCOMES
-}
-
-
-def _outcome_unit(name: str) -> str:
-    """The unit of an outcome (`sim.metrics`), or "outcome units" for one it does not know."""
-    return _OUTCOME_UNITS.get(name) or "outcome units"
 
 
 def _chosen_boxes(discovery: PrimResult, box: int | None) -> list[int]:
