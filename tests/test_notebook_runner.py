@@ -357,3 +357,35 @@ def test_quick_parameters_and_the_library_call(tiny_suite, tmp_path):
     assert "twice x is 4" in executed.cells[-1].outputs[0]["text"]
     with pytest.raises(OptionError, match="'y' is not a parameter of notebook 02_runs"):
         notebooks.run_suite(["02_runs"], parameters={"y": 1}, notebooks_dir=tiny_suite)
+
+
+# ---------------------------------------------------------------------------- the suite
+
+SUITE = sorted(set(notebooks.discover()) - {QUICKSTART})
+"""Every notebook of the suite but the quickstart (which the tests above run)."""
+
+
+@pytest.fixture(scope="module")
+def quick_suite(tmp_path_factory):
+    """`cxm notebooks NAME ... --quick --out DIR` over the whole suite, once for the module."""
+    out = tmp_path_factory.mktemp("suite") / "notebooks"
+    status, stdout, stderr = cxm("notebooks", *SUITE, "--quick", "--out", str(out))
+    return out, status, stdout, stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SUITE)
+def test_every_notebook_runs_quick_and_its_claims_hold(quick_suite, name):
+    """Each notebook ends with a cell asserting its claims on the numbers it computed: it
+    runs to the end with no error, and its report holds its figures and its title."""
+    out, _, _, stderr = quick_suite
+    entry = {e["name"]: e for e in json.loads((out / "index.json").read_text())["notebooks"]}
+    assert entry[name]["status"] == "ok", stderr
+    executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if "ename" in o]
+    assert not errors
+    images = image_outputs(executed)
+    assert images >= 1
+    page = (out / f"{name}.html").read_text()
+    assert page.count("data:image/png;base64") >= images
+    assert f"<title>{notebooks.discover()[name].title}</title>" in page

@@ -318,6 +318,75 @@ def test_j_curve_names_a_missing_column(comparison):
         plots.j_curve(broken)
 
 
+# ------------------------------------------------------------------------------ tornado
+
+STUDY = pd.DataFrame(
+    {
+        "assumption": ["Word of mouth", "Gross margin", "Churn sensitivity"],
+        "low_value": [0.015, 0.45, 4.5],
+        "high_value": [0.025, 0.75, 7.5],
+        "low": [-410_000.0, -497_000.0, -380_000.0],
+        "high": [-385_000.0, -293_000.0, -428_000.0],
+    }
+)
+"""A one-at-a-time study of a profit NPV difference: churn sensitivity lowers it when it
+rises, and one assumption's results both lie on one side of the base case."""
+STUDY_BASE = -395_000.0
+
+
+def test_tornado_bars_are_the_study_around_the_base_case():
+    fig = drawn(plots.tornado(STUDY, STUDY_BASE))
+
+    (ax,) = fig.axes
+    low_bars, high_bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert low_bars.get_label() == "assumption at its low value"
+    assert high_bars.get_label() == "assumption at its high value"
+    # rows by swing |high - low|, the widest on top (y = 0)
+    order = ["Gross margin", "Churn sensitivity", "Word of mouth"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Gross margin\n(low 0.45, high 0.75)",
+        "Churn sensitivity\n(low 4.5, high 7.5)",
+        "Word of mouth\n(low 0.015, high 0.025)",
+    ]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # the first row at the top
+    study = STUDY.set_index("assumption").loc[order]
+    for i, (bars, column, side) in enumerate([(low_bars, "low", -1), (high_bars, "high", 1)]):
+        for row, bar in enumerate(bars):
+            # the low value's bar above the row's centre, the high value's below it
+            centre = bar.get_y() + bar.get_height() / 2
+            assert side * (centre - row) > 0 and abs(centre - row) < 0.5
+            # from the base case to the outcome at the value (leftwards when below it)
+            assert bar.get_x() == STUDY_BASE, (i, row)
+            end = study[column].iloc[row]
+            assert bar.get_x() + bar.get_width() == pytest.approx(end, rel=1e-12), (i, row)
+    (line,) = [line for line in ax.get_lines() if line.get_label().startswith("base case")]
+    assert list(line.get_xdata()) == [STUDY_BASE, STUDY_BASE]
+    assert line.get_label() == "base case (-395,000)"
+    assert ax.get_xlabel() == "Profit NPV, alternative − base (cu, present value)"
+    assert "3 assumptions" in ax.get_title()
+
+    plain = plots.tornado(STUDY, STUDY_BASE, metric="nps_true", paired=False, title="NPS")
+    assert plain.axes[0].get_xlabel() == "True NPS in the last month (NPS points, −100 to 100)"
+    assert plain.axes[0].get_title() == "NPS"
+
+
+def test_tornado_refuses_what_it_cannot_draw():
+    with pytest.raises(ValueError, match="tornado table has no column 'high_value'"):
+        plots.tornado(STUDY.drop(columns="high_value"), STUDY_BASE)
+    with pytest.raises(ValueError, match="no row"):
+        plots.tornado(STUDY.iloc[:0], STUDY_BASE)
+    twice = pd.concat([STUDY, STUDY.iloc[[1]]], ignore_index=True)
+    with pytest.raises(ValueError, match="more than once: 'Gross margin'"):
+        plots.tornado(twice, STUDY_BASE)
+    missing = STUDY.assign(high=[np.nan, -293_000.0, -428_000.0])
+    with pytest.raises(ValueError, match="assumption 'Word of mouth'"):
+        plots.tornado(missing, STUDY_BASE)
+    with pytest.raises(ValueError, match="base"):
+        plots.tornado(STUDY, float("nan"))
+    with pytest.raises(TypeError, match="DataFrame"):
+        plots.tornado(STUDY.to_dict(), STUDY_BASE)
+
+
 # ------------------------------------------------------------------------------ touchpoints
 
 
@@ -409,6 +478,7 @@ def test_figures_stay_out_of_pyplot(comparison, result):
         plots.profit_waterfall(comparison),
         plots.roi_payback(comparison),
         plots.j_curve(comparison),
+        plots.tornado(STUDY, STUDY_BASE),
         plots.touchpoint_heatmap(result),
         plots.journey_funnel(result),
     ]

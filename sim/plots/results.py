@@ -13,6 +13,8 @@ no display is needed: a notebook shows the returned figure, a script saves it wi
 - `roi_payback`: ROI and payback month of an alternative's extra investment, replication by
   replication;
 - `j_curve`: the cumulative incremental NPV month by month, with its 95% band;
+- `tornado`: how an outcome moves when each assumption is changed on its own (a
+  one-at-a-time study's low and high results around the base case);
 - `touchpoint_heatmap`: a touchpoint metric by touchpoint and month;
 - `journey_funnel`: interactions per month at each stage of the journey.
 
@@ -61,6 +63,7 @@ _TOUCHPOINT_VALUES = {
 
 __all__ = [
     "FOREST_METRICS",
+    "TORNADO_COLUMNS",
     "forest",
     "incremental_npv_by_month",
     "j_curve",
@@ -70,6 +73,7 @@ __all__ = [
     "roi_payback",
     "stage_reach",
     "time_series",
+    "tornado",
     "touchpoint_heatmap",
     "touchpoint_matrix",
     "waterfall_steps",
@@ -713,6 +717,125 @@ def j_curve(comparison: Comparison, alternative: str | None = None) -> Figure:
         )
     )
     ax.legend(fontsize=9)
+    return fig
+
+
+TORNADO_COLUMNS = ("assumption", "low_value", "high_value", "low", "high")
+"""The columns of the table `tornado` draws, one row per assumption."""
+_TORNADO_BAR = 0.38
+"""Height of each of a tornado row's two bars (rows are 1 apart)."""
+
+
+def _setting(value: float) -> str:
+    """An assumption's value as a bar label: thousands separated, small numbers to 4 digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def tornado(
+    study: pd.DataFrame,
+    base: float,
+    metric: str = "profit_npv",
+    paired: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """A tornado diagram: how an outcome moves when each assumption is changed on its own.
+
+    A one-at-a-time study sets each assumption to a low and a high value while every other
+    one keeps its base value, and records the outcome at each (for a comparison, the paired
+    difference alternative − base on common random numbers, so the bars show the
+    assumption's effect rather than noise). Each assumption is one row of two horizontal
+    bars that start at `base`, the outcome with every assumption at its base value: the
+    upper one ends at the outcome with the assumption at its low value, the lower one at
+    its high value; the row's label names the assumption and the two values it was set to.
+    Rows are sorted by swing (``|high − low|``), the widest at the top, so the assumptions
+    that matter most stand out; a vertical line marks `base`. The figure draws the numbers
+    it is given and computes none.
+
+    Args:
+        study: one row per assumption, with the columns of `TORNADO_COLUMNS`:
+            ``assumption`` (its name as shown, unique), ``low_value`` and ``high_value``
+            (the values it was set to, in its own unit), ``low`` and ``high`` (the outcome
+            at each, in the outcome's unit).
+        base: the outcome with every assumption at its base value.
+        metric: the outcome, for the axis label (an outcome of ``Comparison.summary``,
+            e.g. ``"profit_npv"``, ``"nps_true"``, ``"roi"``; docs/model.md §13.6).
+        paired: the values are differences alternative − base (the axis says so).
+        title: the figure's title (default: names the outcome and the number of
+            assumptions).
+
+    Returns:
+        A figure with one axes: x the outcome in its unit (cu, present value, for money),
+        y the assumptions.
+
+    Raises:
+        ValueError: a missing column, no row, an assumption named twice, or a base or an
+            outcome that is not a finite number (naming the assumption).
+        TypeError: `study` is not a DataFrame.
+    """
+    if not isinstance(study, pd.DataFrame):
+        raise TypeError(f"expected a DataFrame of the study, got {type(study).__name__}")
+    _require_columns(study, TORNADO_COLUMNS, "tornado table")
+    if study.empty:
+        raise ValueError("the tornado table has no row: give one row per assumption")
+    names = study["assumption"].astype(str)
+    if names.duplicated().any():
+        twice = ", ".join(repr(n) for n in dict.fromkeys(names[names.duplicated()]))
+        raise ValueError(f"the tornado table names an assumption more than once: {twice}")
+    if not np.isfinite(float(base)):
+        raise ValueError(f"base: got {base!r}; give the outcome at the base values (a number)")
+    for name, low, high in zip(names, study["low"], study["high"], strict=True):
+        if not (np.isfinite(float(low)) and np.isfinite(float(high))):
+            raise ValueError(
+                f"assumption {name!r}: the outcome is not a number at its low or high value "
+                f"(low {low!r}, high {high!r})"
+            )
+    base = float(base)
+    rows = study.assign(
+        assumption=names, swing=(study["high"] - study["low"]).abs().astype(float)
+    ).sort_values("swing", ascending=False, kind="stable")
+    y = np.arange(len(rows))
+    low, high = rows["low"].to_numpy(dtype=float), rows["high"].to_numpy(dtype=float)
+    fig = Figure(figsize=(9, 1.6 + 0.6 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    half = _TORNADO_BAR / 2
+    ax.barh(
+        y - half,
+        low - base,
+        left=base,
+        height=_TORNADO_BAR,
+        color="tab:orange",
+        label="assumption at its low value",
+    )
+    ax.barh(
+        y + half,
+        high - base,
+        left=base,
+        height=_TORNADO_BAR,
+        color="tab:blue",
+        label="assumption at its high value",
+    )
+    ax.axvline(base, color="black", linewidth=0.8, label=f"base case ({_setting(base)})")
+    labels = [
+        f"{row.assumption}\n(low {_setting(float(row.low_value))}, "
+        f"high {_setting(float(row.high_value))})"
+        for row in rows.itertuples(index=False)
+    ]
+    ax.set_yticks(y, labels=labels)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    name, unit = outcome_name(metric), outcome_unit(metric)
+    shown = f"{name}, alternative − base" if paired else name
+    ax.set_xlabel(axis_label(shown, unit))
+    if unit.startswith("cu"):
+        _thousands(ax, "x")
+    ax.legend(fontsize=8)
+    ax.set_title(
+        _wrapped(
+            title
+            or f"{shown}: each of {len(rows)} assumptions moved on its own, the others at "
+            "their base values",
+            fig,
+        )
+    )
     return fig
 
 
