@@ -282,6 +282,12 @@ LABELS = {outcome.name: outcome.label for outcome in OUTCOMES} | RETURNS
 """How the command line names each outcome and paired measure."""
 
 
+def present_value(timeseries: pd.DataFrame, column: str) -> float:
+    """A time-series column summed over one replication's months at their discount factors
+    (the ``present_value`` rule of `OUTCOMES`), in the column's unit (cu for money)."""
+    return float((timeseries[column] * timeseries["discount_factor"]).sum())
+
+
 def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
     """The outcomes of one replication (`OUTCOMES`, in order) from its time series."""
     last = timeseries.iloc[-1]
@@ -295,7 +301,7 @@ def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
         elif outcome.rule == "mean":
             value = float(column.mean())
         elif outcome.rule == "present_value":
-            value = float((column * timeseries["discount_factor"]).sum())
+            value = present_value(timeseries, outcome.source)
         else:
             initial = timeseries["active_start"].iloc[0]
             value = float(last[outcome.source] / initial) if initial else math.nan

@@ -382,11 +382,6 @@ def revenue_growth(ts: pd.DataFrame) -> float:
     return float((last / first) ** (1.0 / years) - 1.0)
 
 
-def mean_nps(ts: pd.DataFrame) -> float:
-    """Mean true NPS over the run's months, points."""
-    return float(ts["nps_true"].mean())
-
-
 def pooled_churn(ts: pd.DataFrame) -> float:
     """Customers churned over customers at risk, over all months (per month)."""
     return float(ts["churned"].sum() / ts["active_start"].sum())
@@ -1309,7 +1304,7 @@ def regularities(lab: Lab, b: Block) -> None:
     per_seven = (
         7.0
         * (per_rep(leader, revenue_growth) - per_rep(average, revenue_growth))
-        / (per_rep(leader, mean_nps) - per_rep(average, mean_nps))
+        / (over(leader, "nps_true") - over(average, "nps_true"))
     )
     advocacy = b.stat(
         "marsden.growth_per_7_nps",

@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.experiments.runs import Comparison, RunResult, investment_returns
-from sim.metrics import FIRM_COST_LINES, MARKET_COST_LINES
+from sim.metrics import FIRM_COST_LINES, MARKET_COST_LINES, present_value
 from sim.plots.labels import (
     COST_NAMES,
     axis_label,
@@ -393,12 +393,6 @@ def forest(comparison: Comparison, metrics: str | Sequence[str] = FOREST_METRICS
     return fig
 
 
-def _present_value(frame: pd.DataFrame, column: str) -> float:
-    """A time-series column summed over the months at the run's own discount factors
-    (the ``present_value`` rule of `sim.metrics.OUTCOMES`), cu."""
-    return float((frame[column] * frame["discount_factor"]).sum())
-
-
 def waterfall_steps(comparison: Comparison, alternative: str | None = None) -> pd.DataFrame:
     """The steps of `profit_waterfall`, replication by replication.
 
@@ -424,12 +418,12 @@ def waterfall_steps(comparison: Comparison, alternative: str | None = None) -> p
     for b, a in _paired_series(base, alt, needed):
         replication = int(a["replication"].iloc[0])
         row = {  # a cost is a step down when it grows: base − alternative
-            "revenue": _present_value(a, "revenue") - _present_value(b, "revenue"),
-            "cost_of_sales": (_present_value(b, "revenue") - _present_value(b, "margin"))
-            - (_present_value(a, "revenue") - _present_value(a, "margin")),
+            "revenue": present_value(a, "revenue") - present_value(b, "revenue"),
+            "cost_of_sales": (present_value(b, "revenue") - present_value(b, "margin"))
+            - (present_value(a, "revenue") - present_value(a, "margin")),
         }
         for line in lines:
-            row[line] = _present_value(b, line) - _present_value(a, line)
+            row[line] = present_value(b, line) - present_value(a, line)
         row["profit_npv"] = investment_returns(b, a)["incremental_npv"]
         gap = abs(sum(v for k, v in row.items() if k != "profit_npv") - row["profit_npv"])
         scale = max(1.0, *(abs(v) for v in row.values()))
