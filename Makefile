@@ -3,6 +3,7 @@ PYTHON_VERSION := $(shell cat .python-version)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CLV_STAMP := $(VENV)/.installed-clv
 
 .PHONY: demo test test-fast lint format bench notebooks clean-results env
 
@@ -21,13 +22,19 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# The optional customer-base models (pymc-marketing), for `make test` and `make notebooks`;
+# `make demo` and `make env` stay without them.
+$(CLV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,clv]"
+	touch $(CLV_STAMP)
+
 env: $(STAMP)
 
 demo: $(STAMP)  ## compare the baseline with two alternatives and print the table
 	$(VENV)/bin/cxm compare scenarios/baseline.yaml scenarios/service_excellence.yaml \
 		scenarios/invest_design.yaml --out results/demo --overwrite
 
-test: $(STAMP)  ## the whole test suite
+test: $(CLV_STAMP)  ## the whole test suite
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)  ## the quick tier: every test not marked slow (under a minute)
@@ -44,7 +51,7 @@ format: $(STAMP)
 bench: $(STAMP)  ## customer-months per second, 100,000 customers x 60 months
 	$(VENV)/bin/cxm bench --customers 100000 --months 60
 
-notebooks: $(STAMP)  ## every notebook at full size, default parameters, rendered to HTML with an index
+notebooks: $(CLV_STAMP)  ## every notebook at full size, default parameters, rendered to HTML with an index
 	$(VENV)/bin/cxm notebooks --out results/notebooks --overwrite
 
 clean-results:

@@ -10,7 +10,20 @@ declares itself in its notebook metadata, under ``cxm``::
   rendered without its code), ``research`` (an analysis, code shown) or ``lesson`` (teaching,
   code shown);
 - ``title``: one line, and ``question``: the question the notebook answers;
-- ``quick``: the parameters ``--quick`` injects for a small, fast run (optional).
+- ``quick``: the parameters ``--quick`` injects for a small, fast run (optional);
+- ``requires``: the modules it imports beyond the project's own dependencies, by importable
+  name, e.g. ``["pymc_marketing"]`` (optional; `EXTRAS` names the project extra that installs
+  each).
+
+A notebook whose required modules cannot be found (`importlib.util.find_spec`, checked before
+anything runs) is not run. Selected by its track (or ``all``) it is skipped: `run_suite`
+reports it with status ``skipped`` (`Report.skipped` says what is missing and the install
+command, e.g. ``pip install -e ".[clv]"``; ``cxm notebooks`` prints that on one line of
+standard error, ``-q`` or not), lists it so in ``index.json`` and ``index.html``, and the
+others run; a suite with nothing failed but something skipped still succeeds (exit status 0),
+so the core suite runs in an environment without the optional extras. Named explicitly, it
+is bad input: one line naming the module and the install command, and nothing is written
+(exit status 2), since the run asked for cannot be made.
 
 Its parameters are the cell tagged ``parameters`` (read with `papermill.inspect_notebook`).
 `run_suite` checks everything first (the notebooks, the track, every injected parameter, the
@@ -32,6 +45,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import html
+import importlib.util
 import keyword
 import os
 import time
@@ -71,6 +85,9 @@ KERNEL_LOG_LEVEL = "--IPKernelApp.log_level=ERROR"
 """Keeps the kernel's own start-up warnings off the terminal (cell output is unaffected)."""
 PACKAGES = (*results.PACKAGES, "papermill", "nbconvert", "nbclient", "ipykernel", "matplotlib")
 """Packages whose versions the suite's manifest records."""
+EXTRAS: dict[str, str] = {"pymc_marketing": "clv"}
+"""The project extra (``pyproject.toml``) that installs an optional module a notebook
+requires; a module not listed here is installed by its own name."""
 _ERROR_MARKER_TAG = "papermill-error-cell-tag"
 """Tag of the cells papermill adds to a failed notebook to point at the error."""
 _INJECTED_TAG = "injected-parameters"
@@ -90,6 +107,7 @@ class Notebook:
         defaults: its parameters cell, name → default value (the source text when the
             default is not a literal).
         kernel: the Jupyter kernel it runs on.
+        requires: modules it needs beyond the project's dependencies (importable names).
     """
 
     name: str
@@ -100,6 +118,7 @@ class Notebook:
     quick: dict[str, Any]
     defaults: dict[str, Any]
     kernel: str
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,7 @@ class Report:
         executed: file name of the executed notebook in the output folder (None if papermill
             wrote none).
         html: file name of its HTML report (None likewise).
+        skipped: why it was not run (a module it requires is missing), or None.
     """
 
     notebook: Notebook
@@ -151,19 +171,24 @@ class Report:
     failure: Failure | None = None
     executed: str | None = None
     html: str | None = None
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether every cell ran without an error."""
-        return self.failure is None
+        """Whether it ran and every cell ran without an error."""
+        return self.failure is None and self.skipped is None
 
     @property
     def status(self) -> str:
-        """``ok`` or ``failed``."""
+        """``ok``, ``failed`` or ``skipped``."""
+        if self.skipped is not None:
+            return "skipped"
         return "ok" if self.ok else "failed"
 
     def line(self) -> str:
-        """One line: name, seconds, ok or failed (and where and why)."""
+        """One line: name, seconds, ok or failed (and where and why), or skipped and why."""
+        if self.skipped is not None:
+            return f"{self.notebook.name}: skipped: {self.skipped}"
         text = f"{self.notebook.name}: {self.status} in {self.seconds:.1f} s"
         return text if self.failure is None else f"{text}: {self.failure}"
 
@@ -185,7 +210,12 @@ class Suite:
     @property
     def failed(self) -> list[Report]:
         """The reports of the notebooks that failed."""
-        return [report for report in self.reports if not report.ok]
+        return [report for report in self.reports if report.failure is not None]
+
+    @property
+    def skipped(self) -> list[Report]:
+        """The reports of the notebooks skipped for a missing module."""
+        return [report for report in self.reports if report.skipped is not None]
 
 
 @dataclass(frozen=True)
@@ -278,8 +308,55 @@ def read_notebook(path: str | os.PathLike[str]) -> Notebook:
                 f"define ({_parameters_text(defaults)})"
             )
     kernel = nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    requires = meta.get("requires", [])
+    if not isinstance(requires, list) or not all(
+        isinstance(module, str) and all(part.isidentifier() for part in module.split("."))
+        for module in requires
+    ):
+        raise CXMError(
+            f"{path}: metadata 'cxm.requires': got {bounded_repr(requires)}; give a list of "
+            'importable module names, e.g. ["pymc_marketing"]'
+        )
     return Notebook(
-        name, path, track, texts["title"], texts["question"], dict(quick), defaults, kernel
+        name,
+        path,
+        track,
+        texts["title"],
+        texts["question"],
+        dict(quick),
+        defaults,
+        kernel,
+        tuple(requires),
+    )
+
+
+def missing_modules(notebook: Notebook) -> list[str]:
+    """The modules `notebook` requires that cannot be found here (none are imported)."""
+    missing = []
+    for module in notebook.requires:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a parent package is missing
+            found = False
+        if not found:
+            missing.append(module)
+    return missing
+
+
+def install_command(modules: Sequence[str]) -> str:
+    """The command that installs `modules`: the project's extras that hold them (`EXTRAS`),
+    else the modules by name."""
+    extras = [EXTRAS[m] for m in modules if m in EXTRAS]
+    others = [m for m in modules if m not in EXTRAS]
+    commands = [f'pip install -e ".[{",".join(dict.fromkeys(extras))}]"'] if extras else []
+    commands += [f"pip install {' '.join(others)}"] if others else []
+    return " and ".join(commands)
+
+
+def _missing_text(modules: Sequence[str]) -> str:
+    return (
+        f"needs {', '.join(modules)}, which {'is' if len(modules) == 1 else 'are'} not "
+        f"installed; install with `{install_command(modules)}`"
     )
 
 
@@ -513,6 +590,10 @@ def run_suite(
         CXMError: bad input, found before any notebook runs (nothing is written then).
     """
     chosen = select(discover(notebooks_dir), names, track)
+    missing = {nb.name: found for nb in chosen if (found := missing_modules(nb))}
+    if names and missing:
+        name, modules = next(iter(missing.items()))
+        raise CXMError(f"notebook {name} {_missing_text(modules)}")
     given = dict(parameters or {})
     plans = []
     for notebook in chosen:
@@ -527,6 +608,19 @@ def run_suite(
         output_paths.replace_directory(target, overwrite) as staging,
     ):
         for plan in plans:
+            if plan.notebook.name in missing:
+                done = Report(
+                    plan.notebook,
+                    plan.notebook.defaults | plan.injected,
+                    plan.injected,
+                    plan.scenario_sha256,
+                    0.0,
+                    skipped=_missing_text(missing[plan.notebook.name]),
+                )
+                suite.reports.append(done)
+                if finished is not None:
+                    finished(done)
+                continue
             if started is not None:
                 started(plan.notebook)
             done = _execute(plan, staging, target)
@@ -549,6 +643,7 @@ def run_suite(
             "files": files,
             "notebooks": [r.notebook.name for r in suite.reports],
             "failed": [r.notebook.name for r in suite.failed],
+            "skipped": [r.notebook.name for r in suite.skipped],
         } | about
         output_paths.atomic_write(
             staging / "manifest.json", lambda path: path.write_text(results.json_text(manifest))
@@ -686,6 +781,7 @@ def index_data(suite: Suite, quick: bool = False, track: str = ALL_TRACKS) -> di
                 "git_commit": suite.git_commit,
                 "seconds": done.seconds,
                 "status": done.status,
+                "skipped": done.skipped,
                 "error": None
                 if failure is None
                 else {
@@ -704,6 +800,7 @@ def index_data(suite: Suite, quick: bool = False, track: str = ALL_TRACKS) -> di
         "quick": quick,
         "ok": sum(1 for r in suite.reports if r.ok),
         "failed": len(suite.failed),
+        "skipped": len(suite.skipped),
         "notebooks": entries,
     }
 
@@ -722,6 +819,7 @@ table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
 th, td { border-bottom: 1px solid #ddd; padding: .5rem; text-align: left; vertical-align: top; }
 th { background: #f5f5f5; } code { font-size: .85rem; } ul { margin: 0; padding-left: 1rem; }
 .ok { color: #0a6b2d; font-weight: 600; } .failed { color: #b00020; font-weight: 600; }
+.skipped { color: #8a5a00; font-weight: 600; }
 .injected { font-weight: 600; }
 """
 
@@ -750,6 +848,8 @@ def index_html(index: Mapping[str, Any]) -> str:
             status += (
                 f"<br>{e(where.strip())} <code>{e(error['name'])}: {e(error['message'])}</code>"
             )
+        if entry.get("skipped"):
+            status += f"<br>{e(entry['skipped'])}"
         rows.append(
             "<tr>"
             f"<td>{link}<br><span class=meta>{e(entry['name'])}</span></td>"
@@ -763,6 +863,8 @@ def index_html(index: Mapping[str, Any]) -> str:
             "</tr>"
         )
     summary = f"{index['ok']} ok, {index['failed']} failed"
+    if index.get("skipped"):
+        summary += f", {index['skipped']} skipped"
     quick = " with --quick parameters" if index["quick"] else ""
     return (
         "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"

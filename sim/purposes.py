@@ -77,6 +77,8 @@ SWEEP_DESIGN = "sweep:design"
 """The sampling of a sweep's design (a seed sequence, not a monthly stream)."""
 CALIBRATE_SEARCH = "calibrate"
 """The Latin-hypercube start of a calibration (a seed sequence, not a monthly stream)."""
+OPTIMISE_SEARCH = "optimise"
+"""The random start splits of a budget optimisation (a seed sequence, not a monthly stream)."""
 
 
 def touchpoint_occurs(touchpoint: str) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from sim import PROJECT_ROOT, customer_log, metrics, output_paths, results
 from sim.cli import experiments as experiments_cli
 from sim.cli import notebooks as notebooks_cli
+from sim.cli import report as report_cli
 from sim.cli.options import (
     OneLineParser,
     add_execution_options,
@@ -88,13 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare scenarios on common random numbers",
         description="Run BASE and each ALT on the same seeds (common random numbers) and "
-        "report each alternative's paired differences from the base with 95%% intervals.",
+        "report each alternative's paired differences from the base with 95% intervals.",
     )
     compare.add_argument("base", type=Path, help="base scenario YAML file")
     compare.add_argument(
         "alternatives", type=Path, nargs="+", metavar="ALT", help="alternative scenario files"
     )
     _add_run_options(compare, "comparisons of fewer than {n} runs (scenario × replication)")
+    compare.add_argument(
+        "--plot",
+        action="store_true",
+        help="also save the figures as PNG files beside the tables: "
+        + ", ".join(f"{name} ({what})" for name, what in COMPARE_FIGURES.values()).replace(
+            "%", "%%"
+        ),
+    )
     add_out_options(compare, "results/compare-<base>/")
     compare.set_defaults(handler=_compare)
 
@@ -136,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     experiments_cli.add_parsers(sub)
     notebooks_cli.add_parser(sub)
+    report_cli.add_parser(sub)
     contact_centre_cli.add_parser(sub)
     sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
     return parser
@@ -261,16 +271,68 @@ def _compare(args: argparse.Namespace) -> int:
                 progress=bar.update,
                 **execution,
             )
-        results.write_comparison(
-            comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
-        )
+        if args.plot:
+            write_comparison_with_figures(
+                comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
+            )
+        else:
+            results.write_comparison(
+                comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
+            )
     print(
         f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
         f"replications × {base.months} months, seed {comparison.runs[0].seed}"
     )
     print(format_comparison_table(comparison))
+    if args.plot:
+        print("figures: " + ", ".join(name for name, _ in COMPARE_FIGURES.values()))
     print(f"written to {shown_path(out)}")
     return 0
+
+
+COMPARE_FIGURES = {
+    "forest": ("forest.png", "each alternative's paired differences with 95% intervals"),
+    "active": ("timeseries_active.png", "active customers month by month"),
+    "npv_to_date": ("timeseries_npv_to_date.png", "cumulative profit NPV month by month"),
+}
+"""What ``cxm compare --plot`` saves: figure → (file name, what it shows). The forest plot
+is `sim.plots.results.forest` (profit NPV, revenue, retention of the initial customers and
+true NPS); the other two are `sim.plots.results.time_series` of every scenario with its 95%
+band: the customer base, and the profit NPV to date, whose last month is each scenario's
+profit NPV (the gap between a programme's line and the base's is its J-curve)."""
+FIGURE_DPI = 150
+"""Resolution of the saved figures (dots per inch)."""
+
+
+def write_comparison_with_figures(
+    comparison: experiments.Comparison,
+    out: Path,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """`sim.results.write_comparison`, plus the figures of `COMPARE_FIGURES` as PNG files
+    beside the tables, all in one folder that replaces `out` whole (see `sim.output_paths`);
+    the manifest lists the figures under ``figures``."""
+    from sim.plots.results import forest, time_series
+
+    drawn = {
+        "forest": forest(comparison),
+        "active": time_series(comparison, "active"),
+        "npv_to_date": time_series(comparison, "npv_to_date"),
+    }
+    with output_paths.replace_directory(out, overwrite) as staging:
+        # The tables and the manifest are written whole into the staging folder, which then
+        # receives the figures and replaces `out` in one rename.
+        results.write_comparison(comparison, staging, started, finished, command)
+        for key, figure in drawn.items():
+            figure.savefig(staging / COMPARE_FIGURES[key][0], dpi=FIGURE_DPI)
+        manifest_path = staging / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["figures"] = [COMPARE_FIGURES[key][0] for key in drawn]
+        manifest_path.write_text(results.json_text(manifest))
+    return out
 
 
 def _validate(args: argparse.Namespace) -> int:

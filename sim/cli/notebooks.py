@@ -1,7 +1,8 @@
 """The `cxm notebooks` subcommand: run the notebook suite with papermill and render it to HTML.
 
 `add_parser` adds it to the `cxm` parser; `run` takes the parsed arguments and returns the
-exit status: 0 when every notebook ran, 1 when one failed (the others still run). Bad input
+exit status: 0 when no notebook failed (one skipped for a missing optional module, reported
+on one line, counts as no failure), 1 when one failed (the others still run). Bad input
 raises `sim.errors.CXMError` before any notebook runs, which `cxm` reports as one line with
 exit status 2.
 """
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     def finished(report: notebooks.Report) -> None:
         if report.failure is not None:
             print(f"error: {report.line()}", file=sys.stderr, flush=True)
-        elif not args.quiet:
+        elif report.skipped is not None or not args.quiet:  # a skip is shown with -q too
             print(report.line(), file=sys.stderr, flush=True)
 
     suite = notebooks.run_suite(
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         report=report_repair,
         command=args.command_line,
     )
-    ok = len(suite.reports) - len(suite.failed)
-    print(f"{len(suite.reports)} notebook(s): {ok} ok, {len(suite.failed)} failed")
+    ok = len(suite.reports) - len(suite.failed) - len(suite.skipped)
+    skipped = f", {len(suite.skipped)} skipped" if suite.skipped else ""
+    print(f"{len(suite.reports)} notebook(s): {ok} ok, {len(suite.failed)} failed{skipped}")
     print(f"written to {shown_path(suite.out)} (open index.html)")
     return 1 if suite.failed else 0

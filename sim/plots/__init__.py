@@ -6,9 +6,12 @@ Every function takes the tables a run, a comparison or a study returns (`sim.run
 need a display; a notebook shows a returned figure, a script saves it with `savefig`.
 
 Runs and comparisons (`sim.plots.results`): `time_series`, `forest`, `profit_waterfall`,
-`roi_payback`, `j_curve`, `tornado`, `touchpoint_heatmap`, `journey_funnel`, and the tables
-behind them. Studies and docking (`sim.plots.studies`): `sobol_indices`, `morris_indices`,
-`prim_boxes`, `prim_tradeoff`, `survival_docking`, `bass_docking`, `erlang_docking`.
+`roi_payback`, `j_curve`, `tornado`, `touchpoint_heatmap`, `journey_funnel`,
+`budget_splits`, and the tables behind them. Studies and docking (`sim.plots.studies`):
+`sobol_indices`, `morris_indices`, `prim_boxes`, `prim_tradeoff`, `survival_docking`,
+`bass_docking`, `erlang_docking`, `diffusion_curves`, `interval_widths`,
+`customer_base_forecasts`. Text for reports (`sim.plots.labels`): `number`,
+`difference_with_interval`.
 """
 
 from sim.plots.results import *  # noqa: F403

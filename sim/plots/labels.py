@@ -7,6 +7,8 @@ points"), so every figure of `sim.plots` labels a metric the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sim.metrics import LABELS, OUTCOMES, TIMESERIES
 
 _TIMESERIES_UNITS = {metric.name: metric.unit for metric in TIMESERIES}
@@ -152,3 +154,22 @@ def outcome_unit(metric: str) -> str:
     if outcome.rule == "present_value":
         return "cu, present value"
     return timeseries_unit(outcome.source)
+
+
+def number(value: float, digits: int = 0, sign: bool = False) -> str:
+    """`value` as a report writes it: thousands separated by commas, `digits` decimals, a
+    true minus sign (−), and with `sign` a plus sign on positive values. Units are the
+    caller's (the number is not scaled)."""
+    return f"{value:{'+' if sign else ''},.{digits}f}".replace("-", "−")
+
+
+def difference_with_interval(row: Mapping[str, float], digits: int = 0, scale: float = 1.0) -> str:
+    """A paired difference and its 95 % interval in words, "+1,234 (−56 to 2,524)", from a
+    row of `sim.Comparison.summary` (its ``difference``, ``ci_low`` and ``ci_high``), each
+    multiplied by `scale` (e.g. 100 for a share in percentage points); units are the row's
+    times `scale`."""
+    low, high = row["ci_low"] * scale, row["ci_high"] * scale
+    return (
+        f"{number(row['difference'] * scale, digits, True)} "
+        f"({number(low, digits)} to {number(high, digits)})"
+    )

@@ -16,7 +16,8 @@ no display is needed: a notebook shows the returned figure, a script saves it wi
 - `tornado`: how an outcome moves when each assumption is changed on its own (a
   one-at-a-time study's low and high results around the base case);
 - `touchpoint_heatmap`: a touchpoint metric by touchpoint and month;
-- `journey_funnel`: interactions per month at each stage of the journey.
+- `journey_funnel`: interactions per month at each stage of the journey;
+- `budget_splits`: how several splits of one budget share it out over the capabilities.
 
 The tables behind the figures are functions too: `monthly_interval`, `waterfall_steps`,
 `incremental_npv_by_month`, `touchpoint_matrix` and `stage_reach`.
@@ -50,6 +51,7 @@ from sim.plots.labels import (
     timeseries_unit,
 )
 from sim.scenario import STAGES
+from sim.scenario.firm import CAPABILITIES
 from sim.stats import mean_interval
 
 _TOUCHPOINT_VALUES = {
@@ -64,6 +66,7 @@ _TOUCHPOINT_VALUES = {
 __all__ = [
     "FOREST_METRICS",
     "TORNADO_COLUMNS",
+    "budget_splits",
     "forest",
     "incremental_npv_by_month",
     "j_curve",
@@ -1015,4 +1018,77 @@ def journey_funnel(result: RunResult) -> Figure:
     _thousands(ax, "x")
     ax.set_title(f"The journey stage by stage, {result.scenario.name}")
     ax.legend(title="Touchpoint", fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+def budget_splits(splits: pd.DataFrame, title: str | None = None) -> Figure:
+    """How each of several splits of one budget shares it out over the capabilities.
+
+    One horizontal bar per split, as long as the whole budget (100 %), divided into one
+    segment per capability as wide as its share; a segment of at least 8 % is labelled with
+    its share. Capabilities keep one colour across the bars (in the order of
+    `sim.scenario.firm.CAPABILITIES`), so splits can be compared at a glance. The figure
+    draws the shares it is given and computes none.
+
+    Args:
+        splits: one row per split, indexed by its name as shown (top to bottom in the
+            table's order), one column per capability (names of
+            `sim.scenario.firm.CAPABILITIES`), each a share of the budget from 0 to 1; each
+            row sums to 1 (within 0.001). E.g. the capability columns of
+            `sim.experiments.optimise.AllocationResult.history`, indexed by ``name``.
+        title: the figure's title (default: names the number of splits).
+
+    Returns:
+        A figure with one axes: x the share of the budget in per cent (0–100), y the splits.
+
+    Raises:
+        ValueError: no row or no column, a column that is not a capability, a share that is
+            not a number from 0 to 1, or a row that does not sum to 1 (naming it).
+        TypeError: `splits` is not a DataFrame.
+    """
+
+    if not isinstance(splits, pd.DataFrame):
+        raise TypeError(f"expected a DataFrame of splits, got {type(splits).__name__}")
+    if splits.empty:
+        raise ValueError("the table of splits is empty: give one row per split")
+    unknown = [c for c in splits.columns if c not in CAPABILITIES]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(map(repr, unknown))} is not a capability; the columns are "
+            f"capabilities: {', '.join(CAPABILITIES)}"
+        )
+    shares = splits.astype(float)
+    values = shares.to_numpy()
+    if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
+        raise ValueError("a share is not a number from 0 to 1")
+    totals = shares.sum(axis=1)
+    off = totals[(totals - 1.0).abs() > 1e-3]
+    if len(off):
+        raise ValueError(
+            f"split {off.index[0]!r} sums to {off.iloc[0]:.4g}; each split's shares sum to 1"
+        )
+    columns = [c for c in CAPABILITIES if c in shares.columns]
+    colours = {c: f"C{i}" for i, c in enumerate(CAPABILITIES)}
+    names = [str(name) for name in shares.index]
+    fig = Figure(figsize=(9, 1.8 + 0.45 * len(names)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    for capability in columns:
+        width = 100.0 * shares[capability].to_numpy()
+        ax.barh(
+            y, width, left=left, height=0.7, color=colours[capability], edgecolor="white",
+            label=plain(capability),
+        )  # fmt: skip
+        for i, w in enumerate(width):
+            if w >= 8.0:
+                ax.text(left[i] + w / 2, y[i], f"{w:.0f} %", ha="center", va="center",
+                        fontsize=8, color="white")  # fmt: skip
+        left += width
+    ax.set_xlim(0, 100)
+    ax.set_yticks(y, labels=names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlabel("Share of the budget (%)")
+    ax.legend(title="Capability", fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(_wrapped(title or f"How {len(names)} splits share out the same budget", fig))
     return fig

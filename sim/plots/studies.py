@@ -15,6 +15,11 @@ and no display is needed; a notebook shows the returned figure, a script saves i
   survival, Bass diffusion (`sim.customers.rules.bass_cumulative`) and the Erlang C/A queue
   (`sim.support.contact_centre.erlang`). Each shows the simulated and the closed-form
   values on top and their difference below.
+- `diffusion_curves`: adoption on several word-of-mouth networks against the Bass curve.
+- `interval_widths`: how the width of a 95 % interval falls with replications, and how much
+  common random numbers narrow a paired comparison.
+- `customer_base_forecasts`: the forecasts of customer-base models (sBG survival, BG/NBD
+  purchases) against what the simulated customers did.
 
 Bad input (a missing column, an unknown outcome, an empty table, a box that does not exist)
 raises `ValueError` naming what is missing and what was expected.
@@ -40,7 +45,10 @@ from sim.support.contact_centre.erlang import SECONDS_PER_HOUR, QueueMetrics, er
 
 __all__ = [
     "bass_docking",
+    "customer_base_forecasts",
+    "diffusion_curves",
     "erlang_docking",
+    "interval_widths",
     "morris_indices",
     "prim_boxes",
     "prim_tradeoff",
@@ -758,3 +766,283 @@ def _check_positive(name: str, value: object) -> None:
 def _check_share(name: str, value: object) -> None:
     if not _finite(value) or not 0 <= value < 1:
         raise ValueError(f"{name}: got {value!r}; must lie in [0, 1) (a monthly probability)")
+
+
+# ---------------------------------------------------------------------------- replications
+
+
+def interval_widths(widths: pd.DataFrame, pairing: pd.DataFrame | None = None) -> Figure:
+    """How the 95 % interval of a mean narrows with replications, and how much pairing helps.
+
+    Left panel, on log–log axes: for each metric, the standard error of the mean of R
+    replications (filled markers) and the half-width of its Student-t 95 % interval (open
+    markers), both in units of the standard deviation of one replication, against R; with
+    the reference lines 1/√R (the standard error of independent replications) and
+    t₀.₉₇₅(R − 1)/√R (the half-width, wider for few replications because the t quantile
+    is). Right panel (with `pairing`): for each comparison and metric, how many times
+    narrower the paired (common random numbers) 95 % interval of the difference is than
+    the unpaired one, on a log axis with 1 (no gain) marked.
+
+    Args:
+        widths: one row per metric × replications: ``metric`` (an outcome name, labelled by
+            `sim.plots.labels.outcome_name`), ``replications`` (R ≥ 2), ``standard_error``
+            and ``half_width``, both divided by the metric's standard deviation across
+            replications (dimensionless, > 0).
+        pairing: optional; one row per comparison × metric: ``comparison`` (a label),
+            ``metric``, ``paired_half_width`` and ``unpaired_half_width`` (95 % half-widths
+            of the difference, in the metric's unit, ≥ 0). A paired half-width of 0 (two
+            identical scenarios) is drawn at the axis's right end, labelled "exact".
+
+    Returns:
+        A figure with one axes (x: replications R; y: width in standard deviations of one
+        replication), or two with `pairing` (x: unpaired ÷ paired half-width, times; y: one
+        row per comparison × metric).
+
+    Raises:
+        ValueError: a column missing, no rows, fewer than two replications, or a width that
+            is not a positive finite number.
+    """
+    from scipy import stats
+
+    table = _table(
+        "widths", widths, ("metric", "replications", "standard_error", "half_width"),
+        "interval widths by metric and replications",
+    )  # fmt: skip
+    counts = table["replications"].to_numpy(np.float64)
+    values = table[["standard_error", "half_width"]].to_numpy(np.float64)
+    if not (np.isfinite(counts).all() and (counts >= 2).all()):
+        raise ValueError("widths: replications must be whole numbers ≥ 2")
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise ValueError("widths: standard_error and half_width must be finite and > 0")
+    panels = 1 if pairing is None else 2
+    fig = Figure(figsize=(6.4 * panels, 4.8), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False).ravel()
+    ax = axes[0]
+    grid = np.geomspace(counts.min(), counts.max(), 50)
+    ax.plot(grid, 1.0 / np.sqrt(grid), color="0.2", linewidth=1.4, label="1/√R")
+    ax.plot(
+        grid, stats.t.ppf(0.975, grid - 1.0) / np.sqrt(grid), color="0.2",
+        linestyle="--", linewidth=1.2, label="t₀.₉₇₅(R − 1)/√R",
+    )  # fmt: skip
+    for index, (metric, part) in enumerate(table.groupby("metric", sort=False)):
+        part = part.sort_values("replications")
+        color = f"C{index % 10}"
+        ax.plot(
+            part["replications"], part["standard_error"], "o", color=color,
+            label=f"{outcome_name(str(metric))}: standard error",
+        )  # fmt: skip
+        ax.plot(
+            part["replications"], part["half_width"], "o", markerfacecolor="none",
+            color=color, label=f"{outcome_name(str(metric))}: 95 % half-width",
+        )  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(sorted(set(counts)), labels=[f"{c:g}" for c in sorted(set(counts))])
+    ax.set_xlabel("Replications R")
+    ax.set_ylabel("Width (standard deviations of one replication)")
+    ax.set_title("The interval of a mean narrows like 1/√R")
+    ax.legend(fontsize="x-small", ncols=1)
+    if pairing is not None:
+        pairs = _table(
+            "pairing", pairing,
+            ("comparison", "metric", "paired_half_width", "unpaired_half_width"),
+            "paired and unpaired half-widths by comparison and metric",
+        )  # fmt: skip
+        paired = pairs["paired_half_width"].to_numpy(np.float64)
+        unpaired = pairs["unpaired_half_width"].to_numpy(np.float64)
+        if not (np.isfinite(paired).all() and np.isfinite(unpaired).all()):
+            raise ValueError("pairing: half-widths must be finite numbers")
+        if (paired < 0).any() or (unpaired <= 0).any():
+            raise ValueError("pairing: half-widths must be ≥ 0 (unpaired > 0)")
+        exact = paired == 0
+        ratio = np.divide(unpaired, paired, out=np.full(len(paired), np.nan), where=~exact)
+        top = float(np.nanmax(ratio)) * 3.0 if (~exact).any() else 10.0
+        shown = np.where(exact, top, ratio)
+        right = axes[1]
+        rows = np.arange(len(pairs))[::-1]
+        right.barh(rows, shown - 1.0, left=1.0, color=np.where(exact, "0.7", "C0"), height=0.6)
+        right.axvline(1.0, color="0.2", linewidth=1.0, linestyle="--", label="no gain (1×)")
+        for row, value, is_exact in zip(rows, shown, exact, strict=True):
+            right.annotate(
+                "exact" if is_exact else f"{value:.1f}×", (value, row), xytext=(3, 0),
+                textcoords="offset points", va="center", fontsize=8,
+            )  # fmt: skip
+        right.set_yticks(
+            rows,
+            labels=[
+                f"{outcome_name(str(m))}\n{c}"
+                for c, m in zip(pairs["comparison"], pairs["metric"], strict=True)
+            ],
+            fontsize=8,
+        )
+        right.set_xscale("log")
+        right.set_xlim(0.5, top * 2.0)
+        right.set_xlabel("Unpaired ÷ paired 95 % half-width of the difference (times)")
+        right.set_title("Common random numbers narrow a comparison")
+        right.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+# ------------------------------------------------------------------- diffusion on networks
+
+from sim.experiments.runs import RunResult  # noqa: E402
+
+
+def diffusion_curves(
+    runs: Sequence[RunResult], advertising_per_month: float, imitation_per_month: float
+) -> Figure:
+    """Cumulative adoption of several runs against the Bass (1969) curve, and each month's.
+
+    Meant for the same diffusion market run on different social networks
+    (``market.network``) or with different settings: no initial customers, no churn, word of
+    mouth from customers. A run's adopted share in month t is the customers it acquired in
+    months 1..t over its market size. Top: for each run (labelled by its scenario's name)
+    the mean adopted share across replications with its Student-t 95 % band
+    (`sim.stats.mean_interval`), and the Bass closed form F(t) of
+    `sim.customers.rules.bass_cumulative` at p and q. Bottom: the share of the market
+    adopting in each month (mean with its band) and the closed form's F(t) − F(t − 1).
+
+    Args:
+        runs: one or more results of `sim.run` (time series with columns replication,
+            month, acquired), each with its scenario (for the market size and the name).
+        advertising_per_month: p, the monthly advertising hazard, > 0.
+        imitation_per_month: q, the monthly imitation, ≥ 0.
+
+    Returns:
+        A two-panel figure. x axis: months since the start; y axes: share of the market
+        that has adopted (0–1), and share of the market adopting in the month (0–1).
+
+    Raises:
+        ValueError: no run, a column missing, or a setting out of range.
+    """
+    from sim.stats import mean_interval
+
+    _check_positive("advertising_per_month", advertising_per_month)
+    if not _finite(imitation_per_month) or imitation_per_month < 0:
+        raise ValueError(f"imitation_per_month: got {imitation_per_month!r}; must be ≥ 0")
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs: got none; pass one or more results of sim.run")
+    fig = Figure(figsize=(8.0, 6.4), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    last = 0
+    for run in runs:
+        table = _table(
+            "timeseries", run.timeseries, ("replication", "month", "acquired"),
+            "sim.run's time series",
+        )  # fmt: skip
+        acquired = table.pivot(index="month", columns="replication", values="acquired")
+        acquired = acquired.sort_index().astype(np.float64) / float(run.scenario.market.size)
+        month = acquired.index.to_numpy(np.float64)
+        last = max(last, int(month.max()))
+        for ax, shares in ((top, acquired.cumsum()), (bottom, acquired)):
+            band = pd.DataFrame([mean_interval(row) for _, row in shares.iterrows()])
+            (line,) = ax.plot(
+                month, band["mean"], marker="o", markersize=3, linewidth=1.2,
+                label=run.scenario.name,
+            )  # fmt: skip
+            ax.fill_between(
+                month, band["ci_low"], band["ci_high"], color=line.get_color(), alpha=0.2,
+                linewidth=0,
+            )  # fmt: skip
+    grid = np.arange(0, last + 1, dtype=np.float64)
+    closed = bass_cumulative(grid, advertising_per_month, imitation_per_month)
+    label = f"Bass closed form (p = {advertising_per_month:g}, q = {imitation_per_month:g})"
+    top.plot(grid, closed, color="0.2", linewidth=1.8, linestyle="--", label=label)
+    bottom.plot(grid[1:], np.diff(closed), color="0.2", linewidth=1.8, linestyle="--", label=label)
+    top.set_ylabel("Share of the market adopted (0–1)")
+    bottom.set_ylabel("Share adopting in the month (0–1)")
+    bottom.set_xlabel("Months since the start")
+    top.legend(fontsize="small")
+    top.set_title("Cumulative adoption against the Bass model (mean, 95 % interval)")
+    return fig
+
+
+# ------------------------------------------------------------------- customer-base models
+
+
+def customer_base_forecasts(retention: pd.DataFrame, purchases: pd.DataFrame) -> Figure:
+    """Forecasts of customer-base models against what the simulated customers did.
+
+    Left: survival through a holdout period of the customers active at the end of their
+    calibration period, as a contractual model such as the shifted-beta-geometric (sBG) of
+    Fader & Hardie (2007) forecasts it (lines) and as the simulated customers did (dots,
+    with a band of ± 2 binomial standard errors where ``standard_error`` is given), one
+    colour per setting. Right: the conditional expectations of a purchase model such as
+    BG/NBD (Fader, Hardie & Lee 2005): the mean number of purchases per customer in the
+    holdout by the number made in calibration, forecast (lines, open markers) and actual
+    (bars), one group of bars per setting.
+
+    Args:
+        retention: one row per setting × holdout month: ``setting`` (a label), ``month``
+            (months into the holdout, ≥ 1), ``forecast`` and ``actual`` (share of the
+            customers active at the end of calibration who are still active, 0–1) and,
+            optionally, ``standard_error`` (of ``actual``, share).
+        purchases: one row per setting × calibration-frequency group: ``setting``,
+            ``frequency`` (a label such as ``"0"`` or ``"3+"``, drawn in the order given),
+            ``forecast`` and ``actual`` (mean holdout purchases per customer, ≥ 0) and
+            ``customers`` (how many customers the group holds, ≥ 1).
+
+    Returns:
+        A two-panel figure. Left: x months into the holdout, y share still active (0–1).
+        Right: x purchases in calibration (groups), y mean purchases per customer in the
+        holdout (purchases).
+
+    Raises:
+        ValueError: a column missing, no rows, a share outside [0, 1] or a negative mean.
+    """
+    kept = _table(
+        "retention", retention, ("setting", "month", "forecast", "actual"),
+        "forecast and actual survival by setting and holdout month",
+    )  # fmt: skip
+    bought = _table(
+        "purchases", purchases, ("setting", "frequency", "forecast", "actual", "customers"),
+        "forecast and actual holdout purchases by setting and calibration frequency",
+    )  # fmt: skip
+    shares = kept[["forecast", "actual"]].to_numpy(np.float64)
+    if not (np.isfinite(shares).all() and (shares >= 0).all() and (shares <= 1).all()):
+        raise ValueError("retention: forecast and actual must be shares in [0, 1]")
+    means = bought[["forecast", "actual"]].to_numpy(np.float64)
+    if not (np.isfinite(means).all() and (means >= 0).all()):
+        raise ValueError("purchases: forecast and actual must be finite and ≥ 0")
+    fig = Figure(figsize=(12.0, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    settings = list(dict.fromkeys([*kept["setting"], *bought["setting"]]))
+    colour = {setting: f"C{index % 10}" for index, setting in enumerate(settings)}
+    for setting, part in kept.groupby("setting", sort=False):
+        part = part.sort_values("month")
+        month = part["month"].to_numpy(np.float64)
+        c = colour[setting]
+        left.plot(month, part["forecast"], color=c, linewidth=1.8, label=f"{setting}: forecast")
+        left.plot(
+            month, part["actual"], "o", color=c, markersize=4, label=f"{setting}: actual",
+        )  # fmt: skip
+        if "standard_error" in part:
+            se = part["standard_error"].to_numpy(np.float64)
+            left.fill_between(
+                month, part["actual"] - 2 * se, part["actual"] + 2 * se, color=c, alpha=0.15,
+                linewidth=0,
+            )  # fmt: skip
+    left.set_xlabel("Months into the holdout")
+    left.set_ylabel("Share still active (0–1)")
+    left.set_title("Survival of the active customers: forecast and actual")
+    left.legend(fontsize="small")
+    groups = list(dict.fromkeys(bought["frequency"].astype(str)))
+    width = 0.8 / max(len(settings), 1)
+    x = np.arange(len(groups), dtype=np.float64)
+    for index, (setting, part) in enumerate(bought.groupby("setting", sort=False)):
+        part = part.set_index(part["frequency"].astype(str)).reindex(groups)
+        at = x - 0.4 + width * (index + 0.5)
+        c = colour[setting]
+        right.bar(at, part["actual"], width=width * 0.9, color=c, alpha=0.45,
+                  label=f"{setting}: actual")  # fmt: skip
+        right.plot(
+            at, part["forecast"], marker="o", markerfacecolor="none", color=c, linewidth=1.4,
+            label=f"{setting}: forecast",
+        )  # fmt: skip
+    right.set_xticks(x, labels=groups)
+    right.set_xlabel("Purchases in calibration (repeat purchases)")
+    right.set_ylabel("Mean purchases per customer in the holdout")
+    right.set_title("Holdout purchases by calibration purchases")
+    right.legend(fontsize="small")
+    return fig
