@@ -7,13 +7,11 @@ lines, points, bands and bars are read back from the artists and must equal the 
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.container import BarContainer
-from matplotlib.figure import Figure
+from test_plots_studies import rendered
 
 from sim.plots import studies
 
@@ -51,11 +49,6 @@ def purchases() -> pd.DataFrame:
             "customers": [700, 250, 100, 50, 690, 260, 100, 50],
         }
     )
-
-
-def rendered(fig: Figure) -> Figure:
-    fig.savefig(io.BytesIO(), format="png")  # draws every artist
-    return fig
 
 
 def by_label(ax, label: str):

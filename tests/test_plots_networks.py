@@ -8,12 +8,9 @@ adoption, the bands their 95 % intervals, and the dashed line the Bass closed fo
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
+from test_plots_studies import rendered
 
 import sim
 from sim.customers.rules import bass_cumulative
@@ -54,15 +51,6 @@ def diffusion(kind: str) -> sim.RunResult:
 @pytest.fixture(scope="module")
 def runs() -> list[sim.RunResult]:
     return [diffusion("complete"), diffusion("watts_strogatz")]
-
-
-def rendered(fig: Figure) -> Figure:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig.savefig(buffer, format="png", dpi=30)
-    assert buffer.getvalue().startswith(b"\x89PNG")
-    return fig
 
 
 def line(ax, label: str):
