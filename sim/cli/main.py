@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sim import PROJECT_ROOT, customer_log, metrics, output_paths, results
+from sim.cli import app as app_cli
 from sim.cli import experiments as experiments_cli
 from sim.cli import notebooks as notebooks_cli
 from sim.cli import report as report_cli
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiments_cli.add_parsers(sub)
     notebooks_cli.add_parser(sub)
     report_cli.add_parser(sub)
+    app_cli.add_parser(sub)
     contact_centre_cli.add_parser(sub)
     sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
     return parser

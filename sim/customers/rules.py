@@ -274,6 +274,14 @@ def bass_cumulative(t: ArrayLike, p: float, q: float) -> Array:
     return (1.0 - e) / (1.0 + (q / p) * e)
 
 
+PROMOTER_FROM = 8.5
+"""Likelihood to recommend (0–10, before rounding) from which an answer rounds to a promoter's
+9 or 10 (Reichheld 2003)."""
+DETRACTOR_BELOW = 6.5
+"""Likelihood to recommend (0–10, before rounding) below which an answer rounds to a
+detractor's 0 to 6."""
+
+
 def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]:
     """Expected promoter and detractor probabilities of people with a latent 0–10 score.
 
@@ -282,8 +290,8 @@ def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]
     """
     s = np.asarray(latent_score, dtype=np.float64)
     sd = max(answer_sd, 1e-9)
-    promoter = 1.0 - ndtr((8.5 - s) / sd)
-    detractor = ndtr((6.5 - s) / sd)
+    promoter = 1.0 - ndtr((PROMOTER_FROM - s) / sd)
+    detractor = ndtr((DETRACTOR_BELOW - s) / sd)
     return promoter, detractor
 
 

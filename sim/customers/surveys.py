@@ -278,6 +278,20 @@ def net_promoter_score(answers: np.ndarray) -> float:
     return 100.0 * float(np.mean(answers >= 9) - np.mean(answers <= 6))
 
 
+def nps_margin_of_error(respondents: ArrayLike, z: float = 1.96) -> np.ndarray:
+    """Conservative margin of error of a measured NPS from `respondents` answers, NPS points.
+
+    A measured NPS is 100 × (mean of x) with x = +1 (promoter), 0 (passive) or −1
+    (detractor), so its standard error is 100·√((p + d − (p − d)²)/n), largest (100/√n)
+    when everyone is a promoter or a detractor in equal shares. The margin is z times that
+    bound: at least the 95 % sampling-error half-width (z = 1.96) of any NPS, whatever its
+    shares; it covers sampling error only, not who chose to answer. NaN without answers.
+    """
+    n = np.asarray(respondents, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, z * 100.0 / np.sqrt(n), np.nan)
+
+
 def _no_wave() -> SurveyWave:
     """The wave of a month without customers: no measures, no respondents."""
     empty = np.zeros(0, dtype=np.int64)

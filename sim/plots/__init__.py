@@ -12,6 +12,11 @@ Runs and comparisons (`sim.plots.results`): `time_series`, `forest`, `profit_wat
 `bass_docking`, `erlang_docking`, `diffusion_curves`, `interval_widths`,
 `customer_base_forecasts`. Text for reports (`sim.plots.labels`): `number`,
 `difference_with_interval`.
+
+The lessons' figures live in their own modules, imported by name: journeys, satisfaction
+and surveys (`sim.plots.journeys`), the contact centre, word of mouth and maturity
+(`sim.plots.service`), employees and privacy (`sim.plots.people`); the classroom page's live
+charts, network and journey views are `sim.plots.classroom`.
 """
 
 from sim.plots.results import *  # noqa: F403

@@ -67,6 +67,7 @@ __all__ = [
     "FOREST_METRICS",
     "TORNADO_COLUMNS",
     "budget_splits",
+    "draw_band",
     "forest",
     "incremental_npv_by_month",
     "j_curve",
@@ -236,6 +237,32 @@ def monthly_interval(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def draw_band(
+    ax: Axes, band: pd.DataFrame, label: str, band_label: str | None = None, **line: object
+) -> None:
+    """Draw a mean line and its shaded 95% band on `ax`, in the line's colour.
+
+    Args:
+        ax: the axes.
+        band: one row per x value (the index) with columns mean, ci_low and ci_high (as
+            `monthly_interval` gives); rows whose interval is NaN (one replication) leave a
+            gap in the band only.
+        label: the line's legend entry.
+        band_label: the band's legend entry (None: not in the legend).
+        **line: further keywords for the line (`Axes.plot`).
+    """
+    (drawn,) = ax.plot(band.index, band["mean"], label=label, **line)
+    ax.fill_between(
+        band.index,
+        band["ci_low"],
+        band["ci_high"],
+        color=drawn.get_color(),
+        alpha=_BAND_ALPHA,
+        linewidth=0,
+        label=band_label if band_label is not None else f"_{label}: 95% interval",
+    )
+
+
 # ------------------------------------------------------------------------------ figures
 
 
@@ -272,16 +299,7 @@ def time_series(results: RunResult | Comparison | Sequence[RunResult], metric: s
     ax = fig.subplots()
     for run in runs:
         band = monthly_interval(run.timeseries, metric)
-        (line,) = ax.plot(band.index, band["mean"], label=run.scenario.name)
-        ax.fill_between(
-            band.index,
-            band["ci_low"],
-            band["ci_high"],
-            color=line.get_color(),
-            alpha=_BAND_ALPHA,
-            linewidth=0,
-            label=f"_{run.scenario.name}: 95% interval",
-        )
+        draw_band(ax, band, run.scenario.name, f"_{run.scenario.name}: 95% interval")
     name, unit = timeseries_name(metric), timeseries_unit(metric)
     ax.set_xlabel("Month")
     ax.set_ylabel(axis_label(name, unit))
