@@ -33,6 +33,7 @@ from sim.output_paths import replace_directory, replace_file
 if TYPE_CHECKING:
     from sim.experiments.calibrate import CalibrationResult
     from sim.experiments.discover import PrimResult
+    from sim.experiments.optimise import AllocationResult
 
 PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
 """Packages whose versions every manifest records."""
@@ -239,6 +240,45 @@ def write_calibrated(result: CalibrationResult, path: str | Path, overwrite: boo
     ]
     text = "\n".join(lines) + "\n" + result.scenario.to_yaml()
     return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)
+
+
+def write_allocation(
+    result: AllocationResult,
+    out_dir: str | Path,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a budget optimisation, atomically (a previous result there is replaced only if
+    `overwrite`): ``optimised.yaml`` (the scenario of the best split, runnable),
+    ``splits.csv`` (each reported split's shares and objective), ``gains.csv`` (the best
+    split against the base, the even split and the best single capability, paired 95%
+    intervals), ``history.csv`` (every evaluation in order) and ``manifest.json``."""
+    with replace_directory(out_dir, overwrite) as staging:
+        (staging / "optimised.yaml").write_text(result.scenario.to_yaml())
+        result.splits.rename_axis("split").reset_index().to_csv(staging / "splits.csv", index=False)
+        result.gains.to_csv(staging / "gains.csv", index=False)
+        result.history.to_csv(staging / "history.csv", index=False)
+        manifest = {
+            "kind": "allocation",
+            "scenario": result.scenario.name,
+            "scenario_sha256": result.scenario.sha256,
+            "objective": result.objective,
+            "value": result.value,
+            "allocation": result.allocation,
+            "best_single": result.best_single,
+            "budget_per_month": result.budget_per_month,
+            "start_month": result.start_month,
+            "end_month": result.end_month,
+            "capabilities": list(result.capabilities),
+            "evaluations": result.evaluations,
+            "replications": result.replications,
+            "seed": result.seed,
+            "common_random_numbers": True,
+        } | provenance(started, finished, command)
+        _write_json(staging / "manifest.json", manifest)
+    return Path(out_dir)
 
 
 def write_discovery(result: PrimResult, path: str | Path, overwrite: bool = False) -> Path:

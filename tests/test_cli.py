@@ -144,8 +144,9 @@ def test_run_on_two_workers_writes_the_tables_of_one(tmp_path, capsys):
         ["run", BASELINE],
         ["compare", BASELINE, ALTERNATIVE],
         ["calibrate", BASELINE, "--target", "churn_rate_mean=0.02", "--free", "firm.noise_sd"],
+        ["optimise", BASELINE, "--budget", "100000"],
     ],
-    ids=["run", "compare", "calibrate"],
+    ids=["run", "compare", "calibrate", "optimise"],
 )
 @pytest.mark.parametrize(
     ("options", "message"),

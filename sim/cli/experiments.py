@@ -1,4 +1,4 @@
-"""The `cxm` subcommands for experiments at scale: sweep, discover and calibrate.
+"""The `cxm` subcommands for experiments at scale: sweep, discover, calibrate and optimise.
 
 `add_parsers` adds them to the `cxm` parser; each handler takes the parsed arguments and
 returns an exit status. Bad input raises `sim.errors.CXMError`, which `cxm` reports as one
@@ -8,8 +8,11 @@ line with exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +29,21 @@ from sim.cli.options import (
     report_repair,
     shown_path,
 )
-from sim.errors import CXMError
+from sim.errors import CXMError, OptionError
 from sim.experiments import calibrate as calibration
 from sim.experiments import discover as discovery
+from sim.experiments import optimise as optimisation
 from sim.experiments.sweep import SweepResult, run_sweep, sweep_out_dir
 from sim.experiments.sweep_spec import Sweep, load_sweep
 from sim.scenario import load_scenario, with_overrides
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the sweep, discover and calibrate subcommands to `cxm`'s subparsers."""
+    """Add the sweep, discover, calibrate and optimise subcommands to `cxm`'s subparsers."""
     _add_sweep(subparsers)
     _add_discover(subparsers)
     _add_calibrate(subparsers)
+    _add_optimise(subparsers)
 
 
 def _add_sweep(subparsers: argparse._SubParsersAction) -> None:
@@ -182,6 +187,81 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
     calibrate.set_defaults(handler=calibrate_command)
 
 
+def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
+    optimise = subparsers.add_parser(
+        "optimise",
+        help="find the split of a CX budget over capabilities that serves the firm best",
+        description="Search the splits of a budget over the capabilities for the one that "
+        "maximises --objective against the same scenario without the budget, every split on "
+        "the same seed and replications (common random numbers): a start design (the even "
+        "split, each capability alone, the scenario's own split, --search random splits), "
+        "then Nelder-Mead (SciPy) on the simplex of shares (docs/experiments.md, 'Budget "
+        "allocation'). Prints the best split, its gain over the even split and over the best "
+        "single capability with 95%% intervals, and writes the scenario of the best split.",
+        epilog="The budget replaces the scenario's firm.budget (its firm.investments stay). "
+        "Without --budget the scenario's own budget is split. Intervals are paired 95%% "
+        "t-intervals over the replications: random noise only, not uncertainty about the "
+        "model's assumptions.",
+    )
+    optimise.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    optimise.add_argument(
+        "--budget",
+        type=float,
+        metavar="CU",
+        help="budget per year, cu (default: the scenario's firm.budget)",
+    )
+    optimise.add_argument(
+        "--years",
+        type=float,
+        metavar="Y",
+        help="years of spend from --start-month, whole months (default: to the horizon)",
+    )
+    optimise.add_argument(
+        "--start-month", type=int, metavar="M", help="first month of spend (default 1)"
+    )
+    optimise.add_argument(
+        "--over",
+        default="capabilities",
+        choices=("capabilities",),
+        help="what the budget is split over (default and only choice: capabilities)",
+    )
+    optimise.add_argument(
+        "--capabilities",
+        metavar="NAME[,NAME...]",
+        help="the capabilities to split over, at least two (default: all eight)",
+    )
+    optimise.add_argument(
+        "--objective",
+        default="npv",
+        choices=tuple(optimisation.OBJECTIVES),
+        help="npv: paired profit NPV difference (default); roi: per cu of budget; "
+        "retention: share of the initial customers kept",
+    )
+    optimise.add_argument(
+        "--replications", "-r", type=int, default=4, metavar="R",
+        help="replications per split, on the same seed every time (default 4)",
+    )  # fmt: skip
+    optimise.add_argument(
+        "--seed", "-s", type=int, metavar="S", help="seed (default: the scenario's)"
+    )
+    optimise.add_argument(
+        "--months", type=int, metavar="M", help="months to simulate (default: the scenario's)"
+    )
+    add_set_option(optimise)
+    optimise.add_argument(
+        "--max-evaluations", type=int, default=40, metavar="N",
+        help="distinct splits simulated in all, start design included (default 40)",
+    )  # fmt: skip
+    optimise.add_argument(
+        "--search", type=int, default=0, metavar="K",
+        help="random splits added to the start design (default 0)",
+    )  # fmt: skip
+    add_execution_options(optimise, "evaluations of fewer than {n} replications")
+    add_out_options(optimise, "results/optimise-<name>/")
+    add_quiet_option(optimise)
+    optimise.set_defaults(handler=optimise_command)
+
+
 # ---------------------------------------------------------------------------- handlers
 
 
@@ -270,13 +350,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         raise CXMError(f"--bounds: {', '.join(unknown)} is not among the --free parameters")
     out = output_paths.chosen_path(args.out, f"{scenario.name}_calibrated.yaml")
     with output_paths.claim(out, "file", args.overwrite, report=report_repair):
-        bar = progress_bar(None, args.quiet, scenario.name, "evaluation")
-
-        def progress(evaluations: int, best: float) -> None:
-            bar.update(evaluations - bar.n)
-            bar.set_postfix(best=f"{best:.3g}", refresh=False)
-
-        try:
+        with search_progress(None, args.quiet, scenario.name, "evaluation") as progress:
             result = calibration.calibrate(
                 scenario,
                 targets,
@@ -289,8 +363,6 @@ def calibrate_command(args: argparse.Namespace) -> int:
                 progress=progress,
                 **execution,
             )
-        finally:
-            bar.close()
         results.write_calibrated(result, out, args.overwrite)
     print(f"{scenario.name}: {result.evaluations} evaluations × {args.replications} replications")
     print(format_calibration(result))
@@ -298,7 +370,131 @@ def calibrate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------- tables
+@contextlib.contextmanager
+def search_progress(
+    total: int | None, quiet: bool, name: str, unit: str
+) -> Iterator[Callable[[int, float], None]]:
+    """A progress bar for a search (calibration, optimisation): yields the callback the
+    search calls with (evaluations so far, best objective so far); the bar closes after."""
+    bar = progress_bar(total, quiet, name, unit)
+
+    def progress(evaluations: int, best: float) -> None:
+        bar.update(evaluations - bar.n)
+        bar.set_postfix(best=f"{best:.4g}", refresh=False)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
+def optimise_command(args: argparse.Namespace) -> int:
+    """``cxm optimise``: the best split of a budget, its gains, and its scenario."""
+    execution = execution_options(args)
+    scenario = load_scenario(args.scenario, args.overrides)
+    if args.months is not None:
+        scenario = with_overrides(scenario, {"months": args.months})
+    per_month, start, end = budget_months(args.budget, args.years, args.start_month, scenario)
+    chosen = None
+    if args.capabilities is not None:
+        chosen = [c.strip() for c in args.capabilities.split(",") if c.strip()]
+    out = output_paths.chosen_path(args.out, f"optimise-{scenario.name}")
+    started = datetime.now(UTC)
+    with output_paths.claim(out, "directory", args.overwrite, report=report_repair):
+        with search_progress(args.max_evaluations, args.quiet, scenario.name, "split") as progress:
+            result = optimisation.optimise_allocation(
+                scenario,
+                budget_per_month=per_month,
+                start_month=start,
+                end_month=end,
+                capabilities=chosen,
+                objective=args.objective,
+                replications=args.replications,
+                seed=args.seed,
+                max_evaluations=args.max_evaluations,
+                search=args.search,
+                progress=progress,
+                **execution,
+            )
+        results.write_allocation(
+            result, out, started, datetime.now(UTC), _command(args), args.overwrite
+        )
+    print(format_allocation(result))
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+def budget_months(
+    per_year: float | None, years: float | None, start_month: int | None, scenario: Any
+) -> tuple[float | None, int | None, int | None]:
+    """``--budget`` (cu per year), ``--years`` and ``--start-month`` as the optimiser's budget
+    per month and first and last months (None: the scenario's own).
+
+    Raises:
+        OptionError: a budget that is not a positive finite number, years that do not make
+            whole months, or a span beyond the horizon.
+    """
+    import math
+
+    if per_year is not None and (not math.isfinite(per_year) or per_year <= 0):
+        raise OptionError("budget", f"got {per_year:g}; must be a positive amount per year (cu)")
+    if per_year is None and scenario.firm.budget.per_month <= 0:
+        raise OptionError(
+            "budget",
+            f"scenario {scenario.name} has no budget (firm.budget.per_month is 0); give the "
+            "amount to split, cu per year",
+        )
+    per_month = None if per_year is None else per_year / 12.0
+    end = None
+    if years is not None:
+        months = years * 12.0
+        if not math.isfinite(months) or months < 1 or not float(months).is_integer():
+            raise OptionError("years", f"got {years:g}; must make a whole number of months (≥ 1)")
+        first = 1 if start_month is None else start_month
+        end = first + int(months) - 1
+        if end > scenario.months:
+            raise OptionError(
+                "years",
+                f"got {years:g} from month {first}: spend would run to month {end}, beyond "
+                f"the horizon of {scenario.months} months (--months to lengthen it)",
+            )
+    return per_month, start_month, end
+
+
+def format_allocation(result: optimisation.AllocationResult) -> str:
+    """The best split, its objective against no budget, and how much worse the even split
+    and the best single capability are (paired 95% intervals)."""
+    measure = optimisation.OBJECTIVES[result.objective]
+    shown = {"profit_npv": "{:+,.0f} cu", "roi": "{:+.4f}", "retention_of_initial": "{:+.4f}"}
+    number = shown[measure].format
+    gains = result.gains.set_index(["reference", "metric"])
+    lines = [
+        f"{result.scenario.name}: {result.evaluations} splits × {result.replications} "
+        f"replications, seed {result.seed}; budget {result.budget_per_month * 12:,.0f} cu a "
+        f"year, months {result.start_month}–{result.end_month}",
+        "best split: " + ", ".join(f"{c} {s:.1%}" for c, s in result.allocation.items() if s > 0),
+    ]
+    base = gains.loc[(optimisation.BASE, measure)]
+    lines.append(
+        f"  {measure} against no budget: {number(base.difference)} "
+        f"[{number(base.ci_low)}, {number(base.ci_high)}]"
+    )
+    single = f"{optimisation.SINGLE}{result.best_single}"
+    for reference in (optimisation.EVEN, single):
+        alone = reference == single and result.allocation[result.best_single] >= 1.0
+        if alone or (reference, measure) not in gains.index:
+            lines.append(f"  the best split is {reference} itself")
+            continue
+        row = gains.loc[(reference, measure)]
+        lines.append(
+            f"  better than {reference} by {number(row.difference)} "
+            f"[{number(row.ci_low)}, {number(row.ci_high)}] ({measure})"
+        )
+    lines.append(
+        "intervals: paired 95% over the replications, random noise only (not uncertainty "
+        "in the model's assumptions); every split ran on the same random numbers"
+    )
+    return "\n".join(lines)
 
 
 def format_sweep(result: SweepResult, seconds: float) -> str:
