@@ -156,6 +156,22 @@ def test_the_page_runs_what_sim_run_runs(stepped):
     assert "active change" in table
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"replications": 11}, "replications: got 11; must be a whole number from 1 to 10"),
+        ({"replications": 2.5}, "replications: got 2.5; must be a whole number from 1 to 10"),
+        ({"replications": True}, "replications: got True"),
+        ({"compare": "yes"}, "compare: got 'yes'; must be true or false"),
+    ],
+)
+def test_a_run_option_no_control_can_send_is_refused_in_one_line(options, message):
+    from sim.errors import CXMError
+
+    with pytest.raises(CXMError, match=message):
+        Classroom(str(BASELINE), {"market_size": "500"}, **options)
+
+
 def test_stepping_stops_at_the_horizon():
     model = Classroom(str(BASELINE), {"market_size": "500", "months": 6}, replications=1)
     steps = 0

@@ -28,6 +28,7 @@ from sim import PROJECT_ROOT
 from sim.classroom.levers import CLASSROOM_MARKET_SIZE, GROUPS, LEVERS, apply_settings
 from sim.customers.population import ACTIVE, LAPSED, PROSPECT
 from sim.customers.rules import DETRACTOR_BELOW, PROMOTER_FROM
+from sim.errors import OptionError, check_whole
 from sim.model import CXModel
 from sim.scenario import Scenario, load_scenario
 
@@ -71,6 +72,8 @@ class Classroom(mesa.Model):
 
     Raises:
         ScenarioError: an unreadable or invalid scenario file, or settings it cannot take.
+        OptionError: replications not a whole number from 1 to `MAX_REPLICATIONS`, or
+            compare not a boolean (the page shows either as its one-line error).
     """
 
     def __init__(
@@ -81,8 +84,9 @@ class Classroom(mesa.Model):
         compare: bool = False,
         seed: int | None = None,
     ) -> None:
-        if not 1 <= int(replications) <= MAX_REPLICATIONS:
-            raise ValueError(f"replications: got {replications}; allowed: 1 to {MAX_REPLICATIONS}")
+        replications = check_whole("replications", replications, 1, MAX_REPLICATIONS)
+        if not isinstance(compare, bool):
+            raise OptionError("compare", f"got {compare!r}; must be true or false")
         self.scenario_path = resolve(scenario_path)
         self.file_scenario: Scenario = load_scenario(self.scenario_path)
         self.settings = dict(classroom_defaults() if settings is None else settings)
