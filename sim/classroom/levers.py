@@ -25,7 +25,7 @@ from typing import Any
 
 from sim.scenario import Scenario, with_overrides
 from sim.scenario.firm import CAPABILITIES, MATURITY_LEVELS
-from sim.scenario.overrides import field_annotation, field_constraints
+from sim.scenario.overrides import field_annotation, field_constraints, value_at
 
 CAPABILITY_WORDS: dict[str, str] = {
     "experience_strategy": "CX strategy",
@@ -106,7 +106,8 @@ class Lever:
         choices: a selector's values → the words shown (None for a slider).
         read: the lever's value in a scenario.
         write: the overrides (dotted path → value) that give the scenario this value.
-        help: one sentence for the page's tooltip.
+        help: what moving it does, in one sentence (the table's documentation; Mesa's
+            controls show the label only).
     """
 
     key: str
@@ -146,13 +147,9 @@ class Lever:
 
 def _simple(path: str) -> tuple[Callable[[Scenario], Any], Callable[[Scenario, Any], dict]]:
     """Read and write one field by its dotted path."""
-    keys = path.split(".")
 
     def read(scenario: Scenario) -> Any:
-        value: Any = scenario
-        for key in keys:
-            value = value[key] if isinstance(value, dict) else getattr(value, key)
-        return value
+        return value_at(scenario.model_dump(mode="json"), path)
 
     def write(scenario: Scenario, value: Any) -> dict[str, Any]:
         return {path: value}

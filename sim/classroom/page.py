@@ -16,6 +16,7 @@ from `SCENARIO_ENV`.
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import Any
@@ -151,9 +152,8 @@ def export_yaml(model: Classroom) -> str:
     """The class's scenario as a self-contained scenario file `cxm run` accepts (every
     default filled), named after the file it came from."""
     name = f"{model.file_scenario.name}_classroom"
-    moved = {
-        k: v for k, v in model.settings.items() if v != settings_of(model.file_scenario).get(k)
-    }
+    written = settings_of(model.file_scenario)
+    moved = {k: v for k, v in model.settings.items() if v != written.get(k)}
     described = ", ".join(f"{k}={v}" for k, v in sorted(moved.items())) or "no lever moved"
     scenario = with_overrides(
         model.spec,
@@ -292,13 +292,7 @@ def ScenarioView(model: solara.Reactive[Classroom], on_load: Any) -> None:
     filename = f"{model.value.file_scenario.name}_classroom.yaml"
     solara.FileDownload(text, filename=filename, label="Export settings as scenario YAML")
     solara.Text(f"Run it with: cxm run {filename}")
-    solara.HTML(tag="pre", unsafe_innerHTML=_escaped(text), classes=["cxm-export"])
-
-
-def _escaped(text: str) -> str:
-    import html
-
-    return html.escape(text)
+    solara.HTML(tag="pre", unsafe_innerHTML=html.escape(text), classes=["cxm-export"])
 
 
 @solara.component
