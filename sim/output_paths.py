@@ -52,12 +52,13 @@ HTML reports and its index)."""
 RESULT_FILES = re.compile(
     r"(timeseries|touchpoints|segments|outcomes|customers|decisions|compare|compare_summary"
     r"|runs|sensitivity)\.parquet|compare_summary\.csv|summary\.json|manifest\.json"
+    r"|comparison\.xlsx"
     r"|discovery\.json|forest\.png|timeseries_\w+\.png"
     r"|optimised\.yaml|(splits|gains|history)\.csv"
 )
 """Names of the files a result folder may hold (in it or in one level of sub-folders); the
-PNG files are the figures of ``cxm compare --plot``; the YAML and the CSV files besides the
-summary, ``cxm optimise``'s."""
+PNG files are the figures of ``cxm compare --plot``, the workbook ``cxm compare --excel``'s;
+the YAML and the CSV files besides the summary, ``cxm optimise``'s."""
 SWEEP_STORE_FILES = re.compile(r"run-\d+\.json|run-\d+\.timeseries\.parquet|sweep\.json|\..+\.tmp")
 """Names of the files of an unfinished sweep's run store (``.runs/``)."""
 SWEEP_STORE = ".runs"

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sim import PROJECT_ROOT
+from sim.compiled import code_digest
 from sim.experiments.runs import Comparison, RunResult
+from sim.metrics import LABELS
 from sim.output_paths import replace_directory, replace_file
 
 if TYPE_CHECKING:
@@ -45,8 +47,9 @@ def provenance(
     command: list[str] | None,
     packages: tuple[str, ...] = PACKAGES,
 ) -> dict[str, Any]:
-    """Where and how a result was made: versions of `packages`, git commit, times, command
-    line."""
+    """Where and how a result was made: versions of `packages`, the model code's sha256
+    (`sim.compiled.code_digest`), the git commit and whether the working tree had
+    uncommitted changes (None outside a git checkout), times, command line."""
     versions = {"python": platform.python_version()}
     for package in packages:
         try:
@@ -55,7 +58,9 @@ def provenance(
             versions[package] = None
     return {
         "package_versions": versions,
-        "git_commit": _git_commit(),
+        "code_sha256": code_digest(),
+        "git_commit": _git(["rev-parse", "HEAD"]) or None,
+        "git_uncommitted_changes": _uncommitted_changes(),
         "platform": platform.platform(),
         "started": started.astimezone(UTC).isoformat(),
         "finished": finished.astimezone(UTC).isoformat(),
@@ -64,10 +69,18 @@ def provenance(
     }
 
 
-def _git_commit() -> str | None:
+def _uncommitted_changes() -> bool | None:
+    """Whether the checkout's tracked or new files differ from its commit (None: no git)."""
+    status = _git(["status", "--porcelain", "--untracked-files=normal"])
+    return None if status is None else bool(status)
+
+
+def _git(arguments: list[str]) -> str | None:
+    """The stripped output of a git command in the project's checkout; None when git or the
+    checkout is missing, or the command fails."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+            ["git", "-C", str(PROJECT_ROOT), *arguments],
             capture_output=True,
             text=True,
             timeout=5,
@@ -75,7 +88,7 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return out.stdout.strip()
 
 
 def run_manifest(result: RunResult) -> dict[str, Any]:
@@ -153,14 +166,18 @@ def write_comparison(
     finished: datetime,
     command: list[str] | None = None,
     overwrite: bool = False,
+    excel: bool = False,
 ) -> Path:
     """Write compare.parquet (paired differences per replication), compare_summary.parquet
     and .csv, one sub-directory per scenario with its run, and manifest.json, atomically;
-    a previous result there is replaced only if `overwrite`."""
+    with `excel` also comparison.xlsx (`comparison_workbook`); a previous result there is
+    replaced only if `overwrite`."""
     with replace_directory(out_dir, overwrite) as staging:
         comparison.paired.to_parquet(staging / "compare.parquet", index=False)
         comparison.summary.to_parquet(staging / "compare_summary.parquet", index=False)
         comparison.summary.to_csv(staging / "compare_summary.csv", index=False)
+        if excel:
+            comparison_workbook(comparison, staging / WORKBOOK)
         for result in comparison.runs:
             sub = staging / result.scenario.name
             sub.mkdir()
@@ -176,6 +193,50 @@ def write_comparison(
         } | provenance(started, finished, command)
         _write_json(staging / "manifest.json", manifest)
     return Path(out_dir)
+
+
+WORKBOOK = "comparison.xlsx"
+"""The workbook ``cxm compare --excel`` adds to the comparison's folder."""
+WORKBOOK_NOTE = (
+    "Differences are alternative minus base, paired replication by replication on common "
+    "random numbers. The 95% intervals show simulation noise only (how much the mean would move "
+    "with other random draws), not uncertainty about the model's assumptions."
+)
+
+
+def comparison_workbook(comparison: Comparison, path: Path) -> None:
+    """Write a comparison as an Excel workbook (openpyxl) with four sheets: About (what was
+    compared, seed, replications, months, how to read the intervals), Summary (one row per
+    alternative × metric, labelled as in the printed table), Per replication (the paired
+    differences) and Time series (every scenario's months, one row per scenario ×
+    replication × month). Amounts are in currency units (cu), rates per month, as in the
+    tables on disk."""
+    base = comparison.runs[0]
+    about = pd.DataFrame(
+        {
+            "item": ["base", "alternatives", "seed", "replications", "months", "note"],
+            "value": [
+                base.scenario.name,
+                ", ".join(r.scenario.name for r in comparison.runs[1:]),
+                base.seed,
+                int(base.outcomes["replication"].nunique()),
+                base.scenario.months,
+                WORKBOOK_NOTE,
+            ],
+        }
+    )
+    summary = comparison.summary.copy()
+    summary.insert(2, "label", summary["metric"].map(LABELS).fillna(summary["metric"]))
+    series = pd.concat(
+        [run.timeseries.assign(scenario=run.scenario.name) for run in comparison.runs],
+        ignore_index=True,
+    )
+    series = series[["scenario", *[c for c in series if c != "scenario"]]]
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        about.to_excel(book, sheet_name="About", index=False)
+        summary.to_excel(book, sheet_name="Summary", index=False)
+        comparison.paired.to_excel(book, sheet_name="Per replication", index=False)
+        series.to_excel(book, sheet_name="Time series", index=False)
 
 
 def json_text(data: Any) -> str:

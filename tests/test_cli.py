@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from sim.cli.main import main
+from sim.compiled import code_digest
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario
 
@@ -49,6 +51,14 @@ def test_run_writes_tables_summary_and_manifest(tmp_path, capsys):
     assert manifest["package_versions"]["mesa"]
     assert manifest["wall_seconds"] >= 0 and "run" in manifest["command"]
     assert "git_commit" in manifest
+    assert manifest["code_sha256"] == code_digest()
+    status = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert manifest["git_uncommitted_changes"] is bool(status.stdout.strip())
 
 
 @pytest.mark.slow
@@ -71,6 +81,35 @@ def test_compare_prints_paired_table_and_writes_it(tmp_path, capsys):
     assert len(paired) == 3 and "revenue_total" in paired
     assert (out / "baseline" / "timeseries.parquet").exists()
     assert (out / "service_excellence" / "summary.json").exists()
+
+
+def test_compare_excel_holds_the_tables_on_disk(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = ["compare", BASELINE, ALTERNATIVE, "-r", "2", "--excel", "--out", str(out), *SMALL]
+    assert main(args) == 0
+    assert "workbook: comparison.xlsx" in capsys.readouterr().out
+    book = pd.read_excel(out / "comparison.xlsx", sheet_name=None)
+    assert list(book) == ["About", "Summary", "Per replication", "Time series"]
+    about = book["About"].set_index("item")["value"]
+    assert about["base"] == "baseline" and about["alternatives"] == "service_excellence"
+    assert "noise only" in about["note"]
+    summary = pd.read_csv(out / "compare_summary.csv")
+    sheet = book["Summary"]
+    assert list(sheet["metric"]) == list(summary["metric"])
+    assert sheet.loc[sheet["metric"] == "active", "label"].item() == "active customers"
+    for column in ("base_mean", "alternative_mean", "difference", "ci_low", "ci_high"):
+        np.testing.assert_allclose(sheet[column], summary[column], rtol=1e-12)
+    paired = pd.read_parquet(out / "compare.parquet")
+    np.testing.assert_allclose(
+        book["Per replication"]["profit_npv"], paired["profit_npv"], rtol=1e-12
+    )
+    series = book["Time series"]
+    assert len(series) == 2 * 2 * 12
+    active = series[series["scenario"] == "service_excellence"]["active"].to_numpy()
+    on_disk = pd.read_parquet(out / "service_excellence" / "timeseries.parquet")["active"]
+    np.testing.assert_array_equal(active, on_disk.to_numpy())
+    # a folder holding a workbook is a cxm result: --overwrite replaces it
+    assert main([*args, "--overwrite"]) == 0
 
 
 def test_validate_prints_resolved_yaml(capsys):

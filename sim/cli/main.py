@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
             "%", "%%"
         ),
     )
+    compare.add_argument(
+        "--excel",
+        action="store_true",
+        help="also write comparison.xlsx (sheets: About, Summary, Per replication, Time series)",
+    )
     add_out_options(compare, "results/compare-<base>/")
     compare.set_defaults(handler=_compare)
 
@@ -275,11 +280,23 @@ def _compare(args: argparse.Namespace) -> int:
             )
         if args.plot:
             write_comparison_with_figures(
-                comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
+                comparison,
+                out,
+                started,
+                datetime.now(UTC),
+                args.command_line,
+                args.overwrite,
+                args.excel,
             )
         else:
             results.write_comparison(
-                comparison, out, started, datetime.now(UTC), args.command_line, args.overwrite
+                comparison,
+                out,
+                started,
+                datetime.now(UTC),
+                args.command_line,
+                args.overwrite,
+                args.excel,
             )
     print(
         f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
@@ -288,6 +305,8 @@ def _compare(args: argparse.Namespace) -> int:
     print(format_comparison_table(comparison))
     if args.plot:
         print("figures: " + ", ".join(name for name, _ in COMPARE_FIGURES.values()))
+    if args.excel:
+        print(f"workbook: {results.WORKBOOK}")
     print(f"written to {shown_path(out)}")
     return 0
 
@@ -313,10 +332,11 @@ def write_comparison_with_figures(
     finished: datetime,
     command: list[str] | None = None,
     overwrite: bool = False,
+    excel: bool = False,
 ) -> Path:
-    """`sim.results.write_comparison`, plus the figures of `COMPARE_FIGURES` as PNG files
-    beside the tables, all in one folder that replaces `out` whole (see `sim.output_paths`);
-    the manifest lists the figures under ``figures``."""
+    """`sim.results.write_comparison` (with `excel`, also its workbook), plus the figures of
+    `COMPARE_FIGURES` as PNG files beside the tables, all in one folder that replaces `out`
+    whole (see `sim.output_paths`); the manifest lists the figures under ``figures``."""
     from sim.plots.results import forest, time_series
 
     drawn = {
@@ -327,7 +347,7 @@ def write_comparison_with_figures(
     with output_paths.replace_directory(out, overwrite) as staging:
         # The tables and the manifest are written whole into the staging folder, which then
         # receives the figures and replaces `out` in one rename.
-        results.write_comparison(comparison, staging, started, finished, command)
+        results.write_comparison(comparison, staging, started, finished, command, excel=excel)
         for key, figure in drawn.items():
             figure.savefig(staging / COMPARE_FIGURES[key][0], dpi=FIGURE_DPI)
         manifest_path = staging / "manifest.json"
