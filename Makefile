@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CLV_STAMP := $(VENV)/.installed-clv
 
-.PHONY: demo test test-fast lint format bench notebooks clean-results env
+.PHONY: demo test test-fast lint format bench profile notebooks clean-results env
 
 $(VENV)/bin/python:
 	@if command -v pyenv >/dev/null 2>&1 && pyenv prefix $(PYTHON_VERSION) >/dev/null 2>&1; then \
@@ -50,6 +50,9 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## customer-months per second, 100,000 customers x 60 months
 	$(VENV)/bin/cxm bench --customers 100000 --months 60
+
+profile: $(STAMP)  ## where the time goes: phases of a small and a big run, and a cProfile, in results/profile
+	$(VENV)/bin/cxm bench --profile results/profile --overwrite
 
 notebooks: $(CLV_STAMP)  ## every notebook at full size, default parameters, rendered to HTML with an index
 	$(VENV)/bin/cxm notebooks --out results/notebooks --overwrite

@@ -5,7 +5,8 @@ The public API:
 - `load_scenario(path, overrides=())`: read and validate a scenario file;
 - `run(scenario, replications=..., seed=...)`: replications of a scenario, as tidy tables
   (with ``customer_log=True`` also every customer's interactions and decisions);
-- `compare(base, *alternatives, ...)`: paired differences on common random numbers;
+- `compare(base, *alternatives, ...)`: paired differences on common random numbers; with
+  ``uncertainty=FILE``, across the file's uncertain assumptions (`UncertainComparison`);
 - `CXModel(scenario, seed=..., engine="vector" | "agents")`: one run as a `mesa.Model`;
   `step()` advances one month; with ``engine="agents"`` every person is a `mesa.Agent` and
   `model.customer(i).journey()` shows one customer's journey;
@@ -29,22 +30,29 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 directory's results/ instead (`sim.output_paths.results_dir`)."""
 
 from sim.errors import CXMError, ScenarioError  # noqa: E402
-from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides  # noqa: E402
 
 if TYPE_CHECKING:
     from sim.experiments.runs import Comparison, RunResult, compare, run
     from sim.experiments.sweep import run_sweep
+    from sim.experiments.uncertainty import UncertainComparison
     from sim.model import CXModel
+    from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides
 
 _LAZY = {
+    "Scenario": "sim.scenario",
+    "load_scenario": "sim.scenario",
+    "scenario_from_dict": "sim.scenario",
+    "with_overrides": "sim.scenario",
     "CXModel": "sim.model",
     "Comparison": "sim.experiments.runs",
     "RunResult": "sim.experiments.runs",
+    "UncertainComparison": "sim.experiments.uncertainty",
     "compare": "sim.experiments.runs",
     "run": "sim.experiments.runs",
     "run_sweep": "sim.experiments.sweep",
 }
-"""Names imported on first use: loading a scenario needs neither the model nor SimPy."""
+"""Names imported on first use: loading a scenario needs neither the model nor SimPy, and
+the command line's parser needs not even the scenario schema (pydantic)."""
 
 
 def __getattr__(name: str) -> object:
@@ -62,6 +70,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "UncertainComparison",
     "compare",
     "load_scenario",
     "run",

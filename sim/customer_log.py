@@ -30,14 +30,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.choices import LOG_LIMIT_BYTES, shown_bytes
 from sim.customers import journeys
 from sim.customers.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.errors import OptionError
 from sim.scenario import Scenario, Segment
-
-LOG_LIMIT_BYTES = 2**30
-"""Largest customer log (1 GiB in memory, by `estimated_bytes`) a run keeps unless forced."""
 
 INTERACTION_COLUMNS: dict[str, str] = {
     "replication": "int32",
@@ -403,13 +401,6 @@ def check_size(scenario: Scenario, replications: int, force: bool = False) -> Es
             ("force",),
         )
     return size
-
-
-def shown_bytes(count: float) -> str:
-    """A size for a message: ``512 MiB``, ``1.2 GiB``."""
-    if count >= 2**30:
-        return f"{count / 2**30:.3g} GiB"
-    return f"{count / 2**20:.3g} MiB"
 
 
 HIGH_EFFORT_CES = 5.0

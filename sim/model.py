@@ -27,19 +27,37 @@ earlier phases of the same month wrote: experiences are formed against last mont
 expectations, evaluation folds them into memory, surveys and decisions use the updated
 memory, people acquired this month start their journey next month, and what the firm learns
 this month changes what it delivers from next month on.
+
+Before month 1, a scenario may let the market run `market.warm_up_months` months of the
+customers' phases, each leaver replaced by a new customer of their segment, so that month 1
+starts from customers who have lived with the firm for a while (`CXModel._warm_up`); those
+months are neither recorded nor counted.
+
+Where a month's time goes: a model built with ``profile=True`` adds up the wall time of each
+phase of `PHASES` (and of the engine's month start and the support desk) in
+`CXModel.phase_times`; `cxm bench` reports the shares. Without it the model runs exactly the
+code it runs otherwise, at no cost.
 """
 
 from __future__ import annotations
+
+import copy
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
 from sim import purposes
+from sim.choices import AGENTS_ENGINE_MAX_PEOPLE, ENGINES
 from sim.customer_log import CustomerLog
 from sim.customers import journeys, network, rules
 from sim.customers.population import Population
-from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE, AgentCustomers, MonthDraws
+from sim.engines.agents import AgentCustomers, MonthDraws
 from sim.engines.contract import Contacts, CustomerEngine, DeskTally, Month
 from sim.engines.customer import Customer
 from sim.engines.vector import VectorCustomers
@@ -53,7 +71,57 @@ from sim.scenario.firm import CAPABILITIES
 from sim.streams import Streams
 from sim.support.desk import SupportDesk, desk_for
 
-ENGINES = ("vector", "agents")
+PHASES: dict[str, str] = {
+    "firm.plan": "firm_plan",
+    "journeys.experience": "experience_journeys",
+    "support.serve": "serve_contacts",
+    "customers.evaluate": "evaluate",
+    "customers.answer": "answer_surveys",
+    "customers.decide": "decide",
+    "market.acquire": "acquire",
+    "firm.learn": "firm_learn",
+    "record": "record",
+}
+"""The named phases of `CXModel.step()`, in order: phase → the method that runs it."""
+MONTH_START = "month.start"
+"""What `CXModel.step()` does before the phases: the engine's `start_month` (who is active,
+the month's state)."""
+DESK = "support.desk"
+"""The support desk's `serve` (the contact centre's SimPy period or Erlang laws, and its
+staffing), which runs inside the ``support.serve`` phase."""
+WARM_UP_MONTH = 1_000_000
+"""Warm-up month k (1, 2, …) draws its random numbers from stream month `WARM_UP_MONTH` + k:
+far above any horizon (a scenario has at most 600 months), so months 1, 2, … draw the same
+numbers with and without a warm-up (`CXModel._warm_up`)."""
+
+
+@dataclass
+class PhaseTimes:
+    """Wall time of each phase of a profiled model (`CXModel` with ``profile=True``).
+
+    Attributes:
+        seconds: phase (a key of `PHASES`, `MONTH_START` or `DESK`) → wall time, seconds.
+        calls: phase → how many times it ran.
+    """
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        """`function`, adding the wall time of each call to phase `name`."""
+        self.seconds.setdefault(name, 0.0)
+        self.calls.setdefault(name, 0)
+
+        @functools.wraps(function)
+        def phase(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - start
+                self.calls[name] += 1
+
+        return phase
 
 
 def check_engine(scenario: Scenario, engine: str, source: str = "") -> None:
@@ -88,6 +156,8 @@ class CXModel(mesa.Model):
             `sim.engines.customer.Customer.history`).
         customer_log: keep every customer's interactions and decisions, row by row
             (`sim.customer_log`; `log`); off, the model does no work for it.
+        profile: add up the wall time of each phase in `phase_times` (see `PhaseTimes`);
+            the results are the same either way.
 
     Raises:
         ValueError: an unknown engine.
@@ -103,6 +173,7 @@ class CXModel(mesa.Model):
         support: SupportDesk | None = None,
         history: bool = True,
         customer_log: bool = False,
+        profile: bool = False,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine: got {engine!r}; allowed: {', '.join(ENGINES)}")
@@ -151,6 +222,24 @@ class CXModel(mesa.Model):
             agents = AgentCustomers(self, population, history)
             self.space = agents.space
             self.customers = agents
+        if scenario.market.warm_up_months:
+            self._warm_up(scenario.market.warm_up_months)
+        self.phase_times: PhaseTimes | None = None
+        """Wall time of each phase so far (None unless built with ``profile=True``)."""
+        if profile:
+            self.phase_times = self._time_phases()
+
+    def _time_phases(self) -> PhaseTimes:
+        """Time this model's phases, the engine's month start and the desk's `serve`:
+        instance attributes that wrap the methods in timers, so that a model built without
+        ``profile`` runs exactly the code it runs otherwise. (A desk passed as ``support``
+        has its `serve` wrapped too.)"""
+        times = PhaseTimes()
+        self.customers.start_month = times.timed(MONTH_START, self.customers.start_month)
+        for name, method in PHASES.items():
+            setattr(self, method, times.timed(name, getattr(self, method)))
+        self.support.serve = times.timed(DESK, self.support.serve)
+        return times
 
     def customer(self, index: int) -> Customer:
         """Person `index` of the market as a `Customer` agent (agents engine only)."""
@@ -160,6 +249,55 @@ class CXModel(mesa.Model):
                 "build the model with engine='agents'"
             )
         return self.customers.people[index]
+
+    # ------------------------------------------------------------------ warm-up
+
+    def _warm_up(self, months: int) -> None:
+        """Let the initial customers live `months` months before month 1, so that month 1
+        starts from a market that has run for a while (`market.warm_up_months`).
+
+        A warm-up month runs the customers' phases of a month — journeys, support,
+        evaluation, surveys (and call-backs), decisions (and retention interventions) —
+        against the firm as it stands at the start, with no privacy incident and no market
+        drift; then, in place of acquisition, each leaver is replaced in place by a new
+        customer of the same segment (`CustomerEngine.replace_leavers`). The base keeps its
+        size and segment mix while tenure, satisfaction, expectations, effort memory,
+        products and the frailty mix settle towards the steady state of that renewal
+        process: the frailest leave first, so the survivors are the less frail (Vaupel,
+        Manton & Stallard 1979). Satisfaction and effort memory settle within about two
+        years; the frailty mix more slowly, as its least frail stay for years (docs/model.md
+        §2.2). Prospects are untouched.
+
+        Warm-up month k draws from stream month `WARM_UP_MONTH` + k, so months 1, 2, … draw
+        the numbers they draw without a warm-up, and scenarios that differ only from month 1
+        on share their warm-up (common random numbers). The firm's side (firm, improvement
+        programme, support desk, plan) runs on copies that are then dropped, and nothing is
+        recorded or logged: nothing the firm learned or suffered carries into month 1.
+        Afterwards revenue to date is 0 and every customer counts as an initial customer.
+        """
+        before = (self.firm, self.improvement, self.support, self.plan, self.log, self.draws)
+        shared = {id(self.spec): self.spec}  # the scenario is frozen: no need to copy it
+        self.firm, self.improvement, self.support = copy.deepcopy(before[:3], shared)
+        self.log = None
+        try:
+            for k in range(1, months + 1):
+                self._warm_up_month(WARM_UP_MONTH + k)
+        finally:
+            self.firm, self.improvement, self.support, self.plan, self.log, self.draws = before
+            self.month = 0
+        self.customers.end_warm_up()
+
+    def _warm_up_month(self, number: int) -> None:
+        """One warm-up month (stream month `number`): the customers' phases, then the
+        leavers' places filled."""
+        self.month = number
+        month = self.customers.start_month(number)
+        self.experience_journeys(month)
+        self.serve_contacts(month)
+        self.customers.evaluate(month, trust_shock=0.0, drift=0.0)
+        self.answer_surveys(month)
+        self.decide(month)
+        self.customers.replace_leavers(month)
 
     # ------------------------------------------------------------------ the month
 

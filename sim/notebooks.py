@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import PROJECT_ROOT, output_paths, results
+from sim.choices import ALL_TRACKS, TRACKS
 from sim.errors import CXMError, OptionError, bounded_repr, one_line
 from sim.scenario import load_scenario
 from sim.scenario.reading import YAMLReadError, parse_yaml
@@ -63,10 +64,6 @@ from sim.scenario.reading import YAMLReadError, parse_yaml
 if TYPE_CHECKING:
     import nbformat
 
-TRACKS = ("strategist", "research", "lesson")
-"""Who a notebook is for: decision makers (code hidden), analysts, learners."""
-ALL_TRACKS = "all"
-"""The track that selects every notebook."""
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 """The folder of the suite (its ``lessons/`` sub-folder is part of it)."""
 LESSONS = "lessons"

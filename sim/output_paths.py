@@ -55,10 +55,15 @@ RESULT_FILES = re.compile(
     r"|comparison\.xlsx"
     r"|discovery\.json|forest\.png|timeseries_\w+\.png"
     r"|optimised\.yaml|(splits|gains|history)\.csv"
+    r"|uncertainty_summary\.csv|uncertainty_sets\.(parquet|csv)|tornado\.csv"
+    r"|tornado_[\w.-]+\.png|(npv|roi)_distribution\.png"
+    r"|profile_(small|big)\.json|profile_small\.(prof|txt)"
 )
 """Names of the files a result folder may hold (in it or in one level of sub-folders); the
 PNG files are the figures of ``cxm compare --plot``, the workbook ``cxm compare --excel``'s;
-the YAML and the CSV files besides the summary, ``cxm optimise``'s."""
+the YAML and the CSV files besides the summary, ``cxm optimise``'s; the ``uncertainty_``
+and ``tornado`` tables and the tornado and distribution figures, ``cxm compare
+--uncertain``'s; the ``profile_`` files, ``cxm bench --profile``'s."""
 SWEEP_STORE_FILES = re.compile(r"run-\d+\.json|run-\d+\.timeseries\.parquet|sweep\.json|\..+\.tmp")
 """Names of the files of an unfinished sweep's run store (``.runs/``)."""
 SWEEP_STORE = ".runs"

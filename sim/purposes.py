@@ -24,6 +24,12 @@ INIT_TENURE = "init:tenure"
 """An initial customer's tenure (uniform)."""
 INIT_FRAILTY = "init:frailty"
 """A person's persistent churn frailty (normal)."""
+WARM_UP_EXPECTATION = "warm_up:expectation"
+"""The expectation of a new customer who takes a leaver's place in a warm-up month
+(normal)."""
+WARM_UP_FRAILTY = "warm_up:frailty"
+"""The churn frailty of a new customer who takes a leaver's place in a warm-up month
+(normal)."""
 
 NETWORK = "network"
 """The social network's graph (a generator at month 0: one integer seed)."""
@@ -79,6 +85,9 @@ CALIBRATE_SEARCH = "calibrate"
 """The Latin-hypercube start of a calibration (a seed sequence, not a monthly stream)."""
 OPTIMISE_SEARCH = "optimise"
 """The random start splits of a budget optimisation (a seed sequence, not a monthly stream)."""
+UNCERTAIN_DESIGN = "uncertain:design"
+"""The Latin hypercube of a comparison's uncertain assumptions (a seed sequence, not a
+monthly stream)."""
 
 
 def touchpoint_occurs(touchpoint: str) -> str:

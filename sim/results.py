@@ -33,9 +33,14 @@ from sim.metrics import LABELS
 from sim.output_paths import replace_directory, replace_file
 
 if TYPE_CHECKING:
+    import cProfile
+
+    from matplotlib.figure import Figure
+
     from sim.experiments.calibrate import CalibrationResult
     from sim.experiments.discover import PrimResult
     from sim.experiments.optimise import AllocationResult
+    from sim.experiments.uncertainty import UncertainComparison
 
 PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
 """Packages whose versions every manifest records."""
@@ -239,6 +244,63 @@ def comparison_workbook(comparison: Comparison, path: Path) -> None:
         series.to_excel(book, sheet_name="Time series", index=False)
 
 
+FIGURE_DPI = 150
+"""Resolution of the figures a result folder holds (dots per inch)."""
+
+
+def write_uncertainty(
+    result: UncertainComparison,
+    out_dir: Path,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None = None,
+    overwrite: bool = False,
+    figures: dict[str, Figure] | None = None,
+) -> Path:
+    """Write a comparison across uncertain assumptions, atomically (a previous result there
+    is replaced only if `overwrite`): uncertainty_summary.csv (one row per alternative ×
+    metric), uncertainty_sets.parquet and .csv (one row per parameter set × alternative),
+    tornado.csv, each of `figures` (file name → figure) as PNG, and manifest.json: the
+    uncertainty file's content and sha256, the scenarios' sha256, the seed, the sets, the
+    replications and the seed sequence of the design."""
+    study = result.study
+    figures = figures or {}
+    with replace_directory(out_dir, overwrite) as staging:
+        result.summary.to_csv(staging / "uncertainty_summary.csv", index=False)
+        result.sets.to_parquet(staging / "uncertainty_sets.parquet", index=False)
+        result.sets.to_csv(staging / "uncertainty_sets.csv", index=False)
+        result.tornado.to_csv(staging / "tornado.csv", index=False)
+        for name, figure in figures.items():
+            figure.savefig(staging / name, dpi=FIGURE_DPI)
+        parameters = len(study.uncertainty.parameters)
+        manifest = {
+            "kind": "uncertain_comparison",
+            "base": study.scenarios[0].name,
+            "alternatives": result.alternatives,
+            "uncertainty_file": study.uncertainty.source,
+            "uncertainty": study.uncertainty.content,
+            "uncertainty_sha256": study.uncertainty.sha256,
+            "scenario_sha256": {s.name: s.sha256 for s in study.scenarios},
+            "seed": study.seed,
+            "samples": study.samples,
+            "sets": {
+                "drawn": study.samples,
+                "median": 1,
+                "one_at_a_time": 2 * parameters,
+                "total": len(study.sets),
+            },
+            "replications": study.replications,
+            "replication_streams": replication_streams(study.seed, study.replications),
+            "design": study.design.kind,
+            "design_seed_sequence": study.design_seed,
+            "engine": result.median.runs[0].engine,
+            "common_random_numbers": True,
+            "figures": list(figures),
+        } | provenance(started, finished, command)
+        _write_json(staging / "manifest.json", manifest)
+    return Path(out_dir)
+
+
 def json_text(data: Any) -> str:
     """`data` as indented JSON text: numpy scalars as numbers, NaN and infinities as null
     (JSON has no such numbers), so every file this project writes is standard JSON."""
@@ -347,3 +409,42 @@ def write_discovery(result: PrimResult, path: str | Path, overwrite: bool = Fals
     replaced only if `overwrite`, see `sim.output_paths`)."""
     text = json_text({"kind": "discovery"} | result.to_dict())
     return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)
+
+
+# ---------------------------------------------------------------------------- bench profiles
+
+PROFILE_TOP = 30
+"""Functions listed in ``profile_small.txt`` (the most time, callees included, first)."""
+
+
+def write_profile(
+    out_dir: str | Path,
+    profiles: dict[str, dict[str, Any]],
+    profiler: cProfile.Profile,
+    started: datetime,
+    finished: datetime,
+    command: list[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write where a run's time goes (``cxm bench --profile``), atomically (a previous
+    profile there is replaced only if `overwrite`): ``profile_<size>.json`` for each size of
+    `profiles` (``small``, ``big``: phase → seconds, share, calls), the cProfile of the small
+    run as ``profile_small.prof`` (for ``python -m pstats`` or snakeviz) and its top
+    `PROFILE_TOP` functions by cumulative time as ``profile_small.txt``, and manifest.json."""
+    import io
+    import pstats
+
+    with replace_directory(out_dir, overwrite) as staging:
+        for size, profile in profiles.items():
+            _write_json(staging / f"profile_{size}.json", profile)
+        profiler.dump_stats(staging / "profile_small.prof")
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(PROFILE_TOP)
+        (staging / "profile_small.txt").write_text(text.getvalue())
+        files = [f"profile_{size}.json" for size in profiles]
+        manifest = {
+            "kind": "profile",
+            "files": [*files, "profile_small.prof", "profile_small.txt"],
+        } | provenance(started, finished, command)
+        _write_json(staging / "manifest.json", manifest)
+    return Path(out_dir)

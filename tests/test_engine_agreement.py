@@ -1,12 +1,13 @@
 """The two engines agree month by month on more mechanisms than the baseline's
 (tests/test_agents.py): churn scores and retention interventions, personalisation, a privacy
-incident, an Erdős–Rényi network, and the proactive improvement programme."""
+incident, an Erdős–Rényi network, the proactive improvement programme, and a warm-up."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from sim.customers.population import ACTIVE, INITIAL
 from sim.experiments.runs import finished_model
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
@@ -33,6 +34,9 @@ CASES = {
     # Nine months: the review of month 6 decides a redesign and a prevention that take
     # effect in month 8, so both engines' ratings and reported problems must agree.
     "maturity_proactive": ("maturity_proactive", {"months": 9}),
+    # A year of warm-up before month 1 (leavers replaced in place; call-backs and retention
+    # interventions at work), so both engines must leave it with the same customers.
+    "warm_up": ("maturity_predictive", {"market.warm_up_months": 12}),
 }
 
 
@@ -74,5 +78,12 @@ def test_engines_agree_month_by_month(case):
     elif case == "erdos_renyi":
         assert vector.graph is not None and agents.space is not None
         assert v["acquired"].sum() > 0
+    elif case == "warm_up":
+        # Someone replaced in the warm-up's last months is still an initial customer with
+        # a tenure no drawn initial customer can have (at least 1 + 6 months by now).
+        pop = vector.population
+        replaced = (pop.status == ACTIVE) & (pop.source == INITIAL) & (pop.tenure < 7)
+        assert replaced.any() and v["interventions"].sum() > 0
+        assert max(len(p.months) for p in agents.customers.people) == scenario.months
     else:
         assert v["reviews"].sum() == 1 and v["improvements"].sum() == 1

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim import output_paths, results
+from sim import output_paths
+from sim.choices import OBJECTIVES
 from sim.cli.options import (
     add_execution_options,
     add_out_options,
@@ -30,12 +32,17 @@ from sim.cli.options import (
     shown_path,
 )
 from sim.errors import CXMError, OptionError
-from sim.experiments import calibrate as calibration
-from sim.experiments import discover as discovery
-from sim.experiments import optimise as optimisation
-from sim.experiments.sweep import SweepResult, run_sweep, sweep_out_dir
-from sim.experiments.sweep_spec import Sweep, load_sweep
-from sim.scenario import load_scenario, with_overrides
+
+if TYPE_CHECKING:
+    from sim.experiments import calibrate as calibration
+    from sim.experiments import optimise as optimisation
+    from sim.experiments.sweep import SweepResult
+    from sim.experiments.sweep_spec import Sweep
+    from sim.experiments.uncertainty import UncertainComparison
+    from sim.scenario import Scenario
+
+# The handlers import the experiments, the scenario schema and the results writer when they
+# run: building the parser (`cxm --help`, a bad option) loads none of them.
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -53,8 +60,10 @@ def _add_sweep(subparsers: argparse._SubParsersAction) -> None:
         description="Run every sample of SWEEP's design (grid, random, latin_hypercube, "
         "sobol, morris) for its replications, and write runs.parquet (one row per run), "
         "sensitivity.parquet (Sobol' or Morris indices) and manifest.json to DIR. Every "
-        "sample uses the same seeds (common random numbers). Each run is saved as it "
-        "finishes: a stopped sweep continues with --resume.",
+        "sample uses the same seeds (common random numbers). A sweep file with compare: "
+        "runs each sample's base and alternative on the same seed and records the paired "
+        "differences (incremental_npv, roi, payback_month, delta_<outcome>). Each run is "
+        "saved as it finishes: a stopped sweep continues with --resume.",
         epilog="Sweep files are YAML; see docs/experiments.md and scenarios/sweeps/.",
     )
     sweep.add_argument("sweep", type=Path, metavar="SWEEP", help="sweep YAML file")
@@ -233,7 +242,7 @@ def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
     optimise.add_argument(
         "--objective",
         default="npv",
-        choices=tuple(optimisation.OBJECTIVES),
+        choices=tuple(OBJECTIVES),
         help="npv: paired profit NPV difference (default); roi: per cu of budget; "
         "retention: share of the initial customers kept",
     )
@@ -267,6 +276,9 @@ def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """``cxm sweep``: run a sweep file and print what it found."""
+    from sim.experiments.sweep import sweep_out_dir
+    from sim.experiments.sweep_spec import load_sweep
+
     execution = execution_options(args)
     sweep = load_sweep(args.sweep)
     out = sweep_out_dir(sweep, args.out)
@@ -277,6 +289,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 def _sweep_into(
     args: argparse.Namespace, sweep: Sweep, out: Path, execution: dict[str, Any]
 ) -> int:
+    from sim.experiments.sweep import run_sweep
+
     bar = progress_bar(None, args.quiet, sweep.spec.name, "run")
 
     def progress(done: int, total: int) -> None:
@@ -304,6 +318,9 @@ def _sweep_into(
 
 def discover_command(args: argparse.Namespace) -> int:
     """``cxm discover``: PRIM boxes for conditions on a sweep's outcomes."""
+    from sim import results
+    from sim.experiments import discover as discovery
+
     discovery.check_discover_options(args.min_mass, args.peel_alpha, args.threshold, args.max_boxes)
     if args.out is not None:
         out = output_paths.output_path(args.out)
@@ -337,6 +354,10 @@ def discover_command(args: argparse.Namespace) -> int:
 
 def calibrate_command(args: argparse.Namespace) -> int:
     """``cxm calibrate``: fit free parameters to targets and write the calibrated scenario."""
+    from sim import results
+    from sim.experiments import calibrate as calibration
+    from sim.scenario import load_scenario, with_overrides
+
     calibration.check_options(args.replications, args.search, args.max_evaluations, args.seed)
     execution = execution_options(args)
     scenario = load_scenario(args.scenario, args.overrides)
@@ -390,6 +411,10 @@ def search_progress(
 
 def optimise_command(args: argparse.Namespace) -> int:
     """``cxm optimise``: the best split of a budget, its gains, and its scenario."""
+    from sim import results
+    from sim.experiments import optimise as optimisation
+    from sim.scenario import load_scenario, with_overrides
+
     execution = execution_options(args)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.months is not None:
@@ -464,6 +489,8 @@ def budget_months(
 def format_allocation(result: optimisation.AllocationResult) -> str:
     """The best split, its objective against no budget, and how much worse the even split
     and the best single capability are (paired 95% intervals)."""
+    from sim.experiments import optimise as optimisation
+
     measure = optimisation.OBJECTIVES[result.objective]
     shown = {"profit_npv": "{:+,.0f} cu", "roi": "{:+.4f}", "retention_of_initial": "{:+.4f}"}
     number = shown[measure].format
@@ -508,6 +535,13 @@ def format_sweep(result: SweepResult, seconds: float) -> str:
             f"sweep {spec.name}: {spec.design} design, {len(result.sweep.design)} samples × "
             f"{spec.replications} replications = {len(runs)} runs, seed {result.sweep.seed}"
         )
+    if spec is not None and spec.compare is not None:
+        given = spec.compare.alternative
+        alternative = given if isinstance(given, str) else "the base with its set"
+        lines.append(
+            f"paired: each run is the alternative ({alternative}) against the base on the "
+            "same seed and replication"
+        )
     rate = f" ({result.executed / seconds:.1f} runs/s)" if result.executed and seconds else ""
     lines.append(
         f"{result.executed} runs executed, {result.reused} found on disk, on "
@@ -541,3 +575,165 @@ def format_calibration(result: calibration.CalibrationResult) -> str:
 
 def _command(args: argparse.Namespace) -> list[str]:
     return getattr(args, "command_line", None) or ["cxm", *sys.argv[1:]]
+
+
+# ---------------------------------------------------------------------------- compare --uncertain
+
+TORNADO_LINES = 5
+"""Assumptions of each alternative's tornado that ``cxm compare --uncertain`` prints."""
+UNCERTAIN_LABELS = {
+    "profit_npv": "incremental NPV",
+    "roi": "ROI of extra investment",
+    "payback_month": "payback month",
+    "retention_of_initial": "Δ retention of initial customers",
+    "nps_true": "Δ NPS (true)",
+}
+"""How ``cxm compare --uncertain`` names the metrics it summarises."""
+
+
+def uncertain_compare_command(
+    args: argparse.Namespace,
+    base: Scenario,
+    alternatives: list[Scenario],
+    execution: dict[str, Any],
+) -> int:
+    """``cxm compare --uncertain FILE``: the comparison across the file's uncertain
+    assumptions (`sim.experiments.uncertainty`), printed per alternative with the noise
+    interval beside the spread across assumptions, and written to one folder."""
+    from sim import results
+    from sim.experiments import uncertainty
+
+    if args.uncertain is None:
+        raise OptionError(
+            "samples", "only with {uncertain} FILE (the sets are drawn from it)", ("uncertain",)
+        )
+    if getattr(args, "excel", False):
+        raise OptionError(
+            "excel", "not with {uncertain}; its tables are CSV and Parquet", ("uncertain",)
+        )
+    study = uncertainty.plan_study(
+        base,
+        *alternatives,
+        uncertainty=args.uncertain,
+        samples=args.samples,
+        replications=args.replications,
+        seed=args.seed,
+    )
+    out = output_paths.chosen_path(args.out, f"uncertain-{base.name}")
+    with output_paths.claim(out, overwrite=args.overwrite, report=report_repair):
+        started = datetime.now(UTC)
+        with progress_bar(study.months, args.quiet, "uncertain") as bar:
+            result = uncertainty.run_study(study, args.engine, bar.update, **execution)
+        figures = uncertainty_figures(result) if args.plot else {}
+        results.write_uncertainty(
+            result, out, started, datetime.now(UTC), _command(args), args.overwrite, figures
+        )
+    print(format_uncertain(result, shown_path(Path(args.uncertain).absolute())))
+    if figures:
+        print("figures: " + ", ".join(figures))
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+def uncertainty_figures(result: UncertainComparison) -> dict[str, Any]:
+    """The figures of ``cxm compare --uncertain --plot``, by file name: the tornado of each
+    alternative's incremental NPV (``tornado_<alternative>.png``) and the incremental NPV and
+    ROI across the parameter sets beside their noise (``npv_distribution.png``,
+    ``roi_distribution.png``)."""
+    from sim.plots import uncertainty as figures
+
+    drawn = {f"tornado_{name}.png": figures.tornado(result, name) for name in result.alternatives}
+    drawn["npv_distribution.png"] = figures.outcome_distribution(result, "profit_npv")
+    drawn["roi_distribution.png"] = figures.outcome_distribution(result, "roi")
+    return drawn
+
+
+def format_uncertain(result: UncertainComparison, file: str) -> str:
+    """Each alternative's answer across the assumptions: median, 5–95 % range, noise at the
+    median set, P(> 0), P(best) and the top of its tornado; then how to read noise against
+    uncertainty."""
+    from sim.experiments.uncertainty import SUMMARY_METRICS
+
+    study = result.study
+    base = study.scenarios[0].name
+    d, n, r = len(study.uncertainty.parameters), study.samples, study.replications
+    lines = [
+        f"{len(result.alternatives)} alternative(s) against {base} across {d} uncertain "
+        f"assumptions ({study.uncertainty.spec.name}, {file})",
+        f"{n} parameter sets drawn (Latin hypercube), the median set and {2 * d} one-at-a-time "
+        f"sets; in each, {r} paired replications × {study.scenarios[0].months} months on the "
+        f"same random numbers, seed {study.seed}",
+    ]
+    summary = result.summary.set_index(["alternative", "metric"])
+    for alternative in result.alternatives:
+        lines += ["", f"{alternative} vs {base}"]
+        lines.append(
+            f"{'metric':<34}{'median':>12}  {'5–95% across assumptions':<28}"
+            f"{'noise ±':>10}{'P(> 0)':>8}"
+        )
+        for metric in SUMMARY_METRICS:
+            lines.append(_uncertain_line(summary.loc[(alternative, metric)], metric, n))
+        best = summary.loc[(alternative, "profit_npv"), "probability_best"]
+        lines.append(
+            f"highest profit NPV of the {len(study.scenarios)} scenarios in "
+            f"{round(best * n)} of {n} sets (P(best) {best:.2f})"
+        )
+        lines += _tornado_lines(result, alternative)
+    per_set = result.sets.groupby("set")
+    rivals = per_set["alternative_profit_npv"].max()
+    base_best = int((per_set["base_profit_npv"].first() > rivals).sum())
+    lines += [
+        "",
+        f"{base} itself has the highest profit NPV in {base_best} of {n} sets",
+        f"noise ± is half the paired 95% interval of {r} replications at the median "
+        f"assumptions; 5–95% is the spread across the {n} sets of assumptions in {file}. The "
+        "first says how precisely the runs answered for one set of assumptions; the second "
+        "is what 'how sure are we' means.",
+    ]
+    return "\n".join(lines)
+
+
+def _uncertain_line(row: Any, metric: str, sets: int) -> str:
+    label = f"{UNCERTAIN_LABELS[metric]:<34}"
+    if row["n"] == 0:
+        why = "never pays back" if metric == "payback_month" else "not defined (no extra spend)"
+        return f"{label}{'n/a':>12}  {why} in any of the {sets} sets"
+    spread = f"[{_shown(row['p05'])}, {_shown(row['p95'])}]"
+    if row["n"] < sets:
+        spread += f" in {row['n']} of {sets}"
+    chance = row["probability_positive"]
+    positive = "" if math.isnan(chance) else f"{chance:.2f}"
+    return (
+        f"{label}{_shown(row['median']):>12}  {spread:<28}"
+        f"{_shown(row['noise_half_width']):>10}{positive:>8}"
+    )
+
+
+def _tornado_lines(result: UncertainComparison, alternative: str) -> list[str]:
+    table = result.tornado
+    rows = table[(table["alternative"] == alternative) & (table["metric"] == "profit_npv")]
+    if rows.empty:
+        return []
+    lines = [
+        f"assumptions that move the incremental NPV most (each alone at its 5th and 95th "
+        f"percentile, the others at their median, where it is {_shown(rows['median'].iloc[0])}):"
+    ]
+    for row in rows.head(TORNADO_LINES).itertuples(index=False):
+        lines.append(
+            f"  {row.parameter:<44} {_shown(row.low_value)} → {_shown(row.high_value)}: "
+            f"{_shown(row.low)} to {_shown(row.high)} (swing {_shown(row.swing)})"
+        )
+    return lines
+
+
+def _shown(value: float) -> str:
+    """A number as the tables print it: thousands separated, from 1 to 1000 with one or two
+    decimals, below 1 to three significant digits (a small noise stays visible)."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:.1f}" if magnitude >= 10 else f"{value:.2f}"
+    return f"{value:.3g}"

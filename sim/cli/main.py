@@ -4,6 +4,11 @@ contact-centre and speed tools.
 Bad input (a missing or invalid scenario, an unknown override path, a bad option value) is
 reported as one line naming the file, the field, the value and what is allowed, with exit
 status 2 and nothing written.
+
+The parser is built from light modules only (`sim.choices` declares the engines and limits
+it states): each command imports the model, the experiments, pandas or the scenario schema
+when it runs, so `cxm --help`, a subcommand's help and a refused option answer at once, and
+`cxm validate` loads the schema but not the model (`tests/test_cli_startup.py`).
 """
 
 from __future__ import annotations
@@ -12,15 +17,16 @@ import argparse
 import json
 import math
 import os
-import resource
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim import PROJECT_ROOT, customer_log, metrics, output_paths, results
+from sim import output_paths
+from sim.choices import AGENTS_ENGINE_MAX_PEOPLE, ENGINES, LOG_LIMIT_BYTES, shown_bytes
 from sim.cli import app as app_cli
+from sim.cli import bench as bench_cli
 from sim.cli import experiments as experiments_cli
 from sim.cli import notebooks as notebooks_cli
 from sim.cli import report as report_cli
@@ -36,14 +42,12 @@ from sim.cli.options import (
     report_repair,
     shown_path,
 )
-from sim.engines.agents import AGENTS_ENGINE_MAX_PEOPLE
 from sim.errors import EXIT_BAD_INPUT, CXMError, OptionError, check_whole
-from sim.experiments import runs as experiments
-from sim.model import ENGINES, check_engine
-from sim.scenario import Scenario, load_scenario, with_overrides
 from sim.support.contact_centre import cli as contact_centre_cli
 
-BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
+if TYPE_CHECKING:
+    from sim.experiments import runs as experiments
+    from sim.scenario import Scenario
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     _add_run_options(run, "fewer than {n} replications")
-    limit = customer_log.shown_bytes(customer_log.LOG_LIMIT_BYTES)
+    limit = shown_bytes(LOG_LIMIT_BYTES)
     run.add_argument(
         "--customer-log",
         action="store_true",
@@ -110,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write comparison.xlsx (sheets: About, Summary, Per replication, Time series)",
     )
+    compare.add_argument(
+        "--uncertain",
+        type=Path,
+        metavar="FILE",
+        help="compare across the uncertain assumptions of FILE (e.g. "
+        "scenarios/uncertainty/firm_effects.yaml): Latin-hypercube parameter sets and a "
+        "one-at-a-time tornado, all on common random numbers; prints each alternative's "
+        "median and 5-95%% range across the sets beside the noise interval and writes "
+        "results/uncertain-<base>/ (with --plot: the tornado and distribution figures)",
+    )
+    compare.add_argument(
+        "--samples",
+        type=int,
+        metavar="N",
+        help="with --uncertain: parameter sets to draw, at least 2 (default: the file's)",
+    )
     add_out_options(compare, "results/compare-<base>/")
     compare.set_defaults(handler=_compare)
 
@@ -122,32 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_set_option(validate)
     validate.set_defaults(handler=_validate)
 
-    bench = sub.add_parser(
-        "bench",
-        help="measure simulation speed and memory",
-        description="Run the baseline scenario with about N customers for M months and report "
-        "customer-months per second (one customer-month: one active customer for one month) "
-        "and the process's peak resident memory. The market is N divided by the scenario's "
-        "initial customer share, and contact-centre agents scale with it (so --set cannot "
-        "change the market size, the months or the agents). An untimed two-month run of a "
-        "small market loads the compiled code first. Time both engines with the same "
-        "arguments to compare them.",
-    )
-    bench.add_argument(
-        "--engine", default="vector", choices=ENGINES, help="model engine (default vector)"
-    )
-    bench.add_argument(
-        "--customers", type=int, default=100_000, help="initial active customers (default 100000)"
-    )
-    bench.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
-    bench.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    bench.add_argument(
-        "--scenario", type=Path, default=BASELINE, help="scenario to time (default the baseline)"
-    )
-    add_set_option(bench)
-    bench.add_argument("--json", action="store_true", help="print a JSON object")
-    add_quiet_option(bench)
-    bench.set_defaults(handler=_bench)
+    bench_cli.add_parser(sub)
 
     experiments_cli.add_parsers(sub)
     notebooks_cli.add_parser(sub)
@@ -204,9 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(path: Path, args: argparse.Namespace) -> Scenario:
+    from sim.scenario import load_scenario, with_overrides
+
     scenario = load_scenario(path, args.overrides)
     if getattr(args, "months", None) is not None:
         scenario = with_overrides(scenario, {"months": args.months})
+    from sim.model import check_engine  # the model loads once the file is known good
+
     check_engine(scenario, args.engine, str(path))
     return scenario
 
@@ -221,6 +220,8 @@ def _check_counts(args: argparse.Namespace) -> None:
 def schema_maximum(field: str) -> int:
     """The scenario schema's upper bound of a top-level count (``months``,
     ``replications``), which the command-line options that set it share."""
+    from sim.scenario import Scenario
+
     metadata = Scenario.model_fields[field].metadata
     return int(next(m.le for m in metadata if getattr(m, "le", None) is not None))
 
@@ -229,6 +230,9 @@ def _run(args: argparse.Namespace) -> int:
     _check_counts(args)
     execution = execution_options(args)
     scenario = _load(args.scenario, args)
+    from sim import results  # the model and pandas load once the input is known good
+    from sim.experiments import runs as experiments
+
     replications = args.replications or scenario.replications
     log = {"customer_log": args.customer_log, "force": args.force}
     experiments.check_customer_log(scenario, replications, **log)
@@ -257,12 +261,17 @@ def _run(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     _check_counts(args)
     execution = execution_options(args)
+    from sim import results  # the model and pandas load once the options are known good
+    from sim.experiments import runs as experiments
+
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
     names = [base.name] + [a.name for a in alternatives]
     for name in names:
         if names.count(name) > 1:
             raise CXMError(f"compare: scenario name {name!r} is used twice; names must differ")
+    if args.uncertain is not None or args.samples is not None:
+        return experiments_cli.uncertain_compare_command(args, base, alternatives, execution)
     replications = args.replications or base.replications
     months = sum(s.months for s in [base, *alternatives]) * replications
     out = output_paths.chosen_path(args.out, f"compare-{base.name}")
@@ -337,6 +346,7 @@ def write_comparison_with_figures(
     """`sim.results.write_comparison` (with `excel`, also its workbook), plus the figures of
     `COMPARE_FIGURES` as PNG files beside the tables, all in one folder that replaces `out`
     whole (see `sim.output_paths`); the manifest lists the figures under ``figures``."""
+    from sim import results
     from sim.plots.results import forest, time_series
 
     drawn = {
@@ -358,63 +368,12 @@ def write_comparison_with_figures(
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
     scenario = load_scenario(args.scenario, args.overrides)
     print(f"# {args.scenario}: valid; sha256 {scenario.sha256}")
     print(scenario.to_yaml(), end="")
     return 0
-
-
-def _bench(args: argparse.Namespace) -> int:
-    check_whole("customers", args.customers, 1, BENCH_MAX_CUSTOMERS)
-    check_whole("months", args.months, 1, schema_maximum("months"))
-    if args.seed < 0:
-        raise CXMError(f"--seed: got {args.seed}; must be 0 or more")
-    base = load_scenario(args.scenario, args.overrides)
-    share = base.market.initial_customers or 1.0
-    size = max(round(args.customers / share), 1)
-    scenario = _bench_scenario(base, size, args.months)
-    check_engine(scenario, args.engine, f"--customers {args.customers}")
-    # Load (or, the first time after a change, compile) the compiled code before the clock
-    # starts: a one-off cost per process, not part of the simulation's throughput.
-    start = time.perf_counter()
-    warm_up = _bench_scenario(base, min(size, _WARM_UP_PEOPLE), 2)
-    experiments.run_replication(warm_up, args.seed, 0, args.engine)
-    warm_up_seconds = time.perf_counter() - start
-    with progress_bar(args.months, args.quiet, f"bench {args.engine}") as bar:
-        start = time.perf_counter()
-        ts, _ = experiments.run_replication(scenario, args.seed, 0, args.engine, bar.update)
-        seconds = time.perf_counter() - start
-    customer_months = int(ts["active_start"].sum())
-    figures = {
-        "customer_months": customer_months,
-        "seconds": round(seconds, 3),
-        "customer_months_per_s": round(customer_months / seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        print(f"engine {args.engine}, market of {size} people, {args.months} months")
-        for key, value in figures.items():
-            print(f"{key:>22}  {value}")
-        print(f"(before timing: {warm_up_seconds:.2f} s loading compiled code, warm-up run)")
-    return 0
-
-
-BENCH_MAX_CUSTOMERS = 10_000_000
-"""Most initial customers `cxm bench` times (ten times the largest documented figure)."""
-_WARM_UP_PEOPLE = 5_000
-"""Market size of the untimed warm-up run of `cxm bench` (2 months)."""
-
-
-def _bench_scenario(base: Scenario, size: int, months: int) -> Scenario:
-    """`base` with a market of `size` people, run for `months`, and its contact centre
-    staffed for that market, as the firm would (a fixed headcount in proportion to it)."""
-    changes: dict[str, object] = {"market.size": size, "months": months}
-    agents = base.support.contact_centre.agents
-    if agents != "auto":
-        changes["support.contact_centre.agents"] = max(round(agents * size / base.market.size), 1)
-    return with_overrides(base, changes)
 
 
 # ---------------------------------------------------------------------------- tables
@@ -433,6 +392,8 @@ def _fmt(value: float) -> str:
 
 def format_run_table(result: experiments.RunResult) -> str:
     """Headline metrics of a run: mean and 95% interval."""
+    from sim import metrics
+
     summary = result.summary.set_index("metric")
     lines = [f"{'metric':<32}{'mean':>14}  95% interval"]
     for metric in metrics.HEADLINE:
@@ -444,6 +405,8 @@ def format_run_table(result: experiments.RunResult) -> str:
 
 def format_comparison_table(comparison: experiments.Comparison) -> str:
     """Paired differences of each alternative against the base."""
+    from sim import metrics
+
     lines = []
     base = comparison.runs[0].scenario.name
     summary = comparison.summary

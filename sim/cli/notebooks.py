@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from sim import notebooks
+from sim.choices import ALL_TRACKS, TRACKS
 from sim.cli.options import add_out_options, report_repair, shown_path
+
+if TYPE_CHECKING:
+    from sim import notebooks
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,10 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--track",
-        default=notebooks.ALL_TRACKS,
+        default=ALL_TRACKS,
         metavar="TRACK",
-        help=f"run the notebooks of one track: {', '.join(notebooks.TRACKS)} or "
-        f"{notebooks.ALL_TRACKS} (default {notebooks.ALL_TRACKS})",
+        help=f"run the notebooks of one track: {', '.join(TRACKS)} or "
+        f"{ALL_TRACKS} (default {ALL_TRACKS})",
     )
     parser.add_argument(
         "--quick",
@@ -73,6 +77,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the notebooks `args` names; 1 if any failed, else 0."""
+    from sim import notebooks
+
     given = notebooks.parse_parameters(args.parameters)
 
     def started(notebook: notebooks.Notebook) -> None:

@@ -8,12 +8,13 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sim.errors import CXMError
 from sim.experiments import parallel
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 FLAG_OF = {"targets": "--target", "overrides": "--set", "parameters": "-p"}
 """Parameters of the library whose command-line flag is not ``--`` + the name with dashes."""
@@ -115,6 +116,8 @@ def execution_options(args: argparse.Namespace) -> dict[str, Any]:
 def progress_bar(total: int | None, quiet: bool, label: str, unit: str = "month") -> tqdm:
     """A tqdm bar on standard error with done, rate and time left; `quiet` hides it (it is
     also hidden when standard error is not a terminal)."""
+    from tqdm import tqdm
+
     return tqdm(
         total=total, unit=unit, desc=label, disable=quiet or None, leave=False, file=sys.stderr
     )

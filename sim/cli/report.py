@@ -22,21 +22,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim import PROJECT_ROOT, notebooks, output_paths
+from sim import PROJECT_ROOT, output_paths
 from sim.cli.options import add_out_options, report_repair, shown_path
 from sim.errors import CXMError, OptionError, check_whole
-from sim.scenario import Market, Scenario, load_scenario, with_overrides
+
+if TYPE_CHECKING:
+    from sim import notebooks
+    from sim.scenario import Scenario
 
 NOTEBOOK = "investment_case"
 """The notebook `cxm report` runs (in `sim.notebooks.NOTEBOOKS_DIR`)."""
 OUT_PREFIX = "report-"
 """The default output folder is ``results/report-<base scenario name>``."""
-MARKET_MAXIMUM = int(
-    next(m.le for m in Market.model_fields["size"].metadata if getattr(m, "le", None))
-)
-"""The largest market a scenario may have (the schema's bound of ``market.size``)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -105,6 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report `args` asks for; 1 if its notebook failed, else 0."""
+    from sim import notebooks
+
     notebook = notebooks.read_notebook(notebooks.NOTEBOOKS_DIR / f"{NOTEBOOK}.ipynb")
     given, base = report_parameters(args, notebook)
     out = output_paths.chosen_path(args.out, f"{OUT_PREFIX}{base.name}")
@@ -169,7 +170,7 @@ def report_parameters(
     if planned["months"] is not None:
         check_whole("months", planned["months"], 1, schema_maximum("months"))
     if planned["market_size"] is not None:
-        check_whole("market_size", planned["market_size"], 1, MARKET_MAXIMUM)
+        check_whole("market_size", planned["market_size"], 1, market_maximum())
     check_whole(
         "study_replications", planned["study_replications"], 1, schema_maximum("replications")
     )
@@ -202,9 +203,18 @@ def schema_maximum(field: str) -> int:
     return maximum(field)
 
 
+def market_maximum() -> int:
+    """The largest market a scenario may have (the schema's bound of ``market.size``)."""
+    from sim.scenario import Market
+
+    return int(next(m.le for m in Market.model_fields["size"].metadata if getattr(m, "le", None)))
+
+
 def _load(path: Path, planned: dict[str, Any]) -> Scenario:
     """A scenario as the notebook will run it: its file, at the report's months (the base's
     when none is given) and market size."""
+    from sim.scenario import load_scenario, with_overrides
+
     scenario = load_scenario(path)
     changes: dict[str, object] = {}
     if planned["months"] is not None:

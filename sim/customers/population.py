@@ -7,6 +7,10 @@ numbers) and no per-person Python object exists. 29 bytes per person (docs/model
 The vector engine keeps the market in these arrays for the whole run. The agents engine
 draws its people from `Population.initial` too, so both engines start from the same market,
 then keeps each person's state in a `sim.engines.customer.Customer`.
+
+`expectations` and `frailties` are the segments' draws of those two attributes, shared by
+the market at month 0 and by the warm-up's `newcomers` (new customers who take a leaver's
+place before month 1; `sim.model.CXModel._warm_up`).
 """
 
 from __future__ import annotations
@@ -56,17 +60,12 @@ class Population:
             shares[:-1], streams.uniform(purposes.INIT_SEGMENT, 0), side="right"
         )
         segment = segment.astype(np.int16)
-        means = np.array([s.expectation.mean for s in market.segments], dtype=np.float32)
-        sds = np.array([s.expectation.sd for s in market.segments], dtype=np.float32)
-        z = streams.normal(purposes.INIT_EXPECTATION, 0)
-        expectation = np.clip(means[segment] + sds[segment] * z, 0.0, 1.0).astype(np.float32)
+        expectation = expectations(scenario, segment, streams.normal(purposes.INIT_EXPECTATION, 0))
         active = streams.uniform(purposes.INIT_CUSTOMER, 0) < market.initial_customers
         u_tenure = streams.uniform(purposes.INIT_TENURE, 0)
         tenure = np.where(active, 1 + (u_tenure * market.initial_tenure_months), 0)
         reference_effort = scenario.behaviour.churn.reference_effort
-        frailty_sd = np.array([s.churn_frailty_sd for s in market.segments])[segment]
-        z_frailty = streams.normal(purposes.INIT_FRAILTY, 0)
-        frailty = np.exp(frailty_sd * z_frailty - 0.5 * frailty_sd**2).astype(np.float32)
+        frailty = frailties(scenario, segment, streams.normal(purposes.INIT_FRAILTY, 0))
         return cls(
             status=np.where(active, ACTIVE, PROSPECT).astype(np.int8),
             segment=segment,
@@ -79,3 +78,31 @@ class Population:
             source=np.full(n, INITIAL, dtype=np.int8),
             frailty=frailty,
         )
+
+
+def expectations(scenario: Scenario, segment: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Expectations drawn from the segments' distributions, `clip(μ_seg + σ_seg·z, 0, 1)`
+    (quality scale, float32), for people of segments `segment` with standard normals `z`."""
+    segments = scenario.market.segments
+    means = np.array([s.expectation.mean for s in segments], dtype=np.float32)
+    sds = np.array([s.expectation.sd for s in segments], dtype=np.float32)
+    return np.clip(means[segment] + sds[segment] * z, 0.0, 1.0).astype(np.float32)
+
+
+def frailties(scenario: Scenario, segment: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Churn frailties drawn from the segments' lognormals of mean 1,
+    `exp(σ_seg·z − σ_seg²/2)` with `σ_seg` the `churn_frailty_sd` (float32), for people of
+    segments `segment` with standard normals `z` (Vaupel, Manton & Stallard 1979)."""
+    sd = np.array([s.churn_frailty_sd for s in scenario.market.segments])[segment]
+    return np.exp(sd * z - 0.5 * sd**2).astype(np.float32)
+
+
+def newcomers(
+    scenario: Scenario, streams: Streams, month: int, who: np.ndarray, segment: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expectation and churn frailty of the new customers who take the places `who` (market
+    indices, of segments `segment`) in warm-up stream month `month`: fresh draws from their
+    segments' distributions, as at month 0 (`expectations`, `frailties`)."""
+    z_expectation = streams.normal(purposes.WARM_UP_EXPECTATION, month, who)
+    z_frailty = streams.normal(purposes.WARM_UP_FRAILTY, month, who)
+    return expectations(scenario, segment, z_expectation), frailties(scenario, segment, z_frailty)

@@ -31,9 +31,18 @@ from mesa.agentset import AgentSet
 from mesa.discrete_space import Network
 
 from sim import purposes
+from sim.choices import AGENTS_ENGINE_MAX_PEOPLE as AGENTS_ENGINE_MAX_PEOPLE
 from sim.customers import journeys, surveys
 from sim.customers.journeys import NETWORK_SUBSTEPS, ContactOutcome
-from sim.customers.population import ACTIVE, INITIAL, LAPSED, PROSPECT, WORD_OF_MOUTH, Population
+from sim.customers.population import (
+    ACTIVE,
+    INITIAL,
+    LAPSED,
+    PROSPECT,
+    WORD_OF_MOUTH,
+    Population,
+    newcomers,
+)
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.engines.customer import Customer, Step
 from sim.stats import mean_or_nan
@@ -41,13 +50,6 @@ from sim.streams import Streams
 
 if TYPE_CHECKING:
     from sim.model import CXModel
-
-AGENTS_ENGINE_MAX_PEOPLE = 200_000
-"""Most people (prospects included) the agents engine takes. Each person is a Python object
-of about 2 kB (plus about 1 kB for the month's random numbers) and 0.45 kB per interaction
-of journey history; a customer-month costs about 0.13 ms (`cxm bench --engine agents`). At
-the limit a 60-month baseline run takes about 10 minutes and, with history, several GB.
-Larger markets are the vector engine's job."""
 
 
 class MonthDraws:
@@ -316,6 +318,24 @@ class AgentCustomers:
             "acquired_prospects": float(prospects),
             "acquired_by_word_of_mouth": float(sum(p.source == WORD_OF_MOUTH for p in joiners)),
         }
+
+    # ------------------------------------------------------------------ warm-up
+
+    def replace_leavers(self, month: AgentsMonth) -> None:
+        """Each customer who left this month makes way for a new customer of the same
+        segment, in the same place (market order; their draws are the vector engine's)."""
+        leavers = [p for p in month.customers if p.status == LAPSED]
+        who = np.array([p.index for p in leavers], dtype=np.int64)
+        segment = np.array([p.segment for p in leavers], dtype=np.int64)
+        model = self.model
+        expectation, frailty = newcomers(model.spec, model.streams, month.number, who, segment)
+        for person, e, f in zip(leavers, expectation.tolist(), frailty.tolist(), strict=True):
+            person.be_replaced(e, f)
+
+    def end_warm_up(self) -> None:
+        """Revenue to date back to 0 and journey histories emptied, for everyone."""
+        for person in self.people:
+            person.forget_warm_up()
 
     # ------------------------------------------------------------------ record
 

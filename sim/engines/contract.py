@@ -264,6 +264,19 @@ class CustomerEngine(Protocol[M]):
         `per_customer`); returns the month's acquisition counts."""
         ...
 
+    def replace_leavers(self, month: M) -> None:
+        """warm-up, in place of market.acquire: each customer who left this month is
+        replaced at the same market index by a new customer of the same segment — fresh
+        expectation and churn frailty (`sim.customers.population.newcomers`), satisfaction
+        at that expectation, remembered effort at the reference, tenure 0, one product,
+        source initial."""
+        ...
+
+    def end_warm_up(self) -> None:
+        """After the warm-up: every person's revenue to date back to 0 and nothing of the
+        warm-up kept in any history, so that month 1 starts a fresh record."""
+        ...
+
     def state(self, month: M) -> dict[str, float]:
         """record: means of the state of the month's customers and of those active now."""
         ...

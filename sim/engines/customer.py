@@ -7,9 +7,10 @@ products, revenue to date, source, frailty) and its journey history. Its methods
 per-customer parts of a month, which the agents engine (`sim.engines.agents`) calls in random
 order: `experience`, `consider_contacting`, `experience_support`, `evaluate`, `answer`,
 `take_call_back`, `consider_leaving`, `decide`, `speak`, `listen`, `consider_adopting`,
-`join`. Each applies the mechanisms of `sim.customers.journeys` and the rules of
-`sim.customers.rules` to the customer's own numbers, and reads the customer's own random numbers
-(`model.draws`), so a customer's month is the vector engine's for the same person.
+`join` (and, before month 1, the warm-up's `be_replaced`). Each applies the mechanisms of
+`sim.customers.journeys` and the rules of `sim.customers.rules` to the customer's own
+numbers, and reads the customer's own random numbers (`model.draws`), so a customer's month
+is the vector engine's for the same person.
 
 For teaching: `model.customer(i)` is person i; `history` lists every interaction
 (`Interaction`: month, touchpoint, perceived quality, transaction satisfaction, effort) and
@@ -459,6 +460,27 @@ class Customer(FixedAgent):
         self.status, self.tenure, self.products = ACTIVE, 0, 1
         self.satisfaction = self.expectation
         self.effort = self.model.spec.behaviour.churn.reference_effort
+
+    # ------------------------------------------------------------------ warm-up
+
+    def be_replaced(self, expectation: float, frailty: float) -> None:
+        """I left in a warm-up month: a new customer of my segment takes my place, with
+        their own `expectation` and churn `frailty`, and starts as `join` starts anyone
+        (source initial: the warm-up builds the customers of month 1)."""
+        self.expectation, self.frailty = expectation, frailty
+        self.status, self.tenure, self.products = ACTIVE, 0, 1
+        self.satisfaction = self.expectation
+        self.effort = self.model.spec.behaviour.churn.reference_effort
+        self.source = INITIAL
+        self.revenue_to_date, self.voice, self.lapsed_in = 0.0, 0.0, 0
+
+    def forget_warm_up(self) -> None:
+        """Month 1 starts a fresh record: no revenue to date, no journey history."""
+        self.revenue_to_date = 0.0
+        if self.history is not None:
+            self.history.clear()
+        if self.months is not None:
+            self.months.clear()
 
     # ------------------------------------------------------------------ teaching
 

@@ -30,6 +30,7 @@ from sim.customers.population import (
     PROSPECT,
     WORD_OF_MOUTH,
     Population,
+    newcomers,
 )
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
@@ -461,6 +462,27 @@ class VectorCustomers:
             joined |= new
             speaking[new] = per_customer
         return joined, journeys.advertising_share(a.innovation_per_month, hazard)
+
+    # ------------------------------------------------------------------ warm-up
+
+    def replace_leavers(self, month: VectorMonth) -> None:
+        """Each customer who left this month is replaced in place by a new customer of the
+        same segment: fresh expectation and frailty, the state `adopt` gives a newcomer,
+        source initial."""
+        pop, left = self.population, month.left
+        pop.expectation[left], pop.frailty[left] = newcomers(
+            self.model.spec, self.model.streams, month.number, left, pop.segment[left]
+        )
+        pop.status[left] = ACTIVE
+        pop.tenure[left] = 0
+        pop.products[left] = 1
+        pop.satisfaction[left] = pop.expectation[left]
+        pop.effort[left] = self.model.spec.behaviour.churn.reference_effort
+        pop.source[left] = INITIAL
+
+    def end_warm_up(self) -> None:
+        """Revenue to date back to 0 for everyone."""
+        self.population.revenue_to_date[:] = 0.0
 
     # ------------------------------------------------------------------ record
 

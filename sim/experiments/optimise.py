@@ -76,6 +76,7 @@ from scipy.linalg import helmert
 from scipy.optimize import minimize
 
 from sim import purposes
+from sim.choices import OBJECTIVES
 from sim.errors import CXMError, OptionError, check_whole
 from sim.experiments import parallel
 from sim.experiments.calibrate import check_options as check_counts
@@ -87,12 +88,6 @@ from sim.scenario.loading import valid_name
 from sim.stats import mean_interval
 from sim.streams import purpose_key
 
-OBJECTIVES: dict[str, str] = {
-    "npv": "profit_npv",
-    "roi": "roi",
-    "retention": "retention_of_initial",
-}
-"""Objective name → the paired measure it maximises (a metric of ``Comparison.paired``)."""
 REPORTED = ("profit_npv", "roi", "retention_of_initial", "nps_true")
 """The measures `AllocationResult.gains` reports, besides the objective's."""
 RESOLUTION = 0.001

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from sim.metrics import RETURNS, replication_outcomes
 from sim.model import CXModel
 from sim.scenario import Scenario
 from sim.stats import mean_interval, summarise, welch_half_width
+
+if TYPE_CHECKING:
+    from sim.experiments.uncertainty import UncertainComparison, Uncertainty
 
 Progress = Callable[[int], None]
 """Called with the number of months just simulated."""
@@ -395,7 +398,9 @@ def compare(
     tls_ca_file: str | Path | None = None,
     tls_cert: str | Path | None = None,
     tls_key: str | Path | None = None,
-) -> Comparison:
+    uncertainty: Uncertainty | str | Path | None = None,
+    samples: int | None = None,
+) -> Comparison | UncertainComparison:
     """Run base and alternatives with common random numbers; paired differences.
 
     Every scenario runs replication r on the same stream of the same seed (the base's seed
@@ -404,10 +409,38 @@ def compare(
     in `run` (fewer than `sim.experiments.parallel.SERIAL_BELOW` tasks run in this process unless a
     worker count is given), and the tables do not depend on them.
 
+    With `uncertainty` (an uncertainty file, or a loaded
+    `sim.experiments.uncertainty.Uncertainty`) the comparison is repeated across parameter
+    sets of its uncertain assumptions (`samples` of them, default the file's) and an
+    `UncertainComparison` is returned instead
+    (`sim.experiments.uncertainty.compare_uncertain`).
+
     Raises:
         ValueError: no alternative, or fewer than one replication.
-        CXMError: bad execution options (before anything runs).
+        CXMError: bad execution options (before anything runs); with `uncertainty`, a bad
+            uncertainty file; `samples` without `uncertainty`.
     """
+    if uncertainty is not None:
+        from sim.experiments.uncertainty import compare_uncertain
+
+        return compare_uncertain(
+            base,
+            *alternatives,
+            uncertainty=uncertainty,
+            samples=samples,
+            replications=replications,
+            seed=seed,
+            engine=engine,
+            progress=progress,
+            workers=workers,
+            scheduler=scheduler,
+            dashboard=dashboard,
+            tls_ca_file=tls_ca_file,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+    if samples is not None:
+        raise OptionError("samples", "only with {uncertainty}", ("uncertainty",))
     if not alternatives:
         raise ValueError("compare needs at least one alternative scenario")
     replications = _checked_replications(

@@ -9,6 +9,8 @@ function of (scenario, seed, replication), so runs can execute anywhere and in a
 Common random numbers: every sample runs replication r on the same stream r of the same seed
 (the sweep's). Differences between samples then come from the parameters, not from luck,
 which makes sensitivity indices and response surfaces far less noisy than independent seeds.
+A paired sweep (``compare:``) runs each sample's base and alternative within one run, on that
+run's seed and replication, and records their differences (`sim.experiments.paired`).
 
 Nothing finished is lost: each run is stored as it completes, as one small file in
 ``DIR/.runs/`` written to a temporary name and renamed (atomic even under ``kill -9``). A
@@ -35,7 +37,7 @@ import pandas as pd
 
 from sim import purposes, results
 from sim.compiled import code_digest
-from sim.experiments import parallel
+from sim.experiments import paired, parallel
 from sim.experiments import sweep_store as store
 from sim.experiments.runs import run_replication
 from sim.experiments.sensitivity import analyse
@@ -87,13 +89,19 @@ def evaluate_run(context: RunContext, task: RunTask) -> dict[str, Any]:
 
     A run that fails (a parameter combination the scenario rejects, a numerical error) is
     recorded with status ``error`` and its message, so one bad corner does not stop a sweep.
+    A run of a paired sweep runs the base and the alternative (`sim.experiments.paired.run_pair`).
     """
     start = time.perf_counter()
     timeseries = None
     try:
-        scenario = with_overrides(context.base, task.values)
-        series, _ = run_replication(scenario, context.seed, task.replication)
-        produced = replication_outcomes(series)
+        if context.alternative is None:
+            scenario = with_overrides(context.base, task.values)
+            series, _ = run_replication(scenario, context.seed, task.replication)
+            produced = replication_outcomes(series)
+        else:
+            produced, series = paired.run_pair(
+                context.base, context.alternative, task.values, context.seed, task.replication
+            )
         outcomes = {name: _finite(produced[name]) for name in context.outcomes}
         status, error = "ok", ""
         timeseries = series if context.timeseries else None
@@ -276,6 +284,8 @@ def _manifest(
             },
         },
         "outcomes": list(sweep.outcomes),
+        "paired": sweep.alternative is not None,
+        "comparison": _comparison(sweep),
         "seed": sweep.seed,
         "replications": sweep.spec.replications,
         "common_random_numbers": True,
@@ -284,6 +294,20 @@ def _manifest(
         "execution": execution,
         "runs_per_second": round(counts["executed"] / seconds, 3),
     } | stamp
+
+
+def _comparison(sweep: Sweep) -> dict[str, Any] | None:
+    """A paired sweep's alternative, for the manifest: as the sweep file gives it, resolved,
+    and the scenario paths at which it differs from the base (before any parameter)."""
+    if sweep.alternative is None:
+        return None
+    alternative = sweep.alternative.model_dump(mode="json")
+    return {
+        "alternative": sweep.spec.model_dump(mode="json", by_alias=True)["compare"]["alternative"],
+        "alternative_scenario_sha256": sweep.alternative.sha256,
+        "alternative_scenario": alternative,
+        "differs_at": paired.differences(sweep.base.model_dump(mode="json"), alternative),
+    }
 
 
 def read_sweep(out: str | Path, sweep: Sweep | None = None) -> SweepResult:

@@ -1,6 +1,8 @@
 """Sweep files: the base scenario, the parameters to vary, the design, the replications and the
-outcomes to keep, validated into a `Sweep` ready to run (`sim.experiments.sweep.run_sweep`).
-Every refusal names the sweep file, the field and what is allowed."""
+outcomes to keep (and, for a paired sweep, the alternative compared with the base; see
+`sim.experiments.paired`), validated into a `Sweep` ready to run
+(`sim.experiments.sweep.run_sweep`). Every refusal names the sweep file, the field and what is
+allowed."""
 
 from __future__ import annotations
 
@@ -27,6 +29,17 @@ from sim.experiments.designs import (
     Parameter,
     design_size,
     make_design,
+)
+from sim.experiments.paired import (
+    ALTERNATIVE,
+    DELTA,
+    PREFIXES,
+    RETURN_OUTCOMES,
+    CompareSpec,
+    alternative_overrides,
+    check_alternative_parameter,
+    check_pair,
+    paired_outcome_names,
 )
 from sim.experiments.runs import run_replication
 from sim.metrics import replication_outcomes
@@ -64,6 +77,9 @@ class SweepSpec(BaseModel):
     description: str = ""
     base: Annotated[str, Field(min_length=1)]
     """The base scenario file (.yaml or .yml), relative to the sweep file."""
+    compare: CompareSpec | None = None
+    """A paired sweep: every run also runs this alternative on its seed and replication and
+    records the differences (`sim.experiments.paired`)."""
     design: DesignKind
     parameters: Annotated[dict[str, Parameter], Field(min_length=1, max_length=MAX_PARAMETERS)]
     samples: Annotated[int, Field(ge=1, le=MAX_DESIGN_SAMPLES)] | None = None
@@ -101,6 +117,8 @@ class RunContext(NamedTuple):
     seed: int
     outcomes: tuple[str, ...]
     timeseries: bool
+    alternative: Scenario | None = None
+    """The alternative of a paired sweep (with `set` and the horizon applied)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,8 @@ class Sweep:
         seed: the seed of every run.
         outcomes: the outcomes kept.
         design: the samples, in design order.
+        alternative: a paired sweep's alternative, with `set` and the base's horizon
+            applied (None for an ordinary sweep).
     """
 
     spec: SweepSpec
@@ -122,6 +142,7 @@ class Sweep:
     seed: int
     outcomes: tuple[str, ...]
     design: Design
+    alternative: Scenario | None = None
 
     @property
     def size(self) -> int:
@@ -130,14 +151,20 @@ class Sweep:
 
     @property
     def context(self) -> RunContext:
-        return RunContext(self.base, self.seed, self.outcomes, self.spec.timeseries)
+        return RunContext(
+            self.base, self.seed, self.outcomes, self.spec.timeseries, self.alternative
+        )
 
     @property
     def fingerprint(self) -> str:
-        """What makes two sweeps the same dataset: spec, resolved base scenario, seed, and
-        the model's code (a resumed sweep must not mix runs of two model versions)."""
-        spec = self.spec.model_dump(mode="json", by_alias=True, exclude={"description"})
+        """What makes two sweeps the same dataset: spec, resolved base scenario (and
+        alternative), seed, and the model's code (a resumed sweep must not mix runs of two
+        model versions, nor of two alternatives)."""
+        unused = {"description"} | ({"compare"} if self.alternative is None else set())
+        spec = self.spec.model_dump(mode="json", by_alias=True, exclude=unused)
         key = {"spec": spec, "base_sha256": self.base.sha256, "seed": self.seed}
+        if self.alternative is not None:
+            key["alternative_sha256"] = self.alternative.sha256
         key["code_sha256"] = code_digest()
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
@@ -155,7 +182,7 @@ class Sweep:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file (the base path is relative to it).
+    """Read and validate a sweep file (the base and alternative paths are relative to it).
 
     Raises:
         ScenarioError: naming the sweep file, the field path, the value and what is allowed.
@@ -179,26 +206,16 @@ def sweep_from_dict(
     for name, parameter in spec.parameters.items():
         _check_parameter(spec, name, parameter, source)
     _check_size(spec, source)
-    base_file = Path(base_dir) / spec.base
-    if Path(spec.base).suffix.lower() not in SCENARIO_SUFFIXES:
-        raise ScenarioError(source, "base", spec.base, "a scenario file ending in .yaml or .yml")
-    if not base_file.exists():
-        raise ScenarioError(source, "base", spec.base, f"no such scenario file ({base_file})")
-    base = _fixed_base(load_scenario(base_file), spec, source)
+    changes = None if spec.compare is None else alternative_overrides(spec.compare, source)
+    base_file = _scenario_file(spec.base, base_dir, source, "base")
+    base = _overridden(load_scenario(base_file), spec.fixed, source, "set", spec.months)
+    alternative = _alternative(spec, changes, base, base_dir, source)
     for name, parameter in spec.parameters.items():
         first = parameter.levels[0] if parameter.levels is not None else parameter.range[0]
         if parameter.levels is None and parameter.integer:
             first = math.ceil(first)  # the lowest value an integer range draws
-        try:
-            with_overrides(base, {name: first})
-        except ScenarioError as exc:
-            raise _moved(exc, source, f"parameters.{name}", first, name) from None
-    available = available_outcomes(base)[0]
-    outcomes = tuple(spec.outcomes or available)
-    for i, outcome in enumerate(outcomes):
-        if outcome not in available:
-            allowed = f"not an outcome of a run; allowed: {', '.join(available)}"
-            raise ScenarioError(source, f"outcomes.{i}", outcome, allowed)
+        _check_first_value(base, alternative, name, first, source)
+    outcomes = _outcomes(spec, available_outcomes(base)[0], alternative is not None, source)
     seed = base.seed if spec.seed is None else spec.seed
     design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key(purposes.SWEEP_DESIGN),))
     design = make_design(
@@ -209,7 +226,7 @@ def sweep_from_dict(
         spec.second_order,
         spec.morris_levels,
     )
-    return Sweep(spec, source, base, seed, outcomes, design)
+    return Sweep(spec, source, base, seed, outcomes, design, alternative)
 
 
 def available_outcomes(scenario: Scenario) -> tuple[list[str], list[str]]:
@@ -262,8 +279,9 @@ def _check_design_options(spec: SweepSpec, source: str) -> None:
 
 def _check_parameter(spec: SweepSpec, name: str, p: Parameter, source: str) -> None:
     where = f"parameters.{name}"
-    if name in RESERVED:
+    if name.removeprefix(ALTERNATIVE) in RESERVED:
         raise ScenarioError(source, where, name, f"a sweep may not vary {', '.join(RESERVED)}")
+    check_alternative_parameter(name, spec.compare is not None, source)
     if (p.levels is None) == (p.range is None):
         raise ScenarioError(
             source,
@@ -323,17 +341,104 @@ def _check_size(spec: SweepSpec, source: str) -> None:
         )
 
 
-def _fixed_base(base: Scenario, spec: SweepSpec, source: str) -> Scenario:
-    overrides = dict(spec.fixed)
-    if spec.months is not None:
-        overrides["months"] = spec.months
+def _scenario_file(given: str, base_dir: str | Path, source: str, field: str) -> Path:
+    """The scenario file a sweep file names at `field`, relative to the sweep file."""
+    if Path(given).suffix.lower() not in SCENARIO_SUFFIXES:
+        raise ScenarioError(source, field, given, "a scenario file ending in .yaml or .yml")
+    file = Path(base_dir) / given
+    if not file.exists():
+        raise ScenarioError(source, field, given, f"no such scenario file ({file})")
+    return file
+
+
+def _overridden(
+    scenario: Scenario,
+    fixed: Mapping[str, Any],
+    source: str,
+    field: str,
+    months: int | None = None,
+) -> Scenario:
+    """`scenario` with the overrides at the sweep file's `field` (and the horizon) applied;
+    an error is reported at ``<field>.<path>``."""
+    overrides = dict(fixed)
+    if months is not None:
+        overrides["months"] = months
     try:
-        return with_overrides(base, overrides)
+        return with_overrides(scenario, overrides)
     except ScenarioError as exc:
-        for key, value in spec.fixed.items():
+        for key, value in fixed.items():
             if exc.path == key or key.startswith(exc.path + ".") or exc.path.startswith(key):
-                raise _moved(exc, source, f"set.{key}", value, key) from None
-        raise _moved(exc, source, "set", spec.fixed, "") from None
+                raise _moved(exc, source, f"{field}.{key}", value, key) from None
+        raise _moved(exc, source, field, dict(fixed), "") from None
+
+
+def _alternative(
+    spec: SweepSpec,
+    changes: dict[str, Any] | None,
+    base: Scenario,
+    base_dir: str | Path,
+    source: str,
+) -> Scenario | None:
+    """A paired sweep's alternative: the base with `changes` (``compare.alternative.set``),
+    or a scenario file with the sweep's `set` and the base's horizon (its own seed and
+    months give way to the sweep's); None for an ordinary sweep."""
+    if spec.compare is None:
+        return None
+    if changes is not None:
+        alternative = _overridden(base, changes, source, "compare.alternative.set")
+    else:
+        given = spec.compare.alternative
+        file = _scenario_file(given, base_dir, source, "compare.alternative")
+        try:
+            alternative = _overridden(load_scenario(file), spec.fixed, source, "set", base.months)
+        except ScenarioError as exc:
+            if exc.source != source:
+                raise
+            allowed = f"in the alternative {given}: {exc.allowed}"
+            raise ScenarioError(source, exc.path, exc.value, allowed) from None
+    varied = any(name.startswith(ALTERNATIVE) for name in spec.parameters)
+    check_pair(base, alternative, varied, source)
+    return alternative
+
+
+def _check_first_value(
+    base: Scenario, alternative: Scenario | None, name: str, first: Any, source: str
+) -> None:
+    """A parameter's first value is valid in each scenario it applies to."""
+    own = name.removeprefix(ALTERNATIVE)
+    scenarios = [] if own != name else [(base, "")]
+    if alternative is not None:
+        scenarios.append((alternative, "in the alternative: "))
+    for scenario, whose in scenarios:
+        try:
+            with_overrides(scenario, {own: first})
+        except ScenarioError as exc:
+            error = _moved(exc, source, f"parameters.{name}", first, own)
+            raise ScenarioError(source, error.path, first, whose + error.allowed) from None
+
+
+def _outcomes(spec: SweepSpec, available: list[str], paired: bool, source: str) -> tuple[str, ...]:
+    """The outcomes a sweep keeps: those it names, or by default every outcome of a run
+    (of a paired run: the returns and every ``delta_<o>``)."""
+    allowed = paired_outcome_names(available, levels=True) if paired else available
+    outcomes = tuple(spec.outcomes or (paired_outcome_names(available) if paired else available))
+    for i, outcome in enumerate(outcomes):
+        if outcome in allowed:
+            continue
+        if paired and f"{DELTA}{outcome}" in allowed:
+            levels = ", ".join(PREFIXES[1:])
+            why = f"a paired sweep records differences: {DELTA}{outcome} (or {levels})"
+        elif paired:
+            why = (
+                f"not an outcome of a paired run; allowed: {', '.join(RETURN_OUTCOMES)}, or "
+                f"{' or '.join(PREFIXES)} and an outcome of a run: {', '.join(available)}"
+            )
+        elif outcome in paired_outcome_names(available, levels=True):
+            why = "an outcome of a paired sweep only; add compare: {alternative: …}"
+        else:
+            why = f"not an outcome of a run; allowed: {', '.join(available)}"
+        raise ScenarioError(source, f"outcomes.{i}", outcome, why)
+    return outcomes
 
 
 def _moved(exc: ScenarioError, source: str, path: str, value: Any, own: str) -> ScenarioError:

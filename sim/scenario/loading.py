@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError, bounded_repr, one_line
@@ -159,8 +159,10 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario
     Numpy scalars are taken as the plain Python numbers they hold.
     """
     data = scenario.model_dump(mode="json")
+    # A numpy scalar exists only once numpy is loaded: validation itself does not load it.
+    numpy = sys.modules.get("numpy")
     for dotted, value in overrides.items():
-        plain = value.item() if isinstance(value, np.generic) else value
+        plain = value.item() if numpy is not None and isinstance(value, numpy.generic) else value
         label = f"{one_line(str(dotted), 80)}={bounded_repr(value, 60)}"
         if not isinstance(dotted, str):
             raise ScenarioError(label, "", dotted, "an override names a dotted field path")

@@ -21,7 +21,7 @@ from sim.scenario.fields import (
 )
 from sim.scenario.firm import Capability, FirmSettings, Sourcing
 from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
-from sim.support.contact_centre.intraday import PROFILES
+from sim.support.contact_centre.profiles import PROFILES
 
 STAGES: tuple[str, ...] = (
     "awareness",
@@ -113,6 +113,12 @@ class Market(Strict):
     """Share of the market that are customers at month 0."""
     initial_tenure_months: Annotated[int, Field(ge=1, le=600)] = 36
     """Initial customers' tenure is uniform over 1..this many months."""
+    warm_up_months: Annotated[int, Field(ge=0, le=600)] = 0
+    """Months the initial customers live through before month 1, each leaver replaced in
+    place by a new customer of the same segment, so that their satisfaction, expectations,
+    effort memory, tenure, products and churn-frailty mix are those of a market that has run
+    for a while (the firm stands still; nothing is reported or counted in NPV). 0: start
+    from the drawn market."""
     segments: Annotated[list[Segment], Field(min_length=1)] = Field(
         default_factory=lambda: [Segment(name="all")]
     )

@@ -12,29 +12,50 @@ customer's own uniform to a contact of the table, keeping common random numbers.
 `contact-centre` command lives in `sim.support.contact_centre.cli`. See docs/contact_centre.md.
 """
 
+from typing import TYPE_CHECKING
+
 from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
-from sim.support.contact_centre.erlang import (
-    QueueMetrics,
-    agents_for_service_level,
-    erlang_a,
-    erlang_b,
-    erlang_c,
-)
-from sim.support.contact_centre.intraday import TYPICAL_WEEKDAY, agents_by_hour, day_metrics
-from sim.support.contact_centre.results import (
-    ContactTable,
-    SimulationResult,
-    outcomes_for_contacts,
-)
+from sim.support.contact_centre.profiles import TYPICAL_WEEKDAY
+
+if TYPE_CHECKING:
+    from sim.support.contact_centre.erlang import (
+        QueueMetrics,
+        agents_for_service_level,
+        erlang_a,
+        erlang_b,
+        erlang_c,
+    )
+    from sim.support.contact_centre.intraday import agents_by_hour, day_metrics
+    from sim.support.contact_centre.results import (
+        ContactTable,
+        SimulationResult,
+        outcomes_for_contacts,
+    )
+    from sim.support.contact_centre.simulation import simulate
+
+_LAZY = {
+    "QueueMetrics": "erlang",
+    "agents_for_service_level": "erlang",
+    "erlang_a": "erlang",
+    "erlang_b": "erlang",
+    "erlang_c": "erlang",
+    "agents_by_hour": "intraday",
+    "day_metrics": "intraday",
+    "ContactTable": "results",
+    "SimulationResult": "results",
+    "outcomes_for_contacts": "results",
+    "simulate": "simulation",
+}
+"""Names imported from their module on first use: reading the package's constants (as a
+scenario's validation does) loads neither SciPy (the Erlang formulas) nor SimPy."""
 
 
 def __getattr__(name: str) -> object:
-    """`simulate` is imported on first use, so that reading the package's constants (as a
-    scenario's validation does) does not load SimPy."""
-    if name == "simulate":
-        from sim.support.contact_centre.simulation import simulate
+    if name in _LAZY:
+        import importlib
 
-        return simulate
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -18,16 +18,13 @@ import math
 import re
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sim.errors import EXIT_BAD_INPUT
 from sim.support.contact_centre import _validate as check
-from sim.support.contact_centre.erlang import (
-    QueueMetrics,
-    agents_for_service_level,
-    erlang_a,
-    erlang_c,
-)
-from sim.support.contact_centre.simulation import simulate
+
+if TYPE_CHECKING:
+    from sim.support.contact_centre.erlang import QueueMetrics
 
 __all__ = ["add_parser", "main"]
 
@@ -260,6 +257,8 @@ def _option_message(message: str) -> str:
 
 def _staffing(args: argparse.Namespace) -> int:
     """The fewest agents, up to `MAX_AGENTS`, that reach ``--target-service-level``."""
+    from sim.support.contact_centre.erlang import agents_for_service_level  # loads SciPy
+
     try:
         return agents_for_service_level(
             args.calls_per_hour,
@@ -282,6 +281,9 @@ def _staffing(args: argparse.Namespace) -> int:
 
 def _metrics(args: argparse.Namespace, agents: int) -> QueueMetrics:
     """Metrics of the centre with ``agents`` agents, by the chosen mode."""
+    from sim.support.contact_centre.erlang import erlang_a, erlang_c  # loads SciPy
+    from sim.support.contact_centre.simulation import simulate  # loads SimPy
+
     if args.mode == "simpy":
         hours = DEFAULT_SIMULATED_HOURS if args.hours is None else args.hours
         return simulate(

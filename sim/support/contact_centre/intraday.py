@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from sim.support.contact_centre import _validate as check
 from sim.support.contact_centre.erlang import QueueMetrics, agents_for_service_level
+from sim.support.contact_centre.profiles import FLAT, PROFILES, TYPICAL_WEEKDAY
 
 __all__ = [
     "FLAT",
@@ -35,15 +36,6 @@ __all__ = [
     "day_metrics",
     "hourly_weights",
 ]
-
-TYPICAL_WEEKDAY: tuple[float, ...] = (0.6, 1.1, 1.35, 1.3, 0.95, 1.05, 1.25, 1.1, 0.8, 0.5)
-"""Relative inbound calls in each opening hour of a weekday, 08:00 to 18:00 (mean 1)."""
-
-FLAT: tuple[float, ...] = (1.0,)
-"""The same rate in every opening hour."""
-
-PROFILES: dict[str, tuple[float, ...]] = {"typical_weekday": TYPICAL_WEEKDAY, "flat": FLAT}
-"""The named intraday profiles a scenario may choose."""
 
 MIN_AGENTS = 1
 """Fewest agents on duty in an opening hour, even one expected to bring no calls."""

@@ -1,0 +1,160 @@
+"""Benchmarking the model: timed runs phase by phase, and the machine's yardstick.
+
+`time_runs` runs replications of a scenario one after the other, each built, stepped to the
+horizon and tabled as `sim.run` does, from a model built with ``profile=True``
+(`sim.model.PhaseTimes`, which gives the same results): the wall time of building the model,
+of each phase of `sim.model.CXModel.step()` (`sim.model.PHASES`), of making the tables and
+of the rest adds up to the whole (`Timing`), and the support desk's time, inside the
+``support.serve`` phase, is kept beside it. A customer-month is one active customer for one
+month.
+
+`normal_draw_rate` is the machine's yardstick: standard normal draws per second of numpy's
+default generator on one core. A throughput divided by it (customer-months per normal draw)
+compares machines, and one machine from day to day, better than seconds do: the shared
+machines this project runs on change speed by up to a factor of three.
+
+`cxm bench` (`sim.cli.bench`) reports both; `sim.results.write_profile` writes them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model import DESK, MONTH_START, PHASES, CXModel
+from sim.scenario import Scenario, with_overrides
+
+BUILD = "model.build"
+"""Building the model: the market, its network, the firm, the engine (`CXModel(...)`)."""
+TABLES = "results.tables"
+"""Making a finished run's tables (time series, touchpoints, segments), as `sim.run` does."""
+OTHER = "other"
+"""The rest of the timed wall time: the loop over months, Mesa's step bookkeeping, the
+progress bar."""
+YARDSTICK_SECONDS = 0.5
+"""How long the yardstick draws normals, seconds."""
+YARDSTICK_BLOCK = 1_000_000
+"""Normals drawn per call while measuring the yardstick."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Consecutive runs of one scenario, timed phase by phase.
+
+    Attributes:
+        runs: how many runs.
+        market_size: people in the market.
+        months: months of each run.
+        seconds: wall time of all the runs (building, months, tables), seconds.
+        customer_months: active customers at the start of each month, summed over months
+            and runs.
+        phases: `BUILD`, `sim.model.MONTH_START`, each phase of `sim.model.PHASES`,
+            `TABLES` and `OTHER` → seconds; they add up to `seconds`.
+        calls: the same keys → how many times each ran.
+        desk_seconds: the support desk's `serve` (`sim.model.DESK`), part of the
+            ``support.serve`` phase, seconds.
+    """
+
+    runs: int
+    market_size: int
+    months: int
+    seconds: float
+    customer_months: int
+    phases: dict[str, float]
+    calls: dict[str, int]
+    desk_seconds: float
+
+    def shares(self) -> dict[str, float]:
+        """Each of `phases` as a share of `seconds` (they sum to 1)."""
+        return {name: seconds / self.seconds for name, seconds in self.phases.items()}
+
+    def phase_table(self) -> dict[str, dict[str, float | int]]:
+        """Phase → seconds, share and calls, for a profile file."""
+        shares = self.shares()
+        return {
+            name: {"seconds": seconds, "share": shares[name], "calls": self.calls[name]}
+            for name, seconds in self.phases.items()
+        }
+
+
+def time_runs(
+    scenario: Scenario,
+    runs: int,
+    seed: int,
+    engine: str = "vector",
+    progress: Callable[[int], object] | None = None,
+) -> Timing:
+    """Run replications 0 to `runs` − 1 of `scenario` one after the other, each built,
+    stepped to the horizon and tabled as `sim.run` does, with the phases timed
+    (`sim.model.CXModel` with ``profile=True``); `progress` is called with 1 per month."""
+    phases = dict.fromkeys((BUILD, MONTH_START, *PHASES, TABLES), 0.0)
+    calls = dict.fromkeys(phases, 0)
+    desk = customer_months = 0
+    start = time.perf_counter()
+    for replication in range(runs):
+        begun = time.perf_counter()
+        model = CXModel(
+            scenario, seed=seed, replication=replication, engine=engine, history=False,
+            profile=True,
+        )  # fmt: skip
+        built = time.perf_counter()
+        while model.running:
+            model.step()
+            if progress is not None:
+                progress(1)
+        stepped = time.perf_counter()
+        series = model.recorder.timeseries()
+        model.recorder.touchpoint_table()
+        model.recorder.segment_table()
+        phases[BUILD] += built - begun
+        phases[TABLES] += time.perf_counter() - stepped
+        times = model.phase_times
+        assert times is not None  # built with profile=True
+        for name in (MONTH_START, *PHASES):
+            phases[name] += times.seconds[name]
+            calls[name] += times.calls[name]
+        desk += times.seconds[DESK]
+        calls[BUILD] += 1
+        calls[TABLES] += 1
+        customer_months += int(series["active_start"].sum())
+    seconds = time.perf_counter() - start
+    phases[OTHER] = max(seconds - sum(phases.values()), 0.0)
+    calls[OTHER] = runs
+    return Timing(
+        runs=runs,
+        market_size=scenario.market.size,
+        months=scenario.months,
+        seconds=seconds,
+        customer_months=customer_months,
+        phases=phases,
+        calls=calls,
+        desk_seconds=desk,
+    )
+
+
+def normal_draw_rate(seconds: float = YARDSTICK_SECONDS, block: int = YARDSTICK_BLOCK) -> float:
+    """The machine's yardstick: standard normal draws per second of numpy's default
+    generator (PCG64, ziggurat) on one core, drawing blocks of `block` into one buffer for
+    at least `seconds`."""
+    rng = np.random.default_rng(0)
+    buffer = np.empty(block)
+    rng.standard_normal(out=buffer)  # the first call touches the buffer's pages
+    draws = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        rng.standard_normal(out=buffer)
+        draws += block
+    return draws / elapsed
+
+
+def bench_scenario(base: Scenario, size: int, months: int) -> Scenario:
+    """`base` with a market of `size` people, run for `months`, and its contact centre
+    staffed for that market, as the firm would (a fixed headcount in proportion to it)."""
+    changes: dict[str, object] = {"market.size": size, "months": months}
+    agents = base.support.contact_centre.agents
+    if agents != "auto":
+        changes["support.contact_centre.agents"] = max(round(agents * size / base.market.size), 1)
+    return with_overrides(base, changes)
