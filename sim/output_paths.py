@@ -54,7 +54,7 @@ RESULT_FILES = re.compile(
     r"|runs|sensitivity)\.parquet|compare_summary\.csv|summary\.json|manifest\.json"
     r"|comparison\.xlsx"
     r"|discovery\.json|forest\.png|timeseries_\w+\.png"
-    r"|optimised\.yaml|(splits|gains|history)\.csv"
+    r"|optimised\.yaml|(splits|gains|history|across_sets)\.csv"
     r"|uncertainty_summary\.csv|uncertainty_sets\.(parquet|csv)|tornado\.csv"
     r"|tornado_[\w.-]+\.png|(npv|roi)_distribution\.png"
     r"|profile_(small|big)\.json|profile_small\.(prof|txt)"

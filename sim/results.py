@@ -377,12 +377,27 @@ def write_allocation(
     `overwrite`): ``optimised.yaml`` (the scenario of the best split, runnable),
     ``splits.csv`` (each reported split's shares and objective), ``gains.csv`` (the best
     split against the base, the even split and the best single capability, paired 95%
-    intervals), ``history.csv`` (every evaluation in order) and ``manifest.json``."""
+    intervals), ``history.csv`` (every evaluation in order) and ``manifest.json``; across
+    uncertain assumptions also ``across_sets.csv`` (each split's measures in each parameter
+    set), and the manifest records the uncertainty file's path, content and sha256, the sets
+    drawn and the design's seed sequence."""
     with replace_directory(out_dir, overwrite) as staging:
         (staging / "optimised.yaml").write_text(result.scenario.to_yaml())
         result.splits.rename_axis("split").reset_index().to_csv(staging / "splits.csv", index=False)
         result.gains.to_csv(staging / "gains.csv", index=False)
         result.history.to_csv(staging / "history.csv", index=False)
+        uncertain: dict[str, Any] = {}
+        if result.assumptions is not None and result.across_sets is not None:
+            result.across_sets.to_csv(staging / "across_sets.csv", index=False)
+            sets = result.assumptions
+            uncertain = {
+                "uncertainty_file": sets.uncertainty.source,
+                "uncertainty": sets.uncertainty.content,
+                "uncertainty_sha256": sets.uncertainty.sha256,
+                "samples": sets.samples,
+                "design": sets.design,
+                "design_seed_sequence": sets.design_seed,
+            }
         manifest = {
             "kind": "allocation",
             "scenario": result.scenario.name,
@@ -399,7 +414,8 @@ def write_allocation(
             "replications": result.replications,
             "seed": result.seed,
             "common_random_numbers": True,
-        } | provenance(started, finished, command)
+        }
+        manifest |= uncertain | provenance(started, finished, command)
         _write_json(staging / "manifest.json", manifest)
     return Path(out_dir)
 

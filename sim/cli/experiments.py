@@ -265,6 +265,23 @@ def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
         "--search", type=int, default=0, metavar="K",
         help="random splits added to the start design (default 0)",
     )  # fmt: skip
+    optimise.add_argument(
+        "--uncertain",
+        type=Path,
+        metavar="FILE",
+        help="optimise across the uncertain assumptions of FILE (e.g. "
+        "scenarios/uncertainty/firm_effects.yaml): every split and the base run in each of "
+        "its Latin-hypercube parameter sets, on the same random numbers, and the objective is "
+        "the mean over the sets; prints the best split's median and 5-95%% range across them "
+        "and how often it beats the even split and the best single capability, and writes "
+        "across_sets.csv too",
+    )
+    optimise.add_argument(
+        "--samples",
+        type=int,
+        metavar="N",
+        help="with --uncertain: parameter sets to draw, at least 2 (default: the file's)",
+    )
     add_execution_options(optimise, "evaluations of fewer than {n} replications")
     add_out_options(optimise, "results/optimise-<name>/")
     add_quiet_option(optimise)
@@ -415,6 +432,10 @@ def optimise_command(args: argparse.Namespace) -> int:
     from sim.experiments import optimise as optimisation
     from sim.scenario import load_scenario, with_overrides
 
+    if args.samples is not None and args.uncertain is None:
+        raise OptionError(
+            "samples", "only with {uncertain} FILE (the sets are drawn from it)", ("uncertain",)
+        )
     execution = execution_options(args)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.months is not None:
@@ -439,6 +460,8 @@ def optimise_command(args: argparse.Namespace) -> int:
                 max_evaluations=args.max_evaluations,
                 search=args.search,
                 progress=progress,
+                uncertainty=args.uncertain,
+                samples=args.samples,
                 **execution,
             )
         results.write_allocation(
@@ -495,10 +518,11 @@ def format_allocation(result: optimisation.AllocationResult) -> str:
     shown = {"profit_npv": "{:+,.0f} cu", "roi": "{:+.4f}", "retention_of_initial": "{:+.4f}"}
     number = shown[measure].format
     gains = result.gains.set_index(["reference", "metric"])
+    sets = "" if result.assumptions is None else f" × {result.assumptions.samples} sets"
     lines = [
         f"{result.scenario.name}: {result.evaluations} splits × {result.replications} "
-        f"replications, seed {result.seed}; budget {result.budget_per_month * 12:,.0f} cu a "
-        f"year, months {result.start_month}–{result.end_month}",
+        f"replications{sets}, seed {result.seed}; budget {result.budget_per_month * 12:,.0f} cu "
+        f"a year, months {result.start_month}–{result.end_month}",
         "best split: " + ", ".join(f"{c} {s:.1%}" for c, s in result.allocation.items() if s > 0),
     ]
     base = gains.loc[(optimisation.BASE, measure)]
@@ -517,11 +541,48 @@ def format_allocation(result: optimisation.AllocationResult) -> str:
             f"  better than {reference} by {number(row.difference)} "
             f"[{number(row.ci_low)}, {number(row.ci_high)}] ({measure})"
         )
+    if result.assumptions is not None:
+        return "\n".join(lines + _across_assumptions(result, measure, number))
     lines.append(
         "intervals: paired 95% over the replications, random noise only (not uncertainty "
         "in the model's assumptions); every split ran on the same random numbers"
     )
     return "\n".join(lines)
+
+
+def _across_assumptions(
+    result: optimisation.AllocationResult, measure: str, number: Callable[[float], str]
+) -> list[str]:
+    """The best split's objective across the sets of uncertain assumptions, how often it
+    beats the even split and the best single capability, and how to read noise against
+    the spread."""
+    from sim.experiments import optimise as optimisation
+
+    assert result.assumptions is not None
+    n = result.assumptions.samples
+    file = shown_path(Path(result.assumptions.uncertainty.source).absolute())
+    splits = result.splits
+    best = splits.loc[optimisation.OPTIMISED]
+    lines = [
+        f"across {n} sets of the uncertain assumptions in {file} (the objective is their mean):",
+        f"  the best split's {measure} against no budget, set by set: median "
+        f"{number(best['median'])}, 5–95% [{number(best['p05'])}, {number(best['p95'])}]",
+    ]
+    single = f"{optimisation.SINGLE}{result.best_single}"
+    for reference, label in ((optimisation.EVEN, "even"), (single, "the best single capability")):
+        if reference == single and result.allocation[result.best_single] >= 1.0:
+            lines.append(f"  the best split is {reference} itself")
+            continue
+        share = splits.loc[reference, "probability_beaten"]
+        lines.append(
+            f"  beats {reference} in {round(share * n)} of {n} sets (P(beats {label}) {share:.2f})"
+        )
+    lines.append(
+        f"intervals: paired 95% over the replications of the differences averaged over the {n} "
+        f"sets, random noise only; 5–95% is the spread across the {n} sets of assumptions. "
+        + NOISE_AND_SPREAD
+    )
+    return lines
 
 
 def format_sweep(result: SweepResult, seconds: float) -> str:
@@ -589,6 +650,12 @@ UNCERTAIN_LABELS = {
     "nps_true": "Δ NPS (true)",
 }
 """How ``cxm compare --uncertain`` names the metrics it summarises."""
+NOISE_AND_SPREAD = (
+    "The first says how precisely the runs answered with the assumptions held fixed; the "
+    "second is what 'how sure are we' means."
+)
+"""How ``cxm compare --uncertain`` and ``cxm optimise --uncertain`` tell the noise interval
+from the spread across assumptions."""
 
 
 def uncertain_compare_command(
@@ -686,9 +753,8 @@ def format_uncertain(result: UncertainComparison, file: str) -> str:
         "",
         f"{base} itself has the highest profit NPV in {base_best} of {n} sets",
         f"noise ± is half the paired 95% interval of {r} replications at the median "
-        f"assumptions; 5–95% is the spread across the {n} sets of assumptions in {file}. The "
-        "first says how precisely the runs answered for one set of assumptions; the second "
-        "is what 'how sure are we' means.",
+        f"assumptions; 5–95% is the spread across the {n} sets of assumptions in {file}. "
+        + NOISE_AND_SPREAD,
     ]
     return "\n".join(lines)
 

@@ -57,6 +57,11 @@ rounded split is simulated once and counted as one evaluation. The replications 
 tasks of `sim.experiments.parallel` on one pool opened for the whole search, and are
 assembled in replication order, so the search takes the same path and ends at the same
 split for any workers.
+
+**Uncertain assumptions.** With an uncertainty file (``uncertainty``), every split and the
+base run in each of its drawn parameter sets, and the objective is the mean over the sets
+of the split's mean paired difference: the split best *across* the assumptions nobody has
+calibrated, with their spread set beside it (`sim.experiments.optimise_uncertain`).
 """
 
 from __future__ import annotations
@@ -80,7 +85,15 @@ from sim.choices import OBJECTIVES
 from sim.errors import CXMError, OptionError, check_whole
 from sim.experiments import parallel
 from sim.experiments.calibrate import check_options as check_counts
+from sim.experiments.optimise_uncertain import (
+    AssumptionSets,
+    across_sets_table,
+    averaged_run,
+    draw_assumptions,
+    spread_table,
+)
 from sim.experiments.runs import Comparison, RunResult, paired_comparison, replicate
+from sim.experiments.uncertainty import Uncertainty
 from sim.scenario import Scenario, with_overrides
 from sim.scenario.fields import SHARE_TOLERANCE
 from sim.scenario.firm import CAPABILITIES
@@ -132,21 +145,29 @@ class AllocationResult:
         objective: the objective maximised, a key of `OBJECTIVES`.
         value: the objective at the best split: the mean over replications of its paired
             measure against the scenario without the budget (cu for ``npv``; cu per cu for
-            ``roi``; share 0–1 for ``retention``).
+            ``roi``; share 0–1 for ``retention``); with `assumptions`, the mean over the sets
+            of that mean in each set.
         comparison: the paired comparison (as `sim.compare` returns it) of the scenario
             without the budget (`BASE`) against the best split (`OPTIMISED`), the even split
             (`EVEN`), each capability alone (``only_<capability>``), the scenario's own split
             (`OWN`, when it differs from the even one) and each named candidate; the same
-            runs the search made, no new ones.
+            runs the search made, no new ones. With `assumptions`, of the runs averaged over
+            the sets (`sim.experiments.optimise_uncertain.averaged_run`).
         gains: how much better the best split is, one row per reference × measure:
             ``reference`` (`BASE`, `EVEN` or the best ``only_<capability>``), ``metric`` (the
             objective's measure first, then `REPORTED`), ``optimised`` and ``reference_mean``
             (their means; for ROI against the base, the base has none), ``difference``
             (mean paired difference optimised − reference, on the same replications),
-            ``ci_low``/``ci_high`` (its 95 % t-interval) and ``n``.
+            ``ci_low``/``ci_high`` (its 95 % t-interval) and ``n``. With `assumptions`, the
+            differences are averaged over the sets replication by replication: the interval
+            is the noise of the replications with the sets held fixed, not the spread across
+            the sets (that is in `splits` and `across_sets`).
         best_single: the capability that does best alone (by the objective).
         splits: one row per split of `comparison` (indexed by its name, in the comparison's
-            order): each capability's share and the ``objective``.
+            order): each capability's share and the ``objective``; with `assumptions` also
+            the objective's ``median``, ``p05`` and ``p95`` across the sets and
+            ``probability_beaten``, the share of sets in which the best split beats this one
+            (`sim.experiments.optimise_uncertain.spread_table`).
         history: one row per evaluation, in order: ``evaluation`` (from 1), ``stage``
             (``start`` or ``search``), ``name``, each capability's share, the mean paired
             ``profit_npv``, ``roi`` and ``retention_of_initial`` against the base, and the
@@ -155,8 +176,13 @@ class AllocationResult:
         budget_per_month: the budget, cu per month.
         start_month, end_month: the months the budget is spent, inclusive.
         capabilities: the capabilities searched, in order.
-        replications: runs per evaluation, on `seed`.
+        replications: runs per evaluation (in each set), on `seed`.
         seed: the seed of every evaluation.
+        assumptions: the parameter sets of the uncertain assumptions averaged over (None:
+            the assumptions as the scenario has them).
+        across_sets: with `assumptions`, one row per set × split of `splits`: ``set``,
+            ``split``, each assumption's value, and the split's mean paired ``profit_npv``,
+            ``roi``, ``retention_of_initial`` and ``objective`` in that set; else None.
     """
 
     scenario: Scenario
@@ -175,6 +201,8 @@ class AllocationResult:
     capabilities: tuple[str, ...]
     replications: int
     seed: int
+    assumptions: AssumptionSets | None = None
+    across_sets: pd.DataFrame | None = None
 
 
 def optimise_allocation(
@@ -193,6 +221,8 @@ def optimise_allocation(
     workers: int | None = None,
     scheduler: str | None = None,
     *,
+    uncertainty: Uncertainty | str | Path | None = None,
+    samples: int | None = None,
     dashboard: bool = False,
     tls_ca_file: str | Path | None = None,
     tls_cert: str | Path | None = None,
@@ -227,11 +257,19 @@ def optimise_allocation(
             `sim.experiments.parallel.SERIAL_BELOW` replications run in this process; 1: in
             this process).
         scheduler: address of a running Dask scheduler instead of local workers.
+        uncertainty: uncertain assumptions to optimise across (an `Uncertainty` or the path
+            of an uncertainty file, as for ``cxm compare --uncertain``): every split and the
+            base run in each of its drawn sets, and the objective is the mean over the sets
+            (see `sim.experiments.optimise_uncertain`). Its seed, if it has one, is the
+            default `seed`.
+        samples: parameter sets to draw from `uncertainty`, at least 2 (default: the file's).
         dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute`.
 
     Raises:
         CXMError: (an `OptionError` naming the option) a bad budget, months, capability,
-            objective, count, seed, candidate or execution option, before anything runs.
+            objective, count, seed, candidate or execution option, `samples` without
+            `uncertainty`; (a `ScenarioError`) a bad uncertainty file or an assumption
+            inside ``firm.budget``; all before anything runs.
     """
     check_counts(replications, None, max_evaluations, seed)
     tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
@@ -243,6 +281,20 @@ def optimise_allocation(
     chosen = _capabilities(capabilities)
     per_month, start, end = _budget(scenario, budget_per_month, start_month, end_month)
     search = check_whole("search", search, 0, 1000)
+    budget = {"per_month": per_month, "start_month": start, "end_month": end}
+    base = with_overrides(scenario, {"name": BASE, "firm.budget": {"per_month": 0.0}})
+    assumptions = None
+    if uncertainty is not None:
+        even = dict(zip(chosen, rounded(np.full(len(chosen), 1.0 / len(chosen))), strict=True))
+        budgeted = with_overrides(scenario, {"firm.budget": budget | {"allocation": even}})
+        assumptions = draw_assumptions(
+            base, budgeted, uncertainty, samples, replications, seed, max_evaluations
+        )
+        seed = assumptions.seed
+    elif samples is not None:
+        raise OptionError(
+            "samples", "only with {uncertainty} (the sets are drawn from it)", ("uncertainty",)
+        )
     seed = scenario.seed if seed is None else int(seed)
     design = _start_design(scenario, chosen, candidates, search, seed)
     distinct = len({split for _, split in design})
@@ -256,15 +308,14 @@ def optimise_allocation(
             + (", the random splits" if search else "")
             + ")",
         )
-    budget = {"per_month": per_month, "start_month": start, "end_month": end}
-    base = with_overrides(scenario, {"name": BASE, "firm.budget": {"per_month": 0.0}})
     search_state = _Search(
         scenario, base, budget, chosen, OBJECTIVES[objective], replications, seed, progress,
-        max_evaluations,
+        max_evaluations, assumptions,
     )  # fmt: skip
     # without a worker count, evaluations of few replications run in this process (as in
     # calibration); with one, the cluster is sized for the start design's job, the largest
-    tasks = replications if workers is None else (distinct + 1) * replications
+    runs = replications * (1 if assumptions is None else assumptions.samples)
+    tasks = runs if workers is None else (distinct + 1) * runs
     with parallel.pool(workers, scheduler, tasks, dashboard=dashboard, **tls) as where:
         search_state.pool = where
         search_state.start(design)
@@ -277,7 +328,11 @@ class _BudgetSpentError(Exception):
 
 
 class _Search:
-    """The state of one search: the base run, every split evaluated, the best so far."""
+    """The state of one search: the base run, every split evaluated, the best so far.
+
+    Each split runs once in each parameter set of `assumptions` (once as it is without
+    them); runs are kept as lists, one run per set.
+    """
 
     def __init__(
         self,
@@ -290,6 +345,7 @@ class _Search:
         seed: int,
         progress: Progress | None,
         max_evaluations: int,
+        assumptions: AssumptionSets | None = None,
     ) -> None:
         self.scenario = scenario
         self.base = base
@@ -300,11 +356,14 @@ class _Search:
         self.seed = seed
         self.progress = progress
         self.max_evaluations = max_evaluations
+        self.assumptions = assumptions
         self.pool: parallel.Pool | None = None
-        self.base_run: RunResult | None = None
+        self.base_runs: list[RunResult] | None = None
         self.rows: list[dict[str, Any]] = []
         self.values: dict[tuple[float, ...], float] = {}
-        self.runs: dict[tuple[float, ...], RunResult] = {}
+        self.per_set: dict[tuple[float, ...], pd.DataFrame] = {}
+        """Each split's measures in each set (one row per set)."""
+        self.runs: dict[tuple[float, ...], list[RunResult]] = {}
         """Runs kept: the start design's and the best so far."""
         self.named: list[tuple[str, tuple[float, ...]]] = []
         """The start design's names and splits, in order."""
@@ -314,6 +373,10 @@ class _Search:
         allocation = {c: s for c, s in zip(self.capabilities, shares, strict=True) if s > 0}
         budget = self.budget | {"allocation": allocation}
         return with_overrides(self.scenario, {"name": name, "firm.budget": budget})
+
+    def in_sets(self, scenario: Scenario) -> tuple[Scenario, ...]:
+        """`scenario` in each parameter set (itself alone without uncertain assumptions)."""
+        return (scenario,) if self.assumptions is None else self.assumptions.in_sets(scenario)
 
     def evaluate(self, points: Sequence[tuple[str, tuple[float, ...]]], stage: str) -> None:
         """Simulate the splits not yet evaluated (one job) and record each."""
@@ -325,19 +388,31 @@ class _Search:
         if len(self.values) + len(new) > self.max_evaluations:
             raise _BudgetSpentError
         scenarios = [self.scenario_for(name, key) for key, name in new]
-        if self.base_run is None:
+        if self.base_runs is None:
             scenarios.insert(0, self.base)
-        done = replicate(self.pool, scenarios, self.replications, self.seed)
-        if self.base_run is None:
-            self.base_run, done = done[0], done[1:]
-        for (key, name), run in zip(new, done, strict=True):
-            means = paired_comparison([self.base_run, run]).paired.mean(numeric_only=True)
+        grid = [applied for scenario in scenarios for applied in self.in_sets(scenario)]
+        flat = replicate(self.pool, grid, self.replications, self.seed)
+        width = len(flat) // len(scenarios)
+        done = [flat[i : i + width] for i in range(0, len(flat), width)]
+        if self.base_runs is None:
+            self.base_runs, done = done[0], done[1:]
+        for (key, name), runs in zip(new, done, strict=True):
+            # the mean paired difference in each set, then the mean over the sets
+            per_set = pd.DataFrame(
+                [
+                    paired_comparison([base, run]).paired.mean(numeric_only=True)
+                    for base, run in zip(self.base_runs, runs, strict=True)
+                ]
+            )
+            means = per_set.mean()
             value = float(means[self.metric])
             value = value if math.isfinite(value) else -math.inf
             self.values[key] = value
+            measures = per_set[list(OBJECTIVES.values())]
+            self.per_set[key] = measures.assign(objective=per_set[self.metric])
             better = self.best is None or _beats(value, self.values[self.best])
             if stage == "start" or better:
-                self.runs[key] = run
+                self.runs[key] = runs
             if better:
                 if self.best is not None and self.best not in dict(self.named).values():
                     self.runs.pop(self.best, None)
@@ -390,7 +465,7 @@ class _Search:
             )
 
     def result(self, objective: str) -> AllocationResult:
-        assert self.best is not None and self.base_run is not None
+        assert self.best is not None and self.base_runs is not None
         if not math.isfinite(self.values[self.best]):
             raise CXMError(
                 f"optimise: the objective {objective!r} is undefined for every split tried"
@@ -401,11 +476,21 @@ class _Search:
         description = (
             f"{self.budget['per_month']:,.2f} cu a month in months {self.budget['start_month']}"
             f" to {self.budget['end_month']}, split to maximise {objective} on "
-            f"{self.replications} replications of seed {self.seed}: "
+            f"{self.replications} replications of seed {self.seed}"
+            + (
+                ""
+                if self.assumptions is None
+                else f" in each of {self.assumptions.samples} sets of the uncertain "
+                f"assumptions {self.assumptions.uncertainty.spec.name} (their mean)"
+            )
+            + ": "
             + ", ".join(f"{c} {s:.3f}" for c, s in allocation.items() if s > 0)
         )
         optimised = with_overrides(described, {"description": description})
-        runs = [self.base_run, self._named_run(OPTIMISED, best)]
+        base = self.base_runs[0]
+        if self.assumptions is not None:
+            base = averaged_run(self.base_runs, self.base)
+        runs = [base, self._named_run(OPTIMISED, best)]
         runs += [self._named_run(name, key) for name, key in self.named]
         comparison = paired_comparison(runs)
         k = len(self.capabilities)
@@ -425,6 +510,11 @@ class _Search:
                 for name, key in [(OPTIMISED, best), *self.named]
             ]
         ).set_index("name")
+        across_sets = None
+        if self.assumptions is not None:
+            per_set = {name: self.per_set[key] for name, key in [(OPTIMISED, best), *self.named]}
+            across_sets = across_sets_table(self.assumptions, per_set)
+            splits = splits.join(spread_table(across_sets, OPTIMISED))
         return AllocationResult(
             optimised,
             allocation,
@@ -442,10 +532,15 @@ class _Search:
             self.capabilities,
             self.replications,
             self.seed,
+            self.assumptions,
+            across_sets,
         )
 
     def _named_run(self, name: str, key: tuple[float, ...]) -> RunResult:
-        run = self.runs[key]
+        """The split's run named `name`; with uncertain assumptions, averaged over the sets."""
+        if self.assumptions is not None:
+            return averaged_run(self.runs[key], self.scenario_for(name, key))
+        run = self.runs[key][0]
         return dataclasses.replace(run, scenario=with_overrides(run.scenario, {"name": name}))
 
 

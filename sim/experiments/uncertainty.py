@@ -305,7 +305,7 @@ def plan_study(
     design_seed = np.random.SeedSequence(seed, spawn_key=(purpose_key(purposes.UNCERTAIN_DESIGN),))
     design = make_design(uncertainty.parameters, "latin_hypercube", drawn, design_seed)
     sets = (*design.samples, *_one_at_a_time(uncertainty.parameters))
-    grid = tuple(_applied(uncertainty, scenarios, values, k) for k, values in enumerate(sets))
+    grid = tuple(applied(uncertainty, scenarios, values, k) for k, values in enumerate(sets))
     return UncertainStudy(uncertainty, scenarios, replications, seed, design, sets, grid)
 
 
@@ -320,13 +320,19 @@ def _one_at_a_time(parameters: Mapping[str, Parameter]) -> list[dict[str, Any]]:
     return sets
 
 
-def _applied(
+def applied(
     uncertainty: Uncertainty, scenarios: tuple[Scenario, ...], values: dict[str, Any], k: int
 ) -> tuple[Scenario, ...]:
-    applied = []
+    """`scenarios` with the values of parameter set `k` of `uncertainty`.
+
+    Raises:
+        ScenarioError: at ``parameters`` of the uncertainty file, naming the set and the
+            scenario in which its values together are invalid.
+    """
+    done = []
     for scenario in scenarios:
         try:
-            applied.append(with_overrides(scenario, values))
+            done.append(with_overrides(scenario, values))
         except ScenarioError as exc:
             raise ScenarioError(
                 uncertainty.source,
@@ -335,7 +341,7 @@ def _applied(
                 f"parameter set {k} together is not valid in scenario {scenario.name}: at "
                 f"{exc.path}: {exc.allowed}",
             ) from None
-    return tuple(applied)
+    return tuple(done)
 
 
 @dataclass(frozen=True)
