@@ -16,7 +16,8 @@ from test_optimise import THREE, only_technology_matters
 from sim.errors import OptionError, ScenarioError
 from sim.experiments.optimise import BASE, EVEN, OPTIMISED, optimise_allocation
 from sim.experiments.runs import compare
-from sim.experiments.uncertainty import plan_study, uncertainty_from_dict
+from sim.experiments.uncertainty import plan_study
+from sim.experiments.uncertainty_spec import uncertainty_from_dict
 from sim.scenario import Scenario, with_overrides
 
 OPTIONS = {"budget_per_month": 100_000, "capabilities": THREE, "objective": "retention",

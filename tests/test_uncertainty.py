@@ -1,5 +1,5 @@
-"""Comparisons across uncertain assumptions (sim/experiments/uncertainty.py, its figures and
-`cxm compare --uncertain`)."""
+"""Comparisons across uncertain assumptions (sim/experiments/uncertainty.py, the uncertainty
+file of sim/experiments/uncertainty_spec.py, the figures and `cxm compare --uncertain`)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ from sim.experiments.runs import Comparison
 from sim.experiments.uncertainty import (
     SUMMARY_METRICS,
     UncertainComparison,
-    check_scenarios,
     compare_uncertain,
-    load_uncertainty,
     plan_study,
+)
+from sim.experiments.uncertainty_spec import (
+    check_scenarios,
+    load_uncertainty,
     uncertainty_from_dict,
 )
 from sim.plots import uncertainty as figures

@@ -93,7 +93,7 @@ from sim.experiments.optimise_uncertain import (
     spread_table,
 )
 from sim.experiments.runs import Comparison, RunResult, paired_comparison, replicate
-from sim.experiments.uncertainty import Uncertainty
+from sim.experiments.uncertainty_spec import Uncertainty
 from sim.scenario import Scenario, with_overrides
 from sim.scenario.fields import SHARE_TOLERANCE
 from sim.scenario.firm import CAPABILITIES

@@ -3,9 +3,10 @@
 `sim.experiments.optimise` finds the split of a budget that maximises an objective with the
 model's assumptions as they are. Many of those (what a capability level costs, how fast it
 comes and goes, what it is worth to customers; docs/model.md §15.4) nobody has calibrated,
-and the best split may change with them. With an uncertainty file (the same file, design and
-seed as ``cxm compare --uncertain``, `sim.experiments.uncertainty`) the optimiser maximises
-instead the *expected* objective over the assumptions, estimated on a fixed sample of them:
+and the best split may change with them. With an uncertainty file
+(`sim.experiments.uncertainty_spec`; the same file, design and seed as
+``cxm compare --uncertain``, `sim.experiments.uncertainty`) the optimiser maximises instead
+the *expected* objective over the assumptions, estimated on a fixed sample of them:
 
 - ``N`` parameter sets are drawn once, by Latin hypercube from the seed
   (`sim.experiments.uncertainty.plan_study`), before the search starts;
@@ -38,14 +39,8 @@ from sim.errors import OptionError, ScenarioError, check_whole
 from sim.experiments.designs import MAX_DESIGN_SAMPLES
 from sim.experiments.runs import RunResult
 from sim.experiments.sweep_spec import MAX_RUNS
-from sim.experiments.uncertainty import (
-    MIN_SAMPLES,
-    RANGE_PERCENTILES,
-    Uncertainty,
-    applied,
-    load_uncertainty,
-    plan_study,
-)
+from sim.experiments.uncertainty import RANGE_PERCENTILES, applied, plan_study
+from sim.experiments.uncertainty_spec import MIN_SAMPLES, Uncertainty, load_uncertainty
 from sim.scenario import Scenario
 from sim.stats import summarise
 

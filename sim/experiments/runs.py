@@ -31,7 +31,8 @@ from sim.scenario import Scenario
 from sim.stats import mean_interval, summarise, welch_half_width
 
 if TYPE_CHECKING:
-    from sim.experiments.uncertainty import UncertainComparison, Uncertainty
+    from sim.experiments.uncertainty import UncertainComparison
+    from sim.experiments.uncertainty_spec import Uncertainty
 
 Progress = Callable[[int], None]
 """Called with the number of months just simulated."""
@@ -410,7 +411,7 @@ def compare(
     worker count is given), and the tables do not depend on them.
 
     With `uncertainty` (an uncertainty file, or a loaded
-    `sim.experiments.uncertainty.Uncertainty`) the comparison is repeated across parameter
+    `sim.experiments.uncertainty_spec.Uncertainty`) the comparison is repeated across parameter
     sets of its uncertain assumptions (`samples` of them, default the file's) and an
     `UncertainComparison` is returned instead
     (`sim.experiments.uncertainty.compare_uncertain`).
