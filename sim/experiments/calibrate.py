@@ -30,8 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -97,11 +96,7 @@ def calibrate(
     progress: Progress | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    *,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[parallel.ExecutionOptions],
 ) -> CalibrationResult:
     """Fit `free` parameters of `scenario` to `targets`.
 
@@ -121,15 +116,14 @@ def calibrate(
             fewer than `sim.experiments.parallel.SERIAL_BELOW` replications run in this process; 1:
             in this process).
         scheduler: address of a running Dask scheduler instead of local workers.
-        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute`.
+        execution: where Dask runs (`sim.experiments.parallel.ExecutionOptions`).
 
     Raises:
         CXMError: unknown target names, unknown or repeated free paths, missing or bad
             bounds, too few evaluations, or bad execution options.
     """
     check_options(replications, search, max_evaluations, seed)
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
-    parallel.check_options(workers, scheduler, dashboard=dashboard, **tls)
+    parallel.check_options(workers, scheduler, **execution)
     free = list(free)
     if not free or not targets:
         raise OptionError(
@@ -146,7 +140,7 @@ def calibrate(
         raise OptionError(
             "max_evaluations", f"got {max_evaluations}; must exceed the {search} search points by 2"
         )
-    with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
+    with parallel.pool(workers, scheduler, replications, **execution) as where:
 
         def evaluate(values: Mapping[str, Any]) -> float:
             return _objective(scenario, values, targets, replications, seed, where)

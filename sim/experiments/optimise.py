@@ -73,7 +73,7 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -223,10 +223,7 @@ def optimise_allocation(
     *,
     uncertainty: Uncertainty | str | Path | None = None,
     samples: int | None = None,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[parallel.ExecutionOptions],
 ) -> AllocationResult:
     """Find the split of a fixed budget over `capabilities` that maximises `objective`.
 
@@ -263,7 +260,7 @@ def optimise_allocation(
             (see `sim.experiments.optimise_uncertain`). Its seed, if it has one, is the
             default `seed`.
         samples: parameter sets to draw from `uncertainty`, at least 2 (default: the file's).
-        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute`.
+        execution: where Dask runs (`sim.experiments.parallel.ExecutionOptions`).
 
     Raises:
         CXMError: (an `OptionError` naming the option) a bad budget, months, capability,
@@ -272,8 +269,7 @@ def optimise_allocation(
             inside ``firm.budget``; all before anything runs.
     """
     check_counts(replications, None, max_evaluations, seed)
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
-    parallel.check_options(workers, scheduler, dashboard=dashboard, **tls)
+    parallel.check_options(workers, scheduler, **execution)
     if objective not in OBJECTIVES:
         raise OptionError(
             "objective", f"got {objective!r}; use one of {', '.join(map(repr, OBJECTIVES))}"
@@ -316,7 +312,7 @@ def optimise_allocation(
     # calibration); with one, the cluster is sized for the start design's job, the largest
     runs = replications * (1 if assumptions is None else assumptions.samples)
     tasks = runs if workers is None else (distinct + 1) * runs
-    with parallel.pool(workers, scheduler, tasks, dashboard=dashboard, **tls) as where:
+    with parallel.pool(workers, scheduler, tasks, **execution) as where:
         search_state.pool = where
         search_state.start(design)
         search_state.nelder_mead()

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sim.errors import OptionError
 
@@ -59,6 +59,28 @@ TLS_SCHEMES = ("tls", "wss")
 """Schemes whose connections are encrypted with TLS."""
 
 
+class ExecutionOptions(TypedDict, total=False):
+    """Where Dask runs, beyond ``workers`` and ``scheduler``: keyword arguments taken by every
+    function that runs tasks (`execute`, `pool`, `sim.experiments.runs.run`, sweeps,
+    calibration, ...) and read only by this module. A key left out takes its default.
+
+    Attributes:
+        dashboard: bool; start the local cluster's dashboard on 127.0.0.1 (a free port) and
+            print its address to stderr; any job then runs on a local cluster (default
+            False).
+        tls_ca_file, tls_cert, tls_key: str | Path | None; PEM files for a TLS connection to
+            the scheduler: the certificate authority, this client's certificate and its
+            private key (the key may be inside the certificate file). Without them a
+            ``tls://`` address uses Dask's configuration (``distributed.comm.tls``) (default
+            None).
+    """
+
+    dashboard: bool
+    tls_ca_file: str | Path | None
+    tls_cert: str | Path | None
+    tls_key: str | Path | None
+
+
 def execute(
     fn: Callable[[Any, Any], Any],
     shared: Any,
@@ -67,11 +89,7 @@ def execute(
     workers: int | None = None,
     scheduler: str | None = None,
     batch_size: int | None = None,
-    *,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[ExecutionOptions],
 ) -> str:
     """Run ``fn(shared, task)`` for every task and pass each result to `on_result`.
 
@@ -86,12 +104,7 @@ def execute(
             ``tls://10.0.0.5:8786``; excludes `workers`. Its workers must be trusted: results
             are unpickled in this process.
         batch_size: tasks per Dask task (default: small, from the task and worker counts).
-        dashboard: start the local cluster's dashboard on 127.0.0.1 (a free port) and print
-            its address to stderr; any job then runs on a local cluster.
-        tls_ca_file, tls_cert, tls_key: PEM files for a TLS connection to `scheduler`: the
-            certificate authority, this client's certificate and its private key (the key may
-            be inside the certificate file). Without them a ``tls://`` address uses Dask's
-            configuration (``distributed.comm.tls``).
+        execution: where Dask runs (`ExecutionOptions`).
 
     Returns:
         A description of where the tasks ran, e.g. ``"local cluster of 4 workers"``.
@@ -100,11 +113,10 @@ def execute(
         CXMError: bad worker count, or both `workers` and `scheduler` given, a malformed
             scheduler address, missing TLS files, or no scheduler at the address.
     """
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
-    check_options(workers, scheduler, dashboard=dashboard, **tls)
+    check_options(workers, scheduler, **execution)
     if not tasks:
         return "nothing to run"
-    with pool(workers, scheduler, len(tasks), dashboard=dashboard, **tls) as where:
+    with pool(workers, scheduler, len(tasks), **execution) as where:
         return where.execute(fn, shared, tasks, on_result, batch_size)
 
 
@@ -164,28 +176,25 @@ def pool(
     workers: int | None = None,
     scheduler: str | None = None,
     tasks: int | None = None,
-    *,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[ExecutionOptions],
 ) -> Iterator[Pool]:
     """Open where tasks run, for one or several `Pool.execute` calls, and close it at the end
     of the ``with`` block (a local cluster stops; a scheduler's cluster is left running).
 
     Args:
-        workers, scheduler, dashboard, tls_ca_file, tls_cert, tls_key: as in `execute`.
+        workers, scheduler: as in `execute`.
         tasks: the most tasks one `Pool.execute` call will hand over (None: no limit).
             Without a worker count, fewer than `SERIAL_BELOW` run serially in this process,
             and a local cluster has no more workers than this.
+        execution: where Dask runs (`ExecutionOptions`).
 
     Raises:
         CXMError: as `execute`, before anything starts.
     """
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
-    check_options(workers, scheduler, dashboard=dashboard, **tls)
+    check_options(workers, scheduler, **execution)
+    dashboard = execution.get("dashboard", False)
     if scheduler is not None:
-        with _scheduler_client(scheduler, _security(**tls)) as client:
+        with _scheduler_client(scheduler, _security(execution)) as client:
             yield from _open_while(Pool(f"scheduler {scheduler}", client))
     elif _serial(workers, tasks, dashboard):
         yield from _open_while(Pool("serial"))
@@ -224,6 +233,9 @@ def check_options(
     """Reject bad execution options before any work: a bad worker count, a worker count
     together with a scheduler, a malformed scheduler address, a dashboard without a local
     cluster, TLS files without a TLS scheduler address, or TLS files that do not exist.
+
+    The keyword arguments are the keys of `ExecutionOptions`; every function that takes
+    those passes them here first, so a misspelt one is refused (a `TypeError`) before any work.
 
     Raises:
         CXMError: naming the option, the value and what is allowed.
@@ -290,16 +302,19 @@ def check_scheduler_address(address: str) -> str:
     return scheme
 
 
-def _security(
-    tls_ca_file: str | Path | None, tls_cert: str | Path | None, tls_key: str | Path | None
-) -> Any:
-    """Dask `Security` requiring encryption with the given files, or None without files."""
-    if tls_ca_file is None and tls_cert is None and tls_key is None:
+def _security(execution: ExecutionOptions) -> Any:
+    """Dask `Security` requiring encryption with the TLS files of `execution`, or None
+    without files."""
+    files = {
+        "tls_ca_file": execution.get("tls_ca_file"),
+        "tls_client_cert": execution.get("tls_cert"),
+        "tls_client_key": execution.get("tls_key"),
+    }
+    given = {name: str(path) for name, path in files.items() if path is not None}
+    if not given:
         return None
     from distributed.security import Security
 
-    files = {"tls_ca_file": tls_ca_file, "tls_client_cert": tls_cert, "tls_client_key": tls_key}
-    given = {name: str(path) for name, path in files.items() if path is not None}
     return Security(require_encryption=True, **given)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Unpack
 
 import numpy as np
 import pandas as pd
@@ -303,10 +303,7 @@ def run(
     *,
     customer_log: bool = False,
     force: bool = False,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[parallel.ExecutionOptions],
 ) -> RunResult:
     """Run a scenario for several replications.
 
@@ -327,7 +324,7 @@ def run(
             other tables are the same with or without it.
         force: keep the customer log even when its estimated size exceeds
             `sim.customer_log.LOG_LIMIT_BYTES`.
-        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute`.
+        execution: where Dask runs (`sim.experiments.parallel.ExecutionOptions`).
 
     Raises:
         ValueError: fewer than one replication.
@@ -340,8 +337,7 @@ def run(
     )
     seed = scenario.seed if seed is None else int(seed)
     check_customer_log(scenario, replications, customer_log, force)
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
-    with parallel.pool(workers, scheduler, replications, dashboard=dashboard, **tls) as where:
+    with parallel.pool(workers, scheduler, replications, **execution) as where:
         return replicate(where, [scenario], replications, seed, engine, progress, customer_log)[0]
 
 
@@ -395,20 +391,18 @@ def compare(
     progress: Progress | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
     uncertainty: Uncertainty | str | Path | None = None,
     samples: int | None = None,
+    **execution: Unpack[parallel.ExecutionOptions],
 ) -> Comparison | UncertainComparison:
     """Run base and alternatives with common random numbers; paired differences.
 
     Every scenario runs replication r on the same stream of the same seed (the base's seed
     unless given), so each difference is paired by replication. Each scenario ×
-    replication is one task; `workers`, `scheduler`, `dashboard` and the TLS files are as
-    in `run` (fewer than `sim.experiments.parallel.SERIAL_BELOW` tasks run in this process unless a
-    worker count is given), and the tables do not depend on them.
+    replication is one task; `workers`, `scheduler` and `execution` (where Dask runs,
+    `sim.experiments.parallel.ExecutionOptions`) are as in `run` (fewer than
+    `sim.experiments.parallel.SERIAL_BELOW` tasks run in this process unless a worker count is
+    given), and the tables do not depend on them.
 
     With `uncertainty` (an uncertainty file, or a loaded
     `sim.experiments.uncertainty_spec.Uncertainty`) the comparison is repeated across parameter
@@ -435,10 +429,7 @@ def compare(
             progress=progress,
             workers=workers,
             scheduler=scheduler,
-            dashboard=dashboard,
-            tls_ca_file=tls_ca_file,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
+            **execution,
         )
     if samples is not None:
         raise OptionError("samples", "only with {uncertainty}", ("uncertainty",))
@@ -449,9 +440,8 @@ def compare(
     )
     seed = base.seed if seed is None else int(seed)
     scenarios = [base, *alternatives]
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
     tasks = len(scenarios) * replications
-    with parallel.pool(workers, scheduler, tasks, dashboard=dashboard, **tls) as where:
+    with parallel.pool(workers, scheduler, tasks, **execution) as where:
         runs = replicate(where, scenarios, replications, seed, engine, progress)
     return paired_comparison(runs)
 

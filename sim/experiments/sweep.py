@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -138,11 +138,7 @@ def run_sweep(
     progress: Progress | None = None,
     command: list[str] | None = None,
     overwrite: bool = False,
-    *,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[parallel.ExecutionOptions],
 ) -> SweepResult:
     """Run a sweep and write its result directory.
 
@@ -158,8 +154,7 @@ def run_sweep(
         progress: called with (runs done, runs in the sweep) as runs finish.
         command: the command line, for the manifest.
         overwrite: run again and replace a finished sweep in `out`.
-        dashboard, tls_ca_file, tls_cert, tls_key: as in `sim.experiments.parallel.execute` (the
-            local cluster's dashboard; TLS files for `scheduler`).
+        execution: where Dask runs (`sim.experiments.parallel.ExecutionOptions`).
 
     Raises:
         ScenarioError: the sweep file is invalid (nothing is written).
@@ -173,13 +168,7 @@ def run_sweep(
         sweep = sweep_from_dict(spec)
     else:
         sweep = load_sweep(spec)
-    options = {
-        "dashboard": dashboard,
-        "tls_ca_file": tls_ca_file,
-        "tls_cert": tls_cert,
-        "tls_key": tls_key,
-    }
-    parallel.check_options(workers, scheduler, **options)
+    parallel.check_options(workers, scheduler, **execution)
     out = sweep_out_dir(sweep, out)
     with claim(out, "sweep", overwrite) as held:
         started = datetime.now(UTC)
@@ -201,8 +190,8 @@ def run_sweep(
                 progress(len(done), sweep.size)
 
         try:
-            execution = parallel.execute(
-                evaluate_run, sweep.context, missing, keep, workers, scheduler, **options
+            where = parallel.execute(
+                evaluate_run, sweep.context, missing, keep, workers, scheduler, **execution
             )
         except BaseException:
             if fresh and not done:
@@ -214,11 +203,9 @@ def run_sweep(
         sensitivity = _sensitivity(sweep, runs)
         finished = datetime.now(UTC)
         counts = {"total": sweep.size, "executed": len(missing), "reused": reused}
-        manifest = _manifest(sweep, runs, counts, execution, started, finished, command)
+        manifest = _manifest(sweep, runs, counts, where, started, finished, command)
         results.write_sweep(out, runs, sensitivity, timeseries, manifest)
-        return SweepResult(
-            sweep, runs, sensitivity, timeseries, out, len(missing), reused, execution
-        )
+        return SweepResult(sweep, runs, sensitivity, timeseries, out, len(missing), reused, where)
 
 
 def sweep_out_dir(sweep: Sweep, out: str | Path | None) -> Path:

@@ -38,7 +38,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -259,7 +259,8 @@ def run_study(
 ) -> UncertainComparison:
     """Run every scenario × set × replication of a study on common random numbers and
     summarise it. Each run is one task of `sim.experiments.parallel`; `workers`,
-    `scheduler`, `dashboard` and the TLS files are as in `sim.experiments.runs.run`, and the
+    `scheduler`, `dashboard` and the TLS files (the keys of
+    `sim.experiments.parallel.ExecutionOptions`) are as in `sim.experiments.runs.run`, and the
     tables do not depend on them.
 
     Raises:
@@ -292,15 +293,12 @@ def compare_uncertain(
     progress: Progress | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    dashboard: bool = False,
-    tls_ca_file: str | Path | None = None,
-    tls_cert: str | Path | None = None,
-    tls_key: str | Path | None = None,
+    **execution: Unpack[parallel.ExecutionOptions],
 ) -> UncertainComparison:
     """Compare alternatives with a base across uncertain assumptions: `plan_study`, then
-    `run_study` (see there for the arguments and errors)."""
-    tls = {"tls_ca_file": tls_ca_file, "tls_cert": tls_cert, "tls_key": tls_key}
-    parallel.check_options(workers, scheduler, dashboard=dashboard, **tls)
+    `run_study` (see there for the arguments and errors); `execution`: where Dask runs
+    (`sim.experiments.parallel.ExecutionOptions`)."""
+    parallel.check_options(workers, scheduler, **execution)
     study = plan_study(
         base,
         *alternatives,
@@ -309,7 +307,7 @@ def compare_uncertain(
         replications=replications,
         seed=seed,
     )
-    return run_study(study, engine, progress, workers, scheduler, dashboard, **tls)
+    return run_study(study, engine, progress, workers, scheduler, **execution)
 
 
 def _differences(comparison: Comparison) -> pd.DataFrame:
