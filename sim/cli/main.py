@@ -287,26 +287,16 @@ def _compare(args: argparse.Namespace) -> int:
                 progress=bar.update,
                 **execution,
             )
-        if args.plot:
-            write_comparison_with_figures(
-                comparison,
-                out,
-                started,
-                datetime.now(UTC),
-                args.command_line,
-                args.overwrite,
-                args.excel,
-            )
-        else:
-            results.write_comparison(
-                comparison,
-                out,
-                started,
-                datetime.now(UTC),
-                args.command_line,
-                args.overwrite,
-                args.excel,
-            )
+        write = write_comparison_with_figures if args.plot else results.write_comparison
+        write(
+            comparison,
+            out,
+            started,
+            datetime.now(UTC),
+            args.command_line,
+            args.overwrite,
+            args.excel,
+        )
     print(
         f"{len(alternatives)} alternative(s) against {base.name}: {replications} paired "
         f"replications × {base.months} months, seed {comparison.runs[0].seed}"
