@@ -68,6 +68,7 @@ from sim.metrics import DESK_METRICS
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
 from sim.scenario.firm import CAPABILITIES
+from sim.scenario.sizing import at_own_size
 from sim.streams import Streams
 from sim.support.desk import SupportDesk, desk_for
 
@@ -146,7 +147,9 @@ class CXModel(mesa.Model):
     """A market of customers experiencing a firm's touchpoints, one month per step.
 
     Args:
-        scenario: the validated scenario (see `sim.load_scenario`).
+        scenario: the validated scenario (see `sim.load_scenario`); the model runs it with
+            its lump sums resolved for the firm's size (`sim.scenario.sizing.at_own_size`),
+            which is `spec`.
         seed: the scenario seed; defaults to `scenario.seed`.
         replication: which replication stream of that seed to use (0, 1, …).
         engine: ``"vector"`` (numpy over all customers at once) or ``"agents"`` (one
@@ -178,6 +181,7 @@ class CXModel(mesa.Model):
         if engine not in ENGINES:
             raise ValueError(f"engine: got {engine!r}; allowed: {', '.join(ENGINES)}")
         check_engine(scenario, engine)
+        scenario = at_own_size(scenario)
         self.seed_value = scenario.seed if seed is None else int(seed)
         seed_sequence = np.random.SeedSequence(self.seed_value, spawn_key=(replication,))
         super().__init__(rng=np.random.default_rng(seed_sequence.spawn(1)[0]))

@@ -29,7 +29,9 @@ def only_technology_matters(size: int, months: int):
     """The baseline where technology alone drives every touchpoint and every other channel
     of a capability is switched off (docs/model.md §4.1–4.3, §8.2, §8.5, §9): no
     consistency or prevention effect, no enablers, maturity fixed, no holding cost; a lag of
-    one month and a steep quality slope make the effect large within a short run."""
+    one month and a steep quality slope make the effect large within a short run. Lump sums
+    are taken as written (`firm.scale.with_size` off), so that a budget is measured against
+    the default cost scale whatever the market's size."""
     scenario = load_scenario(SCENARIOS / "baseline.yaml")
     changes = {
         "market.size": size,
@@ -42,6 +44,7 @@ def only_technology_matters(size: int, months: int):
         "firm.dynamics.holding_cost_per_customer": 0.0,
         "firm.maturity.level": "managed",
         "firm.quality_per_level": 0.1,
+        "firm.scale.with_size": False,
     }
     changes |= {f"touchpoints.{name}.drivers": {"technology": 1.0} for name in scenario.touchpoints}
     return with_overrides(scenario, changes)

@@ -27,7 +27,9 @@ from sim.scenario import load_scenario, with_overrides
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 INVEST = PROJECT_ROOT / "scenarios" / "invest_technology.yaml"
-FIXED = {"market.size": 600, "support.mode": "service_level"}
+# lump sums as written (firm.scale.with_size off): the swept programme is weighed against the
+# default cost scale in this tiny market, as the paired machinery's cases were built
+FIXED = {"market.size": 600, "support.mode": "service_level", "firm.scale.with_size": False}
 PROGRAMME = [{"capability": "technology", "per_year": 400_000, "start_month": 1}]
 SIZE = "alternative.firm.investments.0.per_year"
 QUALITY = "firm.quality_per_level"

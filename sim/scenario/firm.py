@@ -328,6 +328,30 @@ class Sourcing(Strict):
         return _with_overrides(self, SOURCING[self.option])
 
 
+REFERENCE_CUSTOMERS = 6_000.0
+"""Active customers of the firm at which the defaults' lump sums are stated: the baseline's
+20 000-person market with 30 % of it customers."""
+
+
+class FirmScale(Strict):
+    """How the firm's lump sums follow its size (docs/model.md §13.8).
+
+    The amounts that a firm of twice the customers needs twice of (the spend that raises a
+    capability, improvement reviews and projects, innovation at the frontier) are stated for
+    a firm of `reference_customers` active customers and multiplied by the firm's own
+    initial customers ÷ `reference_customers` (`sim.scenario.sizing.size_factor`). Amounts
+    per customer, per contact, per person or per employee, and staff and agents staffed to
+    demand, already follow the size; the firm's own figures (its investments and budget, a
+    fixed headcount, a fixed overhead or fixed costs) are taken as written.
+    """
+
+    with_size: bool = True
+    """Scale the lump sums with the firm's size (false: take them as written, whatever the
+    size)."""
+    reference_customers: Annotated[float, Field(gt=0.0, le=1e9)] = REFERENCE_CUSTOMERS
+    """Active customers of the firm for which the lump sums are stated."""
+
+
 class FirmSettings(Strict):
     """The firm: capability profile, how it shapes quality, and how it changes."""
 
@@ -352,3 +376,4 @@ class FirmSettings(Strict):
     organisation: Organisation = Organisation()
     employees: Employees = Employees()
     personalisation: Personalisation = Personalisation()
+    scale: FirmScale = FirmScale()
