@@ -46,3 +46,8 @@ def shown_bytes(count: float) -> str:
     if count >= 2**30:
         return f"{count / 2**30:.3g} GiB"
     return f"{count / 2**20:.3g} MiB"
+
+
+SPLIT_OVER = ("capabilities", "channels")
+"""What `sim.experiments.optimise` may split a budget over: the eight capabilities, or the
+support channels a scenario opens (``support.channels``)."""

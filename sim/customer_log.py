@@ -33,7 +33,7 @@ import pandas as pd
 from sim.choices import LOG_LIMIT_BYTES, shown_bytes
 from sim.customers import journeys
 from sim.customers.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
-from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
+from sim.engines.contract import Decisions, Leaving, Met, Month, People
 from sim.errors import OptionError
 from sim.scenario import Scenario, Segment
 
@@ -168,13 +168,7 @@ class CustomerLog:
         c = month.contacts
         assert c is not None, "support touchpoints met without contacts"
         place = np.searchsorted(c.people, month.who[row[contact]])
-        mine = Contacts(
-            c.people[place],
-            np.asarray(c.felt_wait_minutes)[place],
-            np.asarray(c.unresolved)[place],
-            np.asarray(c.abandoned)[place],
-            np.asarray(c.recovered)[place],
-        )
+        mine = c.at(place)
         effort = journeys.contact_effort(columns["effort"][contact], mine, self.scenario.support)
         columns["effort"][contact] = effort
         columns["waited"][contact] = mine.felt_wait_minutes

@@ -26,7 +26,7 @@ from typing import Literal
 
 import pandas as pd
 
-from sim.scenario.firm import CAPABILITIES
+from sim.scenario.firm import CAPABILITIES, CHANNELS
 
 Phase = Literal[
     "record",
@@ -107,6 +107,13 @@ TIMESERIES: tuple[Metric, ...] = (
     ),
     *DESK,
     *_declare("record", agents="agents", staffing_cost="cu"),
+    *_declare(
+        "record",
+        chat_contacts="contacts",
+        self_service_sessions="sessions",
+        self_service_resolved="sessions",
+        **{f"{c}_level": "level 0–5" for c in CHANNELS},
+    ),
     *_declare("record", **{f"cap_{c}": "level 0–5" for c in CAPABILITIES}),
     *SURVEY,
     *_declare("customers.answer", loop_calls="calls", loop_cost="cu"),
@@ -144,6 +151,7 @@ TIMESERIES: tuple[Metric, ...] = (
         reviews="0 or 1",
         improvements="changes",
         preventions="changes",
+        channel_cost="cu",
     ),
     *_declare(
         "accounts",
@@ -183,9 +191,11 @@ FIRM_COST_LINES = (
     "retention_cost",
     "improvement_cost",
     "frontier_cost",
+    "channel_cost",
 )
-"""The firm's cost lines, cu per month (capability spend and holding, organisation, staff,
-the contact centre's agents, practices), in the order they are totalled."""
+"""The firm's cost lines, cu per month (capability and channel spend and holding,
+organisation, staff, the contact centre's agents, practices, chat and self-service), in the
+order they are totalled."""
 MARKET_COST_LINES = ("marketing_cost", "acquisition_cost", "support_cost", "fixed_cost")
 """The market-facing cost lines, cu per month: advertising, signing new customers, support
 contacts and the fixed cost."""

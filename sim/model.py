@@ -42,11 +42,12 @@ code it runs otherwise, at no cost.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -58,7 +59,7 @@ from sim.customer_log import CustomerLog
 from sim.customers import journeys, network, rules
 from sim.customers.population import Population
 from sim.engines.agents import AgentCustomers, MonthDraws
-from sim.engines.contract import Contacts, CustomerEngine, DeskTally, Month
+from sim.engines.contract import ChannelTally, Contacts, CustomerEngine, DeskTally, Month
 from sim.engines.customer import Customer
 from sim.engines.vector import VectorCustomers
 from sim.errors import CXMError, ScenarioError
@@ -67,9 +68,10 @@ from sim.firm.delivery import Firm, TouchpointPlan
 from sim.metrics import DESK_METRICS
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
-from sim.scenario.firm import CAPABILITIES
+from sim.scenario.firm import CAPABILITIES, CHANNELS
 from sim.scenario.sizing import at_own_size
 from sim.streams import Streams
+from sim.support import channels
 from sim.support.desk import SupportDesk, desk_for
 
 PHASES: dict[str, str] = {
@@ -143,6 +145,23 @@ def check_engine(scenario: Scenario, engine: str, source: str = "") -> None:
         )
 
 
+class Callers(NamedTuple):
+    """The month's first contacts with support and their own random numbers (aligned,
+    ascending market index)."""
+
+    people: np.ndarray
+    u_wait: np.ndarray
+    """Uniform of each contact's wait (`support:wait`)."""
+    u_resolve: np.ndarray
+    """Uniform of whether it resolves (`support:resolve`)."""
+    recovered: np.ndarray
+    """Whether its complaint is recovered if an agent answers it (`support:recovery`)."""
+
+    def at(self, rows: np.ndarray) -> Callers:
+        """The callers at positions `rows`."""
+        return Callers(*(values[rows] for values in self))
+
+
 class CXModel(mesa.Model):
     """A market of customers experiencing a firm's touchpoints, one month per step.
 
@@ -195,6 +214,8 @@ class CXModel(mesa.Model):
         )
         self.firm = Firm(scenario, self.touchpoints)
         self.support = support or desk_for(scenario.support)
+        self.chat = channels.chat_desk(scenario.support)
+        """The chat channel's desk (None unless `support.channels` opens chat)."""
         graph_seed = int(self.streams.generator(purposes.NETWORK, 0).integers(2**31 - 1))
         self.graph = network.build_graph(scenario.market.network, scenario.market.size, graph_seed)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
@@ -342,26 +363,45 @@ class CXModel(mesa.Model):
         The desk of the scenario's `support.mode` serves the month's first contacts together
         and gives each its wait, whether the caller hung up and whether the problem was
         resolved; engagement moves handle time and resolution, sourcing resolution and
-        waits; a complaint may be recovered. Each caller then experiences the contact
+        waits; a complaint may be recovered. With `support.channels`, contacts start in the
+        phone, chat or self-service and the desk serves the phone's (`_by_channel`,
+        `sim.support.channels`). Each caller then experiences the contact
         (`journeys.contact_quality`, `journeys.contact_effort`).
         """
         people, reported = self.customers.contact_support(month)
         if not len(people):
             return
-        plan, m, desk = self.plan, month.number, self.spec.support
-        outcome = self.support.serve(
-            m,
+        m = month.number
+        callers = Callers(
+            people,
             self.streams.uniform(purposes.SUPPORT_WAIT, m, people),
             self.streams.uniform(purposes.SUPPORT_RESOLVE, m, people),
-            resolution_shift=plan.resolution_shift,
+            self.streams.uniform(purposes.SUPPORT_RECOVERY, m, people)
+            < self.firm.recovery_chance(),
+        )
+        if self.spec.support.channels is None:
+            contacts = self._by_phone(month, callers)
+        else:
+            contacts = self._by_channel(month, callers)
+        self.improvement.voc.report_problems(reported)
+        month.contacts = contacts
+        self.customers.experience_support(month, contacts)
+
+    def _by_phone(self, month: Month, callers: Callers, resolution_shift: float = 0.0) -> Contacts:
+        """The phone desk serves `callers`; `resolution_shift` is the phone channel's, from
+        its level. Writes `month.desk`."""
+        plan, desk = self.plan, self.spec.support
+        people, recovered = callers.people, callers.recovered
+        outcome = self.support.serve(
+            month.number,
+            callers.u_wait,
+            callers.u_resolve,
+            resolution_shift=plan.resolution_shift + resolution_shift,
             wait_factor=plan.wait_factor,
             aht_factor=self.firm.handle_time_factor(desk.contact_centre.aht_engagement_effect),
-            rng=self.streams.generator(purposes.SUPPORT_CENTRE, m),
+            rng=self.streams.generator(purposes.SUPPORT_CENTRE, month.number),
         )
         unresolved = ~outcome.resolved  # hung up, or answered without a resolution
-        recovered = (
-            self.streams.uniform(purposes.SUPPORT_RECOVERY, m, people) < self.firm.recovery_chance()
-        )
         month.desk = DeskTally(
             first_contacts=len(people),
             repeat_contacts=int(unresolved.sum()),
@@ -371,11 +411,76 @@ class CXModel(mesa.Model):
             recovered=int(recovered.sum()),
             metrics=outcome.metrics,
         )
-        self.improvement.voc.report_problems(reported)
         felt_wait = desk.felt_wait_factor * outcome.wait_minutes
-        contacts = Contacts(people, felt_wait, unresolved, outcome.abandoned, recovered)
-        month.contacts = contacts
-        self.customers.experience_support(month, contacts)
+        return Contacts(people, felt_wait, unresolved, outcome.abandoned, recovered)
+
+    def _by_channel(self, month: Month, callers: Callers) -> Contacts:
+        """Route the month's first contacts through the open channels (`sim.support.channels`):
+        self-service first, its failures joining their fallback channel, then chat and phone.
+        Writes `month.desk` (the phone's) and `month.channels`."""
+        spec, m, people = self.spec, month.number, callers.people
+        n = len(people)
+        opened = spec.support.channels.open()
+        names = list(opened)
+        levels = self.firm.channels
+        above = {name: levels.above_reference(name) for name in names}
+        per_level = spec.firm.quality_per_level
+        start = channels.starting_channel(
+            self.streams.uniform(purposes.SUPPORT_CHANNEL, m, people), spec.support.channels
+        )
+        route = np.array(names, dtype=object)[start]
+        felt_wait, quality, effort = np.zeros(n), np.zeros(n), np.zeros(n)
+        unresolved, abandoned = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        kept = callers.recovered.copy()  # only an agent recovers a complaint
+        sessions = solved = 0
+        if "self_service" in opened:
+            ss = opened["self_service"]
+            session = np.flatnonzero(route == "self_service")
+            u = self.streams.uniform(purposes.SUPPORT_SELF_SERVICE, m, people[session])
+            works = u < channels.self_service_resolution(ss, above["self_service"])
+            done, failed = session[works], session[~works]
+            sessions, solved = len(session), len(done)
+            quality[done] = channels.quality_shift(ss, above["self_service"], per_level)
+            effort[done] = ss.effort_shift
+            kept[done] = False
+            route[failed] = ss.fallback
+            quality[failed] -= ss.failure_quality_drop
+            effort[failed] += ss.failure_effort
+        chats = 0
+        if "chat" in opened:
+            chat = opened["chat"]
+            rows = np.flatnonzero(route == "chat")
+            if len(rows):
+                outcome = self.chat.serve(
+                    m,
+                    callers.u_wait[rows],
+                    callers.u_resolve[rows],
+                    resolution_shift=self.plan.resolution_shift
+                    + channels.level_resolution_shift(chat, above["chat"]),
+                    wait_factor=self.plan.wait_factor,
+                )
+                felt_wait[rows] = outcome.wait_minutes
+                unresolved[rows] = ~outcome.resolved
+                chats = len(rows) + int(unresolved[rows].sum())
+                quality[rows] += channels.quality_shift(chat, above["chat"], per_level)
+                effort[rows] += chat.effort_shift
+        by_phone = route == "phone"
+        if by_phone.any():
+            phone = opened["phone"]
+            rows = np.flatnonzero(by_phone)
+            served = self._by_phone(
+                month,
+                callers.at(rows),
+                channels.level_resolution_shift(phone, above["phone"]),
+            )
+            felt_wait[rows] = served.felt_wait_minutes
+            unresolved[rows] = served.unresolved
+            abandoned[rows] = served.abandoned
+            quality[rows] += channels.quality_shift(phone, above["phone"], per_level)
+            effort[rows] += phone.effort_shift
+        month.channels = ChannelTally(chats, sessions, solved)
+        month.desk = dataclasses.replace(month.desk, recovered=int(kept.sum()))
+        return Contacts(people, felt_wait, unresolved, abandoned, kept, quality, effort, by_phone)
 
     def evaluate(self, month: Month) -> None:
         """customers.evaluate: episode memory, cumulative satisfaction, effort, expectation.
@@ -485,10 +590,17 @@ class CXModel(mesa.Model):
         firm.update_workforce(month.staffed_interactions, u_attrition)
         firm.update_maturity()
         firm.fade_trust_shock()
+        customers = float(len(month.who))
+        channel_cost = (
+            0.0
+            if firm.channels is None
+            else channels.channel_cost(self.spec, firm.channels, month.channels, customers)
+        )
         return (
-            {"investment_cost": float(spend.sum())}
-            | economics.firm_running_costs(firm, month.desk.recovered, float(len(month.who)))
+            {"investment_cost": spend}
+            | economics.firm_running_costs(firm, month.desk.recovered, customers)
             | self.improvement.learn(firm, m, self.plan.quality)
+            | {"channel_cost": channel_cost}
         )
 
     def record(self, month: Month, values: dict[str, float]) -> None:
@@ -535,6 +647,16 @@ class CXModel(mesa.Model):
         values["agents"], values["staffing_cost"] = economics.staffing(
             self.spec.support, firm.sourcing["cost_factor"], desk.metrics.get("agents")
         )
+        tally, levels = month.channels, firm.channels
+        values |= {
+            "chat_contacts": float(tally.chat_contacts),
+            "self_service_sessions": float(tally.self_service_sessions),
+            "self_service_resolved": float(tally.self_service_resolved),
+        }
+        values |= {
+            f"{name}_level": levels.level(name) if levels is not None else np.nan
+            for name in CHANNELS
+        }
         values |= {
             f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels, strict=True)
         }

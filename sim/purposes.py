@@ -45,6 +45,10 @@ SUPPORT_CENTRE = "support:centre"
 """The contact centre's simulated period (a generator: its draw count varies)."""
 SUPPORT_RECOVERY = "support:recovery"
 """Whether an unresolved complaint is recovered (uniform)."""
+SUPPORT_CHANNEL = "support:channel"
+"""The channel a contact starts in, with `support.channels` (uniform)."""
+SUPPORT_SELF_SERVICE = "support:self_service"
+"""Whether a self-service session resolves the problem (uniform)."""
 
 # ---------------------------------------------------------------- surveys
 SURVEY_RESPOND = "survey:respond"

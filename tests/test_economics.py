@@ -38,7 +38,7 @@ def month(**changes: float) -> dict[str, float]:
         "investment_cost": 2000.0, "overhead_cost": 500.0, "staff_cost": 300.0,
         "staffing_cost": 0.0, "attrition_cost": 0.0, "recovery_cost": 25.0,
         "loop_cost": 15.0, "retention_cost": 10.0, "improvement_cost": 100.0,
-        "capability_cost": 40.0, "frontier_cost": 10.0,
+        "capability_cost": 40.0, "frontier_cost": 10.0, "channel_cost": 0.0,
     }  # fmt: skip
     return values | changes
 

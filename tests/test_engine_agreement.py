@@ -17,6 +17,7 @@ COUNTS = (
     "active", "churned", "acquired", "contacts", "respondents", "repeat_purchases",
     "problems", "experiencing", "interventions", "saved_customers", "loop_calls",
     "recovered_complaints", "reviews", "improvements", "preventions", "privacy_incident",
+    "chat_contacts", "self_service_sessions", "self_service_resolved", "staff",
 )  # fmt: skip
 MONEY_AND_SCORES = (
     "revenue", "profit", "nps_true", "nps_measured", "satisfaction_mean", "effort_mean",
@@ -37,6 +38,14 @@ CASES = {
     # A year of warm-up before month 1 (leavers replaced in place; call-backs and retention
     # interventions at work), so both engines must leave it with the same customers.
     "warm_up": ("maturity_predictive", {"market.warm_up_months": 12}),
+    # Phone, chat and self-service, with investment in self-service and a warm-up; and the
+    # same channels in front of a service-level desk, whose phone contacts (only) count in
+    # the front line's workload.
+    "channels": ("invest_self_service", {"market.size": 2_000, "market.warm_up_months": 3}),
+    "channels_service_level": (
+        "invest_contact_centre",
+        {"market.size": 2_000, "support.mode": "service_level"},
+    ),
 }
 
 
@@ -75,6 +84,9 @@ def test_engines_agree_month_by_month(case):
         assert (v["personalisation"] > 0).all()
     elif case == "personalisation":
         assert (v["personalisation"] > 0).all()
+    elif case.startswith("channels"):
+        assert v["self_service_resolved"].sum() > 0 and v["chat_contacts"].sum() > 0
+        assert v["self_service_sessions"].sum() > v["self_service_resolved"].sum()
     elif case == "erdos_renyi":
         assert vector.graph is not None and agents.space is not None
         assert v["acquired"].sum() > 0

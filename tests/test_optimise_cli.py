@@ -75,7 +75,8 @@ def test_cxm_optimise_writes_the_best_split_its_gains_and_its_scenario(tiny_file
         (["--budget", "1000", "--capabilities", "culture"], "at least two capabilities"),
         (["--budget", "1000", "--max-evaluations", "3"], "--max-evaluations: got 3; must be"),
         (["--budget", "1000", "--objective", "profit"], "argument --objective: invalid choice"),
-        (["--budget", "1000", "--over", "channels"], "argument --over: invalid choice"),
+        (["--budget", "1000", "--over", "touchpoints"], "argument --over: invalid choice"),
+        (["--budget", "1000", "--over", "channels"], "opens 0 support channel(s) (none)"),
         ([], "error: --budget: scenario baseline has no budget (firm.budget.per_month is 0)"),
     ],
 )

@@ -43,7 +43,8 @@ def test_the_baseline_is_the_reference_firm_and_runs_unchanged():
 
 
 def test_lump_sums_follow_the_size_and_the_firms_own_figures_do_not():
-    small = baseline(**{"market.size": 5_000} | FIXED)  # 1 500 customers: a quarter
+    channels = {"support.channels": {"phone": {"share": 1.0}}}
+    small = baseline(**{"market.size": 5_000} | FIXED | channels)  # 1 500 customers: a quarter
     assert size_factor(small) == 0.25
     resolved = at_own_size(small)
     for path in SCALED_AMOUNTS:

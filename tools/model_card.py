@@ -2111,6 +2111,71 @@ def staffing(lab: Lab, b: Block) -> None:
     b.stat("repeat_ratio", "Repeat contacts, understaffed / well staffed", ratio, RATIO2)
 
 
+CHANNEL_ROWS = (
+    # key, label, time-series column, how over months, format of levels and differences
+    ("contacts", "Contacts at the centre", "contacts", "sum", COUNT),
+    ("chat_contacts", "Chats", "chat_contacts", "sum", COUNT),
+    ("sessions", "Self-service sessions", "self_service_sessions", "sum", COUNT),
+    ("resolved", "Sessions that resolved", "self_service_resolved", "sum", COUNT),
+    ("agents", "Agents on duty, monthly mean", "agents", "mean", SHARE3),
+    ("staffing_cost", "Staffing cost", "staffing_cost", "sum", COUNT),
+    ("support_cost", "Phone contact cost", "support_cost", "sum", COUNT),
+    ("channel_cost", "Channel cost", "channel_cost", "sum", COUNT),
+    ("ces_true", "CES true, monthly mean", "ces_true", "mean", SHARE4),
+    ("nps_true", "NPS true, monthly mean", "nps_true", "mean", NPS2),
+    ("churned", "Customers churned", "churned", "sum", COUNT),
+)
+CHANNEL_FILES = ("omnichannel", "invest_contact_centre", "invest_self_service")
+
+
+@block("channels", "Support channels", "§6.4, measured figures")
+def channels(lab: Lab, b: Block) -> None:
+    """Phone, chat and self-service against the phone alone, and the same money spent on
+    the contact centre or on self-service: monthly metrics averaged over each replication's
+    months, counts and money summed over five years; differences against the column to
+    their left's base (omnichannel against the baseline, the investments against
+    omnichannel), paired."""
+    specs = {name: spec(name) for name in ("baseline", *CHANNEL_FILES)}
+    b.command(compare_command(specs["baseline"], specs["omnichannel"]))
+    b.command(compare_command(*(specs[name] for name in CHANNEL_FILES)))
+    runs = {name: lab.run(s) for name, s in specs.items()}
+    bases = {"omnichannel": "baseline", "invest_contact_centre": "omnichannel",
+             "invest_self_service": "omnichannel"}  # fmt: skip
+    rows = []
+    for key, label, column_name, how, fmt in CHANNEL_ROWS:
+        values = {name: over(run, column_name, how) for name, run in runs.items()}
+        cells = [label]
+        for name in specs:
+            cells.append(b.stat(f"{name}.{key}", f"{label}, {name}", values[name], fmt).mean())
+        for name, base in bases.items():
+            d = b.stat(
+                f"d_{name}.{key}", f"{label}: {name} − {base}",
+                values[name] - values[base], fmt, sign=True,
+            )  # fmt: skip
+            cells.append(d.text())
+        rows.append(cells)
+    npv = ["Profit NPV"]
+    npv += [
+        b.outcome(f"{name}.profit_npv", f"Profit NPV, {name}", run, "profit_npv", MILLIONS).mean()
+        for name, run in runs.items()
+    ]
+    roi = ["ROI of the channel investment", "", "", "", ""]
+    for name, base in bases.items():
+        pair = lab.pair(specs[base], specs[name])
+        npv.append(
+            b.diff(f"d_{name}.profit_npv", f"Profit NPV: {name} − {base}", pair, "profit_npv",
+                   MILLIONS).text()
+        )  # fmt: skip
+        roi.append(
+            b.diff(f"d_{name}.roi", f"ROI: {name}", pair, "roi", RATIO2).text()
+            if name != "omnichannel"
+            else ""
+        )
+    rows += [npv, roi]
+    header = ["Metric", *specs, *(f"{name} − {base}" for name, base in bases.items())]
+    b.table(header, rows)
+
+
 @block("personalisation", "Personalisation", "§15.3, personalisation and privacy (first half)")
 def personalisation(lab: Lab, b: Block) -> None:
     """``personalisation.yaml`` against the baseline; against itself with personalisation

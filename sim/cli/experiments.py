@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import output_paths
-from sim.choices import OBJECTIVES
+from sim.choices import OBJECTIVES, SPLIT_OVER
 from sim.cli.options import (
     add_execution_options,
     add_out_options,
@@ -199,8 +199,10 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
 def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
     optimise = subparsers.add_parser(
         "optimise",
-        help="find the split of a CX budget over capabilities that serves the firm best",
-        description="Search the splits of a budget over the capabilities for the one that "
+        help="find the split of a CX budget over capabilities (or support channels) that "
+        "serves the firm best",
+        description="Search the splits of a budget over the capabilities (or, with --over "
+        "channels, the support channels the scenario opens) for the one that "
         "maximises --objective against the same scenario without the budget, every split on "
         "the same seed and replications (common random numbers): a start design (the even "
         "split, each capability alone, the scenario's own split, --search random splits), "
@@ -231,13 +233,15 @@ def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
     optimise.add_argument(
         "--over",
         default="capabilities",
-        choices=("capabilities",),
-        help="what the budget is split over (default and only choice: capabilities)",
+        choices=SPLIT_OVER,
+        help="what the budget is split over: the eight capabilities (default) or the support "
+        "channels the scenario opens (support.channels: phone, chat, self_service)",
     )
     optimise.add_argument(
         "--capabilities",
         metavar="NAME[,NAME...]",
-        help="the capabilities to split over, at least two (default: all eight)",
+        help="the capabilities (or, with --over channels, the channels) to split over, at "
+        "least two (default: all of them)",
     )
     optimise.add_argument(
         "--objective",
@@ -454,6 +458,7 @@ def optimise_command(args: argparse.Namespace) -> int:
                 start_month=start,
                 end_month=end,
                 capabilities=chosen,
+                over=args.over,
                 objective=args.objective,
                 replications=args.replications,
                 seed=args.seed,

@@ -90,7 +90,7 @@ def contact_quality(
 ) -> ArrayLike:
     """Quality perceived at a support contact before clipping: falls with the felt wait,
     if the problem was not resolved and if the caller hung up; a recovered complaint lifts
-    it (Maister 1985; Smith, Bolton & Wagner 1999)."""
+    it (Maister 1985; Smith, Bolton & Wagner 1999); its channel shifts it."""
     return (
         delivered
         + spread * noise
@@ -98,6 +98,7 @@ def contact_quality(
         - desk.unresolved_quality_drop * contact.unresolved
         - desk.abandon_quality_drop * contact.abandoned
         + recovery_effect * contact.recovered
+        + contact.quality_shift
     )
 
 
@@ -105,14 +106,16 @@ def contact_effort(
     effort: float, contact: engine.Contacts | ContactOutcome, desk: Support
 ) -> ArrayLike:
     """Effort of a support contact (0–1): the touchpoint's own, plus waiting, a repeat
-    contact when unresolved and a hang-up."""
+    contact when unresolved and a hang-up, shifted by its channel (a failed self-service
+    session before it included)."""
     total = (
         effort
         + desk.wait_effort_per_minute * contact.felt_wait_minutes
         + desk.unresolved_effort * contact.unresolved
         + desk.abandon_effort * contact.abandoned
+        + contact.effort_shift
     )
-    return np.minimum(total, 1.0)
+    return np.clip(total, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,12 @@ class ContactOutcome:
     unresolved: bool
     abandoned: bool
     recovered: bool
+    quality_shift: float = 0.0
+    """Change of perceived quality from the contact's channel."""
+    effort_shift: float = 0.0
+    """Change of effort from the contact's channel."""
+    by_phone: bool = True
+    """Whether the contact went to the phone desk."""
 
 
 @numba.njit(cache=True)

@@ -197,21 +197,27 @@ class AgentCustomers:
 
     def experience_support(self, month: AgentsMonth, contacts: Contacts) -> None:
         """Each caller learns what the desk made of their contact, then experiences it."""
+        quality = np.broadcast_to(contacts.quality_shift, contacts.people.shape)
+        effort = np.broadcast_to(contacts.effort_shift, contacts.people.shape)
+        by_phone = contacts.by_phone
         for j, person in enumerate(month.contacting):
             person.contact = ContactOutcome(
                 float(contacts.felt_wait_minutes[j]),
                 bool(contacts.unresolved[j]),
                 bool(contacts.abandoned[j]),
                 bool(contacts.recovered[j]),
+                float(quality[j]),
+                float(effort[j]),
+                True if by_phone is None else bool(by_phone[j]),
             )
         self._shuffle_do(month.contacting, "experience_support")
         for k, batch in self._interactions(month.contacting, self.support).items():
             self._record(month, k, batch)  # every support touchpoint, once the desk has served
             staffed = self.model.spec.touchpoints[self.model.touchpoints[k]].staffed
             if staffed and journeys.front_line_answers_support(self.model.spec.support):
-                # Staff answer the contacts that did not hang up, and the repeat of each
-                # unresolved one.
-                contacts = [person.contact for person, *_ in batch]
+                # Staff answer the phone contacts that did not hang up, and the repeat of
+                # each unresolved one.
+                contacts = [person.contact for person, *_ in batch if person.contact.by_phone]
                 answered = sum(not c.abandoned for c in contacts)
                 month.staffed_interactions += float(answered + sum(c.unresolved for c in contacts))
 

@@ -13,7 +13,7 @@ of the same month wrote (the order is `CXModel.step`'s).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
@@ -45,6 +45,19 @@ class DeskTally:
     def contacts(self) -> int:
         """All contacts: first contacts and their repeats."""
         return self.first_contacts + self.repeat_contacts
+
+
+@dataclass(frozen=True)
+class ChannelTally:
+    """What the chat and self-service channels did in a month (written by ``support.serve``
+    with `support.channels`; counts)."""
+
+    chat_contacts: int = 0
+    """Chats, first and repeat (one repeat for each chat that did not resolve)."""
+    self_service_sessions: int = 0
+    """Self-service sessions started."""
+    self_service_resolved: int = 0
+    """Sessions that resolved the problem (contacts deflected from the agents)."""
 
 
 @dataclass
@@ -110,6 +123,8 @@ class Month:
     ``journeys.experience`` and ``support.serve``)."""
     desk: DeskTally = field(default_factory=DeskTally)
     """What the support desk did (written by ``support.serve``)."""
+    channels: ChannelTally = field(default_factory=ChannelTally)
+    """What chat and self-service did (written by ``support.serve``)."""
     privacy_incident: bool = False
     """Whether a privacy incident happened (written by ``customers.evaluate``)."""
     experiencing: int = 0
@@ -133,6 +148,20 @@ class Contacts:
     unresolved: np.ndarray
     abandoned: np.ndarray
     recovered: np.ndarray
+    quality_shift: np.ndarray | float = 0.0
+    """Change of the contact's perceived quality from its channel (`sim.support.channels`)."""
+    effort_shift: np.ndarray | float = 0.0
+    """Change of the contact's effort from its channel."""
+    by_phone: np.ndarray | None = None
+    """Whether each contact went to the phone desk (None: all did)."""
+
+    def at(self, rows: np.ndarray) -> Contacts:
+        """The contacts at positions `rows`."""
+
+        def pick(values: np.ndarray | float | None) -> np.ndarray | float | None:
+            return values if values is None or np.ndim(values) == 0 else np.asarray(values)[rows]
+
+        return Contacts(*(pick(getattr(self, f.name)) for f in fields(self)))  # type: ignore[arg-type]
 
 
 class Leaving(NamedTuple):

@@ -238,8 +238,9 @@ class VectorCustomers:
             month.service_effort[rows] = np.fmax(month.service_effort[rows], effort[due])
             month.interactions[rows] += 1
             if tp.staffed and journeys.front_line_answers_support(self.model.spec.support):
-                answered = due & ~contacts.abandoned
-                unresolved = contacts.unresolved & due
+                by_phone = due if contacts.by_phone is None else due & contacts.by_phone
+                answered = by_phone & ~contacts.abandoned
+                unresolved = contacts.unresolved & by_phone
                 month.staffed_interactions += float(answered.sum() + unresolved.sum())
             no_problem = np.zeros(int(due.sum()), dtype=bool)
             month.touchpoints.add_batch(name, perceived[due], satisfaction[due], no_problem)

@@ -81,7 +81,7 @@ from scipy.linalg import helmert
 from scipy.optimize import minimize
 
 from sim import purposes
-from sim.choices import OBJECTIVES
+from sim.choices import OBJECTIVES, SPLIT_OVER
 from sim.errors import CXMError, OptionError, check_whole
 from sim.experiments import parallel
 from sim.experiments.calibrate import check_options as check_counts
@@ -221,6 +221,7 @@ def optimise_allocation(
     workers: int | None = None,
     scheduler: str | None = None,
     *,
+    over: str = "capabilities",
     uncertainty: Uncertainty | str | Path | None = None,
     samples: int | None = None,
     **execution: Unpack[parallel.ExecutionOptions],
@@ -238,8 +239,9 @@ def optimise_allocation(
         start_month: first month of spend (default: the scenario budget's, else 1).
         end_month: last month of spend, inclusive, at most the horizon (default: the
             scenario budget's, cut at the horizon, else the horizon).
-        capabilities: the capabilities to split over, at least two (default: all eight,
-            `sim.scenario.firm.CAPABILITIES`); the others get nothing.
+        capabilities: what to split over, at least two: capabilities (default: all eight,
+            `sim.scenario.firm.CAPABILITIES`) or, with ``over="channels"``, support channels
+            the scenario opens (default: all it opens); the others get nothing.
         objective: ``"npv"``, ``"roi"`` or ``"retention"`` (see the module docstring).
         replications: runs per evaluation (on the same seed every time).
         seed: the seed of every evaluation (default: the scenario's).
@@ -260,6 +262,9 @@ def optimise_allocation(
             (see `sim.experiments.optimise_uncertain`). Its seed, if it has one, is the
             default `seed`.
         samples: parameter sets to draw from `uncertainty`, at least 2 (default: the file's).
+        over: ``"capabilities"`` (the budget raises capability levels, docs/model.md §8) or
+            ``"channels"`` (it raises the levels of the support channels,
+            ``support.channels``, docs/model.md §6.4).
         execution: where Dask runs (`sim.experiments.parallel.ExecutionOptions`).
 
     Raises:
@@ -274,7 +279,7 @@ def optimise_allocation(
         raise OptionError(
             "objective", f"got {objective!r}; use one of {', '.join(map(repr, OBJECTIVES))}"
         )
-    chosen = _capabilities(capabilities)
+    chosen = _targets(scenario, over, capabilities)
     per_month, start, end = _budget(scenario, budget_per_month, start_month, end_month)
     search = check_whole("search", search, 0, 1000)
     budget = {"per_month": per_month, "start_month": start, "end_month": end}
@@ -616,23 +621,40 @@ def _vertex(k: int, i: int) -> tuple[float, ...]:
     return tuple(1.0 if j == i else 0.0 for j in range(k))
 
 
-def _capabilities(capabilities: Sequence[str] | None) -> tuple[str, ...]:
-    if capabilities is None:
-        return CAPABILITIES
-    if isinstance(capabilities, str) or not isinstance(capabilities, Sequence):
-        raise OptionError("capabilities", f"got {capabilities!r}; give a list of capability names")
-    chosen = tuple(capabilities)
-    unknown = [c for c in chosen if c not in CAPABILITIES]
+def _targets(scenario: Scenario, over: str, names: Sequence[str] | None) -> tuple[str, ...]:
+    """The capabilities or channels to split over, checked: `names`, or all there are."""
+    if over not in SPLIT_OVER:
+        raise OptionError("over", f"got {over!r}; use one of {', '.join(map(repr, SPLIT_OVER))}")
+    if over == "capabilities":
+        allowed, kind = CAPABILITIES, "capability"
+    else:
+        channels = scenario.support.channels
+        allowed, kind = tuple(channels.open()) if channels is not None else (), "channel"
+        if len(allowed) < 2 and names is None:
+            raise OptionError(
+                "over",
+                f"scenario {scenario.name} opens {len(allowed)} support channel(s) "
+                f"({', '.join(allowed) or 'none'}); splitting over channels needs at least two "
+                "in support.channels",
+            )
+    if names is None:
+        return allowed
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        raise OptionError("capabilities", f"got {names!r}; give a list of {kind} names")
+    chosen = tuple(names)
+    unknown = [c for c in chosen if c not in allowed]
     if unknown:
         raise OptionError(
             "capabilities",
-            f"{', '.join(map(repr, unknown))} is not a capability; use {', '.join(CAPABILITIES)}",
+            f"{', '.join(map(repr, unknown))} is not a {kind} to split over; use "
+            f"{', '.join(allowed) or '(none open)'}",
         )
     if len(set(chosen)) != len(chosen):
-        raise OptionError("capabilities", f"a capability is named twice in {list(chosen)}")
+        raise OptionError("capabilities", f"a {kind} is named twice in {list(chosen)}")
     if len(chosen) < 2:
+        plural = "capabilities" if over == "capabilities" else "channels"
         raise OptionError(
-            "capabilities", f"got {list(chosen)}; a split needs at least two capabilities"
+            "capabilities", f"got {list(chosen)}; a split needs at least two {plural}"
         )
     return chosen
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.customers import rules
-from sim.scenario import STAGES, Scenario
+from sim.scenario import STAGES, Channels, Scenario
 from sim.scenario.fields import MAX_LEVEL
-from sim.scenario.firm import CAPABILITIES, MATURITY_LEVELS
+from sim.scenario.firm import CAPABILITIES, MATURITY_LEVELS, CapabilityDynamics
 
 PREDICTIVE = MATURITY_LEVELS.index("predictive")
 TRANSFORMATIVE = MATURITY_LEVELS.index("transformative")
@@ -103,7 +103,10 @@ class Firm:
         self.trust_shock = 0.0
         """Rise of every customer's churn log-hazard left by privacy incidents."""
         self.maturity = self._maturity_from_levels()
-        self.spend_plan = self._spend_plan(scenario)
+        self.spend_plan = spend_plan(scenario, CAPABILITIES)
+        channels = scenario.support.channels
+        self.channels = ChannelLevels(scenario, channels) if channels is not None else None
+        """The support channels' levels, which investment raises (None: phone only)."""
 
     # ------------------------------------------------------------------ state
 
@@ -130,21 +133,6 @@ class Firm:
         if fixed != "auto":
             return MATURITY_LEVELS.index(fixed)
         return rules.maturity_from_index(self.capability_index, self.settings.maturity.thresholds)
-
-    def _spend_plan(self, scenario: Scenario) -> np.ndarray:
-        """Spend per month (rows: months 1..horizon) and capability (columns), currency."""
-        plan = np.zeros((scenario.months + 1, len(CAPABILITIES)))
-        horizon = scenario.months
-        for line in self.settings.investments:
-            end = min(line.end_month or horizon, horizon)
-            plan[line.start_month : end + 1, CAPABILITIES.index(line.capability)] += line.monthly
-        budget = self.settings.budget
-        if budget.per_month > 0:
-            end = min(budget.end_month or horizon, horizon)
-            for capability, share in budget.allocation.items():
-                column = CAPABILITIES.index(capability)
-                plan[budget.start_month : end + 1, column] += budget.per_month * share
-        return plan
 
     def spend(self, month: int) -> np.ndarray:
         """Investment spend of a month on each capability, currency."""
@@ -239,24 +227,31 @@ class Firm:
 
     # ------------------------------------------------------------------ change
 
-    def invest(self, month: int) -> np.ndarray:
-        """Move spend through the pipeline into capability levels; returns the spend."""
+    def investment_effectiveness(self) -> float:
+        """Multiplier on this month's investment: governance and culture enable it, and
+        strategy aligns it at transformative maturity."""
         d = self.settings.dynamics
-        spend = self.spend(month)
         enablers = 0.5 * (self.level("governance") + self.level("culture"))
         effectiveness = rules.investment_effectiveness(
             enablers - self.settings.reference_level, d.enabler_effect
         )
         if self.maturity >= TRANSFORMATIVE:
             effectiveness *= 1.0 + d.alignment_bonus
-        self.pipeline += spend * effectiveness
-        realised = self.pipeline / d.lag_months
-        self.pipeline -= realised
-        floor = self.initial_levels if d.floor == "initial" else np.full_like(self.levels, d.floor)
-        self.levels = rules.capability_step(
-            self.levels, realised, d.cost_scale, d.decay_per_month, floor
+        return effectiveness
+
+    def invest(self, month: int) -> float:
+        """Move the month's spend through the pipelines into capability levels and channel
+        levels; returns the month's spend, cu."""
+        spend = self.spend(month)
+        effectiveness = self.investment_effectiveness()
+        if self.channels is not None:  # before the capabilities move, at this month's enablers
+            channel_spend = self.channels.invest(month, effectiveness)
+        d = self.settings.dynamics
+        self.pipeline, self.levels = _grow(
+            d, d.cost_scale, self.pipeline, self.levels, self.initial_levels, spend * effectiveness
         )
-        return spend
+        total = float(spend.sum())
+        return total + channel_spend if self.channels is not None else total
 
     def update_workforce(self, staffed_interactions: float, u_attrition: float) -> None:
         """Staff follow the month's demand (unless the headcount is fixed); engagement moves
@@ -307,3 +302,79 @@ class Firm:
             pass_through = self.settings.maturity.expectation_pass_through
             return market_drift + pass_through * self.settings.maturity.frontier_gain_per_month
         return market_drift
+
+
+def spend_plan(scenario: Scenario, targets: tuple[str, ...]) -> np.ndarray:
+    """Spend per month (rows: months 0..horizon; row 0 unused) on each of `targets` (columns:
+    capabilities or support channels), currency: the investment lines aimed at them, then
+    their shares of the budget."""
+    firm, horizon = scenario.firm, scenario.months
+    plan = np.zeros((horizon + 1, len(targets)))
+    for line in firm.investments:
+        if line.target in targets:
+            end = min(line.end_month or horizon, horizon)
+            plan[line.start_month : end + 1, targets.index(line.target)] += line.monthly
+    budget = firm.budget
+    if budget.per_month > 0:
+        end = min(budget.end_month or horizon, horizon)
+        for target, share in budget.allocation.items():
+            if target in targets:
+                column = targets.index(target)
+                plan[budget.start_month : end + 1, column] += budget.per_month * share
+    return plan
+
+
+def _grow(
+    d: CapabilityDynamics,
+    cost_scale: float,
+    pipeline: np.ndarray,
+    levels: np.ndarray,
+    initial: np.ndarray,
+    effective_spend: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One month of the investment pipeline: effective spend enters it, a `lag_months`-th of
+    it is realised and raises the levels (`rules.capability_step` at `cost_scale`, cu per
+    month), which decay towards their floor. Returns the new pipeline and levels."""
+    pipeline = pipeline + effective_spend
+    realised = pipeline / d.lag_months
+    pipeline = pipeline - realised
+    floor = initial if d.floor == "initial" else np.full_like(levels, d.floor)
+    return pipeline, rules.capability_step(levels, realised, cost_scale, d.decay_per_month, floor)
+
+
+class ChannelLevels:
+    """The levels of the open support channels (`support.channels`), moved by investment
+    aimed at them through the same pipeline, diminishing returns and decay as the
+    capabilities (`firm.dynamics`), at the channels' own `cost_scale`."""
+
+    def __init__(self, scenario: Scenario, channels: Channels) -> None:
+        self.dynamics = scenario.firm.dynamics
+        self.cost_scale = channels.cost_scale
+        self.reference = scenario.firm.reference_level
+        self.settings = channels.open()
+        self.names = tuple(self.settings)
+        self.levels = np.array([c.level for c in self.settings.values()], dtype=np.float64)
+        self.initial = self.levels.copy()
+        self.pipeline = np.zeros(len(self.names))
+        self.spend_plan = spend_plan(scenario, self.names)
+
+    def invest(self, month: int, effectiveness: float) -> float:
+        """Move the month's spend into the channels' levels; returns the spend, cu."""
+        spend = self.spend_plan[min(month, len(self.spend_plan) - 1)]
+        self.pipeline, self.levels = _grow(
+            self.dynamics,
+            self.cost_scale,
+            self.pipeline,
+            self.levels,
+            self.initial,
+            spend * effectiveness,
+        )
+        return float(spend.sum())
+
+    def above_reference(self, name: str) -> float:
+        """Levels of channel `name` above the firm's reference level (negative below)."""
+        return float(self.levels[self.names.index(name)]) - self.reference
+
+    def level(self, name: str) -> float:
+        """Current level (0–5) of channel `name`, NaN if it is not open."""
+        return float(self.levels[self.names.index(name)]) if name in self.names else math.nan

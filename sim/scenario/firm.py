@@ -27,6 +27,10 @@ CAPABILITIES: tuple[str, ...] = (
 )
 """The eight CXM capabilities, each a level from 0 (absent) to 5 (leading)."""
 
+CHANNELS: tuple[str, ...] = ("phone", "chat", "self_service")
+"""The support channels a scenario may open (`support.channels`), in routing order; each has
+a level from 0 to 5 that investment raises as it raises a capability's."""
+
 MATURITY_LEVELS: tuple[str, ...] = (
     "reactive",
     "managed",
@@ -73,6 +77,7 @@ SOURCING: dict[str, dict[str, float]] = {
 """The sourcing options' presets (see `Sourcing`)."""
 
 Capability = Literal[CAPABILITIES]
+Channel = Literal[CHANNELS]
 OrgModel = Literal[tuple(ORG_MODELS)]
 SourcingOption = Literal[tuple(SOURCING)]
 
@@ -113,9 +118,13 @@ class CapabilityDynamics(Strict):
 
 
 class Investment(Strict):
-    """Spend on one capability over a span of months (give per_month or per_year)."""
+    """Spend on one capability, or on one support channel, over a span of months (give
+    per_month or per_year)."""
 
-    capability: Capability
+    capability: Capability | None = None
+    channel: Channel | None = None
+    """A support channel of `support.channels` instead of a capability: the spend raises the
+    channel's level (docs/model.md §6.4)."""
     per_month: NonNegative | None = None
     per_year: NonNegative | None = None
     start_month: MonthNumber = 1
@@ -124,6 +133,8 @@ class Investment(Strict):
 
     @model_validator(mode="after")
     def _one_rate(self) -> Investment:
+        if (self.capability is None) == (self.channel is None):
+            raise ValueError("give exactly one of capability or channel")
         if (self.per_month is None) == (self.per_year is None):
             raise ValueError("give exactly one of per_month or per_year")
         if self.end_month is not None and self.end_month < self.start_month:
@@ -135,15 +146,21 @@ class Investment(Strict):
         """Spend per month, currency."""
         return self.per_month if self.per_month is not None else self.per_year / 12.0
 
+    @property
+    def target(self) -> str:
+        """The capability or channel the spend goes to."""
+        return self.capability if self.capability is not None else str(self.channel)
+
 
 class Budget(Strict):
-    """A total CX budget allocated to capabilities by share."""
+    """A total CX budget allocated to capabilities (and support channels) by share."""
 
     per_month: NonNegative = 0.0
     start_month: MonthNumber = 1
     end_month: MonthNumber | None = None
-    allocation: dict[Capability, Share] = Field(default_factory=dict)
-    """Share of the budget for each capability; shares must sum to 1."""
+    allocation: dict[Capability | Channel, Share] = Field(default_factory=dict)
+    """Share of the budget for each capability or support channel of `support.channels`;
+    shares must sum to 1."""
 
     @model_validator(mode="after")
     def _shares(self) -> Budget:

@@ -20,6 +20,7 @@ from sim.scenario.fields import (
     NAME_RULE,
     SHARE_TOLERANCE,
 )
+from sim.scenario.firm import CHANNELS
 from sim.scenario.overrides import (
     apply_override,
     child_annotation,
@@ -324,6 +325,7 @@ def _check_references(scenario: Scenario, source: str) -> None:
             network.mean_degree,
             "watts_strogatz needs an even mean degree",
         )
+    _check_channel_spend(scenario, source)
     chosen = scenario.firm.personalisation.touchpoints or []
     for i, name in enumerate(chosen):
         _known_touchpoint(scenario, source, f"firm.personalisation.touchpoints.{i}", name)
@@ -336,3 +338,23 @@ def _check_references(scenario: Scenario, source: str) -> None:
                 dict(touchpoint.drivers),
                 "at least one driver weight must be positive, and their sum finite",
             )
+
+
+def _check_channel_spend(scenario: Scenario, source: str) -> None:
+    """Refuse investment or budget aimed at a support channel the scenario does not open."""
+    channels = scenario.support.channels
+    opened = list(channels.open()) if channels is not None else []
+    allowed = ", ".join(opened) if opened else "none (support.channels is not set)"
+    aimed = [
+        (f"firm.investments.{i}.channel", line.channel)
+        for i, line in enumerate(scenario.firm.investments)
+        if line.channel is not None
+    ]
+    aimed += [
+        (f"firm.budget.allocation.{name}", name)
+        for name in scenario.firm.budget.allocation
+        if name in CHANNELS
+    ]
+    for path, name in aimed:
+        if name not in opened:
+            raise ScenarioError(source, path, name, f"not an open support channel; open: {allowed}")

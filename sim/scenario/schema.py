@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.scenario.fields import (
+    SHARE_TOLERANCE,
+    Level,
     Name,
     NonNegative,
     Probability,
@@ -19,7 +22,7 @@ from sim.scenario.fields import (
     Share,
     Strict,
 )
-from sim.scenario.firm import Capability, FirmSettings, Sourcing
+from sim.scenario.firm import CHANNELS, Capability, FirmSettings, Sourcing
 from sim.support.contact_centre._validate import HANDLE_TIME_DISTRIBUTIONS
 from sim.support.contact_centre.profiles import PROFILES
 
@@ -194,9 +197,110 @@ class ContactCentre(Strict):
     every month at its exact load)."""
 
 
+class Channel(Strict):
+    """What every support channel has: the share of contacts that start in it, its level and
+    what the level does (docs/model.md §6.4)."""
+
+    share: Share = 0.0
+    """Share of the month's first contacts that start in this channel (the open channels'
+    shares sum to 1)."""
+    level: Level = 2.5
+    """Initial level 0–5 of the channel: its tools, content, scripts and training; investment
+    raises it and it decays without upkeep, as a capability does (`firm.dynamics`)."""
+    resolution_per_level: Annotated[float, Field(ge=0.0, le=0.2)] = 0.04
+    """Change of the channel's resolution per level above the firm's reference level."""
+    quality_shift: Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
+    """Change of the perceived quality of a contact in this channel, at the reference level
+    (each level above it adds `firm.quality_per_level`)."""
+    effort_shift: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
+    """Change of the effort (0–1) of a contact in this channel."""
+
+
+class Phone(Channel):
+    """The phone: the contact centre of `support.mode` (its waits, hang-ups, agents and
+    `support.first_contact_resolution`)."""
+
+    share: Share = 1.0
+
+
+class Chat(Channel):
+    """Chat with agents: waits of a given mean (exponential; nobody leaves), a resolution
+    probability, and a cost per contact that includes the agents' time (an agent handles
+    several chats at once, so chat is not staffed as the phone is)."""
+
+    mean_wait_minutes: NonNegative = 1.5
+    first_contact_resolution: Probability = 0.65
+    """Chance that a chat resolves the problem at the reference level (otherwise a repeat
+    chat in the month)."""
+    cost_per_contact: NonNegative = 4.0
+    """Cost of one chat (first or repeat), agents' time included, cu."""
+    effort_shift: Annotated[float, Field(ge=-1.0, le=1.0)] = -0.03
+
+
+class SelfService(Channel):
+    """Digital self-service (help centre, app, bot): no wait and no agent; a session that
+    resolves the problem deflects a contact from the agents, one that fails comes back as a
+    contact in the `fallback` channel with extra effort (Dixon, Freeman & Toman 2010)."""
+
+    resolution: Probability = 0.4
+    """Chance that a session resolves the problem at the reference level (containment)."""
+    resolution_per_level: Annotated[float, Field(ge=0.0, le=0.2)] = 0.08
+    cost_per_contact: NonNegative = 0.25
+    """Cost of one session (hosting, licences per use), cu."""
+    effort_shift: Annotated[float, Field(ge=-1.0, le=1.0)] = -0.1
+    failure_effort: Share = 0.25
+    """Extra effort of a failed session: the customer tried, gave up and starts again in
+    another channel (channel switching is a main driver of effort)."""
+    failure_quality_drop: Share = 0.1
+    """Fall of the perceived quality of a contact that follows a failed session."""
+    fallback: Literal["phone", "chat"] = "phone"
+    """The channel a failed session's customer turns to."""
+
+
+class Channels(Strict):
+    """The support channels the firm opens (any of phone, chat and self-service).
+
+    Without this section every contact goes to the phone (the contact centre)."""
+
+    phone: Phone | None = None
+    chat: Chat | None = None
+    self_service: SelfService | None = None
+    cost_scale: Annotated[float, Field(gt=0.0)] = 150_000.0
+    """Realised spend per month on one channel at which one month closes 63 % of the gap to
+    level 5, cu, for a firm of `firm.scale.reference_customers` (it scales with the firm's
+    size): as `firm.dynamics.cost_scale`, a fifth of it because a channel is a narrower
+    thing to change than a firm-wide capability (a plausibility choice). The pipeline's lag
+    and the decay are the capabilities' (`firm.dynamics`)."""
+
+    def open(self) -> dict[str, Channel]:
+        """The open channels by name, in `sim.scenario.firm.CHANNELS` order."""
+        return {name: getattr(self, name) for name in CHANNELS if getattr(self, name) is not None}
+
+    @model_validator(mode="after")
+    def _routable(self) -> Channels:
+        opened = self.open()
+        if not opened:
+            raise ValueError(f"open at least one channel of {', '.join(CHANNELS)}")
+        total = sum(c.share for c in opened.values())
+        if not math.isclose(total, 1.0, abs_tol=SHARE_TOLERANCE):
+            shares = {name: c.share for name, c in opened.items()}
+            raise ValueError(
+                f"the channels' shares must sum to 1 (within {SHARE_TOLERANCE:g}); "
+                f"they sum to {total:.6g}: {shares}"
+            )
+        ss = self.self_service
+        if ss is not None and ss.fallback not in opened:
+            others = ", ".join(n for n in opened if n != "self_service") or "none"
+            raise ValueError(
+                f"self_service.fallback is {ss.fallback!r}, a channel that is not open; "
+                f"open it or fall back to an open one ({others})"
+            )
+        return self
+
+
 class Support(Strict):
     """The support desk, as seen by customers: a staffed contact centre or a simple
-    service-level model."""
+    service-level model, and the channels contacts go through."""
 
     mode: Literal["simpy", "erlang", "service_level"] = "simpy"
     """How contacts are served: `simpy` draws each contact's outcome from a simulated
@@ -231,6 +335,8 @@ class Support(Strict):
     (telephony, systems, case handling tools), cu. The people are paid once, as the contact
     centre's staffing or, with the service-level desk, as front-line staff."""
     sourcing: Sourcing = Sourcing()
+    channels: Channels | None = None
+    """Phone, chat and self-service (docs/model.md §6.4); none: every contact by phone."""
 
     @property
     def felt_wait_factor(self) -> float:

@@ -25,6 +25,7 @@ SCALED_AMOUNTS: tuple[str, ...] = (
     "firm.maturity.redesign_cost",
     "firm.maturity.prevention_cost",
     "firm.maturity.frontier_cost_per_month",
+    "support.channels.cost_scale",
 )
 """The lump sums stated for the reference firm (currency per month or per project),
 multiplied by the size factor. Everything else already follows the size or is the firm's own
@@ -58,5 +59,7 @@ def at_own_size(scenario: Scenario) -> Scenario:
     data = scenario.model_dump()
     changes: dict[str, object] = {"firm.scale.reference_customers": initial_customers(scenario)}
     for path in SCALED_AMOUNTS:
-        changes[path] = value_at(data, path) * factor
+        value = value_at(data, path)
+        if value is not None:  # a section the scenario does not have (support.channels)
+            changes[path] = value * factor
     return with_overrides(scenario, changes)
