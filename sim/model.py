@@ -127,6 +127,23 @@ class PhaseTimes:
         return phase
 
 
+def check_fitted(scenario: Scenario, source: str = "") -> None:
+    """Refuse a scenario whose `profile` has not been fitted: its key figures say what the
+    firm is, but none of its parameters match them yet.
+
+    Raises:
+        ScenarioError: naming `profile` and the command that fits it.
+    """
+    if scenario.profile is not None:
+        raise ScenarioError(
+            source or scenario.name,
+            "",
+            None,
+            f"scenario {scenario.name} states the firm's key figures (profile:); fit them "
+            "first with `cxm fit-firm FILE` and run the fitted scenario it writes",
+        )
+
+
 def check_engine(scenario: Scenario, engine: str, source: str = "") -> None:
     """Refuse a market the engine cannot hold: the agents engine keeps one Python object per
     person, so it takes at most `AGENTS_ENGINE_MAX_PEOPLE` people.
@@ -200,6 +217,7 @@ class CXModel(mesa.Model):
         if engine not in ENGINES:
             raise ValueError(f"engine: got {engine!r}; allowed: {', '.join(ENGINES)}")
         check_engine(scenario, engine)
+        check_fitted(scenario)
         scenario = at_own_size(scenario)
         self.seed_value = scenario.seed if seed is None else int(seed)
         seed_sequence = np.random.SeedSequence(self.seed_value, spawn_key=(replication,))

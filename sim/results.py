@@ -30,7 +30,7 @@ from sim import PROJECT_ROOT
 from sim.compiled import code_digest
 from sim.experiments.runs import Comparison, RunResult
 from sim.metrics import LABELS
-from sim.output_paths import replace_directory, replace_file
+from sim.output_paths import CALIBRATED_HEADER, replace_directory, replace_file
 
 if TYPE_CHECKING:
     import cProfile
@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 
     from sim.experiments.calibrate import CalibrationResult
     from sim.experiments.discover import PrimResult
+    from sim.experiments.fit_firm import FirmFit
     from sim.experiments.optimise import AllocationResult
     from sim.experiments.uncertainty import UncertainComparison
+    from sim.scenario import Scenario
 
 PACKAGES = ("cxm-lab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "simpy")
 """Packages whose versions every manifest records."""
@@ -350,19 +352,47 @@ def write_sweep(
 def write_calibrated(result: CalibrationResult, path: str | Path, overwrite: bool = False) -> Path:
     """Write the calibrated scenario as YAML, its fit in a comment header (atomically; a
     previous calibrated file is replaced only if `overwrite`, see `sim.output_paths`)."""
-    path = Path(path)
-    lines = [
-        f"# Calibrated {result.scenario.name}: {result.evaluations} evaluations, "
+    title = (
+        f"{result.scenario.name}: {result.evaluations} evaluations, "
         f"objective {result.objective:.4g} (sum of squared relative errors)"
-    ]
-    lines += [f"#   {path_}: {value!r}" for path_, value in result.values.items()]
-    lines += [
-        f"#   target {r.target} = {r.value:g}: achieved {r.achieved:.6g} "
+    )
+    fit = [
+        f"target {r.target} = {r.value:g}: achieved {r.achieved:.6g} "
         f"(relative error {r.relative_error:+.2%})"
         for r in result.fit.itertuples()
     ]
-    text = "\n".join(lines) + "\n" + result.scenario.to_yaml()
-    return replace_file(path, lambda temporary: temporary.write_text(text), overwrite)
+    return _write_fitted_scenario(result.scenario, title, result.values, fit, path, overwrite)
+
+
+def write_fitted(result: FirmFit, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a fitted firm's scenario as YAML, its levers and fit in a comment header
+    (atomically; a previous calibrated file is replaced only if `overwrite`, see
+    `sim.output_paths`)."""
+    state = "every figure within tolerance" if result.converged else "NOT every figure fitted"
+    title = f"{result.scenario.name} by cxm fit-firm: {result.iterations} iterations, {state}"
+    fit = [
+        f"{r.figure}: target {r.target:g}, achieved {r.achieved:.6g} "
+        f"[{r.ci_low:.6g}, {r.ci_high:.6g}] (error {r.error:+.4g}, tolerance {r.tolerance})"
+        for r in result.fit.itertuples()
+    ]
+    return _write_fitted_scenario(result.scenario, title, result.levers, fit, path, overwrite)
+
+
+def _write_fitted_scenario(
+    scenario: Scenario,
+    title: str,
+    values: dict[str, Any],
+    fit: list[str],
+    path: str | Path,
+    overwrite: bool,
+) -> Path:
+    """A calibrated scenario's file: a comment header (`CALIBRATED_HEADER` and `title`, each
+    fitted value, each line of `fit`), then the scenario as YAML; written atomically."""
+    lines = [f"{CALIBRATED_HEADER}{title}"]
+    lines += [f"#   {name}: {value!r}" for name, value in values.items()]
+    lines += [f"#   {line}" for line in fit]
+    text = "\n".join(lines) + "\n" + scenario.to_yaml()
+    return replace_file(Path(path), lambda temporary: temporary.write_text(text), overwrite)
 
 
 def write_allocation(

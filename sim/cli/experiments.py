@@ -12,7 +12,7 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,10 @@ from sim.cli.options import (
 from sim.errors import CXMError, OptionError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.experiments import calibrate as calibration
+    from sim.experiments import fit_firm as fitting
     from sim.experiments import optimise as optimisation
     from sim.experiments.sweep import SweepResult
     from sim.experiments.sweep_spec import Sweep
@@ -46,10 +49,12 @@ if TYPE_CHECKING:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the sweep, discover, calibrate and optimise subcommands to `cxm`'s subparsers."""
+    """Add the sweep, discover, calibrate, fit-firm and optimise subcommands to `cxm`'s
+    subparsers."""
     _add_sweep(subparsers)
     _add_discover(subparsers)
     _add_calibrate(subparsers)
+    _add_fit_firm(subparsers)
     _add_optimise(subparsers)
 
 
@@ -194,6 +199,43 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
     add_out_options(calibrate, "results/<name>_calibrated.yaml", "file")
     add_quiet_option(calibrate)
     calibrate.set_defaults(handler=calibrate_command)
+
+
+def _add_fit_firm(subparsers: argparse._SubParsersAction) -> None:
+    fit = subparsers.add_parser(
+        "fit-firm",
+        help="turn a firm's key figures (the scenario's profile) into a calibrated scenario",
+        description="Fit SCENARIO's profile (active customers, monthly churn, NPS or CSAT, "
+        "ARPU, contacts per customer per month, service level, annual CX budget): sets the "
+        "market's size (a smaller stand-in for a large firm), the contact centre's target, "
+        "the capabilities' holding cost and a warm-up, then moves churn, problems, revenue "
+        "and delivered quality together until the simulated steady state shows every "
+        "figure (docs/strategy.md). Prints the fit and writes the fitted scenario as YAML.",
+    )
+    fit.add_argument(
+        "scenario", type=Path, metavar="SCENARIO", help="scenario YAML file with a profile"
+    )
+    fit.add_argument(
+        "--replications",
+        "-r",
+        type=int,
+        default=4,
+        metavar="R",
+        help="replications per iteration, on the same seeds each time (default 4)",
+    )
+    fit.add_argument("--seed", "-s", type=int, metavar="S", help="seed (default: the scenario's)")
+    fit.add_argument(
+        "--max-iterations",
+        type=int,
+        default=15,
+        metavar="N",
+        help="most iterations (default 15)",
+    )
+    add_set_option(fit)
+    add_execution_options(fit, "iterations of fewer than {n} replications")
+    add_out_options(fit, "results/<name>_fitted.yaml", "file")
+    add_quiet_option(fit)
+    fit.set_defaults(handler=fit_firm_command)
 
 
 def _add_optimise(subparsers: argparse._SubParsersAction) -> None:
@@ -410,6 +452,74 @@ def calibrate_command(args: argparse.Namespace) -> int:
     print(format_calibration(result))
     print(f"written to {shown_path(out)}")
     return 0
+
+
+def fit_firm_command(args: argparse.Namespace) -> int:
+    """``cxm fit-firm``: fit a scenario's profile and write the fitted scenario."""
+    from sim import results
+    from sim.experiments import fit_firm as fitting
+    from sim.scenario import load_scenario
+
+    execution = execution_options(args)
+    scenario = load_scenario(args.scenario, args.overrides)
+    if scenario.profile is None:
+        raise CXMError(
+            f"{args.scenario}: no profile section; state the firm's key figures under "
+            "profile: (docs/strategy.md)"
+        )
+    out = output_paths.chosen_path(args.out, f"{scenario.name}_fitted.yaml")
+    with output_paths.claim(out, "file", args.overwrite, report=report_repair):
+        bar = progress_bar(args.max_iterations, args.quiet, scenario.name, "iteration")
+        try:
+
+            def progress(iteration: int, worst: float) -> None:
+                bar.update(iteration - bar.n)
+                bar.set_postfix(worst=f"{worst:.3g}× tolerance", refresh=False)
+
+            result = fitting.fit_firm(
+                scenario,
+                replications=args.replications,
+                seed=args.seed,
+                max_iterations=args.max_iterations,
+                progress=progress,
+                **execution,
+            )
+        finally:
+            bar.close()
+        results.write_fitted(result, out, args.overwrite)
+    print(format_fit(result))
+    print(f"written to {shown_path(out)}")
+    return 0
+
+
+def format_fit(result: fitting.FirmFit) -> str:
+    """The fit: each figure's target and the value reached, the levers, the stand-in."""
+    from sim.experiments.fit_firm import FIT_MONTHS
+
+    fitted = result.scenario
+    lines = [
+        f"{fitted.name}: {result.iterations} iterations; figures over "
+        f"{FIT_MONTHS} months after a {fitted.market.warm_up_months}-month warm-up"
+    ]
+    for r in result.fit.itertuples():
+        mark = "ok" if r.within else "NOT within tolerance"
+        lines.append(
+            f"  {r.figure:<32} target {r.target:<10g} achieved {r.achieved:<10.4g} "
+            f"[{r.ci_low:.4g}, {r.ci_high:.4g}]  {mark} ({r.tolerance})"
+        )
+    lines.append("levers: " + ", ".join(f"{k} {v:.6g}" for k, v in result.levers.items()))
+    if result.stand_in != 1.0:
+        real = fitted.firm.scale.stands_for_customers
+        lines.append(
+            f"the simulated market's {fitted.market.size:,} people stand in for a firm of "
+            f"{real:,.0f} customers: amounts the firm writes (investments, budget) are its "
+            f"own and are resolved to the stand-in; money in the results is the stand-in's "
+            f"(× {1 / result.stand_in:.4g} for the firm); rates, scores and ROI need no "
+            "conversion"
+        )
+    if not result.converged:
+        lines.append("not every figure was reached: raise --max-iterations or check the profile")
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager
@@ -754,14 +864,32 @@ def format_uncertain(result: UncertainComparison, file: str) -> str:
     per_set = result.sets.groupby("set")
     rivals = per_set["alternative_profit_npv"].max()
     base_best = int((per_set["base_profit_npv"].first() > rivals).sum())
+    lines.append("")
+    lines += _head_to_head(result.sets, result.alternatives, n)
     lines += [
-        "",
         f"{base} itself has the highest profit NPV in {base_best} of {n} sets",
         f"noise ± is half the paired 95% interval of {r} replications at the median "
         f"assumptions; 5–95% is the spread across the {n} sets of assumptions in {file}. "
         + NOISE_AND_SPREAD,
     ]
     return "\n".join(lines)
+
+
+def _head_to_head(sets: pd.DataFrame, alternatives: Sequence[str], n: int) -> list[str]:
+    """For each pair of alternatives: in how many sets the first has the higher profit NPV,
+    and the median and 5–95 % range of the difference across the sets."""
+    npv = sets.pivot(index="set", columns="alternative", values="alternative_profit_npv")
+    lines = []
+    for i, first in enumerate(alternatives):
+        for second in alternatives[i + 1 :]:
+            gap = npv[first] - npv[second]
+            wins = int((gap > 0).sum())
+            lines.append(
+                f"{first} beats {second} on profit NPV in {wins} of {n} sets, by a median "
+                f"of {_shown(gap.median())} [{_shown(gap.quantile(0.05))}, "
+                f"{_shown(gap.quantile(0.95))}]"
+            )
+    return lines
 
 
 def _uncertain_line(row: Any, metric: str, sets: int) -> str:

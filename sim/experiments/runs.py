@@ -26,7 +26,7 @@ from sim.customer_log import check_size
 from sim.errors import OptionError
 from sim.experiments import parallel
 from sim.metrics import RETURNS, replication_outcomes
-from sim.model import CXModel
+from sim.model import CXModel, check_fitted
 from sim.scenario import Scenario
 from sim.stats import mean_interval, summarise, welch_half_width
 
@@ -232,9 +232,12 @@ def replicate(
 
     Raises:
         ValueError: fewer than one replication.
+        ScenarioError: a scenario with an unfitted `profile` (before anything runs).
     """
     replications = _checked_replications(replications)
     scenarios = tuple(scenarios)
+    for scenario in scenarios:
+        check_fitted(scenario)
     live = progress if pool.in_process else None
     context = Replications(scenarios, seed, engine, live, customer_log)
     tasks = [Replication(i, r) for i in range(len(scenarios)) for r in range(replications)]

@@ -367,6 +367,12 @@ class FirmScale(Strict):
     size)."""
     reference_customers: Annotated[float, Field(gt=0.0, le=1e9)] = REFERENCE_CUSTOMERS
     """Active customers of the firm for which the lump sums are stated."""
+    stands_for_customers: Annotated[float, Field(gt=0.0, le=1e9)] | None = None
+    """The real firm's active customers when the simulated market is a smaller stand-in for
+    it (`cxm fit-firm`): the firm's own amounts (investment lines, budget, a fixed overhead,
+    fixed costs) are then written for the real firm and resolved to the stand-in's size
+    (× its initial customers ÷ `stands_for_customers`); money in the results is the
+    stand-in's (docs/model.md §13.8)."""
 
 
 class FirmSettings(Strict):

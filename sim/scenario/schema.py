@@ -502,6 +502,43 @@ def _default_touchpoints() -> dict[str, Touchpoint]:
     }
 
 
+class Profile(Strict):
+    """The firm as its managers know it: key figures that `cxm fit-firm` turns into a
+    calibrated scenario of the firm (docs/strategy.md, `sim.experiments.fit_firm`). Each
+    figure left out keeps the scenario's own behaviour."""
+
+    customers: Annotated[float, Field(ge=1.0, le=1e9)]
+    """Active customers today."""
+    churn_per_month: Annotated[float, Field(gt=0.0, le=0.5)] | None = None
+    """Share of customers who leave in a month."""
+    nps: Annotated[float, Field(ge=-100.0, le=100.0)] | None = None
+    """The firm's measured NPS (from its surveys), points."""
+    csat: Annotated[float, Field(ge=1.0, le=5.0)] | None = None
+    """The firm's measured CSAT, 1–5 (instead of `nps`)."""
+    arpu_per_month: Annotated[float, Field(gt=0.0, le=1e6)] | None = None
+    """Revenue per active customer per month, cu."""
+    contacts_per_customer_per_month: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    """Support contacts (every channel, repeats included) per active customer per month."""
+    service_level: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    """Share of calls answered within `support.contact_centre.answer_within_seconds`, the
+    target the contact centre is staffed to."""
+    cx_budget_per_year: NonNegative | None = None
+    """What the firm spends a year to run its CX capabilities at their levels today, cu: the
+    holding cost of §8.5, at the firm's real size."""
+    simulated_customers: Annotated[float, Field(ge=100.0, le=1e9)] | None = None
+    """Customers of the market simulated to stand in for the firm (default: the smaller of
+    `customers` and `firm.scale.reference_customers`)."""
+    warm_up_months: Annotated[int, Field(ge=0, le=600)] = 24
+    """Months of warm-up before month 1 (`market.warm_up_months`), so that the figures are
+    matched in the steady state."""
+
+    @model_validator(mode="after")
+    def _one_score(self) -> Profile:
+        if self.nps is not None and self.csat is not None:
+            raise ValueError("give nps or csat, not both")
+        return self
+
+
 class Scenario(Strict):
     """A validated scenario: frozen, typed, with every default filled."""
 
@@ -520,6 +557,8 @@ class Scenario(Strict):
     acquisition: Acquisition = Acquisition()
     behaviour: Behaviour = Behaviour()
     economics: Economics = Economics()
+    profile: Profile | None = None
+    """The firm's key figures, to be fitted by `cxm fit-firm` before the scenario runs."""
 
     @property
     def sha256(self) -> str:

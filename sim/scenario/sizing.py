@@ -46,20 +46,51 @@ def size_factor(scenario: Scenario) -> float:
     return initial_customers(scenario) / scale.reference_customers
 
 
+OWN_AMOUNTS: tuple[str, ...] = (
+    "firm.budget.per_month",
+    "firm.organisation.overhead_per_month",
+    "economics.fixed_cost_per_month",
+)
+"""The firm's own amounts besides its investment lines: written for the real firm when the
+simulated market stands in for it (`firm.scale.stands_for_customers`), and resolved to the
+stand-in's size."""
+
+
+def stand_in_factor(scenario: Scenario) -> float:
+    """How much of the real firm the simulated one is: its initial customers ÷
+    `firm.scale.stands_for_customers` (1 when the market is not a stand-in)."""
+    real = scenario.firm.scale.stands_for_customers
+    return 1.0 if real is None else initial_customers(scenario) / real
+
+
 def at_own_size(scenario: Scenario) -> Scenario:
     """`scenario` with its lump sums resolved for its own size.
 
-    The scenario itself when the size factor is 1 (to 12 digits) or there are no customers;
-    otherwise every amount of `SCALED_AMOUNTS` multiplied by the factor and the reference set
-    to the firm's own size, so that resolving twice changes nothing.
+    The scenario itself when the size factor is 1 (to 12 digits) or there are no customers
+    and the market stands in for no other firm; otherwise every amount of `SCALED_AMOUNTS`
+    multiplied by the size factor and the reference set to the firm's own size, and, for a
+    stand-in, the firm's own amounts (`OWN_AMOUNTS`, every investment line's rate)
+    multiplied by `stand_in_factor` and the firm it stands for set to itself, so that
+    resolving twice changes nothing.
     """
-    factor = size_factor(scenario)
-    if factor == 0.0 or math.isclose(factor, 1.0, rel_tol=1e-12):
-        return scenario
     data = scenario.model_dump()
-    changes: dict[str, object] = {"firm.scale.reference_customers": initial_customers(scenario)}
-    for path in SCALED_AMOUNTS:
-        value = value_at(data, path)
-        if value is not None:  # a section the scenario does not have (support.channels)
-            changes[path] = value * factor
-    return with_overrides(scenario, changes)
+    changes: dict[str, object] = {}
+    factor = size_factor(scenario)
+    if factor != 0.0 and not math.isclose(factor, 1.0, rel_tol=1e-12):
+        changes["firm.scale.reference_customers"] = initial_customers(scenario)
+        for path in SCALED_AMOUNTS:
+            value = value_at(data, path)
+            if value is not None:  # a section the scenario does not have (support.channels)
+                changes[path] = value * factor
+    own = stand_in_factor(scenario)
+    if own != 0.0 and not math.isclose(own, 1.0, rel_tol=1e-12):
+        changes["firm.scale.stands_for_customers"] = initial_customers(scenario)
+        for path in OWN_AMOUNTS:
+            value = value_at(data, path)
+            if value is not None:
+                changes[path] = value * own
+        changes["firm.investments"] = [
+            line | {rate: line[rate] * own for rate in ("per_month", "per_year") if line[rate]}
+            for line in data["firm"]["investments"]
+        ]
+    return with_overrides(scenario, changes) if changes else scenario
