@@ -36,6 +36,7 @@ from sim.customers.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
 from sim.engines.contract import Decisions, Leaving, Met, Month, People
 from sim.errors import OptionError
 from sim.scenario import Scenario, Segment
+from sim.scenario.firm import CHANNELS
 
 INTERACTION_COLUMNS: dict[str, str] = {
     "replication": "int32",
@@ -53,6 +54,8 @@ INTERACTION_COLUMNS: dict[str, str] = {
     "resolved": "bool",
     "repeats": "int8",
     "recovered": "bool",
+    "channel": "category",
+    "after_self_service": "bool",
     "satisfaction_after": "float32",
 }
 """Columns of the interactions table and their types (categories have one-byte codes)."""
@@ -149,6 +152,8 @@ class CustomerLog:
             "resolved": np.zeros(count, dtype=bool),
             "repeats": np.zeros(count, dtype=np.int8),
             "recovered": np.zeros(count, dtype=bool),
+            "channel": np.full(count, -1, dtype=np.int8),
+            "after_self_service": np.zeros(count, dtype=bool),
             "satisfaction_after": np.asarray(people.satisfaction, dtype=np.float32)[row],
         }
         contact = self.is_support[k]
@@ -176,6 +181,9 @@ class CustomerLog:
         columns["resolved"][contact] = ~mine.unresolved & ~mine.abandoned
         columns["repeats"][contact] = mine.unresolved
         columns["recovered"][contact] = mine.recovered
+        columns["channel"][contact] = 0 if mine.channel is None else mine.channel
+        if mine.failed_session is not None:
+            columns["after_self_service"][contact] = mine.failed_session
 
     # ------------------------------------------------------------------ customers.decide
 
@@ -253,6 +261,7 @@ class CustomerLog:
         categories = {
             "segment": self.segments,
             "touchpoint": self.touchpoints,
+            "channel": CHANNELS,
             "decision": DECISIONS,
             "how": HOW,
             "source": SOURCES,

@@ -498,7 +498,16 @@ class CXModel(mesa.Model):
             effort[rows] += phone.effort_shift
         month.channels = ChannelTally(chats, sessions, solved)
         month.desk = dataclasses.replace(month.desk, recovered=int(kept.sum()))
-        return Contacts(people, felt_wait, unresolved, abandoned, kept, quality, effort, by_phone)
+        served = np.zeros(n, dtype=np.int8)
+        for code, name in enumerate(CHANNELS):
+            served[route == name] = code
+        failed_session = np.zeros(n, dtype=bool)
+        if "self_service" in opened:
+            failed_session[failed] = True
+        return Contacts(
+            people, felt_wait, unresolved, abandoned, kept, quality, effort, by_phone,
+            served, failed_session,
+        )  # fmt: skip
 
     def evaluate(self, month: Month) -> None:
         """customers.evaluate: episode memory, cumulative satisfaction, effort, expectation.

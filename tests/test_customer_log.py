@@ -71,7 +71,7 @@ def assert_same_rows(one: pd.DataFrame, other: pd.DataFrame) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["baseline", "maturity_predictive"])
+@pytest.mark.parametrize("name", ["baseline", "maturity_predictive", "invest_self_service"])
 def test_both_engines_write_the_same_rows(model, name):
     vector, agents = tables(model(name, "vector")), tables(model(name, "agents"))
     for one, other in zip(vector, agents, strict=True):
@@ -118,9 +118,9 @@ def test_tables_have_the_declared_columns_and_order(model):
 
 
 def test_measured_bytes_per_row_and_the_estimate(model):
-    """A row costs in memory what `sim.customer_log` declares (41 and 22 bytes, as
+    """A row costs in memory what `sim.customer_log` declares (43 and 22 bytes, as
     docs/model.md says), and the size estimate bounds the log."""
-    assert (customer_log.INTERACTION_ROW_BYTES, customer_log.DECISION_ROW_BYTES) == (41, 22)
+    assert (customer_log.INTERACTION_ROW_BYTES, customer_log.DECISION_ROW_BYTES) == (43, 22)
     interactions, decisions = tables(model())
     for table, declared in (
         (interactions, customer_log.INTERACTION_ROW_BYTES),
@@ -203,6 +203,29 @@ def test_support_rows_match_the_desk(model):
     felt = finished.spec.support.felt_wait_factor * series["mean_wait_minutes"]
     np.testing.assert_allclose(calls["waited"], felt, rtol=1e-5)
     assert (support["resolved"] == ((support["repeats"] == 0) & ~support["abandoned"])).all()
+    # without support.channels every contact is a call, and only contacts have a channel
+    assert (support["channel"] == "phone").all() and not support["after_self_service"].any()
+    assert routine["channel"].isna().all() and not routine["after_self_service"].any()
+
+
+def test_support_rows_name_their_channel(model):
+    """With phone, chat and self-service: the rows of each channel add up to its counts in
+    the time series, and a session that failed is followed by a call with more effort."""
+    finished = model("invest_self_service")
+    interactions, _ = tables(finished)
+    series = finished.recorder.timeseries()
+    support = interactions[interactions["waited"].notna()]
+    by = support.groupby("channel", observed=False)
+    phone, chat, self_service = (by.get_group(c) for c in ("phone", "chat", "self_service"))
+    assert len(phone) == (series["contacts"] - series["repeat_contacts"]).sum()
+    assert len(chat) + chat["repeats"].sum() == series["chat_contacts"].sum()
+    assert len(self_service) == series["self_service_resolved"].sum() > 0
+    assert self_service["resolved"].all() and (self_service["waited"] == 0).all()
+    failed = support[support["after_self_service"]]
+    assert len(failed) == (series["self_service_sessions"] - series["self_service_resolved"]).sum()
+    assert (failed["channel"] == "phone").all()  # the fallback
+    calls = phone[~phone["after_self_service"]]
+    assert failed["effort"].mean() > calls["effort"].mean() + 0.15
 
 
 @pytest.mark.parametrize("name", ["baseline", "maturity_predictive"])

@@ -154,6 +154,11 @@ class Contacts:
     """Change of the contact's effort from its channel."""
     by_phone: np.ndarray | None = None
     """Whether each contact went to the phone desk (None: all did)."""
+    channel: np.ndarray | None = None
+    """The channel that served each contact, as its index in
+    `sim.scenario.firm.CHANNELS` (None: the phone for all)."""
+    failed_session: np.ndarray | None = None
+    """Whether each contact followed a self-service session that failed (None: none did)."""
 
     def at(self, rows: np.ndarray) -> Contacts:
         """The contacts at positions `rows`."""
