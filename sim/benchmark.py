@@ -26,6 +26,7 @@ import numpy as np
 
 from sim.model import DESK, MONTH_START, PHASES, CXModel
 from sim.scenario import Scenario, with_overrides
+from sim.support.desk import PERIODS
 
 BUILD = "model.build"
 """Building the model: the market, its network, the firm, the engine (`CXModel(...)`)."""
@@ -56,6 +57,8 @@ class Timing:
         calls: the same keys → how many times each ran.
         desk_seconds: the support desk's `serve` (`sim.model.DESK`), part of the
             ``support.serve`` phase, seconds.
+        periods_simulated: representative periods of the contact centre simulated during
+            the runs (the others were in the process's library, `sim.support.desk.PERIODS`).
     """
 
     runs: int
@@ -66,6 +69,7 @@ class Timing:
     phases: dict[str, float]
     calls: dict[str, int]
     desk_seconds: float
+    periods_simulated: int = 0
 
     def shares(self) -> dict[str, float]:
         """Each of `phases` as a share of `seconds` (they sum to 1)."""
@@ -93,6 +97,7 @@ def time_runs(
     phases = dict.fromkeys((BUILD, MONTH_START, *PHASES, TABLES), 0.0)
     calls = dict.fromkeys(phases, 0)
     desk = customer_months = 0
+    periods_before = PERIODS.simulated
     start = time.perf_counter()
     for replication in range(runs):
         begun = time.perf_counter()
@@ -132,6 +137,7 @@ def time_runs(
         phases=phases,
         calls=calls,
         desk_seconds=desk,
+        periods_simulated=PERIODS.simulated - periods_before,
     )
 
 

@@ -417,7 +417,7 @@ class CXModel(mesa.Model):
             resolution_shift=plan.resolution_shift + resolution_shift,
             wait_factor=plan.wait_factor,
             aht_factor=self.firm.handle_time_factor(desk.contact_centre.aht_engagement_effect),
-            rng=self.streams.generator(purposes.SUPPORT_CENTRE, month.number),
+            streams=self.streams,
         )
         unresolved = ~outcome.resolved  # hung up, or answered without a resolution
         month.desk = DeskTally(

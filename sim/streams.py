@@ -15,12 +15,16 @@ CDF of the midpoint of the same 24-bit cell, (k + ½)·2⁻²⁴, by Wichura's (
 AS 241 (within about 1e-15 of SciPy's ``ndtri``), so it is finite (|z| < 5.5) and each
 person's normal is the same whoever else is drawn.
 
-Anything that draws a variable count of numbers (the contact centre's simulated period,
-a yes/no event of the month) takes a whole PCG64 generator of its own (`Streams.generator`).
+Anything that draws a variable count of numbers (a yes/no event of the month) takes a whole
+PCG64 generator of its own (`Streams.generator`). What is a function of its inputs alone,
+whatever the replication or month (the contact centre's representative period at a load),
+takes a generator keyed by the seed, a purpose and those inputs (`Streams.shared_generator`),
+so every run of the seed that needs it computes the same thing and may reuse it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 import numba
@@ -44,6 +48,11 @@ class Streams:
         self._entropy = seed_sequence.entropy
         self._key = tuple(seed_sequence.spawn_key)
         self.size = size
+        if seed_sequence.pool_size != _POOL_SIZE:
+            raise ValueError(f"seed_sequence: pool_size must be {_POOL_SIZE}")
+        entropy = _uint32_words(self._entropy)
+        self._entropy_words = entropy + [0] * (_POOL_SIZE - len(entropy))
+        self._spawn_words = [word for part in self._key for word in _uint32_words(part)]
 
     def _sequence(self, purpose: str, month: int) -> np.random.SeedSequence:
         key = (*self._key, month, purpose_key(purpose))
@@ -54,9 +63,28 @@ class Streams:
         for draws whose count varies."""
         return np.random.Generator(np.random.PCG64(self._sequence(purpose, month)))
 
+    @property
+    def entropy(self) -> int:
+        """The seed's entropy: what every replication of the seed shares."""
+        return int(self._entropy)
+
+    def shared_generator(self, purpose: str, detail: str) -> np.random.Generator:
+        """A generator of the seed for one purpose and one `detail` (a text naming the
+        inputs it serves), the same in every replication and month: a fresh PCG64 stream
+        keyed by the seed's entropy, the purpose and a 128-bit BLAKE2b digest of `detail`."""
+        digest = hashlib.blake2b(detail.encode(), digest_size=16).digest()
+        words = np.frombuffer(digest, dtype="<u4").tolist()
+        sequence = np.random.SeedSequence(self._entropy, spawn_key=(purpose_key(purpose), *words))
+        return np.random.Generator(np.random.PCG64(sequence))
+
     def key(self, purpose: str, month: int) -> np.uint64:
-        """The 64-bit key of one purpose's per-person stream in one month."""
-        return self._sequence(purpose, month).generate_state(1, np.uint64)[0]
+        """The 64-bit key of one purpose's per-person stream in one month: the first 64-bit
+        word of ``SeedSequence(entropy, spawn_key=(*replication, month, purpose))``'s
+        state, computed by `_seed_sequence_word` (the same number, without building one)."""
+        words = [*self._entropy_words, *self._spawn_words]
+        words += _uint32_words(month)
+        words.append(purpose_key(purpose))
+        return np.uint64(_seed_sequence_word(np.array(words, dtype=np.uint32)))
 
     def uniform(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
         """One U(0,1) float32 per person (or for the people `who` indexes or masks)."""
@@ -71,6 +99,74 @@ class Streams:
             return np.arange(self.size, dtype=np.int64)
         who = np.asarray(who)
         return np.flatnonzero(who) if who.dtype == np.bool_ else who
+
+
+_POOL_SIZE = 4
+"""numpy's `SeedSequence` pool size (32-bit words), the default."""
+_MASK32 = np.uint64(0xFFFFFFFF)
+_INIT_A = np.uint64(0x43B0D7E5)
+_MULT_A = np.uint64(0x931E8875)
+_INIT_B = np.uint64(0x8B51F9DD)
+_MULT_B = np.uint64(0x58F38DED)
+_MIX_MULT_L = np.uint64(0xCA01F9DD)
+_MIX_MULT_R = np.uint64(0x4973F715)
+_XSHIFT = np.uint64(16)
+
+
+def _uint32_words(value: object) -> list[int]:
+    """A non-negative integer, or a sequence of them, as numpy's `SeedSequence` splits it
+    into 32-bit words (least significant first; 0 is one word)."""
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+        if number < 0:
+            raise ValueError(f"seed: got {number}; must be a whole number >= 0")
+        words = [number & 0xFFFFFFFF]
+        while number > 0xFFFFFFFF:
+            number >>= 32
+            words.append(number & 0xFFFFFFFF)
+        return words
+    return [word for part in value for word in _uint32_words(part)]  # type: ignore[attr-defined]
+
+
+@numba.njit(cache=True, nogil=True)
+def _seed_sequence_word(entropy: np.ndarray) -> np.uint64:
+    """The first 64-bit word of `numpy.random.SeedSequence`'s ``generate_state`` for the
+    assembled entropy `entropy` (uint32: the seed's words padded to the pool size, then the
+    spawn key's): the hash and mix of O'Neill's ``seed_seq`` alternative as numpy does it,
+    in 64-bit arithmetic masked to 32 bits. tests/test_streams.py checks it against numpy."""
+    pool = np.zeros(_POOL_SIZE, dtype=np.uint64)
+    hash_const = _INIT_A
+
+    def hashmix(value: np.uint64, hash_const: np.uint64) -> tuple[np.uint64, np.uint64]:
+        value = (value ^ hash_const) & _MASK32
+        hash_const = (hash_const * _MULT_A) & _MASK32
+        value = (value * hash_const) & _MASK32
+        return value ^ (value >> _XSHIFT), hash_const
+
+    def mix(x: np.uint64, y: np.uint64) -> np.uint64:
+        result = (_MIX_MULT_L * x - _MIX_MULT_R * y) & _MASK32
+        return result ^ (result >> _XSHIFT)
+
+    for i in range(_POOL_SIZE):
+        value = np.uint64(entropy[i]) if i < entropy.size else np.uint64(0)
+        pool[i], hash_const = hashmix(value, hash_const)
+    for i_src in range(_POOL_SIZE):
+        for i_dst in range(_POOL_SIZE):
+            if i_src != i_dst:
+                hashed, hash_const = hashmix(pool[i_src], hash_const)
+                pool[i_dst] = mix(pool[i_dst], hashed)
+    for i_src in range(_POOL_SIZE, entropy.size):
+        for i_dst in range(_POOL_SIZE):
+            hashed, hash_const = hashmix(np.uint64(entropy[i_src]), hash_const)
+            pool[i_dst] = mix(pool[i_dst], hashed)
+    hash_const = _INIT_B
+    halves = np.zeros(2, dtype=np.uint64)
+    for i in range(2):
+        value = (pool[i] ^ hash_const) & _MASK32
+        hash_const = (hash_const * _MULT_B) & _MASK32
+        value = (value * hash_const) & _MASK32
+        halves[i] = value ^ (value >> _XSHIFT)
+    return halves[0] | (halves[1] << np.uint64(32))
 
 
 def _draw(key: np.uint64, who: np.ndarray, normal: bool) -> np.ndarray:

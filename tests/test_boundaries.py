@@ -39,7 +39,6 @@ import pandas as pd
 import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from scipy.special import gammaln
 
 from sim.customers import rules
 from sim.errors import ScenarioError
@@ -47,7 +46,7 @@ from sim.experiments.runs import RunResult, run
 from sim.firm.economics import FIRM_COST_LINES
 from sim.results import PROJECT_ROOT
 from sim.scenario import Scenario, load_scenario, with_overrides
-from sim.support.contact_centre import erlang
+from sim.support.contact_centre import _palm
 from sim.support.contact_centre.erlang import erlang_a
 
 pytestmark = pytest.mark.slow  # many runs or subprocesses: `make test-fast` leaves them out
@@ -456,11 +455,11 @@ def test_erlang_a_far_beyond_its_agents_is_finite():
 )
 def test_erlang_a_queue_law_around_its_mode_is_the_whole_law(calls_per_hour, aht, agents, patience):
     lam, mu, theta = calls_per_hour / 3600.0, 1.0 / aht, 1.0 / patience
-    busy, queue, first = erlang._palm_distribution(lam, mu, theta, agents)
-    assert first == 0  # within reach of the whole law
-    k = np.arange(agents + 1)
-    log_servers = k * math.log(lam / mu) - gammaln(k + 1.0)
-    w_busy, w_queue, w_first = erlang._queue_window(lam, mu, theta, agents, log_servers)
+    status, busy, queue, first = _palm.palm_law(lam, mu, theta, agents, 20_000_000)
+    assert status == _palm.HELD and first == 0  # within reach of the whole law
+    # The same law summed only around its mode (no state summed from the start).
+    w_status, w_busy, w_queue, w_first = _palm.palm_law(lam, mu, theta, agents, 20_000_000, 0)
+    assert w_status == _palm.HELD
     whole = np.zeros(max(queue.size, w_first + w_queue.size))
     window = whole.copy()
     whole[: queue.size] = queue

@@ -30,6 +30,7 @@ BENCH_KEYS = [
     "customer_months_per_normal",
     "phase_shares",
     "desk_share",
+    "periods_simulated",
 ]
 """What `cxm bench --json` prints for one big run, in order (either engine)."""
 

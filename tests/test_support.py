@@ -16,9 +16,10 @@ from sim.metrics import DESK_METRICS
 from sim.results import PROJECT_ROOT
 from sim.scenario import Support, load_scenario, scenario_from_dict, with_overrides
 from sim.stats import mean_interval
+from sim.streams import Streams
 from sim.support.contact_centre import erlang_a, erlang_c
 from sim.support.contact_centre.intraday import TYPICAL_WEEKDAY, agents_by_hour, day_metrics
-from sim.support.desk import ContactCentreDesk, ServiceLevelDesk, desk_for
+from sim.support.desk import PERIODS, ContactCentreDesk, ServiceLevelDesk, desk_for
 from sim.support.staffing import Rota, intraday_weights, steady_states
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
@@ -40,7 +41,7 @@ def test_simpy_and_erlang_modes_agree_on_a_month_of_contacts():
     u_wait, u_resolve = month_of_contacts(5000)
     simpy = ContactCentreDesk(Support(mode="simpy", contact_centre=centre))
     erlang = ContactCentreDesk(Support(mode="erlang", contact_centre=centre))
-    a = simpy.serve(1, u_wait, u_resolve, rng=np.random.default_rng(7))
+    a = simpy.serve(1, u_wait, u_resolve, streams=Streams(np.random.SeedSequence(7), 0))
     b = erlang.serve(1, u_wait, u_resolve)
     # Each customer's outcome is the quantile of their own draw, so both modes give the same
     # customers the long waits; what differs is the law of the waits (exponential in Erlang
@@ -71,7 +72,7 @@ def test_simpy_and_erlang_modes_agree_on_a_day_staffed_hour_by_hour():
     u_wait, u_resolve = month_of_contacts(5000)
     simpy = ContactCentreDesk(Support(mode="simpy", contact_centre=centre))
     erlang = ContactCentreDesk(Support(mode="erlang", contact_centre=centre))
-    a = simpy.serve(1, u_wait, u_resolve, rng=np.random.default_rng(7))
+    a = simpy.serve(1, u_wait, u_resolve, streams=Streams(np.random.SeedSequence(7), 0))
     b = erlang.serve(1, u_wait, u_resolve)
     assert a.metrics["agents"] == b.metrics["agents"] == pytest.approx(5.7)
     assert b.metrics["service_level"] >= 0.8 and a.metrics["service_level"] >= 0.8
@@ -304,6 +305,47 @@ def test_same_seed_same_contact_centre_metrics(baseline):
     assert (a["staffing_cost"] == a["agents"] * 3500.0).all()
     c, _ = run_replication(small_hours(baseline), seed=4, replication=1)
     assert not np.array_equal(a["asa_seconds"], c["asa_seconds"])
+
+
+def test_a_simulated_period_is_a_function_of_its_inputs_and_the_seed():
+    """The period a month's load calls for draws from a stream keyed by the seed and the
+    period's inputs: another replication or month of the seed meets the same period, an
+    empty library simulates it again to the same outcomes, and another seed or load gets
+    another period."""
+    settings = Support(mode="simpy", contact_centre={"agents": 2})
+    u_wait, u_resolve = month_of_contacts(900)
+
+    def served(seed: int, replication: int, month: int, first: int = 900) -> np.ndarray:
+        streams = Streams(np.random.SeedSequence(seed, spawn_key=(replication,)), 0)
+        desk = ContactCentreDesk(settings)
+        outcome = desk.serve(month, u_wait[:first], u_resolve[:first], streams=streams)
+        return outcome.wait_minutes
+
+    PERIODS.clear()
+    made = PERIODS.simulated
+    first = served(7, 0, 1)
+    assert PERIODS.simulated == made + 1 and len(PERIODS) == 1
+    made = PERIODS.simulated
+    again = served(7, 3, 11)  # another replication and month: the library's period
+    assert PERIODS.simulated == made
+    np.testing.assert_array_equal(again, first)
+    PERIODS.clear()
+    np.testing.assert_array_equal(served(7, 0, 1), first)  # simulated afresh, the same
+    assert not np.array_equal(served(8, 0, 1), first)  # another seed
+    assert not np.array_equal(served(7, 0, 1, first=600)[:600], first[:600])  # another load
+
+
+def test_a_run_does_not_depend_on_the_periods_other_runs_left(baseline):
+    """Runs of a seed share the library of simulated periods, so a replication run after
+    others, or after the library is emptied, gives the same time series."""
+    scenario = with_overrides(baseline, {"months": 6, "market.size": 3000})
+    PERIODS.clear()
+    alone, _ = run_replication(scenario, seed=3, replication=1)
+    made = PERIODS.simulated
+    run_replication(scenario, seed=3, replication=0)
+    after_others, _ = run_replication(scenario, seed=3, replication=1)
+    assert PERIODS.simulated > made  # replication 0 met loads of its own
+    pd.testing.assert_frame_equal(alone, after_others)
 
 
 @pytest.mark.slow

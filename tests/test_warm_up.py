@@ -143,10 +143,10 @@ def test_scenarios_that_differ_from_month_one_on_share_their_warm_up():
     a, b = (sim.CXModel(s, seed=5) for s in (baseline, invest))
     for name, values in state(a).items():
         np.testing.assert_array_equal(state(b)[name], values, err_msg=name)
-    # The firm's side is as before the warm-up: nothing learned, suffered or cached.
+    # The firm's side is as before the warm-up: nothing learned or suffered.
     fresh = sim.CXModel(small("baseline", months=3), seed=5)
     assert a.improvement.voc.n.sum() == 0 and a.improvement.voc.problems.sum() == 0
-    assert a.firm.trust_shock == 0.0 and a.support._periods == {}
+    assert a.firm.trust_shock == 0.0
     np.testing.assert_array_equal(a.firm.levels, fresh.firm.levels)
     np.testing.assert_array_equal(a.plan.quality, fresh.plan.quality)
     ta, tb = (finished_model(s, 5, 0).recorder.timeseries() for s in (baseline, invest))
@@ -158,11 +158,10 @@ def test_scenarios_that_differ_from_month_one_on_share_their_warm_up():
 
 def test_the_firm_learns_nothing_in_the_warm_up():
     """A managed firm reviews its voice-of-the-customer data; the warm-up's answers and
-    problems must not reach the first review, nor the simulated desk's periods month 1."""
+    problems must not reach the first review."""
     scenario = small("maturity_managed", **{"market.warm_up_months": 12, "months": 2})
     model = sim.CXModel(scenario, seed=5)
     assert model.improvement.voc.n.sum() == 0 and model.improvement.last_review == 0
-    assert model.support._periods == {}
     cold = with_overrides(scenario, {"market.warm_up_months": 0})
     warm, plain = (finished_model(s, 5, 0).recorder.timeseries() for s in (scenario, cold))
     for column in ("capability_index", "maturity", "reviews"):

@@ -64,7 +64,7 @@ SMALL_MONTHS = 24
 PROFILE_RUNS = 5
 """Small runs ``--profile`` times for the phases of the small run (unless ``--runs``)."""
 WARM_UP_PEOPLE = 5_000
-"""Market size of the untimed warm-up run (2 months)."""
+"""Market size of the untimed warm-up run before a big run (2 months)."""
 
 
 def figures(timing: Timing, normals_per_s: float, runs_mode: bool = True) -> dict[str, Any]:
@@ -83,13 +83,14 @@ def figures(timing: Timing, normals_per_s: float, runs_mode: bool = True) -> dic
         }
     return head | {
         "customer_months": timing.customer_months,
-        "seconds": round(timing.seconds, 3),
+        "seconds": _significant(timing.seconds),
         "customer_months_per_s": round(per_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "yardstick_normals_per_s": _significant(normals_per_s),
         "customer_months_per_normal": _significant(per_s / normals_per_s),
         "phase_shares": {name: round(share, 9) for name, share in timing.shares().items()},
         "desk_share": round(timing.desk_seconds / timing.seconds, 9),
+        "periods_simulated": timing.periods_simulated,
     }
 
 
@@ -114,9 +115,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "customer-months per second divided by it (customer_months_per_normal), which "
         "compares machines and days. The market is N divided by the scenario's initial "
         "customer share, and contact-centre agents scale with it (so --set cannot change "
-        "the market size, the months or the agents). An untimed two-month run of a small "
-        "market loads the compiled code first. Time both engines with the same arguments "
-        "to compare them.",
+        "the market size, the months or the agents). Before the clock starts, an untimed "
+        "run loads the compiled code: with --runs, one more replication of the small run "
+        "(replication N), which also fills the library of simulated contact-centre periods "
+        "as a study's first runs do (periods_simulated counts those simulated while timed); "
+        "otherwise a two-month run of a small market. Time both engines with the same "
+        "arguments to compare them.",
         epilog="The phase shares come from models built with profile=True (sim.model), "
         "which gives the same results. `make profile` writes results/profile/.",
     )
@@ -255,13 +259,14 @@ def _scenarios(args: argparse.Namespace, *sizes: _Size) -> tuple[Scenario, list[
     return warm_up, chosen
 
 
-def _warm_up(scenario: Scenario, args: argparse.Namespace) -> float:
+def _warm_up(scenario: Scenario, args: argparse.Namespace, replication: int = 0) -> float:
     """Load (or, the first time after a change, compile) the compiled code before the clock
-    starts: a one-off cost per process, not part of the simulation's throughput. Seconds."""
+    starts: a one-off cost per process, not part of the simulation's throughput; and fill
+    the period library with the loads `scenario` meets. Seconds."""
     from sim.experiments.runs import run_replication
 
     start = time.perf_counter()
-    run_replication(scenario, args.seed, 0, args.engine)
+    run_replication(scenario, args.seed, replication, args.engine)
     return time.perf_counter() - start
 
 
@@ -270,8 +275,11 @@ def _measure(args: argparse.Namespace, size: _Size, runs_mode: bool) -> int:
     from sim.benchmark import normal_draw_rate, time_runs
 
     warm_up, (scenario,) = _scenarios(args, size)
-    warm_up_seconds = _warm_up(warm_up, args)
     runs = args.runs if runs_mode else 1
+    if runs_mode:  # one more replication than those timed: what a study's first runs do
+        warm_up_seconds = _warm_up(scenario, args, replication=runs)
+    else:
+        warm_up_seconds = _warm_up(warm_up, args)
     label = f"bench {args.engine}"
     with progress_bar(runs * scenario.months, args.quiet, label) as bar:
         timing = time_runs(scenario, runs, args.seed, args.engine, bar.update)

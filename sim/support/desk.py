@@ -15,17 +15,30 @@ builds the one a scenario's `support.mode` asks for:
   customer's outcome depends on their own random number (common random numbers across
   scenarios) and the cost of a month does not grow with the number of customers. See
   docs/contact_centre.md.
+
+A simulated period is a function of its inputs (load, handle time, agents by hour, the
+centre's callers and profile) and of the seed alone: its random numbers come from a stream
+keyed by the seed and those inputs (`sim.streams.Streams.shared_generator`), not by the
+replication or the month. So every month, replication and scenario of a seed that meets the
+same load is served by the same period, and `PERIODS`, the process's library of periods,
+simulates each one once: a result never depends on which run simulated a period first, or
+on whether it was kept.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from sim import purposes
 from sim.scenario import ContactCentre, Support
+from sim.streams import Streams
 from sim.support.contact_centre import SimulationResult, simulate
 from sim.support.contact_centre.intraday import day_metrics
 from sim.support.staffing import Rota, intraday_weights, month_rota, steady_states
@@ -59,7 +72,7 @@ class SupportDesk(Protocol):
         resolution_shift: float = 0.0,
         wait_factor: float = 1.0,
         aht_factor: float = 1.0,
-        rng: np.random.Generator | None = None,
+        streams: Streams | None = None,
     ) -> ContactOutcomes:
         """Serve one first contact per entry of the uniform draws (one per contacting customer).
 
@@ -97,7 +110,7 @@ class ServiceLevelDesk:
         resolution_shift: float = 0.0,
         wait_factor: float = 1.0,
         aht_factor: float = 1.0,
-        rng: np.random.Generator | None = None,
+        streams: Streams | None = None,
     ) -> ContactOutcomes:
         """Waits by inversion of the exponential distribution; resolution by comparison.
 
@@ -142,7 +155,6 @@ class ContactCentreDesk:
             raise ValueError(f"mode: got {settings.mode!r}; allowed: {', '.join(QUEUE_MODES)}")
         self.settings = settings
         self.centre = settings.contact_centre
-        self._periods: dict[tuple[float, float, tuple[int, ...]], _SimulatedPeriod] = {}
 
     def serve(
         self,
@@ -152,16 +164,16 @@ class ContactCentreDesk:
         resolution_shift: float = 0.0,
         wait_factor: float = 1.0,
         aht_factor: float = 1.0,
-        rng: np.random.Generator | None = None,
+        streams: Streams | None = None,
     ) -> ContactOutcomes:
         """The month's load and staffing, the queue at them, and each contact's outcome at
-        its customer's quantile (`rng` is needed in mode `simpy`)."""
+        its customer's quantile (`streams` is needed in mode `simpy`)."""
         centre = self.centre
         resolvable = u_resolve < _first_contact_resolution(self.settings, resolution_shift)
         aht = centre.aht_seconds * aht_factor
         rota = self.rota(len(u_wait), int((~resolvable).sum()), aht)
         if self.settings.mode == "simpy":
-            period: _SimulatedPeriod | _ErlangPeriod = self._simulated(rota, aht, rng)
+            period: _SimulatedPeriod | _ErlangPeriod = self._simulated(rota, aht, streams)
         else:
             period = _ErlangPeriod(rota, aht, centre)
         wait_seconds, abandoned = period.outcomes(u_wait)
@@ -179,20 +191,18 @@ class ContactCentreDesk:
         return month_rota(self.centre, first, unresolved, aht_seconds)
 
     def _simulated(
-        self, rota: Rota, aht_seconds: float, rng: np.random.Generator | None
+        self, rota: Rota, aht_seconds: float, streams: Streams | None
     ) -> _SimulatedPeriod:
-        """The representative period at this load and staffing, simulated once per grid cell
-        of the run."""
+        """The representative period at this load and staffing (rate and handle time on the
+        grid of `reuse_tolerance`), from the library or simulated with the seed's stream for
+        exactly these inputs."""
         centre = self.centre
         rate = rota.mean_calls_per_hour
         if centre.reuse_tolerance > 0:
             rate = _on_grid(rate, centre.reuse_tolerance)
             aht_seconds = _on_grid(aht_seconds, centre.reuse_tolerance)
-        key = (rate, aht_seconds, rota.agents)
-        if key in self._periods:
-            return self._periods[key]
-        if rng is None:
-            raise ValueError("rng: mode 'simpy' needs the month's random generator")
+        if streams is None:
+            raise ValueError("streams: mode 'simpy' needs the run's random streams")
         hours = min(
             max(centre.simulated_hours, centre.min_simulated_contacts / rate),
             centre.max_simulated_contacts / rate,
@@ -201,23 +211,67 @@ class ContactCentreDesk:
         if day > 1:  # whole opening days, so that every hour of the profile counts alike
             most = math.floor(centre.max_simulated_contacts / (rate * day))
             hours = max(1, min(round(hours / day), most)) * day
-        result = simulate(
-            rate,
-            aht_seconds,
-            rota.agents,
-            hours,
-            rng,
-            patience_seconds=centre.patience_seconds,
-            answer_within_seconds=centre.answer_within_seconds,
-            handle_time=centre.handle_time,
-            handle_time_cv=centre.handle_time_cv,
-            first_contact_resolution=1.0,
-            intraday_profile=intraday_weights(centre),
-        )
-        period = _SimulatedPeriod(result)
-        if centre.reuse_tolerance > 0:
+        inputs = {
+            "calls_per_hour": rate,
+            "aht_seconds": aht_seconds,
+            "agents": rota.agents,
+            "hours": hours,
+            "patience_seconds": centre.patience_seconds,
+            "answer_within_seconds": centre.answer_within_seconds,
+            "handle_time": centre.handle_time,
+            "handle_time_cv": centre.handle_time_cv,
+            "first_contact_resolution": 1.0,
+            "intraday_profile": intraday_weights(centre),
+        }
+        detail = repr(sorted(inputs.items()))  # floats' repr is exact: equal text, equal inputs
+
+        def simulated() -> _SimulatedPeriod:
+            rng = streams.shared_generator(purposes.SUPPORT_CENTRE, detail)
+            return _SimulatedPeriod(simulate(rng=rng, **inputs))  # type: ignore[arg-type]
+
+        return PERIODS.get((streams.entropy, detail), simulated)
+
+
+class PeriodLibrary:
+    """The simulated periods of this process, each under its seed and inputs, the least
+    recently used dropped beyond `capacity`. A period is a function of its key alone, so
+    keeping or dropping one never changes a result, only the time it takes; safe to share
+    between threads (two threads may both simulate a missing period; they get the same)."""
+
+    def __init__(self, capacity: int = 2_000) -> None:
+        self.capacity = capacity
+        self._periods: OrderedDict[tuple[int, str], _SimulatedPeriod] = OrderedDict()
+        self._lock = threading.Lock()
+        self.simulated = 0
+        """How many periods this library has simulated (the rest were reused)."""
+
+    def get(self, key: tuple[int, str], make: Callable[[], _SimulatedPeriod]) -> _SimulatedPeriod:
+        """The period under `key`, made by `make` if the library does not hold it."""
+        with self._lock:
+            period = self._periods.get(key)
+            if period is not None:
+                self._periods.move_to_end(key)
+                return period
+        period = make()
+        with self._lock:
+            self.simulated += 1
             self._periods[key] = period
+            while len(self._periods) > self.capacity:
+                self._periods.popitem(last=False)
         return period
+
+    def clear(self) -> None:
+        """Forget every period (the next runs simulate them again, to the same result)."""
+        with self._lock:
+            self._periods.clear()
+
+    def __len__(self) -> int:
+        return len(self._periods)
+
+
+PERIODS = PeriodLibrary()
+"""The process's library of simulated periods, shared by every desk (about 10 bytes per
+simulated contact; at most 5,000 contacts per period by default)."""
 
 
 def _on_grid(value: float, step: float) -> float:
@@ -248,7 +302,10 @@ class _SimulatedPeriod:
         order = np.lexsort((table.wait_seconds, gave_up))
         self.wait_seconds = table.wait_seconds[order]
         self.gave_up = gave_up[order]
-        self.result = result
+        self.aht_seconds = result.aht_seconds
+        """Observed mean agent time per answered contact, seconds."""
+        self.occupancy = result.metrics.occupancy
+        """Time-average share of the agents on duty who were busy."""
 
     def outcomes(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Wait (seconds) and hang-up of the contacts whose uniforms are `u`."""
@@ -260,12 +317,12 @@ class _SimulatedPeriod:
         waits = wait_factor * self.wait_seconds
         answered = waits[~self.gave_up]
         return {
-            "aht_seconds": self.result.aht_seconds,
+            "aht_seconds": self.aht_seconds,
             "asa_seconds": float(answered.mean()) if answered.size else math.nan,
             "mean_wait_seconds": float(waits.mean()),
             "service_level": float((~self.gave_up & (waits <= target_seconds)).mean()),
             "abandon_rate": float(self.gave_up.mean()),
-            "occupancy": self.result.metrics.occupancy,
+            "occupancy": self.occupancy,
         }
 
 

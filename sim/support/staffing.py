@@ -19,17 +19,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.scenario import ContactCentre
-from sim.support.contact_centre import QueueMetrics, erlang_a, erlang_c
+from sim.support.contact_centre import QueueMetrics, _palm, erlang_a, erlang_c
+from sim.support.contact_centre.erlang import MAX_QUEUE_STATES, kernel_error
 from sim.support.contact_centre.intraday import (
+    MAX_AGENTS_PER_HOUR,
+    MIN_AGENTS,
     PROFILES,
     agents_by_hour,
-    day_metrics,
     hourly_weights,
 )
-
-_FIXED_POINT_STEPS = 200
-_FIXED_POINT_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def month_rota(centre: ContactCentre, first: int, unresolved: int, aht_seconds: 
     `unresolved` of the `first` contacts will not resolve even if answered; each brings a
     repeat, and so does each other one whose caller hangs up. The share that hangs up is the
     day's Erlang A abandon rate at the load all of them make together, with the agents
-    staffed for that load: a fixed point, reached by iterating from no abandonment. As the
+    staffed for that load: a fixed point, reached by iterating from no abandonment (the
+    compiled `sim.support.contact_centre._palm.month_rota`). As the
     load grows, an hour whose agents no longer reach the target gets one more at a time, and
     an hour's agents never fall during the iteration. So every hour reaches the target at
     the month's load, and none could do with one agent less: with it, that hour's own
@@ -110,43 +112,31 @@ def month_rota(centre: ContactCentre, first: int, unresolved: int, aht_seconds: 
     """
     weights = intraday_weights(centre)
     hours = centre.hours_per_month
-    rate = (first + unresolved) / hours
-    rota = staff(centre, _spread(rate, weights), aht_seconds)
-    if centre.patience_seconds is None or first == 0:
-        return rota
-    states = steady_states(centre, rota, aht_seconds, centre.answer_within_seconds)
-    abandon = 0.0
-    for _ in range(_FIXED_POINT_STEPS):
-        day = day_metrics(states, rota.calls_per_hour, rota.agents)
-        rate = (first + unresolved + day.abandon_rate * (first - unresolved)) / hours
-        rota, states = _restaffed(centre, _spread(rate, weights), rota.agents, aht_seconds)
-        if abs(day.abandon_rate - abandon) < _FIXED_POINT_TOLERANCE:
-            break
-        abandon = day.abandon_rate
-    return rota
+    patience = centre.patience_seconds
+    if patience is None:
+        return staff(centre, _spread((first + unresolved) / hours, weights), aht_seconds)
+    auto = centre.agents == "auto"
+    goal = centre.target_service_level
+    status, calls, agents = _palm.month_rota(
+        np.array(weights, dtype=np.float64),
+        float(hours),
+        int(first),
+        int(unresolved),
+        float(aht_seconds),
+        float(patience),
+        float(centre.answer_within_seconds),
+        float(goal),
+        auto,
+        0 if auto else int(centre.agents),
+        MIN_AGENTS,
+        MAX_AGENTS_PER_HOUR,
+        MAX_QUEUE_STATES,
+    )
+    if status != _palm.HELD:
+        raise kernel_error(status, patience, MAX_AGENTS_PER_HOUR, goal)
+    return Rota(tuple(calls.tolist()), tuple(agents.tolist()))
 
 
 def _spread(rate: float, weights: tuple[float, ...]) -> tuple[float, ...]:
     """A mean rate over the opening hours spread by the intraday weights."""
     return tuple(rate * w for w in weights)
-
-
-def _restaffed(
-    centre: ContactCentre,
-    calls_per_hour: tuple[float, ...],
-    agents: tuple[int, ...],
-    aht_seconds: float,
-) -> tuple[Rota, list[QueueMetrics]]:
-    """The rota at new hourly loads, from the earlier agents (no hour staffed below them; with
-    `agents: auto` one more at a time until the hour reaches the target), and each hour's
-    steady state with the agents it gets."""
-    target = centre.answer_within_seconds
-    staffed, states = [], []
-    for rate, n in zip(calls_per_hour, agents, strict=True):
-        state = erlang_a(rate, aht_seconds, n, centre.patience_seconds, target)
-        while centre.agents == "auto" and state.service_level < centre.target_service_level:
-            n += 1
-            state = erlang_a(rate, aht_seconds, n, centre.patience_seconds, target)
-        staffed.append(n)
-        states.append(state)
-    return Rota(calls_per_hour, tuple(staffed)), states

@@ -35,6 +35,12 @@ def fail(name: str, value: object, rule: str) -> ValueError:
 
 def real(name: str, value: object) -> float:
     """Return ``value`` as a float, refusing booleans, non-numbers and NaN."""
+    kind = type(value)
+    if kind is float or kind is int:  # the usual case, without the abstract-class checks
+        number = float(value)  # type: ignore[arg-type]
+        if math.isnan(number):
+            raise fail(name, value, "a number")
+        return number
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise fail(name, value, "a number")
     number = float(value)
@@ -72,9 +78,11 @@ def probability(name: str, value: object, *, low_open: bool, high_open: bool) ->
 
 def count(name: str, value: object, *, minimum: int = 0) -> int:
     """Return ``value`` as an int after checking it is a whole number >= ``minimum``."""
-    if isinstance(value, bool):
+    if type(value) is int:  # the usual case, without the abstract-class checks
+        whole = value
+    elif isinstance(value, bool):
         raise fail(name, value, f"a whole number >= {minimum}")
-    if isinstance(value, numbers.Integral) or (
+    elif isinstance(value, numbers.Integral) or (
         isinstance(value, numbers.Real) and float(value).is_integer()
     ):
         whole = int(value)

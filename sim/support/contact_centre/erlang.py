@@ -23,8 +23,9 @@ Erlang C is computed through Erlang B with the stable recursion
 accurate for thousands of agents. Erlang A is computed exactly from the stationary
 distribution of the birth–death chain of the number of calls in the centre, worked in log
 space and truncated where the remaining tail mass is below 1e-15, and from the exact law of a
-tagged caller's wait (Garnett, Mandelbaum & Reiman 2002; Mandelbaum & Zeltyn 2007). See
-docs/contact_centre.md for the equations and their derivation.
+tagged caller's wait (Garnett, Mandelbaum & Reiman 2002; Mandelbaum & Zeltyn 2007), by the
+compiled kernels of `sim.support.contact_centre._palm`. See docs/contact_centre.md for the
+equations and their derivation.
 """
 
 from __future__ import annotations
@@ -32,9 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.special import betainc, digamma, gammaln
-
+from sim.support.contact_centre import _palm
 from sim.support.contact_centre import _validate as check
 
 __all__ = [
@@ -47,11 +46,8 @@ __all__ = [
 
 SECONDS_PER_HOUR = 3600.0
 
-# The queue part of the Erlang A distribution is cut where its terms fall below
-# exp(-_TAIL_LOG) of the largest state probability (exp(-40) ≈ 4e-18, well under 1e-15).
-_TAIL_LOG = 40.0
-# The longest queue the exact Erlang A distribution may need before it is refused.
-_MAX_QUEUE_STATES = 20_000_000
+MAX_QUEUE_STATES = 20_000_000
+"""The longest queue the exact Erlang A distribution may need before it is refused."""
 
 
 @dataclass(frozen=True)
@@ -177,91 +173,16 @@ def erlang_c(
     )
 
 
-def _palm_distribution(
-    arrival_rate: float, service_rate: float, abandon_rate: float, agents: int
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Stationary law of the number of calls in an M/M/n+M centre.
-
-    Returns ``(busy, queue, first)`` where ``busy[k] = P(N = k)`` for ``k < agents`` and
-    ``queue[i] = P(N = agents + first + i)`` for ``i >= 0``: the queue law from ``first``
-    callers waiting on (``first`` is 0 unless the queue is too long to hold from its start,
-    see `_queue_window`). Rates are per second.
-    """
-    load = arrival_rate / service_rate
-    k = np.arange(agents + 1)
-    log_servers = k * math.log(load) - gammaln(k + 1.0)
-    full_rate = agents * service_rate
-    # The queue law peaks where departures (n·mu + j·theta) catch up with arrivals and then
-    # falls off like a Poisson law of mean lambda/theta; under load it also falls
-    # geometrically at rate rho. Start from whichever bound is shorter, then grow if needed.
-    peak = max(0.0, (arrival_rate - full_rate) / abandon_rate)
-    extent = peak + 10.0 * math.sqrt(arrival_rate / abandon_rate) + 50.0
-    if arrival_rate < full_rate:
-        extent = min(extent, _TAIL_LOG / -math.log(arrival_rate / full_rate) + 50.0)
-    extent_states = math.ceil(extent)
-    while True:
-        if extent_states > _MAX_QUEUE_STATES:
-            return _queue_window(arrival_rate, service_rate, abandon_rate, agents, log_servers)
-        j = np.arange(1, extent_states + 1)
-        log_ratio = math.log(arrival_rate) - np.log(full_rate + j * abandon_rate)
-        log_queue = log_servers[-1] + np.cumsum(log_ratio)
-        top = max(log_servers.max(), log_queue.max())
-        if log_queue[-1] < top - _TAIL_LOG:
-            break
-        extent_states *= 2
-    log_all = np.concatenate([log_servers, log_queue])
-    weights = np.exp(log_all - top)
-    weights /= weights.sum()
-    return weights[:agents], weights[agents:], 0
-
-
-def _queue_window(
-    arrival_rate: float,
-    service_rate: float,
-    abandon_rate: float,
-    agents: int,
-    log_servers: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """`_palm_distribution` of a queue too long to hold from its first state (a centre
-    overloaded many times over, or callers of very long patience): only the queue lengths
-    around the law's mode whose probabilities are within ``exp(-_TAIL_LOG)`` of the largest.
-
-    With ``x = λ/θ`` and ``β = nμ/θ`` the queue law is ``π(n + j) ∝ x^j / Γ(β + j + 1)``,
-    log-concave with its mode at ``j* = max(⌊x − β⌋, 0)`` and a spread of about
-    ``√(β + j*)``, so the states left out are fewer still and their mass is negligible.
-    The log-probabilities are summed outwards from the mode (accurate for any queue length);
-    the mode's own level against the busy states comes from the gamma function.
-    """
-    x = arrival_rate / abandon_rate
-    beta = agents * service_rate / abandon_rate
-    mode = max(math.floor(x - beta), 0)
-    half = math.ceil(math.sqrt(2.0 * _TAIL_LOG * (beta + mode + 1.0))) + 50
-    while True:
-        low, high = max(mode - half, 0), mode + half
-        if high - low + 1 > _MAX_QUEUE_STATES:
-            raise check.fail(
-                "patience_seconds",
-                1.0 / abandon_rate,
-                "small enough for the exact Erlang A distribution (use erlang_c instead)",
-            )
-        j = np.arange(low, high + 1, dtype=float)
-        # log π(n + j) − log π(n + j − 1) = log x − log(β + j)
-        step = -np.log1p((beta + j - x) / x)
-        before = step[: mode - low + 1]  # states low..mode
-        after = step[mode - low + 1 :]  # states mode+1..high
-        below_mode = np.cumsum(before[::-1])[::-1] - before  # Σ_{i=j+1..mode}
-        log_queue = np.concatenate([-below_mode, np.cumsum(after)])
-        if (low == 0 or log_queue[0] < -_TAIL_LOG) and log_queue[-1] < -_TAIL_LOG:
-            break
-        half *= 2
-    mode_level = (
-        log_servers[-1] + mode * math.log(x) - (gammaln(beta + mode + 1.0) - gammaln(beta + 1.0))
+def kernel_error(status: int, patience: float, limit: int, goal: float) -> ValueError:
+    """The error for a compiled kernel's failure `status` (`sim.support.contact_centre._palm`):
+    a queue law too long to sum exactly, or no staffing up to `limit` reaching `goal`."""
+    if status == _palm.NO_STAFFING:
+        return check.fail("max_agents", limit, f"large enough to reach {goal:g} (raise it)")
+    return check.fail(
+        "patience_seconds",
+        patience,
+        "small enough for the exact Erlang A distribution (use erlang_c instead)",
     )
-    top = max(log_servers.max(), mode_level)
-    busy = np.exp(log_servers[:agents] - top)
-    queue = np.exp(mode_level + log_queue - top)
-    total = busy.sum() + queue.sum()
-    return busy / total, queue / total, low
 
 
 def erlang_a(
@@ -311,26 +232,17 @@ def erlang_a(
     if rate == 0.0:
         return _idle_centre()
 
+    status, p_wait, asa, mean_wait, service_level, abandon, mean_queue = _palm.erlang_a(
+        float(rate), float(aht), int(n), float(patience), float(target), MAX_QUEUE_STATES
+    )
+    if status != _palm.HELD:
+        raise kernel_error(status, patience, 0, 0.0)
     lam = rate / SECONDS_PER_HOUR
-    mu = 1.0 / aht
-    theta = 1.0 / patience
-    busy, queue, first = _palm_distribution(lam, mu, theta, n)
-
-    ahead = first + np.arange(queue.size, dtype=float)
-    mean_queue = float(np.dot(ahead, queue))
-    abandon = min(1.0, theta * mean_queue / lam)
-    beta = n * mu / theta
-    answered_if_queued = beta / (beta + ahead + 1.0)
-    reach = queue * answered_if_queued
-    # Mean of the stage sum, sum_{i<=j} 1/(n·mu + (i+1)·theta), through the digamma function.
-    stage_mean = (digamma(beta + ahead + 2.0) - digamma(beta + 1.0)) / theta
-    within = betainc(ahead + 1.0, beta + 1.0, -math.expm1(-theta * target))
-    answered = float(busy.sum() + reach.sum())
     return QueueMetrics(
-        p_wait=float(queue.sum()),
-        asa_seconds=float(np.dot(reach, stage_mean)) / answered,
-        mean_wait_seconds=mean_queue / lam,
-        service_level=min(1.0, float(busy.sum() + np.dot(reach, within))),
+        p_wait=p_wait,
+        asa_seconds=asa,
+        mean_wait_seconds=mean_wait,
+        service_level=service_level,
         abandon_rate=abandon,
         occupancy=min(1.0, lam * (1.0 - abandon) * aht / n),
         offered_load_erlangs=lam * aht,
@@ -391,24 +303,10 @@ def agents_for_service_level(
                     return n
         raise check.fail("max_agents", limit, f"large enough to reach {goal:g} (raise it)")
 
-    def reaches(n: int) -> bool:
-        return erlang_a(rate, aht, n, patience, target).service_level >= goal
-
-    # No staffing below goal·a can work: at most n/a of the offered calls can be answered.
-    failing = max(0, math.ceil(goal * load) - 1)
-    step = 1
-    candidate = failing + 1
-    while not reaches(min(candidate, limit)):
-        if candidate >= limit:
-            raise check.fail("max_agents", limit, f"large enough to reach {goal:g} (raise it)")
-        failing = candidate
-        candidate += step
-        step *= 2
-    passing = min(candidate, limit)
-    while passing - failing > 1:
-        middle = (failing + passing) // 2
-        if reaches(middle):
-            passing = middle
-        else:
-            failing = middle
-    return passing
+    status, agents = _palm.fewest_agents(
+        float(rate), float(aht), float(goal), float(target), float(patience), int(limit),
+        MAX_QUEUE_STATES,
+    )  # fmt: skip
+    if status != _palm.HELD:
+        raise kernel_error(status, patience, limit, goal)
+    return agents

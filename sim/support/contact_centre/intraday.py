@@ -39,6 +39,8 @@ __all__ = [
 
 MIN_AGENTS = 1
 """Fewest agents on duty in an opening hour, even one expected to bring no calls."""
+MAX_AGENTS_PER_HOUR = 100_000
+"""Most agents the staffing of an opening hour searches."""
 
 
 def hourly_weights(profile: Sequence[float] | None) -> list[float]:
@@ -71,7 +73,7 @@ def agents_by_hour(
     target_service_level: float,
     answer_within_seconds: float = 20.0,
     patience_seconds: float | None = None,
-    max_agents: int = 100_000,
+    max_agents: int = MAX_AGENTS_PER_HOUR,
 ) -> tuple[int, ...]:
     """Staff every hour to its own load: the fewest agents whose steady-state service level
     reaches the target (Erlang A, or Erlang C without patience), at least `MIN_AGENTS`.
