@@ -51,8 +51,12 @@ class Streams:
         if seed_sequence.pool_size != _POOL_SIZE:
             raise ValueError(f"seed_sequence: pool_size must be {_POOL_SIZE}")
         entropy = _uint32_words(self._entropy)
-        self._entropy_words = entropy + [0] * (_POOL_SIZE - len(entropy))
-        self._spawn_words = [word for part in self._key for word in _uint32_words(part)]
+        entropy += [0] * (_POOL_SIZE - len(entropy))
+        entropy += [word for part in self._key for word in _uint32_words(part)]
+        # The seed sequence's pool after the seed and the replication: each stream's key
+        # goes on from it with the month and the purpose.
+        self._pool = _mixed(np.array(entropy, dtype=np.uint64))
+        self._purposes: dict[str, int] = {}
 
     def _sequence(self, purpose: str, month: int) -> np.random.SeedSequence:
         key = (*self._key, month, purpose_key(purpose))
@@ -80,11 +84,13 @@ class Streams:
     def key(self, purpose: str, month: int) -> np.uint64:
         """The 64-bit key of one purpose's per-person stream in one month: the first 64-bit
         word of ``SeedSequence(entropy, spawn_key=(*replication, month, purpose))``'s
-        state, computed by `_seed_sequence_word` (the same number, without building one)."""
-        words = [*self._entropy_words, *self._spawn_words]
-        words += _uint32_words(month)
-        words.append(purpose_key(purpose))
-        return np.uint64(_seed_sequence_word(np.array(words, dtype=np.uint32)))
+        state, computed without building one (`_mixed`, `_stream_key`; the same number)."""
+        code = self._purposes.get(purpose)
+        if code is None:
+            code = self._purposes[purpose] = purpose_key(purpose)
+        if not 0 <= month <= 0xFFFFFFFF:
+            raise ValueError(f"month: got {month}; must be a whole number in [0, 2**32)")
+        return np.uint64(_stream_key(*self._pool, month, code))
 
     def uniform(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
         """One U(0,1) float32 per person (or for the people `who` indexes or masks)."""
@@ -129,44 +135,68 @@ def _uint32_words(value: object) -> list[int]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _seed_sequence_word(entropy: np.ndarray) -> np.uint64:
-    """The first 64-bit word of `numpy.random.SeedSequence`'s ``generate_state`` for the
-    assembled entropy `entropy` (uint32: the seed's words padded to the pool size, then the
-    spawn key's): the hash and mix of O'Neill's ``seed_seq`` alternative as numpy does it,
-    in 64-bit arithmetic masked to 32 bits. tests/test_streams.py checks it against numpy."""
+def _hashmix(value: np.uint64, hash_const: np.uint64) -> tuple[np.uint64, np.uint64]:
+    value = (value ^ hash_const) & _MASK32
+    hash_const = (hash_const * _MULT_A) & _MASK32
+    value = (value * hash_const) & _MASK32
+    return value ^ (value >> _XSHIFT), hash_const
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix(x: np.uint64, y: np.uint64) -> np.uint64:
+    result = (_MIX_MULT_L * x - _MIX_MULT_R * y) & _MASK32
+    return result ^ (result >> _XSHIFT)
+
+
+@numba.njit(cache=True, nogil=True)
+def _mixed(entropy: np.ndarray) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """numpy `SeedSequence`'s pool (four 32-bit words) and running hash constant after
+    mixing in the assembled entropy `entropy` (the seed's words padded to the pool size,
+    then the spawn key's): the hash and mix of O'Neill's ``seed_seq`` alternative as numpy
+    does it, in 64-bit arithmetic masked to 32 bits. tests/test_streams.py checks the keys
+    it leads to against numpy's."""
     pool = np.zeros(_POOL_SIZE, dtype=np.uint64)
     hash_const = _INIT_A
-
-    def hashmix(value: np.uint64, hash_const: np.uint64) -> tuple[np.uint64, np.uint64]:
-        value = (value ^ hash_const) & _MASK32
-        hash_const = (hash_const * _MULT_A) & _MASK32
-        value = (value * hash_const) & _MASK32
-        return value ^ (value >> _XSHIFT), hash_const
-
-    def mix(x: np.uint64, y: np.uint64) -> np.uint64:
-        result = (_MIX_MULT_L * x - _MIX_MULT_R * y) & _MASK32
-        return result ^ (result >> _XSHIFT)
-
     for i in range(_POOL_SIZE):
-        value = np.uint64(entropy[i]) if i < entropy.size else np.uint64(0)
-        pool[i], hash_const = hashmix(value, hash_const)
+        pool[i], hash_const = _hashmix(entropy[i], hash_const)
     for i_src in range(_POOL_SIZE):
         for i_dst in range(_POOL_SIZE):
             if i_src != i_dst:
-                hashed, hash_const = hashmix(pool[i_src], hash_const)
-                pool[i_dst] = mix(pool[i_dst], hashed)
+                hashed, hash_const = _hashmix(pool[i_src], hash_const)
+                pool[i_dst] = _mix(pool[i_dst], hashed)
     for i_src in range(_POOL_SIZE, entropy.size):
         for i_dst in range(_POOL_SIZE):
-            hashed, hash_const = hashmix(np.uint64(entropy[i_src]), hash_const)
-            pool[i_dst] = mix(pool[i_dst], hashed)
+            hashed, hash_const = _hashmix(entropy[i_src], hash_const)
+            pool[i_dst] = _mix(pool[i_dst], hashed)
+    return pool[0], pool[1], pool[2], pool[3], hash_const
+
+
+@numba.njit(cache=True, nogil=True)
+def _stream_key(
+    p0: np.uint64,
+    p1: np.uint64,
+    p2: np.uint64,
+    p3: np.uint64,
+    hash_const: np.uint64,
+    month: np.uint64,
+    purpose: np.uint64,
+) -> np.uint64:
+    """The first 64-bit word of ``generate_state`` of the seed sequence whose pool after
+    its seed and replication is ``(p0, p1, p2, p3)`` (with `hash_const`) and whose spawn key
+    goes on with `month` and `purpose` (one 32-bit word each)."""
+    pool = np.array([p0, p1, p2, p3], dtype=np.uint64)
+    for word in (np.uint64(month), np.uint64(purpose)):
+        for i_dst in range(_POOL_SIZE):
+            hashed, hash_const = _hashmix(word, hash_const)
+            pool[i_dst] = _mix(pool[i_dst], hashed)
     hash_const = _INIT_B
-    halves = np.zeros(2, dtype=np.uint64)
+    key = np.uint64(0)
     for i in range(2):
         value = (pool[i] ^ hash_const) & _MASK32
         hash_const = (hash_const * _MULT_B) & _MASK32
         value = (value * hash_const) & _MASK32
-        halves[i] = value ^ (value >> _XSHIFT)
-    return halves[0] | (halves[1] << np.uint64(32))
+        key |= (value ^ (value >> _XSHIFT)) << np.uint64(32 * i)
+    return key
 
 
 def _draw(key: np.uint64, who: np.ndarray, normal: bool) -> np.ndarray:

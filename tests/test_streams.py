@@ -4,6 +4,7 @@ against SciPy, and the properties common random numbers rely on."""
 from __future__ import annotations
 
 import os
+import zlib
 
 import numba
 import numpy as np
@@ -24,6 +25,27 @@ def test_splitmix64_gives_the_reference_outputs():
     expected = [6457827717110365317, 3203168211198807973, 9817491932198370423]
     got = [int(splitmix64(np.uint64(1234567), np.uint64(i))) for i in range(3)]
     assert got == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**32 - 1, 2**32 + 5, 2**63 + 11, 2**100 + 3, None])
+def test_a_streams_key_is_numpys_seed_sequence_state(seed):
+    """A stream's key is the first 64-bit word of the state of
+    ``SeedSequence(seed, spawn_key=(replication, month, purpose))``, computed without numpy's
+    object: the same number for any seed (one to four words, or fresh entropy), replication,
+    month (warm-up months included) and purpose."""
+    draws = np.random.default_rng(5)
+    for replication in (0, 1, 37, 2**33 + 1):
+        sequence = np.random.SeedSequence(seed, spawn_key=(replication,))
+        streams = Streams(sequence, 10)
+        for month in (0, 1, 2, 599, 1_000_003, int(draws.integers(0, 2**32))):
+            for purpose in ("churn", "touchpoint:onboarding:noise", f"p{draws.integers(9**9)}"):
+                code = zlib.crc32(purpose.encode())
+                spawned = np.random.SeedSequence(
+                    sequence.entropy, spawn_key=(replication, month, code)
+                )
+                assert streams.key(purpose, month) == spawned.generate_state(1, np.uint64)[0]
+    with pytest.raises(ValueError, match="month"):
+        streams.key("churn", 2**32)
 
 
 def test_inverse_normal_cdf_matches_scipy_to_double_precision():

@@ -155,6 +155,7 @@ class ContactCentreDesk:
             raise ValueError(f"mode: got {settings.mode!r}; allowed: {', '.join(QUEUE_MODES)}")
         self.settings = settings
         self.centre = settings.contact_centre
+        self._inputs: dict[tuple[float, float, tuple[int, ...]], tuple[str, dict]] = {}
 
     def serve(
         self,
@@ -203,18 +204,36 @@ class ContactCentreDesk:
             aht_seconds = _on_grid(aht_seconds, centre.reuse_tolerance)
         if streams is None:
             raise ValueError("streams: mode 'simpy' needs the run's random streams")
+        cell = (rate, aht_seconds, rota.agents)
+        inputs = self._inputs.get(cell)
+        if inputs is None:
+            inputs = self._inputs[cell] = self._period_inputs(rate, aht_seconds, rota.agents)
+        detail, arguments = inputs
+
+        def simulated() -> _SimulatedPeriod:
+            rng = streams.shared_generator(purposes.SUPPORT_CENTRE, detail)
+            return _SimulatedPeriod(simulate(rng=rng, **arguments))  # type: ignore[arg-type]
+
+        return PERIODS.get((streams.entropy, detail), simulated)
+
+    def _period_inputs(
+        self, rate: float, aht_seconds: float, agents: tuple[int, ...]
+    ) -> tuple[str, dict[str, object]]:
+        """The simulated period's arguments at this load and staffing, and their text (the
+        period's name in its stream and in the library)."""
+        centre = self.centre
         hours = min(
             max(centre.simulated_hours, centre.min_simulated_contacts / rate),
             centre.max_simulated_contacts / rate,
         )
-        day = len(rota.agents)
+        day = len(agents)
         if day > 1:  # whole opening days, so that every hour of the profile counts alike
             most = math.floor(centre.max_simulated_contacts / (rate * day))
             hours = max(1, min(round(hours / day), most)) * day
-        inputs = {
+        arguments = {
             "calls_per_hour": rate,
             "aht_seconds": aht_seconds,
-            "agents": rota.agents,
+            "agents": agents,
             "hours": hours,
             "patience_seconds": centre.patience_seconds,
             "answer_within_seconds": centre.answer_within_seconds,
@@ -223,13 +242,8 @@ class ContactCentreDesk:
             "first_contact_resolution": 1.0,
             "intraday_profile": intraday_weights(centre),
         }
-        detail = repr(sorted(inputs.items()))  # floats' repr is exact: equal text, equal inputs
-
-        def simulated() -> _SimulatedPeriod:
-            rng = streams.shared_generator(purposes.SUPPORT_CENTRE, detail)
-            return _SimulatedPeriod(simulate(rng=rng, **inputs))  # type: ignore[arg-type]
-
-        return PERIODS.get((streams.entropy, detail), simulated)
+        # Floats' repr is exact: equal text, equal inputs.
+        return repr(sorted(arguments.items())), arguments
 
 
 class PeriodLibrary:

@@ -17,6 +17,7 @@ pays for: the mean agents on duty times `hours_per_month`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,11 @@ class Rota:
 def intraday_weights(centre: ContactCentre) -> tuple[float, ...]:
     """The centre's intraday profile, one weight per opening hour, scaled to average 1."""
     profile = centre.intraday_profile
+    return _weights(profile if isinstance(profile, str) else tuple(profile))
+
+
+@functools.lru_cache(maxsize=256)
+def _weights(profile: str | tuple[float, ...]) -> tuple[float, ...]:
     return tuple(hourly_weights(PROFILES[profile] if isinstance(profile, str) else profile))
 
 
@@ -96,8 +102,7 @@ def month_rota(centre: ContactCentre, first: int, unresolved: int, aht_seconds: 
     `unresolved` of the `first` contacts will not resolve even if answered; each brings a
     repeat, and so does each other one whose caller hangs up. The share that hangs up is the
     day's Erlang A abandon rate at the load all of them make together, with the agents
-    staffed for that load: a fixed point, reached by iterating from no abandonment (the
-    compiled `sim.support.contact_centre._palm.month_rota`). As the
+    staffed for that load: a fixed point, reached by iterating from no abandonment. As the
     load grows, an hour whose agents no longer reach the target gets one more at a time, and
     an hour's agents never fall during the iteration. So every hour reaches the target at
     the month's load, and none could do with one agent less: with it, that hour's own
@@ -115,26 +120,53 @@ def month_rota(centre: ContactCentre, first: int, unresolved: int, aht_seconds: 
     patience = centre.patience_seconds
     if patience is None:
         return staff(centre, _spread((first + unresolved) / hours, weights), aht_seconds)
-    auto = centre.agents == "auto"
-    goal = centre.target_service_level
-    status, calls, agents = _palm.month_rota(
-        np.array(weights, dtype=np.float64),
+    agents = 0 if centre.agents == "auto" else int(centre.agents)
+    return _impatient_rota(
+        weights,
         float(hours),
         int(first),
         int(unresolved),
         float(aht_seconds),
         float(patience),
         float(centre.answer_within_seconds),
-        float(goal),
-        auto,
-        0 if auto else int(centre.agents),
+        float(centre.target_service_level),
+        agents,
+    )
+
+
+@functools.lru_cache(maxsize=100_000)
+def _impatient_rota(
+    weights: tuple[float, ...],
+    hours: float,
+    first: int,
+    unresolved: int,
+    aht_seconds: float,
+    patience: float,
+    target: float,
+    goal: float,
+    agents: int,
+) -> Rota:
+    """`month_rota` with impatient callers (`agents` 0: staffed to the goal), by the compiled
+    `sim.support.contact_centre._palm.month_rota`; kept for the month whose counts come back
+    (a small market's months often bring the same counts, in every replication)."""
+    status, calls, staffed = _palm.month_rota(
+        np.array(weights, dtype=np.float64),
+        hours,
+        first,
+        unresolved,
+        aht_seconds,
+        patience,
+        target,
+        goal,
+        agents == 0,
+        agents,
         MIN_AGENTS,
         MAX_AGENTS_PER_HOUR,
         MAX_QUEUE_STATES,
     )
     if status != _palm.HELD:
         raise kernel_error(status, patience, MAX_AGENTS_PER_HOUR, goal)
-    return Rota(tuple(calls.tolist()), tuple(agents.tolist()))
+    return Rota(tuple(calls.tolist()), tuple(staffed.tolist()))
 
 
 def _spread(rate: float, weights: tuple[float, ...]) -> tuple[float, ...]:
