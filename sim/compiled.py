@@ -55,10 +55,12 @@ def use_cache_for_this_source() -> None:
         sys.modules["numba"].config.CACHE_DIR = str(directory)
 
 
-def cache_directory(digest: str | None = None) -> Path | None:
-    """The first candidate cache directory for `digest` (default: this source's) that can be
-    made, is private from the cache root down and can be written; None if there is none."""
-    name = Path("numba") / (digest or code_digest())[:16]
+def cache_directory(digest: str | None = None, kind: str = "numba") -> Path | None:
+    """The first candidate cache directory of `kind` (``numba``: compiled code; ``periods``:
+    the contact centre's simulated periods, `sim.support.desk.PeriodLibrary`) for `digest`
+    (default: this source's) that can be made, is private from the cache root down and can
+    be written; None if there is none."""
+    name = Path(kind) / (digest or code_digest())[:16]
     for root in _cache_roots():
         chain = [root, root / name.parent, root / name]
         try:

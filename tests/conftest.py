@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,10 @@ from sim.results import PROJECT_ROOT
 from sim.scenario import Scenario, load_scenario, with_overrides
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
+
+# The contact centre's simulated periods of this test session live in a folder of their own
+# (commands and notebook kernels started by the tests inherit it), not in the user's cache.
+os.environ["CXM_PERIODS_DIR"] = tempfile.mkdtemp(prefix="cxm-periods-")
 
 
 @pytest.fixture

@@ -19,7 +19,14 @@ from sim.stats import mean_interval
 from sim.streams import Streams
 from sim.support.contact_centre import erlang_a, erlang_c
 from sim.support.contact_centre.intraday import TYPICAL_WEEKDAY, agents_by_hour, day_metrics
-from sim.support.desk import PERIODS, ContactCentreDesk, ServiceLevelDesk, desk_for
+from sim.support.desk import (
+    PERIODS,
+    ContactCentreDesk,
+    PeriodLibrary,
+    ServiceLevelDesk,
+    _SimulatedPeriod,
+    desk_for,
+)
 from sim.support.staffing import Rota, intraday_weights, steady_states
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
@@ -307,7 +314,17 @@ def test_same_seed_same_contact_centre_metrics(baseline):
     assert not np.array_equal(a["asa_seconds"], c["asa_seconds"])
 
 
-def test_a_simulated_period_is_a_function_of_its_inputs_and_the_seed():
+@pytest.fixture
+def library(tmp_path):
+    """The process's period library, empty, keeping its periods in a folder of its own."""
+    before = PERIODS.use_folder(tmp_path)
+    PERIODS.clear()
+    yield PERIODS
+    PERIODS.use_folder(before)
+    PERIODS.clear()
+
+
+def test_a_simulated_period_is_a_function_of_its_inputs_and_the_seed(library):
     """The period a month's load calls for draws from a stream keyed by the seed and the
     period's inputs: another replication or month of the seed meets the same period, an
     empty library simulates it again to the same outcomes, and another seed or load gets
@@ -321,31 +338,62 @@ def test_a_simulated_period_is_a_function_of_its_inputs_and_the_seed():
         outcome = desk.serve(month, u_wait[:first], u_resolve[:first], streams=streams)
         return outcome.wait_minutes
 
-    PERIODS.clear()
-    made = PERIODS.simulated
+    made = library.simulated
     first = served(7, 0, 1)
-    assert PERIODS.simulated == made + 1 and len(PERIODS) == 1
-    made = PERIODS.simulated
+    assert library.simulated == made + 1 and len(library) == 1
     again = served(7, 3, 11)  # another replication and month: the library's period
-    assert PERIODS.simulated == made
+    assert library.simulated == made + 1
     np.testing.assert_array_equal(again, first)
-    PERIODS.clear()
-    np.testing.assert_array_equal(served(7, 0, 1), first)  # simulated afresh, the same
+    library.clear()
+    loaded = library.loaded
+    np.testing.assert_array_equal(served(7, 0, 1), first)  # read back from the folder
+    assert library.loaded == loaded + 1 and library.simulated == made + 1
+    library.use_folder(None)
+    library.clear()
+    np.testing.assert_array_equal(served(7, 0, 1), first)  # simulated afresh: the same
+    assert library.simulated == made + 2
     assert not np.array_equal(served(8, 0, 1), first)  # another seed
     assert not np.array_equal(served(7, 0, 1, first=600)[:600], first[:600])  # another load
 
 
-def test_a_run_does_not_depend_on_the_periods_other_runs_left(baseline):
+def test_the_period_folder_survives_a_bad_file_and_writes_whole(library, tmp_path):
+    """Another process reads the periods this one wrote; a file that cannot be read is
+    simulated again and replaced; no temporary file is left behind."""
+    settings = Support(mode="simpy", contact_centre={"agents": 2})
+    u_wait, u_resolve = month_of_contacts(700)
+    streams = Streams(np.random.SeedSequence(11, spawn_key=(0,)), 0)
+
+    def served() -> np.ndarray:
+        desk = ContactCentreDesk(settings)
+        return desk.serve(1, u_wait, u_resolve, streams=streams).wait_minutes
+
+    first = served()
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1 and not list(tmp_path.glob(".period-*"))
+    other = PeriodLibrary()  # as a worker process would see the folder
+    other.use_folder(tmp_path)
+    key, made = next(iter(library._periods.items()))
+    assert other.get(key, lambda: pytest.fail("should be read, not simulated")) is not made
+    assert other.loaded == 1
+    files[0].write_bytes(b"not a period")
+    library.clear()
+    np.testing.assert_array_equal(served(), first)  # simulated again, the same
+    assert _SimulatedPeriod.read(files[0]) is not None  # and the file replaced
+
+
+def test_a_run_does_not_depend_on_the_periods_other_runs_left(baseline, library):
     """Runs of a seed share the library of simulated periods, so a replication run after
     others, or after the library is emptied, gives the same time series."""
     scenario = with_overrides(baseline, {"months": 6, "market.size": 3000})
-    PERIODS.clear()
     alone, _ = run_replication(scenario, seed=3, replication=1)
-    made = PERIODS.simulated
+    made = library.simulated
     run_replication(scenario, seed=3, replication=0)
     after_others, _ = run_replication(scenario, seed=3, replication=1)
-    assert PERIODS.simulated > made  # replication 0 met loads of its own
+    assert library.simulated > made  # replication 0 met loads of its own
     pd.testing.assert_frame_equal(alone, after_others)
+    library.use_folder(None)  # nothing kept anywhere: everything simulated again
+    library.clear()
+    pd.testing.assert_frame_equal(run_replication(scenario, seed=3, replication=1)[0], alone)
 
 
 @pytest.mark.slow

@@ -27,11 +27,17 @@ on whether it was kept.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
+import os
+import tempfile
 import threading
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -247,35 +253,81 @@ class ContactCentreDesk:
 
 
 class PeriodLibrary:
-    """The simulated periods of this process, each under its seed and inputs, the least
-    recently used dropped beyond `capacity`. A period is a function of its key alone, so
-    keeping or dropping one never changes a result, only the time it takes; safe to share
-    between threads (two threads may both simulate a missing period; they get the same)."""
+    """The simulated periods of this process, each under its seed and inputs (the least
+    recently used dropped beyond `capacity`), backed by a folder on disk that every process
+    of this version of the code shares.
+
+    A period is a function of its key and of the code alone, so keeping, dropping, storing
+    or loading one never changes a result, only the time it takes: worker processes of a
+    sweep, later commands and notebooks load what another process simulated instead of
+    simulating it again. The folder is ``periods/<digest of the source>`` under the
+    project's private cache root (`sim.compiled.cache_directory`, beside the compiled
+    code); ``CXM_PERIODS_DIR`` chooses another folder, used as given, and an empty
+    ``CXM_PERIODS_DIR`` keeps periods in memory only. A period file is written whole (a
+    temporary file renamed into place) and one that cannot be read is simulated again.
+    Safe to share between threads (two threads may both simulate a missing period; they
+    get the same).
+    """
 
     def __init__(self, capacity: int = 2_000) -> None:
         self.capacity = capacity
         self._periods: OrderedDict[tuple[int, str], _SimulatedPeriod] = OrderedDict()
         self._lock = threading.Lock()
+        self._folder: Path | bool | None = False  # False: not looked up yet
         self.simulated = 0
-        """How many periods this library has simulated (the rest were reused)."""
+        """How many periods this process has simulated."""
+        self.loaded = 0
+        """How many periods this process has read from the folder."""
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder on disk (None: memory only), looked up on first use."""
+        if self._folder is False:
+            chosen = os.environ.get(PERIODS_DIR_VARIABLE)
+            if chosen is None:
+                from sim.compiled import cache_directory
+
+                self._folder = cache_directory(kind="periods")
+            else:
+                self._folder = Path(chosen) if chosen else None
+                if self._folder is not None:
+                    self._folder.mkdir(parents=True, exist_ok=True)
+        return self._folder  # type: ignore[return-value]
+
+    def use_folder(self, folder: Path | None) -> Path | None:
+        """Keep periods in `folder` from now on (None: in memory only); returns the folder
+        used until now."""
+        before = self.folder
+        self._folder = folder
+        return before
 
     def get(self, key: tuple[int, str], make: Callable[[], _SimulatedPeriod]) -> _SimulatedPeriod:
-        """The period under `key`, made by `make` if the library does not hold it."""
+        """The period under `key`: from memory, else from the folder, else made by `make`
+        (and stored)."""
         with self._lock:
             period = self._periods.get(key)
             if period is not None:
                 self._periods.move_to_end(key)
                 return period
-        period = make()
+        folder = self.folder
+        path = None if folder is None else folder / f"{_file_name(key)}.npz"
+        period = None if path is None else _SimulatedPeriod.read(path)
+        if period is None:
+            period = make()
+            if path is not None:
+                period.write(path)
+            counter = "simulated"
+        else:
+            counter = "loaded"
         with self._lock:
-            self.simulated += 1
+            setattr(self, counter, getattr(self, counter) + 1)
             self._periods[key] = period
             while len(self._periods) > self.capacity:
                 self._periods.popitem(last=False)
         return period
 
     def clear(self) -> None:
-        """Forget every period (the next runs simulate them again, to the same result)."""
+        """Forget every period held in memory (the folder keeps its files)."""
         with self._lock:
             self._periods.clear()
 
@@ -283,9 +335,18 @@ class PeriodLibrary:
         return len(self._periods)
 
 
+PERIODS_DIR_VARIABLE = "CXM_PERIODS_DIR"
+"""Environment variable naming the folder of simulated periods (empty: memory only)."""
+
 PERIODS = PeriodLibrary()
-"""The process's library of simulated periods, shared by every desk (about 10 bytes per
-simulated contact; at most 5,000 contacts per period by default)."""
+"""The process's library of simulated periods, shared by every desk (about 9 bytes per
+simulated contact in memory and on disk; at most 5,000 contacts per period by default)."""
+
+
+def _file_name(key: tuple[int, str]) -> str:
+    """A period's file name: the SHA-256 of its seed's entropy and its inputs' text."""
+    entropy, detail = key
+    return hashlib.sha256(f"{entropy}\n{detail}".encode()).hexdigest()[:40]
 
 
 def _on_grid(value: float, step: float) -> float:
@@ -320,6 +381,48 @@ class _SimulatedPeriod:
         """Observed mean agent time per answered contact, seconds."""
         self.occupancy = result.metrics.occupancy
         """Time-average share of the agents on duty who were busy."""
+
+    @classmethod
+    def read(cls, path: Path) -> _SimulatedPeriod | None:
+        """The period written to `path` by `write`; None if there is none or it cannot be
+        read as one."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                wait, gave_up, figures = saved["wait_seconds"], saved["gave_up"], saved["figures"]
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+            return None
+        if (
+            wait.dtype != np.float64
+            or gave_up.dtype != np.bool_
+            or wait.ndim != 1
+            or wait.shape != gave_up.shape
+            or not wait.size
+            or figures.shape != (2,)
+        ):
+            return None
+        period = cls.__new__(cls)
+        period.wait_seconds, period.gave_up = wait, gave_up
+        period.aht_seconds, period.occupancy = (float(x) for x in figures)
+        return period
+
+    def write(self, path: Path) -> None:
+        """Write the period to `path` whole: a temporary file in the same folder renamed
+        into place (a reader sees the old file, the new one or none); a folder that cannot
+        be written is skipped."""
+        try:
+            with tempfile.NamedTemporaryFile(
+                dir=path.parent, prefix=".period-", suffix=".npz", delete=False
+            ) as handle:
+                np.savez(
+                    handle,
+                    wait_seconds=self.wait_seconds,
+                    gave_up=self.gave_up,
+                    figures=np.array([self.aht_seconds, self.occupancy]),
+                )
+            os.replace(handle.name, path)
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(handle.name)
 
     def outcomes(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Wait (seconds) and hang-up of the contacts whose uniforms are `u`."""
