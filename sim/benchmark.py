@@ -27,6 +27,7 @@ import numpy as np
 from sim.model import DESK, MONTH_START, PHASES, CXModel
 from sim.scenario import Scenario, with_overrides
 from sim.support.desk import PERIODS
+from sim.threads import threads
 
 BUILD = "model.build"
 """Building the model: the market, its network, the firm, the engine (`CXModel(...)`)."""
@@ -59,6 +60,7 @@ class Timing:
             ``support.serve`` phase, seconds.
         periods_simulated: representative periods of the contact centre simulated during
             the runs (the others were in the process's library, `sim.support.desk.PERIODS`).
+        threads: threads of the per-person passes (`sim.threads`).
     """
 
     runs: int
@@ -70,6 +72,7 @@ class Timing:
     calls: dict[str, int]
     desk_seconds: float
     periods_simulated: int = 0
+    threads: int = 1
 
     def shares(self) -> dict[str, float]:
         """Each of `phases` as a share of `seconds` (they sum to 1)."""
@@ -138,6 +141,7 @@ def time_runs(
         calls=calls,
         desk_seconds=desk,
         periods_simulated=PERIODS.simulated - periods_before,
+        threads=threads(),
     )
 
 

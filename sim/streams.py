@@ -30,6 +30,8 @@ import zlib
 import numba
 import numpy as np
 
+from sim.threads import spread
+
 
 def purpose_key(purpose: str) -> int:
     """Stable 32-bit key of a purpose name (CRC-32, identical across runs and machines)."""
@@ -202,7 +204,11 @@ def _stream_key(
 def _draw(key: np.uint64, who: np.ndarray, normal: bool) -> np.ndarray:
     out = np.empty(who.shape, dtype=np.float32)
     if who.size:
-        (_normals if normal else _uniforms)(key, who.ravel(), out.ravel())
+        if spread(who.size):
+            draw = _normals_spread if normal else _uniforms_spread
+        else:
+            draw = _normals if normal else _uniforms
+        draw(key, who.ravel(), out.ravel())
     return out
 
 
@@ -247,9 +253,21 @@ def _uniforms(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
         out[j] = uniform_at(key, who[j])
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _uniforms_spread(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
+    for j in numba.prange(who.size):  # `_uniforms` over the threads (`sim.threads`)
+        out[j] = uniform_at(key, who[j])
+
+
 @numba.njit(cache=True, nogil=True)
 def _normals(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
     for j in range(who.size):
+        out[j] = normal_at(key, who[j])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _normals_spread(key: np.uint64, who: np.ndarray, out: np.ndarray) -> None:
+    for j in numba.prange(who.size):  # `_normals` over the threads (`sim.threads`)
         out[j] = normal_at(key, who[j])
 
 

@@ -22,6 +22,7 @@ ALTERNATIVE = str(PROJECT_ROOT / "scenarios" / "service_excellence.yaml")
 SMALL = ["--set", "market.size=1500", "--months", "12", "-q"]
 RUN_FILES = ("timeseries", "touchpoints", "segments", "outcomes")
 BENCH_KEYS = [
+    "threads",
     "customer_months",
     "seconds",
     "customer_months_per_s",

@@ -38,9 +38,11 @@ from sim.choices import ENGINES
 from sim.cli.options import (
     add_quiet_option,
     add_set_option,
+    add_threads_option,
     progress_bar,
     report_repair,
     shown_path,
+    use_threads,
 )
 from sim.errors import CXMError, OptionError, check_whole
 
@@ -82,6 +84,7 @@ def figures(timing: Timing, normals_per_s: float, runs_mode: bool = True) -> dic
             "runs_per_s": _significant(timing.runs / timing.seconds),
         }
     return head | {
+        "threads": timing.threads,
         "customer_months": timing.customer_months,
         "seconds": _significant(timing.seconds),
         "customer_months_per_s": round(per_s, 1),
@@ -177,6 +180,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with --profile: replace a previous profile in DIR",
     )
     bench.add_argument("--json", action="store_true", help="print a JSON object")
+    add_threads_option(bench)
     add_quiet_option(bench)
     bench.set_defaults(handler=run)
 
@@ -227,6 +231,7 @@ def _check(args: argparse.Namespace) -> tuple[_Size, _Size]:
         check_whole("big_customers", args.big_customers, 1, BENCH_MAX_CUSTOMERS)
     if args.big_months is not None:
         check_whole("big_months", args.big_months, 1, _months_maximum())
+    use_threads(args)
     small = _Size(args.customers, SMALL_PEOPLE, args.months or SMALL_MONTHS, "--customers")
     if args.profile is None:
         big = _Size(args.customers or BIG_CUSTOMERS, 0, args.months or BIG_MONTHS, "--customers")

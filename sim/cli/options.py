@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sim.errors import CXMError
+from sim.errors import CXMError, OptionError
 from sim.experiments import parallel
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ def add_execution_options(parser: argparse.ArgumentParser, tiny: str) -> None:
         help="start the local cluster's Dask dashboard on 127.0.0.1 and print its address "
         "(default: no dashboard)",
     )
+    add_threads_option(parser)
     for option, meaning in (
         ("--tls-ca-file", "the certificate authority that signed the scheduler's certificate"),
         ("--tls-cert", "this client's certificate"),
@@ -93,14 +94,43 @@ def add_execution_options(parser: argparse.ArgumentParser, tiny: str) -> None:
         )
 
 
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--threads N``: threads for the per-person passes of a run in this process
+    (`sim.threads`; read it with `use_threads`)."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for the per-person passes of the runs in this process (default: every "
+        "core; Dask workers use one each); results do not depend on it",
+    )
+
+
+def use_threads(args: argparse.Namespace) -> int:
+    """Set the threads ``--threads`` asks for (default every core) and return the count.
+
+    Raises:
+        OptionError: a count below 1 or above the cores numba may use.
+    """
+    from sim import threads
+
+    try:
+        return threads.set_threads(args.threads)
+    except ValueError:
+        raise OptionError(
+            "threads", f"got {args.threads}; must be a whole number from 1 to {threads.available()}"
+        ) from None
+
+
 def execution_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of `add_execution_options`, checked before any work, as keyword arguments
     of `sim.experiments.parallel.execute`: workers, scheduler, dashboard, tls_ca_file, tls_cert,
-    tls_key.
+    tls_key; ``--threads`` is applied to this process (`use_threads`).
 
     Raises:
         CXMError: a bad value, as `sim.experiments.parallel.check_options` says.
     """
+    use_threads(args)
     options = {
         "workers": args.workers,
         "scheduler": args.scheduler,

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.customers import journeys, surveys
 from sim.streams import normal_at, uniform_at
+from sim.threads import spread
 
 
 class Buffers:
@@ -35,7 +36,6 @@ class Buffers:
         return array
 
 
-@numba.njit(cache=True, nogil=True)
 def rate_touchpoints(
     satisfaction: np.ndarray,
     respondents: np.ndarray,
@@ -45,37 +45,71 @@ def rate_touchpoints(
     out: np.ndarray,
 ) -> None:
     """Each respondent's rating of every touchpoint they met this month (NaN for the
-    others), with answer noise from the touchpoint's stream (`keys`, one per column)."""
-    for j in range(respondents.size):
-        row = respondents[j]
-        for k in range(keys.size):
-            met = np.float64(satisfaction[row, k])
-            if np.isnan(met):
-                out[j, k] = np.nan
-            else:
-                noise = normal_at(keys[k], who[row])
-                out[j, k] = surveys.touchpoint_rating(met, noise, csat_answer_sd)
+    others), with answer noise from the touchpoint's stream (`keys`, one per column);
+    spread over the threads for many respondents (`sim.threads`)."""
+    loop = _rate_spread if spread(respondents.size) else _rate_rows
+    loop(satisfaction, respondents, who, keys, csat_answer_sd, out)
 
 
 @numba.njit(cache=True, nogil=True)
+def _rate_one(j, satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
+    """Respondent `j`'s ratings (`rate_touchpoints`)."""
+    row = respondents[j]
+    for k in range(keys.size):
+        met = np.float64(satisfaction[row, k])
+        if np.isnan(met):
+            out[j, k] = np.nan
+        else:
+            noise = normal_at(keys[k], who[row])
+            out[j, k] = surveys.touchpoint_rating(met, noise, csat_answer_sd)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rate_rows(satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
+    for j in range(respondents.size):
+        _rate_one(j, satisfaction, respondents, who, keys, csat_answer_sd, out)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _rate_spread(satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
+    for j in numba.prange(respondents.size):
+        _rate_one(j, satisfaction, respondents, who, keys, csat_answer_sd, out)
+
+
 def row_means(x: np.ndarray) -> np.ndarray:
-    """Mean of each row's non-NaN entries (NaN for a row without any)."""
+    """Mean of each row's non-NaN entries (NaN for a row without any); spread over the
+    threads for many rows (`sim.threads`)."""
     out = np.empty(x.shape[0])
-    for i in range(x.shape[0]):
-        total, count = 0.0, 0
-        for k in range(x.shape[1]):
-            if not np.isnan(x[i, k]):
-                total += x[i, k]
-                count += 1
-        out[i] = total / count if count else np.nan
+    (_row_means_spread if spread(x.shape[0]) else _row_means)(x, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_mean(x: np.ndarray, i: int) -> float:
+    total, count = 0.0, 0
+    for k in range(x.shape[1]):
+        if not np.isnan(x[i, k]):
+            total += x[i, k]
+            count += 1
+    return total / count if count else np.nan
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_means(x: np.ndarray, out: np.ndarray) -> None:
+    for i in range(x.shape[0]):
+        out[i] = _row_mean(x, i)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _row_means_spread(x: np.ndarray, out: np.ndarray) -> None:
+    for i in numba.prange(x.shape[0]):
+        out[i] = _row_mean(x, i)
 
 
 def floats(*values: float) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-@numba.njit(cache=True, nogil=True)
 def meet_touchpoint(
     rows: np.ndarray,
     who: np.ndarray,
@@ -98,24 +132,71 @@ def meet_touchpoint(
     had a problem this month. `delivery` is the touchpoint's (quality, fit gain, spread,
     problem probability) and `settings` (problem drop, disconfirmation weight, loss aversion,
     effort). Returns the sums of perceived quality and satisfaction and the number of
-    problems."""
-    quality, fit_gain, spread, problem_probability = delivery
+    problems, added in the order of `rows` whether or not the customers were spread over
+    the threads (`sim.threads`)."""
+    met = np.empty((2, rows.size))  # each customer's perceived quality and satisfaction
+    loop = _meet_spread if spread(rows.size) else _meet_rows
+    loop(
+        rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
+        perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
+    )  # fmt: skip
+    return _sums(met, problem_at, rows)
+
+
+@numba.njit(cache=True, nogil=True)
+def _meet_one(
+    j, rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
+    perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
+) -> None:  # fmt: skip
+    """Customer `j` of `rows` meets the touchpoint (`meet_touchpoint`)."""
+    quality, fit_gain, spread_, problem_probability = delivery
     drop, weight, loss_aversion, touchpoint_effort = settings
+    i = rows[j]
+    person = who[i]
+    problem = uniform_at(problem_key, person) < problem_probability
+    noise = normal_at(noise_key, person)
+    raw = journeys.touchpoint_quality(quality, fit_gain, spread_, noise, problem, drop)
+    p, s = journeys.interaction(raw, expectation[i], tolerance[i], weight, loss_aversion)
+    perceived[i] = p
+    satisfaction[i] = s
+    problem_at[i] = problem
+    had_problem[i] |= problem
+    effort[i] += touchpoint_effort
+    interactions[i] += 1
+    met[0, j] = p
+    met[1, j] = s
+
+
+@numba.njit(cache=True, nogil=True)
+def _meet_rows(
+    rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
+    perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
+) -> None:  # fmt: skip
+    for j in range(rows.size):
+        _meet_one(
+            j, rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
+            perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _meet_spread(
+    rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
+    perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
+) -> None:  # fmt: skip
+    for j in numba.prange(rows.size):
+        _meet_one(
+            j, rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
+            perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _sums(met: np.ndarray, problem_at: np.ndarray, rows: np.ndarray) -> tuple[float, float, int]:
+    """The sums of perceived quality and satisfaction and the problems, in `rows` order."""
     sum_perceived, sum_satisfaction, problems = 0.0, 0.0, 0
     for j in range(rows.size):
-        i = rows[j]
-        person = who[i]
-        problem = uniform_at(problem_key, person) < problem_probability
-        noise = normal_at(noise_key, person)
-        raw = journeys.touchpoint_quality(quality, fit_gain, spread, noise, problem, drop)
-        p, s = journeys.interaction(raw, expectation[i], tolerance[i], weight, loss_aversion)
-        perceived[i] = p
-        satisfaction[i] = s
-        problem_at[i] = problem
-        had_problem[i] |= problem
-        effort[i] += touchpoint_effort
-        interactions[i] += 1
-        sum_perceived += p
-        sum_satisfaction += s
-        problems += problem
+        sum_perceived += met[0, j]
+        sum_satisfaction += met[1, j]
+        problems += problem_at[rows[j]]
     return sum_perceived, sum_satisfaction, problems

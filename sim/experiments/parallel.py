@@ -345,6 +345,9 @@ def _local_client(workers: int, dashboard: bool = False) -> Iterator[Any]:
             dashboard_address=f"{LOOPBACK}:0",
             worker_dashboard_address=None,
             scheduler_kwargs={"dashboard": dashboard},
+            # One thread for the per-person passes too (`sim.threads`): the workers share
+            # the cores already.
+            env={"NUMBA_NUM_THREADS": "1"},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

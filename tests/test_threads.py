@@ -1,0 +1,74 @@
+"""The per-person passes spread over threads give the same numbers, bit for bit, whatever the
+thread count (`sim.threads`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sim.cli.main import main
+from sim.results import PROJECT_ROOT
+
+PROBE = """
+import hashlib, json, sys
+import pandas as pd
+import sim, sim.threads as threads
+from sim.scenario import load_scenario, with_overrides
+threads.PARALLEL_FROM = int(sys.argv[1])
+scenario = with_overrides(
+    load_scenario("scenarios/baseline.yaml"), {"market.size": 12000, "months": 4}
+)
+digests = {}
+for count in map(int, sys.argv[2:]):
+    threads.set_threads(count)
+    model = sim.CXModel(scenario, seed=7, replication=1)
+    while model.running:
+        model.step()
+    tables = (
+        model.recorder.timeseries(),
+        model.recorder.touchpoint_table(),
+        model.recorder.segment_table(),
+    )
+    text = "".join(table.to_csv(float_format="%.17g") for table in tables)
+    spreads = threads.spread(len(model.population.status))
+    digests[count] = [threads.threads(), spreads, hashlib.sha256(text.encode()).hexdigest()]
+print(json.dumps(digests))
+"""
+
+
+def digests(parallel_from: int, *counts: int) -> dict[str, list]:
+    """Each thread count's threads in use, whether a pass over the market spreads, and the
+    digest of a run's tables, in a fresh interpreter that may use four threads."""
+    env = os.environ | {"NUMBA_NUM_THREADS": "4"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(parallel_from), *map(str, counts)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_run_is_the_same_on_one_two_or_four_threads():
+    # Every pass over more than 100 people spreads over the threads (a market of 12,000
+    # people has some 3,600 customers, so every per-person pass does), against the same
+    # run with every pass on one thread.
+    spread = digests(100, 1, 2, 4)
+    alone = digests(10**9, 2)
+    assert [spread[n][:2] for n in ("1", "2", "4")] == [[1, False], [2, True], [4, True]]
+    assert alone["2"][:2] == [2, False]
+    assert spread["1"][2] == spread["2"][2] == spread["4"][2] == alone["2"][2]
+
+
+def test_threads_out_of_range_are_refused(capsys):
+    assert main(["bench", "--runs", "1", "--threads", "0"]) == 2
+    assert "--threads: got 0; must be a whole number from 1 to" in capsys.readouterr().err
