@@ -1,8 +1,9 @@
 """How many threads the per-person passes of the vector engine use.
 
 The compiled passes over people (a touchpoint's interactions, survey ratings, peak-end
-memory, the per-person random streams) come in two loops over the same per-person rule:
-one on the calling thread and one spread over numba's thread pool (``prange``). Each person's
+memory, the per-person random streams) loop over a range of people on the calling thread;
+spread, the same loop runs on blocks of `BLOCK` people over numba's thread pool
+(``prange`` over the blocks). Each person's
 numbers come from their own counter-based stream and each pass writes only that person's
 entries, so the order in which threads take people does not matter; what a pass adds up
 over people is added afterwards, in people order, on one thread. A run therefore gives the
@@ -22,6 +23,9 @@ import numba
 
 PARALLEL_FROM = 50_000
 """Fewest people a pass spreads over the threads (below it: one thread)."""
+BLOCK = 8_192
+"""People per block of a pass spread over the threads: each block is the one-thread loop
+over its people, so the threads share the work in blocks and the rule is written once."""
 
 
 def available() -> int:

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 from sim.scenario.fields import MAX_LEVEL
-from sim.threads import spread
+from sim.threads import BLOCK, spread
 
 Array = NDArray[np.floating]
 Numbers = float | NDArray[np.floating]
@@ -97,46 +97,48 @@ def peak_end(experiences: ArrayLike, reference: ArrayLike, peak_end_weight: floa
         x = x.astype(np.float64)
     baseline = np.broadcast_to(np.asarray(reference, dtype=np.float64), x.shape[:1])
     out = np.empty(x.shape[0], dtype=np.float64)
-    rows = _peak_end_spread if spread(x.shape[0]) else _peak_end_rows
-    rows(x, np.ascontiguousarray(baseline), float(peak_end_weight), out)
+    args = (x, np.ascontiguousarray(baseline), float(peak_end_weight), out)
+    if spread(x.shape[0]):
+        _peak_end_blocks(*args)
+    else:
+        _peak_end_rows(0, x.shape[0], *args)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _peak_end_row(x: np.ndarray, baseline: np.ndarray, weight: float, i: int) -> float:
+def _peak_end_rows(
+    start: int, stop: int, x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray
+) -> None:
     # Written without branches on NaN (`value == value` is False for NaN), which the
     # compiler turns into selects: rows are short and their gaps unpredictable.
-    count = 0
-    total = 0.0
-    end = np.nan
-    peak = np.nan
-    furthest = -1.0
-    for k in range(x.shape[1]):
-        value = np.float64(x[i, k])
-        seen = value == value
-        count += seen
-        total += value if seen else 0.0
-        end = value if seen else end
-        # NaN compares False: unseen moments never win. Moments about equally far from
-        # the baseline differ only by rounding: the first one stays.
-        distance = abs(value - baseline[i])
-        further = distance > furthest + _TIE
-        peak = value if further else peak
-        furthest = distance if further else furthest
-    mean = total / count if count else np.nan
-    return weight * 0.5 * (peak + end) + (1.0 - weight) * mean
-
-
-@numba.njit(cache=True, nogil=True)
-def _peak_end_rows(x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray) -> None:
-    for i in range(x.shape[0]):
-        out[i] = _peak_end_row(x, baseline, weight, i)
+    for i in range(start, stop):
+        count = 0
+        total = 0.0
+        end = np.nan
+        peak = np.nan
+        furthest = -1.0
+        for k in range(x.shape[1]):
+            value = np.float64(x[i, k])
+            seen = value == value
+            count += seen
+            total += value if seen else 0.0
+            end = value if seen else end
+            # NaN compares False: unseen moments never win. Moments about equally far from
+            # the baseline differ only by rounding: the first one stays.
+            distance = abs(value - baseline[i])
+            further = distance > furthest + _TIE
+            peak = value if further else peak
+            furthest = distance if further else furthest
+        mean = total / count if count else np.nan
+        out[i] = weight * 0.5 * (peak + end) + (1.0 - weight) * mean
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _peak_end_spread(x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray) -> None:
-    for i in numba.prange(x.shape[0]):  # `_peak_end_rows` over the threads (`sim.threads`)
-        out[i] = _peak_end_row(x, baseline, weight, i)
+def _peak_end_blocks(x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray) -> None:
+    n = x.shape[0]
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):  # `_peak_end_rows` in blocks
+        start = block * BLOCK
+        _peak_end_rows(start, min(start + BLOCK, n), x, baseline, weight, out)
 
 
 _TIE = 1e-6

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.customers import journeys, surveys
 from sim.streams import normal_at, uniform_at
-from sim.threads import spread
+from sim.threads import BLOCK, spread
 
 
 class Buffers:
@@ -23,8 +23,11 @@ class Buffers:
     def __init__(self) -> None:
         self._memory: dict[str, np.ndarray] = {}
 
-    def take(self, name: str, shape: tuple[int, ...], dtype: type, fill: float) -> np.ndarray:
-        """An array of `shape` filled with `fill`, in memory kept from earlier months."""
+    def take(
+        self, name: str, shape: tuple[int, ...], dtype: type, fill: float | None
+    ) -> np.ndarray:
+        """An array of `shape` filled with `fill` (None: left as it was), in memory kept from
+        earlier months."""
         size = math.prod(shape)
         memory = self._memory.get(name)
         if memory is None or memory.size < size or memory.dtype != dtype:
@@ -32,7 +35,8 @@ class Buffers:
             # every month allocate afresh.
             memory = self._memory[name] = np.empty(max(size + size // 4, 1), dtype=dtype)
         array = memory[:size].reshape(shape)
-        array.fill(fill)
+        if fill is not None:
+            array.fill(fill)
         return array
 
 
@@ -46,64 +50,66 @@ def rate_touchpoints(
 ) -> None:
     """Each respondent's rating of every touchpoint they met this month (NaN for the
     others), with answer noise from the touchpoint's stream (`keys`, one per column);
-    spread over the threads for many respondents (`sim.threads`)."""
-    loop = _rate_spread if spread(respondents.size) else _rate_rows
-    loop(satisfaction, respondents, who, keys, csat_answer_sd, out)
+    spread over the threads in blocks of respondents when there are many (`sim.threads`)."""
+    args = (satisfaction, respondents, who, keys, csat_answer_sd, out)
+    if spread(respondents.size):
+        _rate_blocks(*args)
+    else:
+        _rate(0, respondents.size, *args)
 
 
 @numba.njit(cache=True, nogil=True)
-def _rate_one(j, satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
-    """Respondent `j`'s ratings (`rate_touchpoints`)."""
-    row = respondents[j]
-    for k in range(keys.size):
-        met = np.float64(satisfaction[row, k])
-        if np.isnan(met):
-            out[j, k] = np.nan
-        else:
-            noise = normal_at(keys[k], who[row])
-            out[j, k] = surveys.touchpoint_rating(met, noise, csat_answer_sd)
-
-
-@numba.njit(cache=True, nogil=True)
-def _rate_rows(satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
-    for j in range(respondents.size):
-        _rate_one(j, satisfaction, respondents, who, keys, csat_answer_sd, out)
+def _rate(start, stop, satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
+    """`rate_touchpoints` for respondents `start` to `stop` − 1."""
+    for j in range(start, stop):
+        row = respondents[j]
+        for k in range(keys.size):
+            met = np.float64(satisfaction[row, k])
+            if np.isnan(met):
+                out[j, k] = np.nan
+            else:
+                noise = normal_at(keys[k], who[row])
+                out[j, k] = surveys.touchpoint_rating(met, noise, csat_answer_sd)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _rate_spread(satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
-    for j in numba.prange(respondents.size):
-        _rate_one(j, satisfaction, respondents, who, keys, csat_answer_sd, out)
+def _rate_blocks(satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
+    n = respondents.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _rate(
+            start, min(start + BLOCK, n), satisfaction, respondents, who, keys, csat_answer_sd, out
+        )
 
 
 def row_means(x: np.ndarray) -> np.ndarray:
     """Mean of each row's non-NaN entries (NaN for a row without any); spread over the
-    threads for many rows (`sim.threads`)."""
+    threads in blocks of rows when there are many (`sim.threads`)."""
     out = np.empty(x.shape[0])
-    (_row_means_spread if spread(x.shape[0]) else _row_means)(x, out)
+    if spread(x.shape[0]):
+        _row_means_blocks(x, out)
+    else:
+        _row_means(0, x.shape[0], x, out)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _row_mean(x: np.ndarray, i: int) -> float:
-    total, count = 0.0, 0
-    for k in range(x.shape[1]):
-        if not np.isnan(x[i, k]):
-            total += x[i, k]
-            count += 1
-    return total / count if count else np.nan
-
-
-@numba.njit(cache=True, nogil=True)
-def _row_means(x: np.ndarray, out: np.ndarray) -> None:
-    for i in range(x.shape[0]):
-        out[i] = _row_mean(x, i)
+def _row_means(start: int, stop: int, x: np.ndarray, out: np.ndarray) -> None:
+    for i in range(start, stop):
+        total, count = 0.0, 0
+        for k in range(x.shape[1]):
+            if not np.isnan(x[i, k]):
+                total += x[i, k]
+                count += 1
+        out[i] = total / count if count else np.nan
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _row_means_spread(x: np.ndarray, out: np.ndarray) -> None:
-    for i in numba.prange(x.shape[0]):
-        out[i] = _row_mean(x, i)
+def _row_means_blocks(x: np.ndarray, out: np.ndarray) -> None:
+    n = x.shape[0]
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _row_means(start, min(start + BLOCK, n), x, out)
 
 
 def floats(*values: float) -> tuple[float, ...]:
@@ -125,6 +131,7 @@ def meet_touchpoint(
     had_problem: np.ndarray,
     effort: np.ndarray,
     interactions: np.ndarray,
+    scratch: np.ndarray,
 ) -> tuple[float, float, int]:
     """One touchpoint for the customers at `rows` (positions in `who`): each one's noise and
     problem draws, perceived quality and transaction satisfaction, written into the month's
@@ -133,61 +140,57 @@ def meet_touchpoint(
     problem probability) and `settings` (problem drop, disconfirmation weight, loss aversion,
     effort). Returns the sums of perceived quality and satisfaction and the number of
     problems, added in the order of `rows` whether or not the customers were spread over
-    the threads (`sim.threads`)."""
-    met = np.empty((2, rows.size))  # each customer's perceived quality and satisfaction
-    loop = _meet_spread if spread(rows.size) else _meet_rows
-    loop(
+    the threads in blocks (`sim.threads`). `scratch` is working memory of at least
+    2 × len(rows) floats."""
+    met = scratch[: 2 * rows.size].reshape(2, rows.size)  # each one's perceived, satisfaction
+    args = (
         rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
         perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
     )  # fmt: skip
+    if spread(rows.size):
+        _meet_blocks(*args)
+    else:
+        _meet(0, rows.size, *args)
     return _sums(met, problem_at, rows)
 
 
 @numba.njit(cache=True, nogil=True)
-def _meet_one(
-    j, rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
-    perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
+def _meet(
+    start, stop, rows, who, noise_key, problem_key, expectation, tolerance, delivery,  # noqa: ANN001
+    settings, perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    """Customer `j` of `rows` meets the touchpoint (`meet_touchpoint`)."""
+    """`meet_touchpoint` for the customers `rows[start:stop]`."""
     quality, fit_gain, spread_, problem_probability = delivery
     drop, weight, loss_aversion, touchpoint_effort = settings
-    i = rows[j]
-    person = who[i]
-    problem = uniform_at(problem_key, person) < problem_probability
-    noise = normal_at(noise_key, person)
-    raw = journeys.touchpoint_quality(quality, fit_gain, spread_, noise, problem, drop)
-    p, s = journeys.interaction(raw, expectation[i], tolerance[i], weight, loss_aversion)
-    perceived[i] = p
-    satisfaction[i] = s
-    problem_at[i] = problem
-    had_problem[i] |= problem
-    effort[i] += touchpoint_effort
-    interactions[i] += 1
-    met[0, j] = p
-    met[1, j] = s
-
-
-@numba.njit(cache=True, nogil=True)
-def _meet_rows(
-    rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
-    perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
-) -> None:  # fmt: skip
-    for j in range(rows.size):
-        _meet_one(
-            j, rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
-            perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
-        )  # fmt: skip
+    for j in range(start, stop):
+        i = rows[j]
+        person = who[i]
+        problem = uniform_at(problem_key, person) < problem_probability
+        noise = normal_at(noise_key, person)
+        raw = journeys.touchpoint_quality(quality, fit_gain, spread_, noise, problem, drop)
+        p, s = journeys.interaction(raw, expectation[i], tolerance[i], weight, loss_aversion)
+        perceived[i] = p
+        satisfaction[i] = s
+        problem_at[i] = problem
+        had_problem[i] |= problem
+        effort[i] += touchpoint_effort
+        interactions[i] += 1
+        met[0, j] = p
+        met[1, j] = s
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _meet_spread(
+def _meet_blocks(
     rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
     perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    for j in numba.prange(rows.size):
-        _meet_one(
-            j, rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
-            perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
+    n = rows.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _meet(
+            start, min(start + BLOCK, n), rows, who, noise_key, problem_key, expectation,
+            tolerance, delivery, settings, perceived, satisfaction, problem_at, had_problem,
+            effort, interactions, met,
         )  # fmt: skip
 
 

@@ -149,6 +149,7 @@ class VectorCustomers:
         drop = model.spec.support.problem_quality_drop
         satisfaction_rules = model.spec.behaviour.satisfaction
         everyone = np.arange(n)
+        scratch = self._buffers.take("scratch", (2 * n,), np.float64, None)
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when == "problem":
@@ -184,6 +185,7 @@ class VectorCustomers:
                 month.had_problem,
                 month.effort,
                 month.interactions,
+                scratch,
             )
             if tp.staffed:
                 month.staffed_interactions += float(len(rows))
