@@ -27,11 +27,13 @@ def test_splitmix64_gives_the_reference_outputs():
     assert got == expected
 
 
-@pytest.mark.parametrize("seed", [0, 1, 7, 2**32 - 1, 2**32 + 5, 2**63 + 11, 2**100 + 3, None])
+@pytest.mark.parametrize(
+    "seed", [0, 1, 7, 2**32 - 1, 2**32 + 5, 2**63 + 11, 2**100 + 3, 2**200 + 12345, None]
+)
 def test_a_streams_key_is_numpys_seed_sequence_state(seed):
     """A stream's key is the first 64-bit word of the state of
     ``SeedSequence(seed, spawn_key=(replication, month, purpose))``, computed without numpy's
-    object: the same number for any seed (one to four words, or fresh entropy), replication,
+    object: the same number for any seed (one to seven words, or fresh entropy), replication,
     month (warm-up months included) and purpose."""
     draws = np.random.default_rng(5)
     for replication in (0, 1, 37, 2**33 + 1):

@@ -507,3 +507,14 @@ def test_bad_contact_centre_settings_exit_2_from_the_command_line(
     field = setting.split(":")[0]
     assert f"support.contact_centre.{field}" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_period_folder_is_per_version_of_the_code(monkeypatch, tmp_path):
+    """Periods live under a folder named after the source and the numpy and SimPy versions,
+    so a change to any of them starts afresh; an empty CXM_PERIODS_DIR keeps them in memory."""
+    monkeypatch.setenv("CXM_PERIODS_DIR", str(tmp_path))
+    folder = PeriodLibrary().folder
+    assert folder is not None and folder.parent == tmp_path and folder.is_dir()
+    assert len(folder.name) == 16
+    monkeypatch.setenv("CXM_PERIODS_DIR", "")
+    assert PeriodLibrary().folder is None

@@ -43,6 +43,7 @@ from typing import Protocol
 import numpy as np
 
 from sim import purposes
+from sim.compiled import cache_directory, code_digest
 from sim.scenario import ContactCentre, Support
 from sim.streams import Streams
 from sim.support.contact_centre import SimulationResult, simulate
@@ -260,11 +261,13 @@ class PeriodLibrary:
     A period is a function of its key and of the code alone, so keeping, dropping, storing
     or loading one never changes a result, only the time it takes: worker processes of a
     sweep, later commands and notebooks load what another process simulated instead of
-    simulating it again. The folder is ``periods/<digest of the source>`` under the
-    project's private cache root (`sim.compiled.cache_directory`, beside the compiled
-    code); ``CXM_PERIODS_DIR`` chooses another folder, used as given, and an empty
-    ``CXM_PERIODS_DIR`` keeps periods in memory only. A period file is written whole (a
-    temporary file renamed into place) and one that cannot be read is simulated again.
+    simulating it again. The folder is ``periods/<version>`` under the project's private
+    cache root (`sim.compiled.cache_directory`, beside the compiled code), where the version
+    is a digest of the package's source and of the numpy and SimPy versions (`_code_version`);
+    ``CXM_PERIODS_DIR`` chooses another root for the same ``<version>`` folders, used as
+    given, and an empty ``CXM_PERIODS_DIR`` keeps periods in memory only. A period file is
+    written whole (a temporary file renamed into place) and one that cannot be read is
+    simulated again.
     Safe to share between threads (two threads may both simulate a missing period; they
     get the same).
     """
@@ -285,13 +288,12 @@ class PeriodLibrary:
         if self._folder is False:
             chosen = os.environ.get(PERIODS_DIR_VARIABLE)
             if chosen is None:
-                from sim.compiled import cache_directory
-
-                self._folder = cache_directory(kind="periods")
+                self._folder = cache_directory(_code_version(), kind="periods")
+            elif chosen:
+                self._folder = Path(chosen) / _code_version()[:16]
+                self._folder.mkdir(parents=True, exist_ok=True)
             else:
-                self._folder = Path(chosen) if chosen else None
-                if self._folder is not None:
-                    self._folder.mkdir(parents=True, exist_ok=True)
+                self._folder = None
         return self._folder  # type: ignore[return-value]
 
     def use_folder(self, folder: Path | None) -> Path | None:
@@ -341,6 +343,15 @@ PERIODS_DIR_VARIABLE = "CXM_PERIODS_DIR"
 PERIODS = PeriodLibrary()
 """The process's library of simulated periods, shared by every desk (about 9 bytes per
 simulated contact in memory and on disk; at most 5,000 contacts per period by default)."""
+
+
+def _code_version() -> str:
+    """What a simulated period depends on besides its key: the digest of this package's
+    source and the versions of numpy (its random distributions) and SimPy."""
+    import simpy
+
+    text = f"{code_digest()} numpy {np.__version__} simpy {simpy.__version__}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _file_name(key: tuple[int, str]) -> str:
