@@ -30,7 +30,7 @@ import zlib
 import numba
 import numpy as np
 
-from sim.threads import spread
+from sim.threads import on_pool, spread
 
 
 def purpose_key(purpose: str) -> int:
@@ -205,10 +205,9 @@ def _draw(key: np.uint64, who: np.ndarray, normal: bool) -> np.ndarray:
     out = np.empty(who.shape, dtype=np.float32)
     if who.size:
         if spread(who.size):
-            draw = _normals_spread if normal else _uniforms_spread
+            on_pool(_normals_spread if normal else _uniforms_spread, key, who.ravel(), out.ravel())
         else:
-            draw = _normals if normal else _uniforms
-        draw(key, who.ravel(), out.ravel())
+            (_normals if normal else _uniforms)(key, who.ravel(), out.ravel())
     return out
 
 

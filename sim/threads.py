@@ -19,6 +19,10 @@ workers on two cores do not each start two threads.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import numba
 
 PARALLEL_FROM = 50_000
@@ -53,3 +57,14 @@ def threads() -> int:
 def spread(people: int) -> bool:
     """Whether a pass over `people` people runs on the thread pool."""
     return people >= PARALLEL_FROM and numba.get_num_threads() > 1
+
+
+_LAUNCH = threading.Lock()
+
+
+def on_pool(kernel: Callable[..., Any], *args: Any) -> Any:
+    """Run the parallel `kernel` on the thread pool, one launch at a time in this process:
+    numba's fallback threading layer (``workqueue``, where neither OpenMP nor TBB is
+    installed) stops the process if two Python threads launch parallel code at once."""
+    with _LAUNCH:
+        return kernel(*args)

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 from sim.scenario.fields import MAX_LEVEL
-from sim.threads import BLOCK, spread
+from sim.threads import BLOCK, on_pool, spread
 
 Array = NDArray[np.floating]
 Numbers = float | NDArray[np.floating]
@@ -99,7 +99,7 @@ def peak_end(experiences: ArrayLike, reference: ArrayLike, peak_end_weight: floa
     out = np.empty(x.shape[0], dtype=np.float64)
     args = (x, np.ascontiguousarray(baseline), float(peak_end_weight), out)
     if spread(x.shape[0]):
-        _peak_end_blocks(*args)
+        on_pool(_peak_end_blocks, *args)
     else:
         _peak_end_rows(0, x.shape[0], *args)
     return out

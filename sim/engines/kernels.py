@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.customers import journeys, surveys
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, spread
+from sim.threads import BLOCK, on_pool, spread
 
 
 class Buffers:
@@ -53,7 +53,7 @@ def rate_touchpoints(
     spread over the threads in blocks of respondents when there are many (`sim.threads`)."""
     args = (satisfaction, respondents, who, keys, csat_answer_sd, out)
     if spread(respondents.size):
-        _rate_blocks(*args)
+        on_pool(_rate_blocks, *args)
     else:
         _rate(0, respondents.size, *args)
 
@@ -87,7 +87,7 @@ def row_means(x: np.ndarray) -> np.ndarray:
     threads in blocks of rows when there are many (`sim.threads`)."""
     out = np.empty(x.shape[0])
     if spread(x.shape[0]):
-        _row_means_blocks(x, out)
+        on_pool(_row_means_blocks, x, out)
     else:
         _row_means(0, x.shape[0], x, out)
     return out
@@ -148,7 +148,7 @@ def meet_touchpoint(
         perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
     )  # fmt: skip
     if spread(rows.size):
-        _meet_blocks(*args)
+        on_pool(_meet_blocks, *args)
     else:
         _meet(0, rows.size, *args)
     return _sums(met, problem_at, rows)
