@@ -2,12 +2,12 @@
 
 The compiled passes over people (a touchpoint's interactions, survey ratings, peak-end
 memory, the per-person random streams) loop over a range of people on the calling thread;
-spread, the same loop runs on blocks of `BLOCK` people over numba's thread pool
-(``prange`` over the blocks). Each person's
-numbers come from their own counter-based stream and each pass writes only that person's
-entries, so the order in which threads take people does not matter; what a pass adds up
-over people is added afterwards, in people order, on one thread. A run therefore gives the
-same numbers, bit for bit, on 1, 2 or 4 threads (tests/test_threads.py).
+spread, the same loop runs on blocks of `BLOCK` people over numba's thread pool (``prange``
+over the blocks). Each person's numbers come from their own counter-based stream and each
+pass writes only that person's entries, so the order in which threads take people does not
+matter; what a pass adds up over people is added afterwards, in people order, on one thread.
+A run therefore gives the same numbers, bit for bit, on 1, 2 or 4 threads
+(tests/test_threads.py).
 
 A pass over fewer than `PARALLEL_FROM` people stays on one thread: waking the pool costs
 more than it saves there (small runs, the agents engine's one customer at a time). The

@@ -134,7 +134,7 @@ def month_rota(centre: ContactCentre, first: int, unresolved: int, aht_seconds: 
     )
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=10_000)
 def _impatient_rota(
     weights: tuple[float, ...],
     hours: float,
