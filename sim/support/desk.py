@@ -314,15 +314,16 @@ class PeriodLibrary:
         folder = self.folder
         path = None if folder is None else folder / f"{_file_name(key)}.npz"
         period = None if path is None else _SimulatedPeriod.read(path)
+        loaded = period is not None
         if period is None:
             period = make()
             if path is not None:
                 period.write(path)
-            counter = "simulated"
-        else:
-            counter = "loaded"
         with self._lock:
-            setattr(self, counter, getattr(self, counter) + 1)
+            if loaded:
+                self.loaded += 1
+            else:
+                self.simulated += 1
             self._periods[key] = period
             while len(self._periods) > self.capacity:
                 self._periods.popitem(last=False)

@@ -93,7 +93,7 @@ def betainc(a: float, b: float, x: float) -> float:
 @numba.njit(cache=True, nogil=True)
 def _queue_window(
     lam: float, mu: float, theta: float, n: int, log_servers: np.ndarray, max_states: int
-) -> tuple[int, np.ndarray, int, float]:
+) -> tuple[int, np.ndarray, int]:
     """The queue law around its mode, for a queue too long to hold from its first state.
 
     With ``x = λ/θ`` and ``β = nμ/θ`` the queue law is ``π(n + j) ∝ x^j / Γ(β + j + 1)``,
@@ -101,8 +101,8 @@ def _queue_window(
     ``√(β + j*)``, so the states left out are fewer still and their mass is negligible. The
     log-probabilities are summed outwards from the mode (accurate for any queue length);
     the mode's own level against the busy states comes from the gamma function.
-    Returns ``(status, log_queue, first, mode_level)``: the queue's log-probabilities
-    relative to the mode's, from queue position ``first``."""
+    Returns ``(status, log_queue, first)``: the queue's log-probabilities, on the scale of
+    `log_servers`, from queue position ``first``."""
     x = lam / theta
     beta = n * mu / theta
     mode = max(math.floor(x - beta), 0)
@@ -110,7 +110,7 @@ def _queue_window(
     while True:
         low, high = max(mode - half, 0), mode + half
         if high - low + 1 > max_states:
-            return TOO_LONG, np.empty(0), 0, 0.0
+            return TOO_LONG, np.empty(0), 0
         size = high - low + 1
         log_queue = np.empty(size)
         at_mode = mode - low
@@ -128,7 +128,7 @@ def _queue_window(
         + mode * math.log(x)
         - (math.lgamma(beta + mode + 1.0) - math.lgamma(beta + 1.0))
     )
-    return HELD, log_queue + mode_level, low, mode_level
+    return HELD, log_queue + mode_level, low
 
 
 @numba.njit(cache=True, nogil=True)
@@ -159,7 +159,7 @@ def palm_law(
     first = 0
     while True:
         if states > from_start:
-            status, log_queue, first, _ = _queue_window(lam, mu, theta, n, log_servers, max_states)
+            status, log_queue, first = _queue_window(lam, mu, theta, n, log_servers, max_states)
             if status != HELD:
                 return status, np.empty(0), np.empty(0), 0
             break

@@ -36,14 +36,10 @@ def fail(name: str, value: object, rule: str) -> ValueError:
 def real(name: str, value: object) -> float:
     """Return ``value`` as a float, refusing booleans, non-numbers and NaN."""
     kind = type(value)
-    if kind is float or kind is int:  # the usual case, without the abstract-class checks
-        number = float(value)  # type: ignore[arg-type]
-        if math.isnan(number):
-            raise fail(name, value, "a number")
-        return number
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    usual = kind is float or kind is int  # decided without the abstract-class checks
+    if not usual and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise fail(name, value, "a number")
-    number = float(value)
+    number = float(value)  # type: ignore[arg-type]
     if math.isnan(number):
         raise fail(name, value, "a number")
     return number

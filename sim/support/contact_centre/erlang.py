@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from sim.support.contact_centre import _palm
 from sim.support.contact_centre import _validate as check
+from sim.support.contact_centre._palm import SECONDS_PER_HOUR
 
 __all__ = [
     "QueueMetrics",
@@ -43,8 +44,6 @@ __all__ = [
     "erlang_b",
     "erlang_c",
 ]
-
-SECONDS_PER_HOUR = 3600.0
 
 MAX_QUEUE_STATES = 20_000_000
 """The longest queue the exact Erlang A distribution may need before it is refused."""
