@@ -26,6 +26,7 @@ from typing import Literal
 
 import pandas as pd
 
+from sim.errors import CXMError
 from sim.scenario.firm import CAPABILITIES, CHANNELS
 
 Phase = Literal[
@@ -137,6 +138,10 @@ TIMESERIES: tuple[Metric, ...] = (
         acquired_prospects="customers",
         acquired_by_word_of_mouth="customers",
         informed_share="share of market",
+        switched_in="customers",
+        switched_out="customers",
+        share_of_voice="share",
+        market_share="share",
     ),
     *_declare(
         "firm.learn",
@@ -299,7 +304,20 @@ def present_value(timeseries: pd.DataFrame, column: str) -> float:
 
 
 def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
-    """The outcomes of one replication (`OUTCOMES`, in order) from its time series."""
+    """The outcomes of one replication (`OUTCOMES`, in order) from its time series (of one
+    firm).
+
+    Raises:
+        CXMError: the time series holds several firms' rows (a study that reduces a run to
+            one row of outcomes takes a one-firm scenario).
+    """
+    if "firm" in timeseries.columns and timeseries["firm"].nunique() > 1:
+        firms = ", ".join(dict.fromkeys(timeseries["firm"].astype(str)))
+        raise CXMError(
+            f"this study reduces each run to one firm's outcomes, and the scenario names "
+            f"several firms ({firms}); run or compare it (`cxm run`, `cxm compare`), which "
+            "report every firm, or study a scenario of one firm"
+        )
     last = timeseries.iloc[-1]
     outcomes = {}
     for outcome in OUTCOMES:

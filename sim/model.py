@@ -2,8 +2,15 @@
 
 `CXModel` is a `mesa.Model`. One `step()` is one month, in named phases:
 
-    firm.plan → journeys.experience → support.serve → customers.evaluate
+    firm.plan → journeys.experience → support.serve → customers.evaluate → market.expect
     → customers.answer → customers.decide → market.acquire → firm.learn → record
+
+With several firms (``firms:``, `sim.market`), each firm's phases run on its own customers,
+firm after firm, with its own state (its scenario, firm, desk, improvement programme,
+recorder and firm-side random streams: `CXModel._enter` makes one firm's current), while
+``market.expect`` (the market's expectations) and ``market.acquire`` (switching, adoption and
+the choice of a firm) span the firms. With one firm this is the one-firm model, number for
+number.
 
 `CXModel` orchestrates: each phase draws the month's firm-side random numbers and calls, in
 order, the firm (`sim.firm.delivery`: delivery, investment, workforce, maturity, privacy), its
@@ -45,7 +52,7 @@ import copy
 import dataclasses
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -53,11 +60,11 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import purposes
+from sim import market, purposes
 from sim.choices import AGENTS_ENGINE_MAX_PEOPLE, ENGINES
 from sim.customer_log import CustomerLog
 from sim.customers import journeys, network, rules
-from sim.customers.population import Population
+from sim.customers.population import ACTIVE, NO_FIRM, WINBACK, WORD_OF_MOUTH, Population
 from sim.engines.agents import AgentCustomers, MonthDraws
 from sim.engines.contract import ChannelTally, Contacts, CustomerEngine, DeskTally, Month
 from sim.engines.customer import Customer
@@ -69,16 +76,16 @@ from sim.metrics import DESK_METRICS
 from sim.recorder import Recorder
 from sim.scenario import STAGES, Scenario
 from sim.scenario.firm import CAPABILITIES, CHANNELS
-from sim.scenario.sizing import at_own_size
 from sim.streams import Streams
 from sim.support import channels
-from sim.support.desk import SupportDesk, desk_for
+from sim.support.desk import ServiceLevelDesk, SupportDesk, desk_for
 
 PHASES: dict[str, str] = {
     "firm.plan": "firm_plan",
     "journeys.experience": "experience_journeys",
     "support.serve": "serve_contacts",
     "customers.evaluate": "evaluate",
+    "market.expect": "drift_expectations",
     "customers.answer": "answer_surveys",
     "customers.decide": "decide",
     "market.acquire": "acquire",
@@ -96,6 +103,9 @@ WARM_UP_MONTH = 1_000_000
 """Warm-up month k (1, 2, …) draws its random numbers from stream month `WARM_UP_MONTH` + k:
 far above any horizon (a scenario has at most 600 months), so months 1, 2, … draw the same
 numbers with and without a warm-up (`CXModel._warm_up`)."""
+WARM_UP_COPIES = ("firm", "improvement", "support")
+"""What of each firm's state a warm-up runs on copies of (`CXModel._warm_up`): what it
+learns or suffers during the warm-up does not carry into month 1."""
 
 
 @dataclass
@@ -218,39 +228,67 @@ class CXModel(mesa.Model):
             raise ValueError(f"engine: got {engine!r}; allowed: {', '.join(ENGINES)}")
         check_engine(scenario, engine)
         check_fitted(scenario)
-        scenario = at_own_size(scenario)
+        self.seats = market.seats(scenario)
+        """The market's firms (one without ``firms:``), in order: each firm's index is its
+        place here (`Population.firm`)."""
+        self.market_spec = market.market_scenario(scenario, self.seats)
+        """The scenario the market's phases read (the first firm's when it is alone)."""
+        scenario = self.seats[0].spec
         self.seed_value = scenario.seed if seed is None else int(seed)
         seed_sequence = np.random.SeedSequence(self.seed_value, spawn_key=(replication,))
         super().__init__(rng=np.random.default_rng(seed_sequence.spawn(1)[0]))
-        self.spec = scenario
         self.engine = engine
         self.replication = replication
         self.month = 0
-        self.streams = Streams(seed_sequence, scenario.market.size)
+        market_streams = Streams(seed_sequence, scenario.market.size)
         self.touchpoints = sorted(
             scenario.touchpoints, key=lambda t: STAGES.index(scenario.touchpoints[t].stage)
         )
-        self.firm = Firm(scenario, self.touchpoints)
-        self.support = support or desk_for(scenario.support)
-        self.chat = channels.chat_desk(scenario.support)
-        """The chat channel's desk (None unless `support.channels` opens chat)."""
-        graph_seed = int(self.streams.generator(purposes.NETWORK, 0).integers(2**31 - 1))
+        graph_seed = int(market_streams.generator(purposes.NETWORK, 0).integers(2**31 - 1))
         self.graph = network.build_graph(scenario.market.network, scenario.market.size, graph_seed)
         self.discount_per_month = rules.monthly_rate(scenario.economics.discount_rate_per_year)
-        self.recorder = Recorder(scenario, self.touchpoints, self.discount_per_month)
         self.log: CustomerLog | None = None
         """The customer log (None unless asked for)."""
         if customer_log:
             self.log = CustomerLog(scenario, self.touchpoints, replication)
-        self.improvement = practices.Improvement(len(self.touchpoints))
         self.in_journey = np.array(
             [
                 [t in scenario.journeys[s.journey] for t in self.touchpoints]
                 for s in scenario.market.segments
             ]
         )
-        self.plan: TouchpointPlan = self.firm.plan()
+        # Each firm's own state; the model's attributes of these names are the current
+        # firm's (`_enter`).
+        self.spec: Scenario
+        self.streams: Streams
+        self.firm: Firm
+        self.support: SupportDesk
+        self.chat: ServiceLevelDesk | None
+        """The chat channel's desk (None unless `support.channels` opens chat)."""
+        self.recorder: Recorder
+        self.improvement: practices.Improvement
+        self.plan: TouchpointPlan
+        self._states: list[dict[str, Any]] = []
+        for i, seat in enumerate(self.seats):
+            firm = Firm(seat.spec, self.touchpoints)
+            self._states.append(
+                {
+                    "spec": seat.spec,
+                    "streams": market_streams if i == 0 else market_streams.for_firm(i),
+                    "firm": firm,
+                    "support": (support if i == 0 else None) or desk_for(seat.spec.support),
+                    "chat": channels.chat_desk(seat.spec.support),
+                    "recorder": Recorder(seat.spec, self.touchpoints, self.discount_per_month),
+                    "improvement": practices.Improvement(len(self.touchpoints)),
+                    "plan": firm.plan(),
+                }
+            )
+        self._market_state = {"spec": self.market_spec, "streams": market_streams}
+        self._current: int | None = None
+        self._enter(0)
         population = Population.initial(scenario, self.streams)
+        if len(self.seats) > 1:
+            population.firm[:] = self._initial_firms(population.status)
         self.customers: CustomerEngine
         self.population: Population | None = None  # vector engine: the market's arrays
         self.ties = None  # vector engine: the social network as a sparse adjacency
@@ -272,6 +310,30 @@ class CXModel(mesa.Model):
         if profile:
             self.phase_times = self._time_phases()
 
+    def _enter(self, index: int | None) -> None:
+        """Make firm `index` the current one: the model's `SEAT_STATE` attributes become
+        that firm's (those of the one left are kept for it). None enters the market's
+        phases: the market's scenario and streams, the other attributes left as they are."""
+        if index == self._current:
+            return
+        if self._current is not None:
+            state = self._states[self._current]
+            for name in state:
+                state[name] = getattr(self, name)
+        for name, value in (self._market_state if index is None else self._states[index]).items():
+            setattr(self, name, value)
+        self._current = index
+
+    def _initial_firms(self, status: np.ndarray) -> np.ndarray:
+        """Which firm each initial customer is with, by the firms' initial shares
+        (`purposes.INIT_FIRM`); `NO_FIRM` for everyone else."""
+        shares = np.array([seat.initial_share for seat in self.seats])
+        active = np.flatnonzero(status == ACTIVE)
+        u = self.streams.uniform(purposes.INIT_FIRM, 0, active)
+        firms = np.full(len(status), NO_FIRM, dtype=np.int8)
+        firms[active] = market.choose(shares[None, :] / shares.sum(), u)
+        return firms
+
     def _time_phases(self) -> PhaseTimes:
         """Time this model's phases, the engine's month start and the desk's `serve`:
         instance attributes that wrap the methods in timers, so that a model built without
@@ -281,8 +343,16 @@ class CXModel(mesa.Model):
         self.customers.start_month = times.timed(MONTH_START, self.customers.start_month)
         for name, method in PHASES.items():
             setattr(self, method, times.timed(name, getattr(self, method)))
-        self.support.serve = times.timed(DESK, self.support.serve)
+        self._enter(0)
+        for state in self._states:
+            state["support"].serve = times.timed(DESK, state["support"].serve)
+        self.support = self._states[0]["support"]
         return times
+
+    def recorders(self) -> list[tuple[str, Recorder]]:
+        """Each firm's name and recorder, in firm order."""
+        pairs = zip(self.seats, self._states, strict=True)
+        return [(seat.name, state["recorder"]) for seat, state in pairs]
 
     def customer(self, index: int) -> Customer:
         """Person `index` of the market as a `Customer` agent (agents engine only)."""
@@ -318,45 +388,70 @@ class CXModel(mesa.Model):
         recorded or logged: nothing the firm learned or suffered carries into month 1.
         Afterwards revenue to date is 0 and every customer counts as an initial customer.
         """
-        before = (self.firm, self.improvement, self.support, self.plan, self.log, self.draws)
-        shared = {id(self.spec): self.spec}  # the scenario is frozen: no need to copy it
-        self.firm, self.improvement, self.support = copy.deepcopy(before[:3], shared)
+        self._enter(0)
+        self._enter(None)  # every firm's state is in `_states`
+        before = (self._states, self.log, self.draws)
+        # The scenarios are frozen: no need to copy them.
+        shared = {id(state["spec"]): state["spec"] for state in self._states}
+        self._states = [
+            state | copy.deepcopy({name: state[name] for name in WARM_UP_COPIES}, shared)
+            for state in self._states
+        ]
         self.log = None
         try:
             for k in range(1, months + 1):
                 self._warm_up_month(WARM_UP_MONTH + k)
         finally:
-            self.firm, self.improvement, self.support, self.plan, self.log, self.draws = before
+            self._enter(None)
+            self._states, self.log, self.draws = before
+            self._current = None
+            self._enter(0)
             self.month = 0
         self.customers.end_warm_up()
 
     def _warm_up_month(self, number: int) -> None:
-        """One warm-up month (stream month `number`): the customers' phases, then the
-        leavers' places filled."""
+        """One warm-up month (stream month `number`): each firm's customers' phases, then
+        the leavers' places filled (each by a new customer of the same firm)."""
         self.month = number
-        month = self.customers.start_month(number)
-        self.experience_journeys(month)
-        self.serve_contacts(month)
-        self.customers.evaluate(month, trust_shock=0.0, drift=0.0)
-        self.answer_surveys(month)
-        self.decide(month)
-        self.customers.replace_leavers(month)
+        months = []
+        for customers_of in _each_firm(self):
+            month = self.customers.start_month(number, customers_of)
+            self.experience_journeys(month)
+            self.serve_contacts(month)
+            self.customers.evaluate(month, trust_shock=0.0)
+            months.append(month)
+        for month in _each_firms_month(self, months):
+            self.answer_surveys(month)
+            self.decide(month)
+            self.customers.replace_leavers(month)
 
     # ------------------------------------------------------------------ the month
 
     def step(self) -> None:
-        """Advance one month: the named phases, in order."""
+        """Advance one month: the named phases, in order. With several firms, each firm's
+        phases run on its own customers, firm after firm, up to ``customers.evaluate`` (then
+        the market's expectations move once), again for ``customers.answer`` and
+        ``customers.decide``, then ``market.acquire`` spans the firms, and each firm learns
+        and records its month."""
         self.month += 1
-        month = self.customers.start_month(self.month)
-        self.firm_plan()
-        self.experience_journeys(month)
-        self.serve_contacts(month)
-        self.evaluate(month)
-        answers = self.answer_surveys(month)
-        decisions = self.decide(month)
-        acquired = self.acquire(month)
-        learned = self.firm_learn(month)
-        self.record(month, answers | decisions | acquired | learned)
+        months = []
+        for customers_of in _each_firm(self):
+            month = self.customers.start_month(self.month, customers_of)
+            self.firm_plan()
+            self.experience_journeys(month)
+            self.serve_contacts(month)
+            self.evaluate(month)
+            months.append(month)
+        self.drift_expectations(months)
+        reported = []
+        for month in _each_firms_month(self, months):
+            reported.append(self.answer_surveys(month) | self.decide(month))
+        acquired = self.acquire(months)
+        for month, answered, won in zip(
+            _each_firms_month(self, months), reported, acquired, strict=True
+        ):
+            learned = self.firm_learn(month)
+            self.record(month, answered | won | learned)
 
     def run_to_horizon(self) -> None:
         """Step until the scenario's horizon (`scenario.months`)."""
@@ -514,17 +609,16 @@ class CXModel(mesa.Model):
 
         The month's episode is remembered by the peak-end rule; cumulative satisfaction is
         anchored on the prior with a weight that grows with tenure; remembered effort and
-        expectations adapt to what was experienced; everyone's expectations drift with the
-        market. A privacy incident this month shocks every customer's satisfaction and
-        raises the churn hazard.
+        expectations adapt to what was experienced. A privacy incident this month shocks
+        every customer's satisfaction and raises the churn hazard. (Then everyone's
+        expectations drift with the market: `drift_expectations`.)
         """
         m = month.number
         month.privacy_incident = self.firm.privacy_incident(
             m, lambda: self.streams.generator(purposes.FIRM_PRIVACY, m).random()
         )
         trust_shock = self.firm.suffer_privacy_incident() if month.privacy_incident else 0.0
-        drift = self.firm.expectation_drift(self.spec.behaviour.satisfaction.market_drift_per_month)
-        self.customers.evaluate(month, trust_shock, drift)
+        self.customers.evaluate(month, trust_shock)
         if self.log is not None:
             customers = self.customers
             met, people = customers.met(month), customers.state_of(month.who)
@@ -572,18 +666,46 @@ class CXModel(mesa.Model):
             "revenue": float(d.revenue.sum()),
         } | practices.intervention_measures(self.firm, flagged, would_leave, d.kept)
 
-    def acquire(self, month: Month) -> dict[str, float]:
-        """market.acquire: prospects and lapsed customers adopt by the Bass hazard.
+    def drift_expectations(self, months: list[Month]) -> None:
+        """customers.evaluate, once every firm's customers have evaluated: every person's
+        expectation drifts with the market (`sim.market.market_drift`: the market's drift,
+        the frontier of a transformative firm, the pull of the best firm's delivered
+        quality; `months` are the firms' months)."""
+        base = self.spec.behaviour.satisfaction.market_drift_per_month
+        drifts, quality = [], []
+        for i in range(len(self.seats)):
+            self._enter(i)
+            drifts.append(self.firm.expectation_drift(base))
+            quality.append(float(np.mean(self.plan.quality)))
+        customers = [len(month.who) for month in months]
+        self.customers.drift(market.market_drift(self.market_spec, drifts, quality, customers))
+
+    def acquire(self, months: list[Month]) -> list[dict[str, float]]:
+        """market.acquire: leavers may switch firms; prospects and lapsed customers adopt by
+        the Bass hazard and choose a firm. Returns each firm's counts (`months` are the
+        firms' months).
 
         Imitation is carried by the promoters among active customers, less detractors
         (``word_of_mouth: net_promoters``), or by all customers (``customers``, the classic
-        Bass model). With complete mixing the informed share is taken over the whole market
-        and the month is solved exactly; on a network each person hears their own ties, in
-        `journeys.NETWORK_SUBSTEPS` sub-steps. Customers who left this month are not won
-        back in the same month.
+        Bass model), of every firm. With complete mixing the informed share is taken over
+        the whole market and the month is solved exactly; on a network each person hears
+        their own ties, in `journeys.NETWORK_SUBSTEPS` sub-steps. Customers who left this
+        month are not won back in the same month, except by another firm at once (with
+        several firms, `competition.switching_share` of them; `sim.market`). Each adopter
+        chooses a firm by the market's choice model.
         """
-        a, size = self.spec.acquisition, self.spec.market.size
+        self._enter(None)
+        a, size, m = self.spec.acquisition, self.spec.market.size, self.month
+        count = len(self.seats)
+        left = [month.who[month.decisions.left] for month in months]
+        everyone_left = np.sort(np.concatenate(left)) if count > 1 else left[0]
+        month = self.customers.acquisition_month(m, everyone_left)
         voice = self.customers.speak(month)
+        speaker_firms = self._firms_of(month.speakers)
+        utility = self._choice_utilities(voice, speaker_firms)
+        switched = np.zeros((count, count))
+        if count > 1 and len(everyone_left):
+            switched = self._switch(everyone_left, utility)
         informed = float(voice.sum())  # net: negative when detractors outweigh promoters
         per_customer = informed / len(voice) if len(voice) else 1.0
         chance = ads_share = None
@@ -602,10 +724,82 @@ class CXModel(mesa.Model):
                 )
             )
             ads_share = journeys.advertising_share(a.innovation_per_month, hazard)
-        counts = self.customers.adopt(month, chance, ads_share, per_customer)
+        self.customers.adopt(month, chance, ads_share, per_customer)
+        joined = month.joined
+        if count > 1:
+            u = self.streams.uniform(purposes.MARKET_CHOICE, m, joined)
+            firms = market.choose(market.choice_shares(utility), u)
+        else:
+            firms = np.zeros(len(joined), dtype=np.int8)
+        self.customers.set_firms(joined, firms)
         if self.log is not None:
-            self.log.add_adoptions(month, self.customers.state_of(month.joined))
-        return counts | {"informed_share": informed / size}
+            self.log.add_adoptions(month, self.customers.state_of(joined))
+        source = self.customers.state_of(joined).source
+        promoting = np.bincount(speaker_firms, np.maximum(voice, 0.0), count)
+        active = np.array(
+            [len(mo.who) - int(mo.decisions.left.sum()) for mo in months], dtype=np.float64
+        )
+        counts = []
+        for f in range(count):
+            mine = firms == f
+            counts.append(
+                {
+                    "acquired": float(mine.sum() + switched[:, f].sum()),
+                    "acquired_prospects": float((mine & (source != WINBACK)).sum()),
+                    "acquired_by_word_of_mouth": float((mine & (source == WORD_OF_MOUTH)).sum()),
+                    "informed_share": informed / size,
+                    "switched_in": float(switched[:, f].sum()),
+                    "switched_out": float(switched[f, :].sum()),
+                    "share_of_voice": (
+                        float(promoting[f] / promoting.sum()) if promoting.sum() > 0 else np.nan
+                    ),
+                }
+            )
+            active[f] += counts[f]["acquired"]
+        total = active.sum()
+        for f in range(count):
+            counts[f]["market_share"] = float(active[f] / total) if total else np.nan
+        return counts
+
+    def _firms_of(self, people: np.ndarray) -> np.ndarray:
+        """The firm of each of `people` (all the first firm's when it is alone)."""
+        if len(self.seats) == 1:
+            return np.zeros(len(people), dtype=np.intp)
+        return self.customers.firms_of(people).astype(np.intp)
+
+    def _choice_utilities(self, voice: np.ndarray, firms: np.ndarray) -> np.ndarray:
+        """Each firm's utility in the choice of a firm (`sim.market.choice_utilities`): its
+        reputation is the mean word of mouth of its customers who speak (`voice`, of firms
+        `firms`), 0 without any."""
+        count = len(self.seats)
+        if count == 1:
+            return np.zeros(1)
+        voiced = np.bincount(firms, voice, count)
+        speakers = np.bincount(firms, minlength=count)
+        reputation = np.divide(voiced, speakers, out=np.zeros(count), where=speakers > 0)
+        spend = np.array(
+            [seat.spec.acquisition.marketing_per_person_per_month for seat in self.seats]
+        )
+        price = np.array([seat.spec.firm.price for seat in self.seats])
+        return market.choice_utilities(self.market_spec, reputation, spend, price)
+
+    def _switch(self, left: np.ndarray, utility: np.ndarray) -> np.ndarray:
+        """Of this month's leavers `left`, `competition.switching_share` switch at once to
+        another firm, chosen by the choice model among the others. Returns the switches,
+        from firm (rows) to firm (columns)."""
+        count, m = len(self.seats), self.month
+        share = self.spec.competition.switching_share
+        switching = self.streams.uniform(purposes.MARKET_SWITCH, m, left) < share
+        people = left[switching]
+        own = self.customers.firms_of(people).astype(np.intp)
+        allowed = np.ones((len(people), count), dtype=bool)
+        allowed[np.arange(len(people)), own] = False
+        u = self.streams.uniform(purposes.MARKET_CHOICE, m, people)
+        firms = market.choose(market.choice_shares(utility, allowed), u)
+        self.customers.switch(people, firms)
+        switched = np.zeros((count, count))
+        np.add.at(switched, (own, firms.astype(np.intp)), 1.0)
+        return switched
 
     def firm_learn(self, month: Month) -> dict[str, float]:
         """firm.learn: invest, move engagement and staff, update maturity, let the trust
@@ -688,3 +882,21 @@ class CXModel(mesa.Model):
             f"cap_{c}": float(level) for c, level in zip(CAPABILITIES, firm.levels, strict=True)
         }
         return values
+
+
+def _each_firm(model: CXModel) -> Iterator[int | None]:
+    """Make each firm of `model` the current one in turn (`CXModel._enter`), yielding
+    whose customers its month concerns: the firm's own (its index), or everyone's (None)
+    when it is alone."""
+    alone = len(model.seats) == 1
+    for index in range(len(model.seats)):
+        model._enter(index)
+        yield None if alone else index
+
+
+def _each_firms_month(model: CXModel, months: list[Month]) -> Iterator[Month]:
+    """Make each firm of `model` the current one in turn, yielding its month (`months` in
+    firm order)."""
+    for index, month in enumerate(months):
+        model._enter(index)
+        yield month

@@ -24,6 +24,8 @@ INIT_TENURE = "init:tenure"
 """An initial customer's tenure (uniform)."""
 INIT_FRAILTY = "init:frailty"
 """A person's persistent churn frailty (normal)."""
+INIT_FIRM = "init:firm"
+"""Which firm an initial customer is with, with several firms (uniform)."""
 WARM_UP_EXPECTATION = "warm_up:expectation"
 """The expectation of a new customer who takes a leaver's place in a warm-up month
 (normal)."""
@@ -76,6 +78,12 @@ ACQUIRE_ADOPT = "acquire:adopt"
 """Whether a prospect or lapsed customer adopts, complete network (uniform)."""
 ACQUIRE_SOURCE = "acquire:source"
 """Whether an adoption came from advertising or word of mouth (uniform)."""
+
+MARKET_SWITCH = "market:switch"
+"""Whether a customer who leaves a firm switches at once to another, with several firms
+(uniform)."""
+MARKET_CHOICE = "market:choice"
+"""Which firm an adopter or a switcher chooses, with several firms (uniform)."""
 
 # ---------------------------------------------------------------- the firm
 FIRM_PRIVACY = "firm:privacy"

@@ -124,16 +124,24 @@ def replication_streams(seed: int, replications: int) -> list[dict[str, Any]]:
 
 def summary_json(result: RunResult) -> dict[str, Any]:
     """Headline metrics: mean and 95% interval across replications (NaN where undefined,
-    written as null by `json_text`)."""
-    return {
+    written as null by `json_text`); with several firms, under ``firms`` by firm."""
+    from sim.market import FIRM_COLUMN
+
+    def metrics(summary: pd.DataFrame) -> dict[str, dict[str, float]]:
+        return {
+            row["metric"]: {k: row[k] for k in ("mean", "ci_low", "ci_high", "sd", "n")}
+            for row in summary.to_dict("records")
+        }
+
+    head = {
         "scenario": result.scenario.name,
         "months": result.scenario.months,
         "replications": int(result.outcomes["replication"].nunique()),
-        "metrics": {
-            row["metric"]: {k: row[k] for k in ("mean", "ci_low", "ci_high", "sd", "n")}
-            for row in result.summary.to_dict("records")
-        },
     }
+    if FIRM_COLUMN not in result.summary.columns:
+        return head | {"metrics": metrics(result.summary)}
+    firms = result.summary.groupby(FIRM_COLUMN, sort=False)
+    return head | {"firms": {str(name): metrics(part) for name, part in firms}}
 
 
 def write_run(

@@ -24,6 +24,7 @@ so every run of the seed that needs it computes the same thing and may reuse it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import zlib
 
@@ -59,6 +60,16 @@ class Streams:
         # goes on from it with the month and the purpose.
         self._pool = _mixed(np.array(entropy, dtype=np.uint64))
         self._purposes: dict[str, int] = {}
+        self._firm = 0
+
+    def for_firm(self, firm: int) -> Streams:
+        """The streams as firm `firm` of a market draws them: the same per-person numbers
+        (a person draws the same number whichever firm they are with), and generators of
+        their own (`generator`) for firms after the first, so that two firms' privacy
+        incidents or staff leavers are independent. Firm 0's are the market's."""
+        view = copy.copy(self)
+        view._firm = int(firm)
+        return view
 
     def _sequence(self, purpose: str, month: int) -> np.random.SeedSequence:
         key = (*self._key, month, purpose_key(purpose))
@@ -67,6 +78,8 @@ class Streams:
     def generator(self, purpose: str, month: int) -> np.random.Generator:
         """The generator of one purpose in one month (a fresh, independent PCG64 stream),
         for draws whose count varies."""
+        if self._firm:
+            purpose = f"{purpose}@firm{self._firm}"
         return np.random.Generator(np.random.PCG64(self._sequence(purpose, month)))
 
     @property

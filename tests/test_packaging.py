@@ -107,7 +107,7 @@ def test_citation_references_are_complete_and_include_the_odd_protocol(citation)
 
 def test_citation_references_are_in_the_model_card(citation):
     card = read("docs/model.md")
-    references = card[card.index("## 17. References") :]
+    references = card[re.search(r"^## \d+\. References$", card, re.M).start() :]
     for reference in citation["references"]:
         if "ODD protocol" in reference["title"]:
             continue

@@ -57,6 +57,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -343,6 +344,21 @@ def per_rep(run: Any, fn: Callable[[pd.DataFrame], float], table: str = "timeser
     """`fn` of each replication's rows of a run's table, indexed by replication."""
     frame = getattr(run, table)
     return pd.Series({r: float(fn(part)) for r, part in frame.groupby("replication")})
+
+
+def firm_run(run: Any, firm: str) -> Any:
+    """A run of several firms seen as one firm's: its tables' rows of that firm."""
+
+    return SimpleNamespace(
+        scenario=run.scenario,
+        timeseries=run.timeseries[run.timeseries["firm"] == firm],
+        outcomes=run.outcomes[run.outcomes["firm"] == firm],
+    )
+
+
+def firm_growth(run: Any, firm: str) -> pd.Series:
+    """`revenue_growth` of one firm of a run of several, per replication."""
+    return per_rep(firm_run(run, firm), revenue_growth)
 
 
 def at(run: Any, name: str, month: int | None = None) -> pd.Series:
@@ -1296,6 +1312,41 @@ def regularities(lab: Lab, b: Block) -> None:
             gap_fig.mean(),
             "(as above)",
             yes(0.07 <= gap <= 0.28) + " (gap within half to twice the published 14 points)",
+        ]
+    )
+
+    rivals_spec = spec("market/leader_laggard", None, LEADER_REPLICATIONS)
+    rivals = lab.run(rivals_spec)
+    rg = {
+        n: b.stat(
+            f"forrester.rivals.{n}",
+            f"Revenue growth a year, {n}, competing in one market",
+            firm_growth(rivals, n),
+            PERCENT1,
+        )
+        for n in ("leader", "laggard")
+    }
+    rival_gap = rg["leader"].value - rg["laggard"].value
+    rival_fig = b.fig(
+        "forrester.rivals.gap",
+        "Growth gap with a competitor that answers, points a year",
+        rival_gap,
+        fmt=Fmt(1, 0.01, " points"),
+    )
+    share = b.stat(
+        "forrester.rivals.leader_share",
+        "The leader's market share, month 60",
+        at(firm_run(rivals, "leader"), "market_share"),
+        PERCENT1,
+    )
+    rows.append(
+        [
+            "… with a competitor that answers (the two in one market, §16)",
+            "14 points a year",
+            f"{rival_fig.mean()} (leader {rg['leader'].mean()}, laggard {rg['laggard'].mean()}; "
+            f"the leader ends with {share.mean()} of the customers, from half)",
+            f"`{run_command(rivals_spec)}`",
+            yes(0.07 <= rival_gap <= 0.28) + " (within half to twice the published 14 points)",
         ]
     )
 

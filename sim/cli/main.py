@@ -381,29 +381,45 @@ def _fmt(value: float) -> str:
 
 
 def format_run_table(result: experiments.RunResult) -> str:
-    """Headline metrics of a run: mean and 95% interval."""
+    """Headline metrics of a run: mean and 95% interval (with several firms, a block for
+    each firm)."""
     from sim import metrics
+    from sim.market import FIRM_COLUMN
 
-    summary = result.summary.set_index("metric")
-    lines = [f"{'metric':<32}{'mean':>14}  95% interval"]
-    for metric in metrics.HEADLINE:
-        row = summary.loc[metric]
-        interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-        lines.append(f"{metrics.LABELS[metric]:<32}{_fmt(row['mean']):>14}  {interval}")
+    summary = result.summary
+    parts = (
+        [(None, summary)]
+        if FIRM_COLUMN not in summary.columns
+        else list(summary.groupby(FIRM_COLUMN, sort=False))
+    )
+    lines = []
+    for firm, part in parts:
+        if firm is not None:
+            lines.append(f"{'' if not lines else chr(10)}firm {firm}")
+        lines.append(f"{'metric':<32}{'mean':>14}  95% interval")
+        rows = part.set_index("metric")
+        for metric in metrics.HEADLINE:
+            row = rows.loc[metric]
+            interval = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+            lines.append(f"{metrics.LABELS[metric]:<32}{_fmt(row['mean']):>14}  {interval}")
     return "\n".join(lines)
 
 
 def format_comparison_table(comparison: experiments.Comparison) -> str:
-    """Paired differences of each alternative against the base."""
+    """Paired differences of each alternative against the base (with several firms, a
+    block for each alternative and firm)."""
     from sim import metrics
+    from sim.market import FIRM_COLUMN
 
     lines = []
     base = comparison.runs[0].scenario.name
     summary = comparison.summary
-    for alternative, part in summary.groupby("alternative", sort=False):
+    by = ["alternative", FIRM_COLUMN] if FIRM_COLUMN in summary.columns else ["alternative"]
+    for key, part in summary.groupby(by, sort=False):
         part = part.set_index("metric")
         lines.append("")
-        lines.append(f"{alternative} vs {base}")
+        firm = f", firm {key[1]}" if len(key) > 1 else ""
+        lines.append(f"{key[0]} vs {base}{firm}")
         lines.append(
             f"{'metric':<32}{'base':>14}{'alternative':>14}{'difference':>14}  95% interval"
         )

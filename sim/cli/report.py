@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim import PROJECT_ROOT, output_paths
 from sim.cli.options import add_out_options, report_repair, shown_path
-from sim.errors import CXMError, OptionError, check_whole
+from sim.errors import CXMError, OptionError, ScenarioError, check_whole
 
 if TYPE_CHECKING:
     from sim import notebooks
@@ -216,6 +216,15 @@ def _load(path: Path, planned: dict[str, Any]) -> Scenario:
     from sim.scenario import load_scenario, with_overrides
 
     scenario = load_scenario(path)
+    if scenario.firms is not None:
+        names = ", ".join(entry.name for entry in scenario.firms)
+        raise ScenarioError(
+            str(path),
+            "firms",
+            names,
+            "the investment case reports one firm; `cxm compare` reports a market of "
+            "several firms firm by firm",
+        )
     changes: dict[str, object] = {}
     if planned["months"] is not None:
         changes["months"] = planned["months"]

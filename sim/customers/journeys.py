@@ -27,7 +27,14 @@ from sim.customers import rules
 from sim.customers.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
 from sim.customers.rules import Numbers
 from sim.engines import contract as engine
-from sim.scenario import ChurnRules, PurchaseRules, SatisfactionRules, Support, Touchpoint
+from sim.scenario import (
+    ChurnRules,
+    PurchaseRules,
+    SatisfactionRules,
+    Scenario,
+    Support,
+    Touchpoint,
+)
 
 NETWORK_SUBSTEPS = 4
 """Sub-steps of a month in which word of mouth spreads over a network."""
@@ -327,12 +334,27 @@ def month_revenue(
     repeat: ArrayLike,
     repeat_value: ArrayLike,
     extra_product_share: float,
+    price: float = 1.0,
 ) -> ArrayLike:
     """A customer's revenue of the month, currency: the segment's monthly revenue, raised by
-    `extra_product_share` for each product beyond the first, plus a repeat purchase."""
+    `extra_product_share` for each product beyond the first, plus a repeat purchase, all at
+    the firm's relative `price` (`firm.price`)."""
     extra = extra_product_share * (products - 1)
     revenue = revenue_per_month * (1.0 + extra)
-    return revenue + repeat * repeat_value
+    return priced(revenue + repeat * repeat_value, price)
+
+
+def priced(values: ArrayLike, factor: float) -> ArrayLike:
+    """`values` × `factor`; `values` themselves at factor 1, so that a firm at the market's
+    price computes exactly what it computes without one."""
+    return values if factor == 1.0 else values * factor
+
+
+def price_hazard_factor(scenario: Scenario) -> float:
+    """Multiplier on the churn hazard of the firm's relative price: price^price_effect
+    (`firm.price`, `behaviour.churn.price_effect`; 1 at the market's price)."""
+    price = scenario.firm.price
+    return 1.0 if price == 1.0 else price**scenario.behaviour.churn.price_effect
 
 
 def front_line_answers_support(support: Support) -> bool:

@@ -26,8 +26,12 @@ from sim.streams import Streams
 PROSPECT, ACTIVE, LAPSED = 0, 1, 2
 """Values of `Population.status`."""
 
-INITIAL, ADVERTISING, WORD_OF_MOUTH, WINBACK = 0, 1, 2, 3
-"""Values of `Population.source`: how a customer was acquired."""
+INITIAL, ADVERTISING, WORD_OF_MOUTH, WINBACK, SWITCHED = 0, 1, 2, 3, 4
+"""Values of `Population.source`: how a customer was acquired (SWITCHED: from another firm
+of the market, in the month they left it)."""
+
+NO_FIRM = -1
+"""`Population.firm` of a person who has never been a customer."""
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Population:
     revenue_to_date: np.ndarray  # float32 currency
     source: np.ndarray  # int8 acquisition source
     frailty: np.ndarray  # float32 personal multiplier on the churn hazard, mean 1
+    firm: np.ndarray  # int8 the firm a customer is with, or was last with; NO_FIRM if none
 
     @property
     def size(self) -> int:
@@ -77,6 +82,7 @@ class Population:
             revenue_to_date=np.zeros(n, dtype=np.float32),
             source=np.full(n, INITIAL, dtype=np.int8),
             frailty=frailty,
+            firm=np.where(active, 0, NO_FIRM).astype(np.int8),
         )
 
 

@@ -39,7 +39,6 @@ from sim.customers.population import (
     INITIAL,
     LAPSED,
     PROSPECT,
-    WORD_OF_MOUTH,
     Population,
     newcomers,
 )
@@ -129,6 +128,7 @@ class AgentCustomers:
                     p.effort.tolist(),
                     p.products.tolist(),
                     p.frailty.tolist(),
+                    p.firm.tolist(),
                     strict=True,
                 )
             )
@@ -138,13 +138,26 @@ class AgentCustomers:
     def _shuffle_do(self, people: list[Customer], method: str, *args: object) -> None:
         AgentSet(people, random=self.model.random).shuffle_do(method, *args)
 
-    def start_month(self, number: int) -> AgentsMonth:
-        """Draws of the new month, and its customers (those active at its start)."""
-        self.model.draws = MonthDraws(self.model.streams, number)
-        customers = [p for p in self.people if p.status == ACTIVE]
+    def start_month(self, number: int, firm: int | None = None) -> AgentsMonth:
+        """Draws of the new month, and its customers (those active at its start; of `firm`
+        only, when given)."""
+        draws = self.model.draws
+        if draws is None or draws.month != number:
+            self.model.draws = MonthDraws(self.model.streams, number)
+        customers = [
+            p for p in self.people if p.status == ACTIVE and (firm is None or p.firm == firm)
+        ]
         who = np.array([p.index for p in customers], dtype=np.int64)
         customer_set = AgentSet(customers, random=self.model.random)
-        return AgentsMonth(number, who, customers=customers, customer_set=customer_set)
+        return AgentsMonth(number, who, firm, customers=customers, customer_set=customer_set)
+
+    def acquisition_month(self, number: int, left: np.ndarray) -> AgentsMonth:
+        """The market's month for acquisition: no customers of its own (the leavers know
+        the month they left in, `Customer.lapsed_in`)."""
+        none = np.zeros(0, dtype=np.int64)
+        return AgentsMonth(
+            number, none, customers=[], customer_set=AgentSet([], random=self.model.random)
+        )
 
     # ------------------------------------------------------------------ journeys.experience
 
@@ -223,10 +236,14 @@ class AgentCustomers:
 
     # ------------------------------------------------------------------ customers.evaluate
 
-    def evaluate(self, month: AgentsMonth, trust_shock: float, drift: float) -> None:
-        """Customers fold the month into their memory; everyone's expectations drift."""
-        self.model.agents_by_type[Customer].shuffle_do("evaluate", trust_shock, drift)
+    def evaluate(self, month: AgentsMonth, trust_shock: float) -> None:
+        """Customers fold the month into their memory."""
+        month.customer_set.shuffle_do("evaluate", trust_shock)
         month.experiencing = sum(bool(p.met) for p in month.customers)
+
+    def drift(self, drift: float) -> None:
+        """Everyone's expectations drift."""
+        self.model.agents_by_type[Customer].shuffle_do("drift", drift)
 
     # ------------------------------------------------------------------ customers.answer
 
@@ -292,6 +309,7 @@ class AgentCustomers:
         """Every active customer's word of mouth (market order)."""
         speakers = [p for p in self.people if p.status == ACTIVE]
         self._shuffle_do(speakers, "speak")
+        month.speakers = np.array([p.index for p in speakers], dtype=np.int64)
         return np.array([p.voice for p in speakers], dtype=np.float64)
 
     def prospects(self) -> int:
@@ -300,7 +318,7 @@ class AgentCustomers:
 
     def adopt(
         self, month: AgentsMonth, chance: float | None, ads_share: float | None, per_customer: float
-    ) -> dict[str, float]:
+    ) -> None:
         """Prospects and lapsed customers (not those who left this month) consider adopting —
         with the month's `chance` under complete mixing, or hearing their ties in sub-steps
         on a network (`chance` None) — and those who adopt join."""
@@ -317,13 +335,21 @@ class AgentCustomers:
                 pool_set.shuffle_do("consider_adopting", None, sub)
         joiners = [p for p in pool if p.joined]
         month.joined = np.array([p.index for p in joiners], dtype=np.int64)
-        prospects = sum(p.status == PROSPECT for p in joiners)
         self._shuffle_do(joiners, "join", ads_share)
-        return {
-            "acquired": float(len(joiners)),
-            "acquired_prospects": float(prospects),
-            "acquired_by_word_of_mouth": float(sum(p.source == WORD_OF_MOUTH for p in joiners)),
-        }
+
+    def switch(self, people: np.ndarray, firms: np.ndarray) -> None:
+        """Leavers of this month join other firms at once."""
+        for i, firm in zip(people.tolist(), firms.tolist(), strict=True):
+            self.people[i].switch(firm)
+
+    def firms_of(self, who: np.ndarray) -> np.ndarray:
+        """The firm of each person at `who`."""
+        return np.array([self.people[i].firm for i in who.tolist()], dtype=np.int8)
+
+    def set_firms(self, who: np.ndarray, firms: np.ndarray) -> None:
+        """The people at `who` are now with `firms`."""
+        for i, firm in zip(who.tolist(), firms.tolist(), strict=True):
+            self.people[i].firm = firm
 
     # ------------------------------------------------------------------ warm-up
 
@@ -348,7 +374,11 @@ class AgentCustomers:
     def state(self, month: AgentsMonth) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
         people = month.customers
-        active = [p for p in self.people if p.status == ACTIVE]
+        active = [
+            p
+            for p in self.people
+            if p.status == ACTIVE and (month.firm is None or p.firm == month.firm)
+        ]
         return {
             "satisfaction_mean": mean_or_nan([p.satisfaction for p in people]),
             "effort_mean": mean_or_nan([p.effort for p in people]),

@@ -113,6 +113,8 @@ class Month:
     """Month number, 1 for the first simulated month."""
     who: np.ndarray
     """Market indices of the customers active at the start of the month, ascending."""
+    firm: int | None = None
+    """The firm whose customers these are, with several firms (None: the whole market's)."""
     problems: int = 0
     """Customers with at least one problem (written by ``journeys.experience``)."""
     touchpoints: TouchpointSums = field(default_factory=TouchpointSums)
@@ -136,6 +138,9 @@ class Month:
     ``support.serve``; None without any)."""
     joined: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Market indices of the people who adopted, ascending (written by ``market.acquire``)."""
+    speakers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Market indices of the customers active after the decisions, ascending: those who
+    speak (written by ``market.acquire``)."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ class Decisions(NamedTuple):
     segment: np.ndarray
     """Segment of each customer."""
     left: np.ndarray
-    """Whether each customer left."""
+    """Whether each customer left (switching to another firm included)."""
     kept: np.ndarray
     """Whether each customer would have left but an intervention kept them."""
     repeat: np.ndarray
@@ -237,9 +242,15 @@ class CustomerEngine(Protocol[M]):
     arrays come back in `Month.who` order (market order for the whole market).
     """
 
-    def start_month(self, number: int) -> M:
-        """The new month: its customers (those active at its start) and empty working
-        state."""
+    def start_month(self, number: int, firm: int | None = None) -> M:
+        """The new month: its customers (those active at its start; of firm `firm` only,
+        when given) and empty working state."""
+        ...
+
+    def acquisition_month(self, number: int, left: np.ndarray) -> M:
+        """The market's month for ``market.acquire`` with several firms' customers: no
+        customers of its own, and `left` (market indices, ascending) those who left any firm
+        this month."""
         ...
 
     def experience(self, month: M) -> None:
@@ -257,9 +268,14 @@ class CustomerEngine(Protocol[M]):
         desk served them (added to `Month.touchpoints`)."""
         ...
 
-    def evaluate(self, month: M, trust_shock: float, drift: float) -> None:
+    def evaluate(self, month: M, trust_shock: float) -> None:
         """customers.evaluate: fold the month into memory (less a privacy incident's
-        `trust_shock` of satisfaction); everyone's expectation drifts by `drift`."""
+        `trust_shock` of satisfaction)."""
+        ...
+
+    def drift(self, drift: float) -> None:
+        """customers.evaluate (after every firm's customers have evaluated): every person's
+        expectation moves by `drift` with the market, within 0–1."""
         ...
 
     def answer(self, month: M) -> tuple[SurveyWave, np.ndarray]:
@@ -282,7 +298,8 @@ class CustomerEngine(Protocol[M]):
         ...
 
     def speak(self, month: M) -> np.ndarray:
-        """market.acquire: the word of mouth of each customer active now (market order)."""
+        """market.acquire: the word of mouth of each customer active now (market order; who
+        they are in `Month.speakers`)."""
         ...
 
     def prospects(self) -> int:
@@ -291,11 +308,24 @@ class CustomerEngine(Protocol[M]):
 
     def adopt(
         self, month: M, chance: float | None, ads_share: float | None, per_customer: float
-    ) -> dict[str, float]:
+    ) -> None:
         """market.acquire: prospects and lapsed customers (not those who left this month)
         adopt, with the month's `chance` (complete mixing; `ads_share` of adoptions due to
         advertising) or over the network (`chance` None; a new adopter speaks with
-        `per_customer`); returns the month's acquisition counts."""
+        `per_customer`), and join (`Month.joined`; their source says how each was won)."""
+        ...
+
+    def switch(self, people: np.ndarray, firms: np.ndarray) -> None:
+        """market.acquire: `people` (market indices) who left a firm this month join firms
+        `firms` at once, as a new customer joins (source switched)."""
+        ...
+
+    def firms_of(self, who: np.ndarray) -> np.ndarray:
+        """The firm each person at market indices `who` is with, or was last with."""
+        ...
+
+    def set_firms(self, who: np.ndarray, firms: np.ndarray) -> None:
+        """The people at market indices `who` are now with `firms`."""
         ...
 
     def replace_leavers(self, month: M) -> None:

@@ -29,7 +29,7 @@ from mesa.discrete_space import Cell, FixedAgent
 from sim import purposes
 from sim.customers import journeys, rules, surveys
 from sim.customers.journeys import NETWORK_SUBSTEPS, ContactOutcome
-from sim.customers.population import ACTIVE, INITIAL, LAPSED
+from sim.customers.population import ACTIVE, INITIAL, LAPSED, SWITCHED
 from sim.scenario import Touchpoint
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ STATUS = ("prospect", "active", "lapsed")
 """Names of the values of `Customer.status` (`sim.customers.population.PROSPECT`, `ACTIVE`,
 `LAPSED`)."""
 
-SOURCE = ("initial", "advertising", "word_of_mouth", "winback")
+SOURCE = ("initial", "advertising", "word_of_mouth", "winback", "switched")
 """Names of the values of `Customer.source`."""
 
 ADOPT_PURPOSES = tuple(purposes.adopt_substep(sub) for sub in range(NETWORK_SUBSTEPS))
@@ -93,6 +93,7 @@ class Customer(FixedAgent):
         index: the person's place in the market (fixed; it picks their random numbers).
         segment: index of their segment in `scenario.market.segments`.
         status, tenure, expectation, satisfaction, effort, products, frailty: initial state.
+        firm: the firm they are with (or were last with; `NO_FIRM` if none).
         history: whether to keep the journey history.
         cell: their node's cell when the market has a social network.
     """
@@ -109,6 +110,7 @@ class Customer(FixedAgent):
         effort: float,
         products: int,
         frailty: float,
+        firm: int = 0,
         history: bool = True,
         cell: Cell | None = None,
     ) -> None:
@@ -125,6 +127,9 @@ class Customer(FixedAgent):
         self.revenue_to_date = 0.0
         self.source = INITIAL
         self.frailty = frailty
+        self.firm = firm
+        """The firm I am with, or was last with (`sim.customers.population.NO_FIRM` if
+        none)."""
         self.history: list[Interaction] | None = [] if history else None
         self.months: list[MonthEnd] | None = [] if history else None
         self.voice = 0.0
@@ -252,12 +257,14 @@ class Customer(FixedAgent):
 
     # ------------------------------------------------------------------ customers.evaluate
 
-    def evaluate(self, trust_shock: float, drift: float) -> None:
+    def evaluate(self, trust_shock: float) -> None:
         """As a customer, remember the month (peak-end), fold it into my satisfaction
-        (anchoring, less a privacy incident's `trust_shock`), my effort and my expectation;
-        as anyone, expect more as the market's standard rises by `drift`."""
-        if self.status == ACTIVE:
-            self._remember(trust_shock)
+        (anchoring, less a privacy incident's `trust_shock`), my effort and my
+        expectation."""
+        self._remember(trust_shock)
+
+    def drift(self, drift: float) -> None:
+        """As anyone, expect more as the market's standard rises by `drift`."""
         self.expectation = min(max(self.expectation + drift, 0.0), 1.0)
 
     def _remember(self, trust_shock: float) -> None:
@@ -340,7 +347,7 @@ class Customer(FixedAgent):
                 self.satisfaction,
                 self.effort,
                 model.firm.trust_shock,
-                self.frailty,
+                journeys.priced(self.frailty, journeys.price_hazard_factor(model.spec)),
             )
         )
         self.renewal = bool(journeys.renewing(self.profile.contract_months, self.tenure))
@@ -407,6 +414,7 @@ class Customer(FixedAgent):
                 self.repeat,
                 self.profile.repeat_purchase_value,
                 b.purchase.extra_product_revenue_share,
+                model.spec.firm.price,
             )
         )
         self.revenue_to_date += self.revenue
@@ -456,7 +464,15 @@ class Customer(FixedAgent):
         if ads_share is None:  # on a network: my own hazard's advertising share
             ads_share = journeys.advertising_share(a.innovation_per_month, self.hazard)
         u_source = self.model.draws.uniform(purposes.ACQUIRE_SOURCE)[self.index]
-        self.source = int(journeys.adoption_source(self.status == LAPSED, u_source, ads_share))
+        self._start(int(journeys.adoption_source(self.status == LAPSED, u_source, ads_share)))
+
+    def switch(self, firm: int) -> None:
+        """I left my firm this month and join `firm` at once, as anyone joins."""
+        self._start(SWITCHED)
+        self.firm = firm
+
+    def _start(self, source: int) -> None:
+        self.source = source
         self.status, self.tenure, self.products = ACTIVE, 0, 1
         self.satisfaction = self.expectation
         self.effort = self.model.spec.behaviour.churn.reference_effort

@@ -28,7 +28,7 @@ from sim.customers.population import (
     INITIAL,
     LAPSED,
     PROSPECT,
-    WORD_OF_MOUTH,
+    SWITCHED,
     Population,
     newcomers,
 )
@@ -80,8 +80,6 @@ class VectorMonth(Month):
     """Whether each customer means to leave (``customers.decide``)."""
     left: np.ndarray = field(default_factory=_none)
     """Market indices of the customers who left (``customers.decide``)."""
-    speakers: np.ndarray = field(default_factory=_none)
-    """Market indices of the customers active after the decisions (``market.acquire``)."""
     voice: np.ndarray = field(default_factory=_none)
     """Word of mouth of each speaker (``market.acquire``)."""
 
@@ -113,13 +111,24 @@ class VectorCustomers:
         self.in_journey = model.in_journey
         self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
         self.in_every_journey = self.in_journey.all(axis=0)
-        self._buffers = kernels.Buffers()
+        self._buffers: dict[int | None, kernels.Buffers] = {}
+        """Working arrays of each firm's months (a month of one firm is still read while
+        the next firm's is built)."""
 
-    def start_month(self, number: int) -> VectorMonth:
-        """The new month and its customers (those active at its start)."""
-        who = np.flatnonzero(self.population.status == ACTIVE)
+    def start_month(self, number: int, firm: int | None = None) -> VectorMonth:
+        """The new month and its customers (those active at its start; of `firm` only, when
+        given)."""
+        pop = self.population
+        active = pop.status == ACTIVE
+        who = np.flatnonzero(active if firm is None else active & (pop.firm == firm))
         # A person's segment never changes; held as an index type for the many lookups.
-        return VectorMonth(number, who, segment=self.population.segment[who].astype(np.intp))
+        return VectorMonth(number, who, firm, segment=pop.segment[who].astype(np.intp))
+
+    def acquisition_month(self, number: int, left: np.ndarray) -> VectorMonth:
+        """The market's month for acquisition: no customers of its own, `left` the
+        leavers of every firm."""
+        none = np.zeros(0, dtype=np.int64)
+        return VectorMonth(number, none, segment=none.astype(np.intp), left=left)
 
     # ------------------------------------------------------------------ journeys.experience
 
@@ -139,17 +148,18 @@ class VectorCustomers:
         expectation = pop.expectation[who]
         tolerance = self.seg_tolerance[seg]
         # Row-major: a customer's month is one row, read whole by memory and surveys.
-        month.satisfaction = self._buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
-        month.perceived = self._buffers.take("perceived", (n, k_count), np.float32, np.nan)
-        month.problem_at = self._buffers.take("problem_at", (n, k_count), np.bool_, False)
-        month.had_problem = self._buffers.take("had_problem", (n,), np.bool_, False)
+        buffers = self._buffers.setdefault(month.firm, kernels.Buffers())
+        month.satisfaction = buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
+        month.perceived = buffers.take("perceived", (n, k_count), np.float32, np.nan)
+        month.problem_at = buffers.take("problem_at", (n, k_count), np.bool_, False)
+        month.had_problem = buffers.take("had_problem", (n,), np.bool_, False)
         month.effort = np.zeros(n)
         month.interactions = np.zeros(n)
         month.service_effort = np.full(n, np.nan)
         drop = model.spec.support.problem_quality_drop
         satisfaction_rules = model.spec.behaviour.satisfaction
         everyone = np.arange(n)
-        scratch = self._buffers.take("scratch", (2 * n,), np.float64, None)
+        scratch = buffers.take("scratch", (2 * n,), np.float64, None)
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when == "problem":
@@ -249,10 +259,9 @@ class VectorCustomers:
 
     # ------------------------------------------------------------------ customers.evaluate
 
-    def evaluate(self, month: VectorMonth, trust_shock: float, drift: float) -> None:
+    def evaluate(self, month: VectorMonth, trust_shock: float) -> None:
         """Episode memory (peak-end), cumulative satisfaction (anchoring, less a privacy
-        incident's `trust_shock`), remembered effort and expectations; every person's
-        expectation then drifts with the market by `drift`."""
+        incident's `trust_shock`), remembered effort and expectations."""
         pop, who = self.population, month.who
         satisfaction_rules = self.model.spec.behaviour.satisfaction
         prior = journeys.Memory(pop.satisfaction[who], pop.effort[who], pop.expectation[who])
@@ -273,10 +282,14 @@ class VectorCustomers:
             trust_shock,
         )
         pop.satisfaction[who], pop.effort[who], pop.expectation[who] = memory
-        pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
         month.episode = episode
         month.month_effort = felt
         month.experiencing = int((~np.isnan(episode)).sum())
+
+    def drift(self, drift: float) -> None:
+        """Every person's expectation moves by `drift`, within 0–1."""
+        pop = self.population
+        pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
 
     # ------------------------------------------------------------------ customers.answer
 
@@ -335,7 +348,7 @@ class VectorCustomers:
             satisfaction,
             pop.effort[who],
             self.model.firm.trust_shock,
-            pop.frailty[who],
+            journeys.priced(pop.frailty[who], journeys.price_hazard_factor(self.model.spec)),
         )
         renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[who])
         p_leave = journeys.renewal_leave_chance(churn, satisfaction)
@@ -389,6 +402,7 @@ class VectorCustomers:
             repeat,
             self.seg_repeat_value[seg_stay],
             b.purchase.extra_product_revenue_share,
+            self.model.spec.firm.price,
         )
         pop.revenue_to_date[stay] += revenue.astype(np.float32)
         pop.tenure[stay] += 1
@@ -415,10 +429,10 @@ class VectorCustomers:
         chance: float | None,
         ads_share: float | None,
         per_customer: float,
-    ) -> dict[str, float]:
+    ) -> None:
         """Prospects and lapsed customers (not those who left this month) adopt: with the
         month's `chance` under complete mixing, or by hearing their ties speak over the
-        network in sub-steps (`chance` None); then they join. Returns the month's counts."""
+        network in sub-steps (`chance` None); then they join (`Month.joined`)."""
         pop, a, m = self.population, self.model.spec.acquisition, month.number
         prospect = pop.status == PROSPECT
         lapsed = pop.status == LAPSED
@@ -434,17 +448,31 @@ class VectorCustomers:
         u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m)
         new = month.joined = np.flatnonzero(joins)
         share = ads_share[new] if np.ndim(ads_share) else ads_share
-        pop.source[new] = journeys.adoption_source(lapsed[new], u_source[new], share)
+        self._join(new, journeys.adoption_source(lapsed[new], u_source[new], share))
+
+    def _join(self, new: np.ndarray, source: np.ndarray | int) -> None:
+        """The people `new` become customers: tenure 0, one product, satisfaction at their
+        expectation, remembered effort at the reference, won by `source`."""
+        pop = self.population
+        pop.source[new] = source
         pop.status[new] = ACTIVE
         pop.tenure[new] = 0
         pop.products[new] = 1
         pop.satisfaction[new] = pop.expectation[new]
         pop.effort[new] = self.model.spec.behaviour.churn.reference_effort
-        return {
-            "acquired": float(len(new)),
-            "acquired_prospects": float(prospect[new].sum()),
-            "acquired_by_word_of_mouth": float((pop.source[new] == WORD_OF_MOUTH).sum()),
-        }
+
+    def switch(self, people: np.ndarray, firms: np.ndarray) -> None:
+        """Leavers of this month join other firms at once (source switched)."""
+        self._join(people, SWITCHED)
+        self.population.firm[people] = firms
+
+    def firms_of(self, who: np.ndarray) -> np.ndarray:
+        """The firm of each person at `who`."""
+        return self.population.firm[who]
+
+    def set_firms(self, who: np.ndarray, firms: np.ndarray) -> None:
+        """The people at `who` are now with `firms`."""
+        self.population.firm[who] = firms
 
     def _adopt_network(
         self, month: Month, pool: np.ndarray, speaking: np.ndarray, per_customer: float
@@ -492,7 +520,10 @@ class VectorCustomers:
     def state(self, month: VectorMonth) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
         pop, who = self.population, month.who
-        active = np.flatnonzero(pop.status == ACTIVE)
+        active = pop.status == ACTIVE
+        if month.firm is not None:
+            active &= pop.firm == month.firm
+        active = np.flatnonzero(active)
         return {
             "satisfaction_mean": mean_or_nan(pop.satisfaction[who]),
             "effort_mean": mean_or_nan(pop.effort[who]),

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from sim.customer_log import check_size
-from sim.errors import OptionError
+from sim.errors import CXMError, OptionError
 from sim.experiments import parallel
+from sim.market import FIRM_COLUMN as FIRM
 from sim.metrics import RETURNS, replication_outcomes
 from sim.model import CXModel, check_fitted
 from sim.scenario import Scenario
@@ -146,16 +147,21 @@ def finished_model(
 
 
 def _tables(model: CXModel) -> Tables:
+    """A finished replication's tables; with several firms, each firm's rows in firm order,
+    named in a ``firm`` column."""
     ids = {"replication": model.replication, "seed": model.seed_value}
-    recorder = model.recorder
     customers, decisions = model.log.tables() if model.log is not None else (None, None)
-    return (
-        recorder.timeseries().assign(**ids),
-        recorder.touchpoint_table().assign(**ids),
-        recorder.segment_table().assign(**ids),
-        customers,
-        decisions,
+    several = len(model.seats) > 1
+    parts: list[list[pd.DataFrame]] = [[], [], []]
+    for name, recorder in model.recorders():
+        named = ids | ({"firm": name} if several else {})
+        parts[0].append(recorder.timeseries().assign(**named))
+        parts[1].append(recorder.touchpoint_table().assign(**named))
+        parts[2].append(recorder.segment_table().assign(**named))
+    timeseries, touchpoints, segments = (
+        frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True) for frames in parts
     )
+    return timeseries, touchpoints, segments, customers, decisions
 
 
 class Replication(NamedTuple):
@@ -269,8 +275,15 @@ def _checked_replications(replications: int) -> int:
 
 def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]) -> RunResult:
     """A scenario's result from its replications' tables, in replication order."""
+    several = FIRM in tables[0][0].columns
     outcomes = [
-        {"replication": r, "seed": seed} | replication_outcomes(t[0]) for r, t in enumerate(tables)
+        {"replication": r, "seed": seed} | firm | replication_outcomes(series)
+        for r, t in enumerate(tables)
+        for firm, series in (
+            (({FIRM: name}, part) for name, part in t[0].groupby(FIRM, sort=False))
+            if several
+            else [({}, t[0])]
+        )
     ]
     timeseries, touchpoints, segments = (
         _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)
@@ -280,7 +293,9 @@ def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]
         for i in (3, 4)
     )
     outcome_table = pd.DataFrame(outcomes)
-    summary = summarise(outcome_table.drop(columns=["replication", "seed"]))
+    summary = summarise(
+        outcome_table.drop(columns=["replication", "seed"]), by=FIRM if several else None
+    )
     return RunResult(
         scenario,
         seed,
@@ -364,7 +379,7 @@ def check_customer_log(
 
 
 def _ids_first(frame: pd.DataFrame) -> pd.DataFrame:
-    first = ["replication", "seed", "month"]
+    first = ["replication", "seed", *([FIRM] if FIRM in frame.columns else []), "month"]
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
@@ -451,51 +466,72 @@ def compare(
 
 def paired_comparison(runs: list[RunResult]) -> Comparison:
     """Paired differences of finished runs on the same seed: each alternative (`runs[1:]`)
-    against the base (`runs[0]`), replication by replication, with the returns of each
-    alternative's extra investment; what `compare` reports once it has run them."""
-    base_outcomes = runs[0].outcomes.set_index("replication")
+    against the base (`runs[0]`), replication by replication (and firm by firm, with
+    several firms), with the returns of each alternative's extra investment; what `compare`
+    reports once it has run them.
+
+    Raises:
+        CXMError: the runs do not name the same firms.
+    """
+    keys = [FIRM, "replication"] if FIRM in runs[0].outcomes.columns else ["replication"]
+    base_outcomes = runs[0].outcomes.set_index(keys)
     paired_rows, summary_rows = [], []
-    base_series = dict(iter(runs[0].timeseries.groupby("replication")))
+    base_series = dict(iter(runs[0].timeseries.groupby(keys, sort=False)))
     for alt_run in runs[1:]:
-        alt_outcomes = alt_run.outcomes.set_index("replication")
+        if _firm_names(alt_run) != _firm_names(runs[0]):
+            raise CXMError(
+                f"compare: {alt_run.scenario.name} names the firms {_firm_names(alt_run)}, "
+                f"{runs[0].scenario.name} {_firm_names(runs[0])}; paired differences need the "
+                "same firms, in the same order"
+            )
+        alt_outcomes = alt_run.outcomes.set_index(keys)
         metrics = [c for c in base_outcomes.columns if c != "seed"]
         diff = alt_outcomes[metrics] - base_outcomes[metrics]
-        returns = pd.DataFrame(
-            {
-                r: investment_returns(base_series[r], series)
-                for r, series in alt_run.timeseries.groupby("replication")
-            }
-        ).T
+        rows = []
+        for key, series in alt_run.timeseries.groupby(keys, sort=False):
+            named = dict(zip(keys, key, strict=True))
+            rows.append(named | investment_returns(base_series[key], series))
+        returns = pd.DataFrame(rows).set_index(keys)
         diff = diff.join(returns[list(RETURNS)])
         paired_rows.append(diff.reset_index().assign(alternative=alt_run.scenario.name))
-        for metric in [*metrics, *RETURNS]:
-            d = mean_interval(diff[metric])
-            if metric in RETURNS:  # defined only for the pair
-                a = b = np.full(len(diff), np.nan)
-            else:
-                a, b = alt_outcomes[metric].to_numpy(), base_outcomes[metric].to_numpy()
-            summary_rows.append(
-                {
-                    "alternative": alt_run.scenario.name,
-                    "metric": metric,
-                    "base_mean": _nanmean(b),
-                    "alternative_mean": _nanmean(a),
-                    "difference": d["mean"],
-                    "ci_low": d["ci_low"],
-                    "ci_high": d["ci_high"],
-                    "unpaired_half_width": welch_half_width(a, b),
-                    "n": d["n"],
-                }
-            )
+        groups = [((), diff, alt_outcomes, base_outcomes)]
+        if len(keys) > 1:
+            groups = [
+                ({FIRM: firm}, diff.xs(firm), alt_outcomes.xs(firm), base_outcomes.xs(firm))
+                for firm in _firm_names(runs[0])
+            ]
+        for firm, d_part, alt_part, base_part in groups:
+            for metric in [*metrics, *RETURNS]:
+                d = mean_interval(d_part[metric])
+                if metric in RETURNS:  # defined only for the pair
+                    a = b = np.full(len(d_part), np.nan)
+                else:
+                    a, b = alt_part[metric].to_numpy(), base_part[metric].to_numpy()
+                summary_rows.append(
+                    {"alternative": alt_run.scenario.name}
+                    | dict(firm)
+                    | {
+                        "metric": metric,
+                        "base_mean": _nanmean(b),
+                        "alternative_mean": _nanmean(a),
+                        "difference": d["mean"],
+                        "ci_low": d["ci_low"],
+                        "ci_high": d["ci_high"],
+                        "unpaired_half_width": welch_half_width(a, b),
+                        "n": d["n"],
+                    }
+                )
     paired = pd.concat(paired_rows, ignore_index=True)
-    paired = paired[
-        [
-            "alternative",
-            "replication",
-            *[c for c in paired if c not in ("alternative", "replication")],
-        ]
-    ]
+    first = ["alternative", *keys]
+    paired = paired[[*first, *[c for c in paired if c not in first]]]
     return Comparison(runs, paired, pd.DataFrame(summary_rows))
+
+
+def _firm_names(run: RunResult) -> list[str]:
+    """The firms of a run's outcomes, in firm order ([] with one firm)."""
+    if FIRM not in run.outcomes.columns:
+        return []
+    return list(dict.fromkeys(run.outcomes[FIRM]))
 
 
 def _nanmean(values: np.ndarray) -> float:

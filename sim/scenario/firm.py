@@ -383,6 +383,10 @@ class FirmSettings(Strict):
     )
     """Initial level 0–5 of each capability; capabilities not named are at the reference."""
     reference_level: Level = 2.5
+    price: Annotated[float, Field(gt=0.0, le=5.0)] = 1.0
+    """The firm's price relative to the market's (segment revenue per month is at price 1):
+    it multiplies revenue per month and raises the churn hazard (`behaviour.churn.price_effect`)
+    and, with several firms, weighs against the firm in an adopter's choice."""
     quality_per_level: Annotated[float, Field(ge=0.0, le=0.2)] = 0.04
     """Change of delivered quality (0–1 scale) per capability level above the reference."""
     noise_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.10

@@ -20,7 +20,7 @@ from sim.scenario.fields import (
     NAME_RULE,
     SHARE_TOLERANCE,
 )
-from sim.scenario.firm import CHANNELS
+from sim.scenario.firm import CHANNELS, FirmSettings
 from sim.scenario.overrides import (
     apply_override,
     child_annotation,
@@ -36,7 +36,7 @@ from sim.scenario.reading import (
     _read_text,
     parse_yaml,
 )
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Support
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
@@ -171,7 +171,27 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario
     return _validate(data, f"{scenario.name} with overrides")
 
 
+def _with_firm_templates(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each entry of ``firms:`` completed by the scenario's own ``firm:`` and
+    ``support:``: the entry's sections are deep-merged over them (an entry states only how
+    its firm differs). Anything malformed is left for validation to name."""
+    firms = data.get("firms")
+    if not isinstance(firms, list):
+        return data
+    entries = []
+    for entry in firms:
+        if isinstance(entry, Mapping):
+            entry = dict(entry)
+            for section in ("firm", "support"):
+                template, own = data.get(section, {}), entry.get(section, {})
+                if isinstance(template, Mapping) and isinstance(own, Mapping):
+                    entry[section] = _deep_merge(dict(template), own)
+        entries.append(entry)
+    return data | {"firms": entries}
+
+
 def _validate(data: dict[str, Any], source: str) -> Scenario:
+    data = _with_firm_templates(data)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -325,10 +345,11 @@ def _check_references(scenario: Scenario, source: str) -> None:
             network.mean_degree,
             "watts_strogatz needs an even mean degree",
         )
-    _check_channel_spend(scenario, source)
+    _check_channel_spend(scenario.firm, scenario.support, source)
     chosen = scenario.firm.personalisation.touchpoints or []
     for i, name in enumerate(chosen):
         _known_touchpoint(scenario, source, f"firm.personalisation.touchpoints.{i}", name)
+    _check_firms(scenario, source)
     for name, touchpoint in scenario.touchpoints.items():
         weight = sum(touchpoint.drivers.values())
         if not 0 < weight < math.inf:
@@ -340,21 +361,57 @@ def _check_references(scenario: Scenario, source: str) -> None:
             )
 
 
-def _check_channel_spend(scenario: Scenario, source: str) -> None:
-    """Refuse investment or budget aimed at a support channel the scenario does not open."""
-    channels = scenario.support.channels
+def _check_channel_spend(
+    firm: FirmSettings, support: Support, source: str, prefix: str = ""
+) -> None:
+    """Refuse investment or budget of `firm` aimed at a support channel its `support` does not
+    open (field paths start with `prefix`, e.g. ``firms.1.``)."""
+    channels = support.channels
     opened = list(channels.open()) if channels is not None else []
-    allowed = ", ".join(opened) if opened else "none (support.channels is not set)"
+    allowed = ", ".join(opened) if opened else f"none ({prefix}support.channels is not set)"
     aimed = [
-        (f"firm.investments.{i}.channel", line.channel)
-        for i, line in enumerate(scenario.firm.investments)
+        (f"{prefix}firm.investments.{i}.channel", line.channel)
+        for i, line in enumerate(firm.investments)
         if line.channel is not None
     ]
     aimed += [
-        (f"firm.budget.allocation.{name}", name)
-        for name in scenario.firm.budget.allocation
+        (f"{prefix}firm.budget.allocation.{name}", name)
+        for name in firm.budget.allocation
         if name in CHANNELS
     ]
     for path, name in aimed:
         if name not in opened:
             raise ScenarioError(source, path, name, f"not an open support channel; open: {allowed}")
+
+
+def _check_firms(scenario: Scenario, source: str) -> None:
+    """Checks of ``firms:``: unique names, initial shares that add up, and each firm's own
+    channel spend and personalised touchpoints."""
+    if scenario.firms is None:
+        return
+    if scenario.profile is not None:
+        raise ScenarioError(
+            source, "profile", "...", "a profile fits one firm; leave it out with firms:"
+        )
+    names = [entry.name for entry in scenario.firms]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise ScenarioError(source, f"firms.{i}.name", name, "firm names must be unique")
+    shares = [entry.initial_share for entry in scenario.firms]
+    given = sum(share for share in shares if share is not None)
+    if given > 1.0 + SHARE_TOLERANCE or (
+        None not in shares and not math.isclose(given, 1.0, abs_tol=SHARE_TOLERANCE)
+    ):
+        raise ScenarioError(
+            source,
+            "firms.*.initial_share",
+            shares,
+            f"initial shares must sum to 1 when every firm gives one, and to at most 1 "
+            f"otherwise (within {SHARE_TOLERANCE:g}); they sum to {given:.6g}",
+        )
+    for i, entry in enumerate(scenario.firms):
+        prefix = f"firms.{i}."
+        _check_channel_spend(entry.firm, entry.support, source, prefix)
+        for j, name in enumerate(entry.firm.personalisation.touchpoints or []):
+            path = f"{prefix}firm.personalisation.touchpoints.{j}"
+            _known_touchpoint(scenario, source, path, name)

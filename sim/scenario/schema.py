@@ -431,6 +431,10 @@ class ChurnRules(Strict):
     renewal_threshold: Share = 0.6
     """Satisfaction at which half of `renewal_max_leave` leave at renewal."""
     renewal_steepness: Annotated[float, Field(ge=0.0, le=200.0)] = 20.0
+    price_effect: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Elasticity of the churn hazard to the firm's relative price (`firm.price`): the hazard
+    is multiplied by price^price_effect (1: a price 10 % above the market's raises churn by
+    10 %)."""
 
 
 class PurchaseRules(Strict):
@@ -539,6 +543,50 @@ class Profile(Strict):
         return self
 
 
+MAX_FIRMS = 8
+"""Most firms a market may hold (`Scenario.firms`)."""
+
+
+class MarketFirm(Strict):
+    """One of several firms competing in the market (`Scenario.firms`). Its `firm` and
+    `support` sections are merged over the scenario's own `firm` and `support` when the
+    scenario is read, so an entry states only how the firm differs."""
+
+    name: Name
+    firm: FirmSettings = FirmSettings()
+    support: Support = Support()
+    marketing_per_person_per_month: NonNegative | None = None
+    """The firm's advertising spend, cu per person in the market per month (default:
+    `acquisition.marketing_per_person_per_month`)."""
+    initial_share: Share | None = None
+    """Share of the initial customers who are this firm's (default: an even split of what
+    the other entries leave)."""
+
+
+class Competition(Strict):
+    """How several firms compete for the market's people (docs/model.md §16): which firm an
+    adopter chooses, whether a leaver switches, how the best firm moves expectations."""
+
+    reputation_weight: Annotated[float, Field(ge=0.0, le=50.0)] = 1.0
+    """Weight, in the choice of a firm, of its reputation: the net word of mouth per
+    customer of its customers (promoters less `acquisition.detractor_weight` × detractors;
+    0 for a firm without customers)."""
+    reach_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Weight of its marketing reach, ln(1 + spend ÷ the reference spend,
+    `acquisition.reference_marketing_per_person`)."""
+    price_weight: Annotated[float, Field(ge=0.0, le=20.0)] = 2.6
+    """Weight of its relative price: the utility falls by price_weight × ln(`firm.price`);
+    a small firm's own-price elasticity of choice is about −price_weight, here the mean of
+    Bijmolt, van Heerde & Pieters's (2005) meta-analysis."""
+    switching_share: Probability = 0.5
+    """Share of the customers who leave a firm who switch at once to another firm (chosen
+    among the others by the same choice model); the rest lapse and may adopt again later."""
+    leader_pull_per_month: Share = 0.02
+    """Monthly rise of every person's expectation, as a share of the gap between the best
+    firm's mean delivered quality and the customer-weighted mean of all firms' (the best
+    experience available sets what everyone expects)."""
+
+
 class Scenario(Strict):
     """A validated scenario: frozen, typed, with every default filled."""
 
@@ -559,6 +607,11 @@ class Scenario(Strict):
     economics: Economics = Economics()
     profile: Profile | None = None
     """The firm's key figures, to be fitted by `cxm fit-firm` before the scenario runs."""
+    firms: Annotated[list[MarketFirm], Field(min_length=1, max_length=MAX_FIRMS)] | None = None
+    """Several firms competing in the market (None: the scenario's `firm` alone). Each runs
+    its own touchpoints, support desk, investments, price and advertising; the market's
+    people adopt, choose, switch and lapse among them (docs/model.md §16)."""
+    competition: Competition = Competition()
 
     @property
     def sha256(self) -> str:

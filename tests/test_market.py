@@ -1,0 +1,293 @@
+"""Several firms in one market (`sim.market`, ``firms:``): one firm reproduces the one-firm
+model exactly, the engines agree, identical firms split the market and dock to Bass, a
+better firm wins share at the others' expense, and the scenario checks name the field."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import market
+from sim.customers import rules
+from sim.errors import ScenarioError
+from sim.experiments.runs import finished_model, run_replication
+from sim.scenario import load_scenario, scenario_from_dict, with_overrides
+from tests.conftest import PROJECT_ROOT
+
+BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
+RIVALS = PROJECT_ROOT / "scenarios" / "market" / "rivals.yaml"
+SMALL = {"market.size": 1_500, "months": 18}
+COUNTS = (
+    "active_start",
+    "churned",
+    "acquired",
+    "acquired_prospects",
+    "switched_in",
+    "switched_out",
+    "contacts",
+    "abandoned_contacts",
+    "respondents",
+    "repeat_purchases",
+)
+
+
+def _firms(base: sim.Scenario, *entries: dict) -> sim.Scenario:
+    """`base` with ``firms:`` set to `entries`."""
+    data = base.model_dump(mode="json")
+    data.pop("firms", None)
+    return scenario_from_dict(data | {"firms": list(entries)})
+
+
+@pytest.fixture(scope="module")
+def small() -> sim.Scenario:
+    return with_overrides(load_scenario(BASELINE), SMALL)
+
+
+@pytest.mark.parametrize("engine", ["vector", "agents"])
+def test_one_firm_in_firms_reproduces_the_one_firm_model_exactly(small, engine):
+    """The market machinery with one firm — its months, the market's drift, acquisition
+    and choice — computes exactly what the one-firm model computes."""
+    alone = _firms(small, {"name": "only"})
+    one, other = (finished_model(s, 5, 1, engine) for s in (small, alone))
+    (_, mine), (_, theirs) = one.recorders()[0], other.recorders()[0]
+    for a, b in (
+        (mine.timeseries(), theirs.timeseries()),
+        (mine.touchpoint_table(), theirs.touchpoint_table()),
+        (mine.segment_table(), theirs.segment_table()),
+    ):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    ts = mine.timeseries()
+    assert (ts["market_share"] == 1.0).all() and (ts["switched_in"] == 0).all()
+
+
+def test_one_firm_with_a_warm_up_reproduces_the_one_firm_model_exactly(small):
+    warm = with_overrides(small, {"market.warm_up_months": 6, "months": 6})
+    alone = _firms(warm, {"name": "only"})
+    tables = [finished_model(s, 2, 0).recorders()[0][1].timeseries() for s in (warm, alone)]
+    pd.testing.assert_frame_equal(*tables, check_exact=True)
+
+
+@pytest.mark.slow
+def test_engines_agree_month_by_month_with_three_firms(small):
+    """Both engines read the same numbers for the same person whichever firm they are
+    with: every count agrees month by month, firm by firm; money up to float32 rounding."""
+    scenario = _firms(
+        with_overrides(small, {"months": 12, "market.size": 900}),
+        {"name": "a"},
+        {"name": "b", "firm": {"price": 1.1, "capabilities": {"technology": 3.5}}},
+        {"name": "c", "marketing_per_person_per_month": 0.7, "support": {"mode": "erlang"}},
+    )
+    vector, agents = (finished_model(scenario, 3, 0, e) for e in ("vector", "agents"))
+    for (name, v), (_, a) in zip(vector.recorders(), agents.recorders(), strict=True):
+        v_ts, a_ts = v.timeseries(), a.timeseries()
+        for column in COUNTS:
+            np.testing.assert_array_equal(a_ts[column], v_ts[column], err_msg=f"{name} {column}")
+        for column in ("revenue", "profit", "satisfaction_mean", "market_share"):
+            np.testing.assert_allclose(a_ts[column], v_ts[column], rtol=1e-4, err_msg=column)
+    total = sum(r.timeseries()["switched_in"].sum() for _, r in vector.recorders())
+    assert total > 0  # the firms did exchange customers
+
+
+def _identical(count: int, size: int, months: int, **firm: object) -> sim.Scenario:
+    """`count` identical firms in a market without churn feedback, so that the category's
+    adoption is the Bass model's."""
+    return scenario_from_dict(
+        {
+            "name": "identical",
+            "months": months,
+            "market": {
+                "size": size,
+                "initial_customers": 0.0,
+                "segments": [{"name": "all", "churn_per_month": 0.0}],
+            },
+            "acquisition": {
+                "advertising_per_month": 0.01,
+                "imitation_per_month": 0.3,
+                "word_of_mouth": "customers",
+            },
+            "behaviour": {
+                "churn": {"satisfaction_effect": 0, "effort_effect": 0, "renewal_max_leave": 0}
+            },
+            "firms": [{"name": f"f{k}"} | firm for k in range(count)],
+        }
+    )
+
+
+@pytest.mark.slow
+def test_identical_firms_split_the_market_evenly_and_their_total_docks_to_bass():
+    """K identical firms: the category adopts as one firm would (Bass, with the firms'
+    advertising added), and each firm's expected share is 1/K."""
+    size, months, count = 30_000, 30, 3
+    scenario = _identical(count, size, months)
+    p = market.market_scenario(scenario, market.seats(scenario)).acquisition.innovation_per_month
+    assert p == pytest.approx(0.01 * count**0.24)  # three firms' advertising
+    shares = []
+    for replication in range(4):
+        ts, _ = run_replication(scenario, seed=11, replication=replication)
+        total = ts.groupby("month", sort=True)["active"].sum().to_numpy() / size
+        expected = rules.bass_cumulative(np.arange(1, months + 1), p, 0.3)
+        np.testing.assert_allclose(total, expected, atol=0.012)
+        last = ts[ts["month"] == months].set_index("firm")["market_share"]
+        shares.append(last.to_numpy())
+        assert last.sum() == pytest.approx(1.0)
+    shares = np.array(shares)
+    # Each firm's mean share over the replications is a third, within sampling error
+    # (the spread of a share is about 0.02 here).
+    np.testing.assert_allclose(shares.mean(axis=0), 1 / count, atol=0.03)
+    assert shares.std() > 0  # the split is random, not forced
+
+
+@pytest.mark.slow
+def test_a_firm_that_raises_quality_gains_share_at_the_others_expense(small):
+    """One of three firms raises quality (two capabilities a level up): it ends with more
+    than a third of the customers, each rival with less; the rivals' leavers switch to it
+    more than the other way; and everyone expects more than when the firms are alike."""
+    base = with_overrides(small, {"months": 36, "market.size": 6_000})
+    alike = _firms(base, {"name": "a"}, {"name": "b"}, {"name": "c"})
+    better = _firms(
+        base,
+        {"name": "a", "firm": {"capabilities": {"experience_design": 3.5, "processes": 3.5}}},
+        {"name": "b"},
+        {"name": "c"},
+    )
+    last = {}
+    for label, scenario in (("alike", alike), ("better", better)):
+        ts = sim.run(scenario, replications=3, seed=8).timeseries
+        last[label] = ts[ts["month"] == 36].set_index(["replication", "firm"])
+        if label == "better":
+            flows = ts.groupby("firm")[["switched_in", "switched_out"]].sum()
+            assert flows.loc["a", "switched_in"] > flows.loc["a", "switched_out"]
+    # paired by replication (common random numbers): a gains, each rival loses
+    gain = (last["better"]["market_share"] - last["alike"]["market_share"]).unstack("firm")
+    assert (gain["a"] > 0.02).all() and gain["a"].mean() > 0.03
+    assert (gain[["b", "c"]] < 0).all().all()
+    # the best experience available raises what everyone expects
+    expects = (last["better"]["expectation_mean"] - last["alike"]["expectation_mean"]).unstack()
+    assert (expects > 0).all().all()
+
+
+def test_every_switch_leaves_one_firm_and_joins_another():
+    scenario = with_overrides(load_scenario(RIVALS), {"market.size": 3_000, "months": 24})
+    ts, _ = run_replication(scenario, seed=4, replication=0)
+    by_month = ts.groupby("month")[["switched_in", "switched_out"]].sum()
+    np.testing.assert_array_equal(by_month["switched_in"], by_month["switched_out"])
+    assert by_month["switched_in"].sum() > 0
+    shares = ts.groupby("month")["market_share"].sum()
+    np.testing.assert_allclose(shares, 1.0)
+    assert set(ts["firm"]) == {"incumbent", "challenger"}
+    # the firms' active customers add up to the market's customers month by month
+    active = ts.groupby("month")["active"].sum()
+    start = ts.groupby("month")["active_start"].sum()
+    np.testing.assert_array_equal(start.to_numpy()[1:], active.to_numpy()[:-1])
+
+
+def test_choice_shares_are_a_logit_of_reputation_reach_and_price():
+    scenario = load_scenario(RIVALS)
+    u = market.choice_utilities(
+        scenario, np.array([0.2, 0.0]), np.array([0.35, 0.35]), np.array([1.0, 1.0])
+    )
+    shares = market.choice_shares(u)[0]
+    assert shares[0] / shares[1] == pytest.approx(np.exp(1.0 * 0.2))
+    u = market.choice_utilities(scenario, np.zeros(2), np.zeros(2), np.array([1.0, 1.1]))
+    shares = market.choice_shares(u)[0]
+    assert shares[0] / shares[1] == pytest.approx(1.1**2.6)
+    # a switcher never chooses the firm they left
+    allowed = np.array([[False, True], [True, False]])
+    np.testing.assert_array_equal(market.choice_shares(u, allowed), [[0.0, 1.0], [1.0, 0.0]])
+    picked = market.choose(np.array([[0.25, 0.75]]), np.array([0.0, 0.2499, 0.25, 0.9999]))
+    np.testing.assert_array_equal(picked, [0, 0, 1, 1])
+
+
+def test_a_higher_price_brings_more_revenue_per_customer_and_more_churn(small):
+    scenario = with_overrides(small, {"months": 12, "market.size": 3_000})
+    dear = with_overrides(scenario, {"firm.price": 1.2})
+    a, _ = run_replication(scenario, seed=6, replication=0)
+    b, _ = run_replication(dear, seed=6, replication=0)
+    first = a.iloc[0], b.iloc[0]
+    # month 1: the same customers, paying 20 % more, leaving 20 % more readily
+    assert first[1]["active_start"] == first[0]["active_start"]
+    per_customer = [row["revenue"] / (row["active_start"] - row["churned"]) for row in first]
+    assert per_customer[1] == pytest.approx(1.2 * per_customer[0], rel=0.02)
+    assert b["churned"].sum() > a["churned"].sum()
+
+
+@pytest.mark.parametrize(
+    ("entries", "path", "message"),
+    [
+        ([{"name": "a"}, {"name": "a"}], "firms.1.name", "unique"),
+        (
+            [{"name": "a", "initial_share": 0.8}, {"name": "b", "initial_share": 0.4}],
+            "firms.*.initial_share",
+            "sum to",
+        ),
+        ([{"name": "a", "firm": {"price": 0}}], "firms.0.firm.price", "greater than 0"),
+        (
+            [{"name": "a", "firm": {"budget": {"allocation": {"chat": 1.0}}}}],
+            "firms.0.firm.budget.allocation.chat",
+            "not an open support channel",
+        ),
+        ([], "firms", "at least 1"),
+    ],
+)
+def test_bad_firms_are_refused_with_the_field_named(entries, path, message):
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({"name": "bad", "firms": entries}, source="market.yaml")
+    text = str(caught.value)
+    assert path in text and message in text and "market.yaml" in text
+
+
+def test_a_firm_entry_states_only_how_it_differs_from_the_scenarios_firm():
+    scenario = load_scenario(RIVALS)
+    incumbent, challenger = scenario.firms
+    assert incumbent.firm == scenario.firm and incumbent.support == scenario.support
+    assert challenger.firm.price == 0.95
+    assert challenger.firm.capabilities["technology"] == 3.5
+    assert challenger.firm.capabilities["culture"] == scenario.firm.capabilities["culture"]
+
+
+def test_a_sweep_of_several_firms_is_refused_with_a_clear_message(tmp_path, capsys):
+    from sim.cli.main import main
+
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(
+        f"name: rivals_sweep\nbase: {RIVALS}\ndesign: latin_hypercube\nsamples: 2\n"
+        "replications: 1\nmonths: 3\nset:\n  market.size: 600\n"
+        "parameters:\n  competition.switching_share: {range: [0.1, 0.9]}\n"
+    )
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "several firms (incumbent, challenger)" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_pairs_each_firm_with_itself(tmp_path, capsys):
+    """An alternative in which only the incumbent invests: paired firm by firm, the
+    incumbent's extra investment shows in its own block and ROI, and the challenger, which
+    changed nothing, feels it only through the market."""
+    rivals = with_overrides(load_scenario(RIVALS), {"market.size": 2_000, "months": 12})
+    data = rivals.model_dump(mode="json")
+    data["firms"][0]["firm"]["investments"] = [
+        {"capability": "experience_design", "per_year": 200_000, "end_month": 12}
+    ]
+    invests = scenario_from_dict(data | {"name": "incumbent_invests"})
+    comparison = sim.compare(rivals, invests, replications=2)
+    summary = comparison.summary.set_index(["firm", "metric"])
+    assert set(comparison.paired["firm"]) == {"incumbent", "challenger"}
+    assert summary.loc[("incumbent", "profit_npv"), "difference"] < 0  # it paid for it
+    assert np.isfinite(summary.loc[("incumbent", "roi"), "difference"])
+    assert np.isnan(summary.loc[("challenger", "roi"), "difference"])  # invested nothing more
+    renamed = data | {"name": "renamed"}
+    renamed["firms"] = [dict(data["firms"][0], name="other"), data["firms"][1]]
+    with pytest.raises(sim.CXMError, match="same firms"):
+        sim.compare(rivals, scenario_from_dict(renamed), replications=1)
+
+
+def test_the_investment_case_report_refuses_several_firms(tmp_path, capsys):
+    from sim.cli.main import main
+
+    out = tmp_path / "report"
+    assert main(["report", str(RIVALS), str(RIVALS), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "field 'firms'" in err and "cxm compare" in err and not out.exists()
