@@ -52,7 +52,7 @@ import copy
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -74,7 +74,7 @@ from sim.firm import economics, practices
 from sim.firm.delivery import Firm, TouchpointPlan
 from sim.metrics import DESK_METRICS
 from sim.recorder import Recorder
-from sim.scenario import STAGES, Scenario
+from sim.scenario import STAGES, Scenario, with_overrides
 from sim.scenario.firm import CAPABILITIES, CHANNELS
 from sim.streams import Streams
 from sim.support import channels
@@ -103,6 +103,9 @@ WARM_UP_MONTH = 1_000_000
 """Warm-up month k (1, 2, …) draws its random numbers from stream month `WARM_UP_MONTH` + k:
 far above any horizon (a scenario has at most 600 months), so months 1, 2, … draw the same
 numbers with and without a warm-up (`CXModel._warm_up`)."""
+REVISABLE = ("firm.", "support.", "acquisition.marketing_per_person_per_month")
+"""What of a firm's scenario `CXModel.revise_firm` may change during a run: its own
+settings, not the market's."""
 WARM_UP_COPIES = ("firm", "improvement", "support")
 """What of each firm's state a warm-up runs on copies of (`CXModel._warm_up`): what it
 learns or suffers during the warm-up does not carry into month 1."""
@@ -231,6 +234,7 @@ class CXModel(mesa.Model):
         self.seats = market.seats(scenario)
         """The market's firms (one without ``firms:``), in order: each firm's index is its
         place here (`Population.firm`)."""
+        self._whole_scenario = scenario
         self.market_spec = market.market_scenario(scenario, self.seats)
         """The scenario the market's phases read (the first firm's when it is alone)."""
         scenario = self.seats[0].spec
@@ -284,6 +288,9 @@ class CXModel(mesa.Model):
                 }
             )
         self._market_state = {"spec": self.market_spec, "streams": market_streams}
+        self.switching: list[np.ndarray] = []
+        """Each month's switches between firms: customers from firm (rows) to firm (columns),
+        in month order (empty with one firm)."""
         self._current: int | None = None
         self._enter(0)
         population = Population.initial(scenario, self.streams)
@@ -323,6 +330,39 @@ class CXModel(mesa.Model):
         for name, value in (self._market_state if index is None else self._states[index]).items():
             setattr(self, name, value)
         self._current = index
+
+    def revise_firm(self, index: int, changes: Mapping[str, Any]) -> None:
+        """From the next month on, firm `index` runs with `changes`: dotted paths of its
+        scenario under `REVISABLE` (its capabilities' investment lines or budget, maturity
+        practices, organisation, price, personalisation, support desk and staffing,
+        advertising spend), validated as a scenario file's are. What the firm has built
+        carries on (`Firm.revise`); its desk is set up afresh from the new settings; the
+        market's advertising is the firms' new total. A decision taken between months, as a
+        team's in the classroom game (each firm's own streams stay as they were, so
+        decisions that change nothing give the same numbers as no decision).
+
+        Raises:
+            ScenarioError: a path outside `REVISABLE`, or a value its field refuses.
+        """
+        for path in changes:
+            if not path.startswith(REVISABLE):
+                allowed = ", ".join(f"{p}…" for p in REVISABLE)
+                raise ScenarioError(
+                    self.seats[index].name,
+                    path,
+                    changes[path],
+                    f"not revisable; allowed: {allowed}",
+                )
+        self._enter(index)
+        spec = with_overrides(self.spec, dict(changes))
+        self.spec = spec
+        self.seats[index] = self.seats[index]._replace(spec=spec)
+        self.firm.revise(spec, self.month + 1)
+        self.support = desk_for(spec.support)
+        self.chat = channels.chat_desk(spec.support)
+        self.recorder.scenario = spec
+        self.market_spec = market.market_scenario(self._whole_scenario, self.seats)
+        self._market_state["spec"] = self.market_spec
 
     def _initial_firms(self, status: np.ndarray) -> np.ndarray:
         """Which firm each initial customer is with, by the firms' initial shares
@@ -706,6 +746,8 @@ class CXModel(mesa.Model):
         switched = np.zeros((count, count))
         if count > 1 and len(everyone_left):
             switched = self._switch(everyone_left, utility)
+        if count > 1:
+            self.switching.append(switched)
         informed = float(voice.sum())  # net: negative when detractors outweigh promoters
         per_customer = informed / len(voice) if len(voice) else 1.0
         chance = ads_share = None

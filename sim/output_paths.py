@@ -50,7 +50,7 @@ LISTED_KINDS = ("notebooks",)
 besides the manifest, and no sub-folders (a notebook suite: its executed notebooks, their
 HTML reports and its index)."""
 RESULT_FILES = re.compile(
-    r"(timeseries|touchpoints|segments|outcomes|customers|decisions|compare|compare_summary"
+    r"(timeseries|touchpoints|segments|outcomes|customers|decisions|switching|compare|compare_summary"
     r"|runs|sensitivity)\.parquet|compare_summary\.csv|summary\.json|manifest\.json"
     r"|comparison\.xlsx"
     r"|discovery\.json|forest\.png|timeseries_\w+\.png"

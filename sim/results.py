@@ -154,7 +154,8 @@ def write_run(
 ) -> Path:
     """Write timeseries.parquet, touchpoints.parquet, segments.parquet, outcomes.parquet,
     summary.json and manifest.json to `out_dir` — and customers.parquet and
-    decisions.parquet when the run kept the customer log — atomically; a previous result
+    decisions.parquet when the run kept the customer log, switching.parquet with several
+    firms — atomically; a previous result
     there is replaced only if `overwrite` (see `sim.output_paths`)."""
     with replace_directory(out_dir, overwrite) as staging:
         _write_run_files(result, staging)
@@ -171,6 +172,8 @@ def _write_run_files(result: RunResult, directory: Path) -> None:
     if result.customers is not None and result.decisions is not None:
         result.customers.to_parquet(directory / "customers.parquet", index=False)
         result.decisions.to_parquet(directory / "decisions.parquet", index=False)
+    if result.switching is not None:
+        result.switching.to_parquet(directory / "switching.parquet", index=False)
     _write_json(directory / "summary.json", summary_json(result))
 
 

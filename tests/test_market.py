@@ -4,6 +4,8 @@ better firm wins share at the others' expense, and the scenario checks name the 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,7 +172,18 @@ def test_a_firm_that_raises_quality_gains_share_at_the_others_expense(small):
 
 def test_every_switch_leaves_one_firm_and_joins_another():
     scenario = with_overrides(load_scenario(RIVALS), {"market.size": 3_000, "months": 24})
-    ts, _ = run_replication(scenario, seed=4, replication=0)
+    result = sim.run(scenario, replications=1, seed=4)
+    ts, flows = result.timeseries, result.switching
+    # the firm × firm flows: each firm's switches in and out, month by month
+    into = flows.groupby(["month", "to_firm"])["customers"].sum()
+    out_of = flows.groupby(["month", "from_firm"])["customers"].sum()
+    mine = ts.set_index(["month", "firm"])
+    np.testing.assert_array_equal(into.to_numpy(), mine.loc[into.index, "switched_in"])
+    np.testing.assert_array_equal(out_of.to_numpy(), mine.loc[out_of.index, "switched_out"])
+    assert set(zip(flows["from_firm"], flows["to_firm"], strict=True)) == {
+        ("incumbent", "challenger"),
+        ("challenger", "incumbent"),
+    }
     by_month = ts.groupby("month")[["switched_in", "switched_out"]].sum()
     np.testing.assert_array_equal(by_month["switched_in"], by_month["switched_out"])
     assert by_month["switched_in"].sum() > 0
@@ -291,3 +304,67 @@ def test_the_investment_case_report_refuses_several_firms(tmp_path, capsys):
     assert main(["report", str(RIVALS), str(RIVALS), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "field 'firms'" in err and "cxm compare" in err and not out.exists()
+
+
+def test_a_decision_taken_during_a_run_equals_the_same_plan_written_in_advance(small):
+    """Investment lines given to a firm at month 7 (as a team decides a round) give the
+    same months as a scenario that states them from the start; months before the decision
+    are untouched whatever is decided."""
+    scenario = with_overrides(small, {"months": 12})
+    lines = [{"capability": "technology", "per_month": 60_000.0, "start_month": 7}]
+    planned = with_overrides(scenario, {"firm.investments": lines})
+    ahead = finished_model(planned, 3, 0).recorders()[0][1].timeseries()
+    model = sim.CXModel(scenario, seed=3)
+    for _ in range(6):
+        model.step()
+    model.revise_firm(0, {"firm.investments": lines})
+    model.run_to_horizon()
+    during = model.recorders()[0][1].timeseries()
+    pd.testing.assert_frame_equal(during, ahead, check_exact=True)
+    assert during["investment_cost"].iloc[6:].eq(60_000.0).all()
+
+
+def test_a_rival_s_price_cut_mid_run_moves_only_the_months_after_it():
+    scenario = with_overrides(load_scenario(RIVALS), {"market.size": 3_000, "months": 12})
+    tables = []
+    for cut in (False, True):
+        model = sim.CXModel(scenario, seed=2)
+        for _ in range(6):
+            model.step()
+        if cut:
+            model.revise_firm(
+                1, {"firm.price": 0.8, "acquisition.marketing_per_person_per_month": 1.0}
+            )
+        model.run_to_horizon()
+        tables.append({name: r.timeseries() for name, r in model.recorders()})
+    same, cut = tables
+    for firm in ("incumbent", "challenger"):
+        pd.testing.assert_frame_equal(same[firm].iloc[:6], cut[firm].iloc[:6], check_exact=True)
+    challenger = cut["challenger"].iloc[6:], same["challenger"].iloc[6:]
+    assert challenger[0]["marketing_cost"].iloc[0] == pytest.approx(1.0 * 3_000)
+    assert challenger[0]["acquired"].sum() > challenger[1]["acquired"].sum()
+    per_customer = [
+        c["revenue"].sum() / (c["active_start"] - c["churned"]).sum() for c in challenger
+    ]
+    assert per_customer[0] < 0.85 * per_customer[1]
+    with pytest.raises(ScenarioError, match="not revisable"):
+        model.revise_firm(0, {"market.size": 10})
+    with pytest.raises(ScenarioError, match=r"firm\.price"):
+        model.revise_firm(0, {"firm.price": -1.0})
+
+
+def test_cxm_run_writes_every_firm_and_replaces_its_own_result(tmp_path, capsys):
+    from sim.cli.main import main
+
+    out = tmp_path / "rivals"
+    args = ["run", str(RIVALS), "-r", "2", "--set", "market.size=1000", "--set", "months=3"]
+    for _ in range(2):  # the second run replaces the first (switching.parquet included)
+        assert main([*args, "--out", str(out), "--overwrite"]) == 0
+    printed = capsys.readouterr().out
+    assert "firm incumbent" in printed and "firm challenger" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["firms"]) == {"incumbent", "challenger"}
+    assert summary["firms"]["challenger"]["active"]["n"] == 2
+    switching = pd.read_parquet(out / "switching.parquet")
+    assert set(switching.columns) >= {"replication", "month", "from_firm", "to_firm", "customers"}
+    assert set(pd.read_parquet(out / "timeseries.parquet")["firm"]) == {"incumbent", "challenger"}

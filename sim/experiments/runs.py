@@ -37,9 +37,17 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int], None]
 """Called with the number of months just simulated."""
-Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]
-"""One replication's time series, touchpoint and segment tables, and its customer log's
-interactions and decisions (None without the log)."""
+Tables = tuple[
+    pd.DataFrame,
+    pd.DataFrame,
+    pd.DataFrame,
+    pd.DataFrame | None,
+    pd.DataFrame | None,
+    pd.DataFrame | None,
+]
+"""One replication's time series, touchpoint and segment tables, its customer log's
+interactions and decisions (None without the log), and its switching flows (None with one
+firm)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,8 @@ class RunResult:
             interaction (`sim.customer_log`); None unless the run kept the log.
         decisions: the customer log's decisions, one row per replication × month ×
             decision; None unless the run kept the log.
+        switching: with several firms, the customers who left one firm and joined another
+            at once, one row per replication × month × (from firm, to firm); None with one.
     """
 
     scenario: Scenario
@@ -70,6 +80,7 @@ class RunResult:
     summary: pd.DataFrame
     customers: pd.DataFrame | None = None
     decisions: pd.DataFrame | None = None
+    switching: pd.DataFrame | None = None
 
 
 def investment_returns(base: pd.DataFrame, alternative: pd.DataFrame) -> dict[str, float]:
@@ -154,14 +165,36 @@ def _tables(model: CXModel) -> Tables:
     several = len(model.seats) > 1
     parts: list[list[pd.DataFrame]] = [[], [], []]
     for name, recorder in model.recorders():
-        named = ids | ({"firm": name} if several else {})
+        named = ids | ({FIRM: name} if several else {})
         parts[0].append(recorder.timeseries().assign(**named))
         parts[1].append(recorder.touchpoint_table().assign(**named))
         parts[2].append(recorder.segment_table().assign(**named))
     timeseries, touchpoints, segments = (
         frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True) for frames in parts
     )
-    return timeseries, touchpoints, segments, customers, decisions
+    return timeseries, touchpoints, segments, customers, decisions, _switching(model, ids)
+
+
+def _switching(model: CXModel, ids: dict[str, int]) -> pd.DataFrame | None:
+    """A finished replication's switching flows, one row per month × (from firm, to firm),
+    in firm order (None with one firm)."""
+    if len(model.seats) == 1:
+        return None
+    names = [seat.name for seat in model.seats]
+    pairs = [(a, b) for a in range(len(names)) for b in range(len(names)) if a != b]
+    return pd.DataFrame(
+        [
+            ids
+            | {
+                "month": month,
+                "from_firm": names[a],
+                "to_firm": names[b],
+                "customers": int(flows[a, b]),
+            }
+            for month, flows in enumerate(model.switching, start=1)
+            for a, b in pairs
+        ]
+    )
 
 
 class Replication(NamedTuple):
@@ -288,9 +321,9 @@ def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]
     timeseries, touchpoints, segments = (
         _ids_first(pd.concat([t[i] for t in tables], ignore_index=True)) for i in range(3)
     )
-    customers, decisions = (
+    customers, decisions, switching = (
         None if tables[0][i] is None else pd.concat([t[i] for t in tables], ignore_index=True)
-        for i in (3, 4)
+        for i in (3, 4, 5)
     )
     outcome_table = pd.DataFrame(outcomes)
     summary = summarise(
@@ -307,6 +340,7 @@ def _run_result(scenario: Scenario, seed: int, engine: str, tables: list[Tables]
         summary,
         customers,
         decisions,
+        switching,
     )
 
 

@@ -81,13 +81,8 @@ class Firm:
         self.receives_handoff = np.array(
             [STAGES.index(t.stage) > first_stage and t.when != "monthly" for t in tps]
         )
-        chosen = s.personalisation.touchpoints
-        self.personalised = np.array(
-            [
-                (name in chosen) if chosen is not None else tp.when != "problem"
-                for name, tp in zip(touchpoints, tps, strict=True)
-            ]
-        ) & bool(s.personalisation.enabled)
+        self._touchpoints = list(touchpoints)
+        self.personalised = self._personalised()
         self.improvement = np.zeros(len(touchpoints))
         """Quality added to each touchpoint by fixes and redesigns."""
         self.frontier = 0.0
@@ -107,6 +102,35 @@ class Firm:
         channels = scenario.support.channels
         self.channels = ChannelLevels(scenario, channels) if channels is not None else None
         """The support channels' levels, which investment raises (None: phone only)."""
+
+    def revise(self, scenario: Scenario, month: int) -> None:
+        """Run with the firm's settings of `scenario` from month `month` on (a decision taken
+        during a run, as a team's in the classroom game): its investment spend from that
+        month (earlier months keep theirs), its organisation, sourcing, personalisation,
+        maturity rule, employees' settings and price. What the firm has built carries on:
+        capability and channel levels and their pipelines, improvements, the frontier,
+        engagement, staff and the trust shock. Its touchpoints and support channels must be
+        those it started with."""
+        self.settings = s = scenario.firm
+        self.organisation = s.organisation.resolved()
+        self.sourcing = scenario.support.sourcing.resolved()
+        self.personalised = self._personalised()
+        self.spend_plan[month:] = spend_plan(scenario, CAPABILITIES)[month:]
+        if self.channels is not None and scenario.support.channels is not None:
+            self.channels.spend_plan[month:] = spend_plan(scenario, self.channels.names)[month:]
+        self.maturity = self._maturity_from_levels()
+
+    def _personalised(self) -> np.ndarray:
+        """Which touchpoints are personalised: those named, or all but the support ones;
+        none unless personalisation is enabled."""
+        p = self.settings.personalisation
+        chosen = p.touchpoints
+        return np.array(
+            [
+                (name in chosen) if chosen is not None else not support
+                for name, support in zip(self._touchpoints, self.is_support, strict=True)
+            ]
+        ) & bool(p.enabled)
 
     # ------------------------------------------------------------------ state
 
