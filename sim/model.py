@@ -364,6 +364,11 @@ class CXModel(mesa.Model):
         self.market_spec = market.market_scenario(self._whole_scenario, self.seats)
         self._market_state["spec"] = self.market_spec
 
+    def shock_expectations(self, rise: float) -> None:
+        """Everyone's expectation rises at once by `rise` (quality scale, within 0–1): a
+        market shock, between months."""
+        self.customers.drift(rise)
+
     def _initial_firms(self, status: np.ndarray) -> np.ndarray:
         """Which firm each initial customer is with, by the firms' initial shares
         (`purposes.INIT_FIRM`); `NO_FIRM` for everyone else."""

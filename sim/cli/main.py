@@ -28,6 +28,7 @@ from sim.choices import AGENTS_ENGINE_MAX_PEOPLE, ENGINES, LOG_LIMIT_BYTES, show
 from sim.cli import app as app_cli
 from sim.cli import bench as bench_cli
 from sim.cli import experiments as experiments_cli
+from sim.cli import game as game_cli
 from sim.cli import notebooks as notebooks_cli
 from sim.cli import report as report_cli
 from sim.cli.options import (
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks_cli.add_parser(sub)
     report_cli.add_parser(sub)
     app_cli.add_parser(sub)
+    game_cli.add_parser(sub)
     contact_centre_cli.add_parser(sub)
     sub.choices["contact-centre"].set_defaults(handler=contact_centre_cli.main)
     return parser

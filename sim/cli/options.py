@@ -16,7 +16,12 @@ from sim.experiments import parallel
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-FLAG_OF = {"targets": "--target", "overrides": "--set", "parameters": "-p"}
+FLAG_OF = {
+    "targets": "--target",
+    "overrides": "--set",
+    "parameters": "-p",
+    "budget_per_month": "--budget",
+}
 """Parameters of the library whose command-line flag is not ``--`` + the name with dashes."""
 
 

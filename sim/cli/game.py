@@ -1,0 +1,96 @@
+"""The `cxm game` subcommands: the classroom game (`sim.game`).
+
+`cxm game new SCENARIO.yaml --teams 4 --rounds 8 --months-per-round 3 [--budget 50000]
+[--seed S] [--names a,b,c,d] [--set PATH=VALUE …] [--out results/games/NAME]` creates a game:
+one firm per team in the scenario's market, each starting as the scenario's firm, and prints
+the teacher's code and each team's join code (also kept in the game folder's
+``secrets.json``, readable by its owner only).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli.options import add_set_option
+
+DEFAULT_TEAMS = 4
+DEFAULT_ROUNDS = 8
+DEFAULT_MONTHS_PER_ROUND = 3
+DEFAULT_BUDGET = 50_000.0
+"""Each team's CX budget by default, cu per month (a sixth of the baseline firm's monthly
+profit, enough to move two capabilities by about half a level in two years)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the game subcommands to `cxm`'s subparsers."""
+    game = subparsers.add_parser(
+        "game",
+        help="the classroom game: teams run competing firms, round by round",
+        description="The classroom game: student teams each run a firm in one market and "
+        "decide every round (budget across the capabilities, contact-centre staffing, "
+        "maturity practices, price, advertising); see docs/game.md.",
+    )
+    commands = game.add_subparsers(dest="game_command", required=True, metavar="COMMAND")
+    new = commands.add_parser(
+        "new",
+        help="create a game from a scenario",
+        description="Create a game: one firm per team in the scenario's market, each starting "
+        "as the scenario's firm, over rounds × months-per-round months. Prints the teacher's "
+        "code and each team's join code.",
+    )
+    new.add_argument("scenario", type=Path, help="scenario YAML file of the market")
+    new.add_argument("--teams", type=int, default=DEFAULT_TEAMS, help="teams (default 4)")
+    new.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds (default 8)")
+    new.add_argument(
+        "--months-per-round",
+        type=int,
+        default=DEFAULT_MONTHS_PER_ROUND,
+        help="months simulated in a round (default 3)",
+    )
+    new.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        help=f"each team's CX budget, currency per month (default {DEFAULT_BUDGET:,.0f})",
+    )
+    new.add_argument("--seed", "-s", type=int, help="random seed (default: the scenario's)")
+    new.add_argument(
+        "--names", help="the teams' names, comma-separated (default team-1, team-2, …)"
+    )
+    add_set_option(new)
+    new.add_argument(
+        "--out", type=Path, help="the game's folder (default results/games/<scenario name>)"
+    )
+    new.set_defaults(handler=_new)
+
+
+def _new(args: argparse.Namespace) -> int:
+    """Create the game and print its codes."""
+    from sim.game.engine import Game
+    from sim.output_paths import output_path, results_dir
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    out = output_path(args.out) if args.out is not None else results_dir() / "games" / scenario.name
+    names = None if args.names is None else [n.strip() for n in args.names.split(",")]
+    game = Game.create(
+        out,
+        scenario,
+        teams=args.teams if names is None else len(names),
+        rounds=args.rounds,
+        months_per_round=args.months_per_round,
+        budget_per_month=args.budget,
+        seed=args.seed,
+        names=names,
+    )
+    s = game.settings
+    print(
+        f"game {s.name}: {len(game.teams)} teams, {s.rounds} rounds of {s.months_per_round} "
+        f"months, a CX budget of {s.budget_per_month:,.0f} a month each; seed {s.seed}"
+    )
+    print(f"teacher's code: {game.teacher_code}")
+    for team, code in game.join_codes().items():
+        print(f"  {team:<20} join code {code}")
+    print(f"written to {out} (the codes also in {Path(out) / 'secrets.json'}, yours only)")
+    return 0
