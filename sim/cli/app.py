@@ -65,9 +65,9 @@ def main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CXMError(f"--port: got {args.port}; allowed: 1 to 65535")
     Classroom(str(scenario.resolve()))  # the page's first model: same checks, same message
-    _check_address(args.host, args.port)
+    check_address(args.host, args.port)
     os.environ["CXM_APP_SCENARIO"] = str(scenario.resolve())
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         print(
             f"warning: --host {args.host}: every machine that reaches this address can use "
             "the page (no password); use it on a classroom network you trust",
@@ -95,7 +95,8 @@ def serve(host: str, port: int) -> None:
     uvicorn.Server(config).run()
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine's loopback address (only this machine reaches it)."""
     if host == "localhost":
         return True
     try:
@@ -104,7 +105,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_address(host: str, port: int) -> None:
+def check_address(host: str, port: int) -> None:
     """Refuse an address that cannot be bound (in use, or not this machine's), in one line."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

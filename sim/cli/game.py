@@ -10,10 +10,15 @@ the teacher's code and each team's join code (also kept in the game folder's
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.cli.options import add_set_option
 
+DEFAULT_HOST = "127.0.0.1"
+"""The address a game binds to by default: this machine only."""
+DEFAULT_PORT = 8766
+"""A game's default port (the classroom page's is 8765)."""
 DEFAULT_TEAMS = 4
 DEFAULT_ROUNDS = 8
 DEFAULT_MONTHS_PER_ROUND = 3
@@ -63,6 +68,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, help="the game's folder (default results/games/<scenario name>)"
     )
     new.set_defaults(handler=_new)
+    serve = commands.add_parser(
+        "serve",
+        help="serve a game: the teacher's page and the teams' pages",
+        description="Serve a game's pages and API until interrupted. It opens the game at its "
+        "last completed round with every submitted decision, so a server stopped or killed "
+        "goes on where it was when started again.",
+        epilog="It binds to 127.0.0.1 (this machine only) unless --host says otherwise; "
+        "--host 0.0.0.0 lets the classroom's machines reach it (each team signs in with its "
+        "join code, the teacher with the teacher's code).",
+    )
+    serve.add_argument("folder", type=Path, help="the game's folder (cxm game new)")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    serve.set_defaults(handler=_serve)
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -93,4 +116,28 @@ def _new(args: argparse.Namespace) -> int:
     for team, code in game.join_codes().items():
         print(f"  {team:<20} join code {code}")
     print(f"written to {out} (the codes also in {Path(out) / 'secrets.json'}, yours only)")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Open the game, check the address, serve until interrupted."""
+    import uvicorn
+
+    from sim.cli.app import check_address, is_loopback
+    from sim.errors import CXMError
+    from sim.game.server import app
+
+    if not 0 < args.port < 65536:
+        raise CXMError(f"--port: got {args.port}; allowed: 1 to 65535")
+    application = app(args.folder)
+    check_address(args.host, args.port)
+    if not is_loopback(args.host):
+        print(
+            f"warning: --host {args.host}: every machine that reaches this address can open "
+            "the game's page; teams need their join code, the teacher's controls the "
+            "teacher's code",
+            file=sys.stderr,
+        )
+    print(f"game at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.run(application, host=args.host, port=args.port, log_level="warning")
     return 0
