@@ -60,8 +60,8 @@ def test_cxm_game_new_writes_the_market_and_the_codes(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--teams", "1"], "--teams: got 1; a whole number from 2 to 8"),
-        (["--teams", "9"], "--teams: got 9"),
+        (["--teams", "1"], "--teams: got 1; a whole number from 2 to 32"),
+        (["--teams", "33"], "--teams: got 33"),
         (["--rounds", "0"], "--rounds: got 0"),
         (["--months-per-round", "25"], "--months-per-round: got 25"),
         (["--budget", "-1"], "--budget: got -1.0"),

@@ -57,7 +57,7 @@ PENDING_DIR = "pending"
 EVENTS_FILE = "events.json"
 FORMAT = 1
 """Version of the game folder's layout."""
-MAX_TEAMS = 8
+MAX_TEAMS = 32
 """Most teams a game holds (a market holds at most `sim.scenario.schema.MAX_FIRMS` firms)."""
 ROUND_COLUMN = "round"
 EVENT_KINDS = ("privacy_incident", "market_shock")
@@ -160,6 +160,16 @@ class Game:
         self.log: list[dict[str, Any]] = _read_json(folder / LOG_FILE, [])
         self.model, self.series = replay(settings, self.log)
         self._check_replay()
+        self._pending: dict[str, Decision] = {}
+        """The decisions submitted for the round under way (as written in ``pending/``)."""
+        for index, name in enumerate(self.teams):
+            record = _read_json(folder / PENDING_DIR / f"{index:02d}.json", None)
+            if isinstance(record, dict) and record.get("round") == self.round:
+                self._pending[name] = Decision.model_validate(record["decision"])
+        record = _read_json(folder / PENDING_DIR / EVENTS_FILE, None)
+        fresh = isinstance(record, dict) and record.get("round") == self.round
+        self._events: list[dict[str, Any]] = list(record["events"]) if fresh else []
+        self._board: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ making and opening
 
@@ -314,21 +324,17 @@ class Game:
         chosen = decision(data, self.settings.budget_per_month, source=f"{team}'s decision")
         record = {"round": self.round, "team": team, "decision": chosen.model_dump(mode="json")}
         _write_json(self.folder / PENDING_DIR / f"{self.teams.index(team):02d}.json", record)
+        self._pending[team] = chosen
         return chosen
 
     def submitted(self) -> dict[str, Decision]:
-        """The decisions submitted for the round under way, by team."""
-        found = {}
-        for index, name in enumerate(self.teams):
-            record = _read_json(self.folder / PENDING_DIR / f"{index:02d}.json", None)
-            if isinstance(record, dict) and record.get("round") == self.round:
-                found[name] = Decision.model_validate(record["decision"])
-        return found
+        """The decisions submitted for the round under way, by team (in team order)."""
+        return {name: self._pending[name] for name in self.teams if name in self._pending}
 
     def decision_of(self, team: str) -> Decision:
         """What team `team` will play this round: its submission, else its last round's
         decision, else the defaults."""
-        mine = self.submitted().get(team)
+        mine = self._pending.get(team)
         if mine is not None:
             return mine
         if self.log:
@@ -364,18 +370,16 @@ class Game:
                     "event", "expectation_rise", rise, f"a number above 0 and at most {MAX_SHOCK}"
                 )
             clean = {"kind": kind, "expectation_rise": float(rise)}
-        events = [*self.events(), clean]
+        events = [*self._events, clean]
         _write_json(
             self.folder / PENDING_DIR / EVENTS_FILE, {"round": self.round, "events": events}
         )
+        self._events = events
         return clean
 
     def events(self) -> list[dict[str, Any]]:
         """The events triggered for the round under way."""
-        record = _read_json(self.folder / PENDING_DIR / EVENTS_FILE, None)
-        if isinstance(record, dict) and record.get("round") == self.round:
-            return list(record["events"])
-        return []
+        return list(self._events)
 
     def advance(self) -> pd.DataFrame:
         """Play the round under way: every team's decision (`decision_of`) and the events,
@@ -403,6 +407,7 @@ class Game:
         _write_json(self.folder / LOG_FILE, [*self.log, entry])
         self.log.append(entry)
         self.series = pd.concat([self.series, rows], ignore_index=True)
+        self._pending, self._events, self._board = {}, [], None
         return self.leaderboard()
 
     def _round_file(self, number: int) -> Path:
@@ -414,6 +419,11 @@ class Game:
         """Each team's standing after the rounds played: profit NPV to date (cu), market
         share and NPS (true) in the last month, mean monthly retention rate; ranked by
         profit NPV (empty before round 1)."""
+        if self._board is None:
+            self._board = self._standing()
+        return self._board.copy()
+
+    def _standing(self) -> pd.DataFrame:
         if self.series.empty:
             return pd.DataFrame(
                 columns=["rank", "team", "profit_npv", "market_share", "nps", "retention"]

@@ -89,6 +89,17 @@ def app(folder: str | Path) -> Starlette:
     """The server of the game in `folder` (opened, and so resumed, now)."""
     game = Game.open(folder)
     lock = threading.Lock()
+    played: dict[str, Any] = {}
+    """What changes only when a round is played (the leaderboard, the market, each firm's
+    months), kept until the next round is played."""
+
+    def once_a_round(what: str, make: Any) -> Any:
+        if played.get("rounds") != len(game.log):
+            played.clear()
+            played["rounds"] = len(game.log)
+        if what not in played:
+            played[what] = _finite(make())
+        return played[what]
 
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -120,19 +131,25 @@ def app(folder: str | Path) -> Starlette:
             "over": game.over,
             "teams": game.teams,
             "submitted": sorted(game.submitted()),
-            "leaderboard": game.leaderboard().to_dict("records"),
-            "market": _market(game),
+            "leaderboard": once_a_round("board", lambda: game.leaderboard().to_dict("records")),
+            "market": once_a_round("market", lambda: _market(game)),
             "capabilities": list(CAPABILITIES),
         } | who
         if who["role"] == "teacher":
             view |= {"codes": game.join_codes(), "events": game.events()}
         else:
-            view |= {"firm": _dashboard(game, who["team"])}
+            view |= {"firm": firm(who["team"])}
         return view
 
+    def firm(name: str) -> dict[str, Any]:
+        months = once_a_round(f"firm:{name}", lambda: _dashboard(game, name))
+        return months | {
+            "decision": game.decision_of(name).model_dump(mode="json"),
+            "submitted": name in game.submitted(),
+        }
+
     def team(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        name = _own(game, request)
-        return _dashboard(game, name)
+        return firm(_own(game, request))
 
     def submit(request: Request, body: dict[str, Any]) -> dict[str, Any]:
         name = _own(game, request, teacher=False)
@@ -247,14 +264,12 @@ def _market(game: Game) -> dict[str, Any]:
 
 
 def _dashboard(game: Game, team: str) -> dict[str, Any]:
-    """A firm's dashboard: its metrics month by month, its capabilities, its touchpoints and
-    its customers' survey answers in the last month, and its decision for the round."""
+    """A firm's dashboard of the rounds played: its metrics month by month (its customers'
+    survey answers among them), its capabilities and its touchpoints in the last month."""
     series = game.series[game.series[FIRM_COLUMN] == team] if not game.series.empty else None
     index = game.teams.index(team)
     view: dict[str, Any] = {
         "team": team,
-        "decision": game.decision_of(team).model_dump(mode="json"),
-        "submitted": team in game.submitted(),
         "months": [],
         "metrics": {},
         "capabilities": {},

@@ -543,7 +543,7 @@ class Profile(Strict):
         return self
 
 
-MAX_FIRMS = 8
+MAX_FIRMS = 32
 """Most firms a market may hold (`Scenario.firms`)."""
 
 
