@@ -241,3 +241,52 @@ def test_events_are_checked_and_a_finished_game_takes_no_more(tmp_path, scenario
     with pytest.raises(CXMError, match="over"):
         game.submit("team-1", {})
     assert np.isfinite(game.leaderboard()["profit_npv"]).all()
+
+
+def test_the_debrief_takes_profit_and_customers_apart_and_replays_the_luck(tmp_path, scenario):
+    from sim.game import debrief
+
+    game = _game(tmp_path / "g", scenario, rounds=2)
+    game.submit("team-1", {"allocation": {"experience_design": 30_000}})
+    game.submit("team-2", {"price": 0.85, "marketing_per_person_per_month": 0.8})
+    game.advance()
+    game.advance()
+    decisions = debrief.decisions_table(game)
+    assert len(decisions) == 6 and decisions["submitted"].sum() == 2
+    assert decisions.set_index(["round", "team"]).loc[(2, "team-1"), "experience_design"] == 30_000
+    drivers = debrief.profit_drivers(game).set_index("team")
+    costs = drivers[list(debrief.COST_LINES)].sum(axis=1)
+    np.testing.assert_allclose(drivers["margin"] - costs, drivers["profit_npv"], rtol=1e-12)
+    present = 30_000 * game.series.query("firm == 'team-1'")["discount_factor"].sum()
+    assert drivers.loc["team-1", "investment_cost"] == pytest.approx(present)
+    shares = debrief.share_drivers(game)
+    won = shares["start"] + shares["won_from_the_market"] + shares["won_from_rivals"]
+    assert (won - shares["lost_lapsing"] - shares["lost_to_rivals"] == shares["end"]).all()
+    assert shares["won_from_rivals"].sum() == shares["lost_to_rivals"].sum()
+    seeds = [game.settings.seed, game.settings.seed + 1, game.settings.seed + 2]
+    replays = debrief.luck(game, seeds)
+    played = replays[replays["played"]].set_index("team")
+    board = game.leaderboard().set_index("team")
+    assert (played["profit_npv"] == board["profit_npv"]).all()
+    other = replays[~replays["played"]]
+    assert (
+        set(other["seed"]) == set(seeds[1:])
+        and not other["profit_npv"].isin(board["profit_npv"]).any()
+    )
+    summary = debrief.luck_summary(replays)
+    assert summary["wins"].sum() == pytest.approx(1.0) and set(summary["rank_played"]) == {1, 2, 3}
+
+
+@pytest.mark.slow
+def test_cxm_game_report_writes_the_debrief_of_a_played_game(tmp_path, scenario, capsys):
+    game = _game(tmp_path / "g", scenario, rounds=1)
+    game.submit("team-3", {"price": 0.9})
+    game.advance()
+    out = tmp_path / "debrief"
+    assert main(["game", "report", str(tmp_path / "g"), "--seeds", "2", "--out", str(out)]) == 0
+    page = (out / "09_game_debrief.html").read_text()
+    assert "Debrief of the classroom game" in page and "data:image/png;base64" in page
+    executed = (out / "09_game_debrief.ipynb").read_text()
+    assert str(tmp_path / "g") in executed and "wins on" in executed
+    assert main(["game", "report", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+    assert "no game here" in capsys.readouterr().err and not (tmp_path / "x").exists()

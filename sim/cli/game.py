@@ -13,12 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.options import add_set_option
+from sim.cli.options import add_out_options, add_set_option
 
 DEFAULT_HOST = "127.0.0.1"
 """The address a game binds to by default: this machine only."""
 DEFAULT_PORT = 8766
 """A game's default port (the classroom page's is 8765)."""
+DEBRIEF = "09_game_debrief"
+"""The notebook `cxm game report` runs (in `sim.notebooks.NOTEBOOKS_DIR`'s lessons)."""
+MAX_SEEDS = 1000
+"""Most seeds a debrief's luck replay takes."""
 DEFAULT_TEAMS = 4
 DEFAULT_ROUNDS = 8
 DEFAULT_MONTHS_PER_ROUND = 3
@@ -86,6 +90,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
     serve.set_defaults(handler=_serve)
+    report = commands.add_parser(
+        "report",
+        help="the debrief of a game: a lesson notebook run on its folder (HTML)",
+        description="Write the debrief of a game as HTML: each team's decisions round by "
+        "round, the market's evolution, what made the winner's profit and share, and the "
+        "same decisions replayed on other seeds to show how much was luck. It runs "
+        f"notebooks/lessons/{DEBRIEF}.ipynb with papermill on the game's folder.",
+        epilog="Exit status 1 if the notebook fails (its cell and error are printed).",
+    )
+    report.add_argument("folder", type=Path, help="the game's folder")
+    report.add_argument(
+        "--seeds",
+        type=int,
+        help=f"seeds of the luck replay, the game's own first (1 to {MAX_SEEDS}; default "
+        "the notebook's, 20)",
+    )
+    report.add_argument(
+        "--quick", action="store_true", help="fewer seeds (the notebook's quick settings)"
+    )
+    add_out_options(report, "results/debrief-<game folder name>/")
+    report.set_defaults(handler=_report)
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -141,3 +166,42 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"game at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     uvicorn.run(application, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Run the debrief notebook on the game; 1 if it failed, else 0."""
+    from sim import notebooks, output_paths
+    from sim.choices import ALL_TRACKS
+    from sim.cli.options import report_repair, shown_path
+    from sim.errors import OptionError
+    from sim.game.engine import Game
+
+    if args.seeds is not None and not 1 <= args.seeds <= MAX_SEEDS:
+        raise OptionError("seeds", f"got {args.seeds}; a whole number from 1 to {MAX_SEEDS}")
+    folder = Path(args.folder).resolve()
+    Game.open(folder)  # a game this version replays, or one line saying why not
+    given: dict[str, object] = {"game_folder": str(folder)}
+    if args.seeds is not None:
+        given["seeds"] = args.seeds
+    out = output_paths.chosen_path(args.out, f"debrief-{folder.name}")
+    suite = notebooks.run_suite(
+        [DEBRIEF],
+        ALL_TRACKS,
+        args.quick,
+        given,
+        out,
+        args.overwrite,
+        started=lambda chosen: print(f"{chosen.name}: running", file=sys.stderr, flush=True),
+        finished=lambda done: print(
+            ("error: " if done.failure is not None else "") + done.line(),
+            file=sys.stderr,
+            flush=True,
+        ),
+        report=report_repair,
+        command=args.command_line,
+    )
+    done = suite.reports[0]
+    if done.html is not None:
+        print(f"debrief: {shown_path(suite.out / done.html)}")
+    print(f"written to {shown_path(suite.out)}")
+    return 0 if done.ok else 1

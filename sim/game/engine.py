@@ -424,26 +424,31 @@ class Game:
         return self._board.copy()
 
     def _standing(self) -> pd.DataFrame:
-        if self.series.empty:
-            return pd.DataFrame(
-                columns=["rank", "team", "profit_npv", "market_share", "nps", "retention"]
-            )
-        last = self.series[self.series["month"] == self.series["month"].max()].set_index(
-            FIRM_COLUMN
+        return standing(self.series, self.teams)
+
+
+def standing(series: pd.DataFrame, teams: Sequence[str]) -> pd.DataFrame:
+    """The leaderboard of a game's time series (`Game.leaderboard`): each team's profit NPV
+    to date (cu), market share and NPS (true) in the last month and mean monthly retention
+    rate, ranked by profit NPV (empty before round 1)."""
+    if series.empty:
+        return pd.DataFrame(
+            columns=["rank", "team", "profit_npv", "market_share", "nps", "retention"]
         )
-        retention = self.series.groupby(FIRM_COLUMN)["retention_rate"].mean()
-        table = pd.DataFrame(
-            {
-                "team": self.teams,
-                "profit_npv": [float(last.loc[t, "npv_to_date"]) for t in self.teams],
-                "market_share": [float(last.loc[t, "market_share"]) for t in self.teams],
-                "nps": [float(last.loc[t, "nps_true"]) for t in self.teams],
-                "retention": [float(retention[t]) for t in self.teams],
-            }
-        )
-        table = table.sort_values("profit_npv", ascending=False, kind="stable")
-        table.insert(0, "rank", np.arange(1, len(table) + 1))
-        return table.reset_index(drop=True)
+    last = series[series["month"] == series["month"].max()].set_index(FIRM_COLUMN)
+    retention = series.groupby(FIRM_COLUMN)["retention_rate"].mean()
+    table = pd.DataFrame(
+        {
+            "team": teams,
+            "profit_npv": [float(last.loc[t, "npv_to_date"]) for t in teams],
+            "market_share": [float(last.loc[t, "market_share"]) for t in teams],
+            "nps": [float(last.loc[t, "nps_true"]) for t in teams],
+            "retention": [float(retention[t]) for t in teams],
+        }
+    )
+    table = table.sort_values("profit_npv", ascending=False, kind="stable")
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table.reset_index(drop=True)
 
 
 def _check_count(option: str, value: Any, low: int, high: int) -> None:
