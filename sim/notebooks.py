@@ -13,7 +13,9 @@ declares itself in its notebook metadata, under ``cxm``::
 - ``quick``: the parameters ``--quick`` injects for a small, fast run (optional);
 - ``requires``: the modules it imports beyond the project's own dependencies, by importable
   name, e.g. ``["pymc_marketing"]`` (optional; `EXTRAS` names the project extra that installs
-  each).
+  each);
+- ``several_firms``: true if it reads a scenario of several firms (``firms:``) firm by firm
+  (optional; a notebook that does not refuses such a scenario before anything runs).
 
 A notebook whose required modules cannot be found (`importlib.util.find_spec`, checked before
 anything runs) is not run. Selected by its track (or ``all``) it is skipped: `run_suite`
@@ -105,6 +107,8 @@ class Notebook:
             default is not a literal).
         kernel: the Jupyter kernel it runs on.
         requires: modules it needs beyond the project's dependencies (importable names).
+        several_firms: whether it reads a scenario of several firms (``firms:``) firm by
+            firm; one that does not refuses such a scenario before anything runs.
     """
 
     name: str
@@ -116,6 +120,7 @@ class Notebook:
     defaults: dict[str, Any]
     kernel: str
     requires: tuple[str, ...] = ()
+    several_firms: bool = False
 
 
 @dataclass(frozen=True)
@@ -314,6 +319,12 @@ def read_notebook(path: str | os.PathLike[str]) -> Notebook:
             f"{path}: metadata 'cxm.requires': got {bounded_repr(requires)}; give a list of "
             'importable module names, e.g. ["pymc_marketing"]'
         )
+    several_firms = meta.get("several_firms", False)
+    if not isinstance(several_firms, bool):
+        raise CXMError(
+            f"{path}: metadata 'cxm.several_firms': got {bounded_repr(several_firms)}; give "
+            "true or false"
+        )
     return Notebook(
         name,
         path,
@@ -324,6 +335,7 @@ def read_notebook(path: str | os.PathLike[str]) -> Notebook:
         defaults,
         kernel,
         tuple(requires),
+        several_firms,
     )
 
 
@@ -523,9 +535,16 @@ def scenario_sha256(notebook: Notebook, parameters: Mapping[str, Any]) -> str | 
     if not path.is_absolute():
         path = PROJECT_ROOT / path
     try:
-        return load_scenario(path).sha256
+        scenario = load_scenario(path)
     except CXMError as exc:
         raise CXMError(f"notebook {notebook.name}: {SCENARIO_PARAMETER}: {exc}") from None
+    if scenario.firms is not None and len(scenario.firms) > 1 and not notebook.several_firms:
+        raise CXMError(
+            f"notebook {notebook.name}: {SCENARIO_PARAMETER}: {value} names several firms; this "
+            "notebook studies one firm (00_quickstart, `cxm run` and `cxm compare` report "
+            "each firm of a market)"
+        )
+    return scenario.sha256
 
 
 def check_kernels(notebooks: Sequence[Notebook]) -> None:

@@ -368,3 +368,32 @@ def test_cxm_run_writes_every_firm_and_replaces_its_own_result(tmp_path, capsys)
     switching = pd.read_parquet(out / "switching.parquet")
     assert set(switching.columns) >= {"replication", "month", "from_firm", "to_firm", "customers"}
     assert set(pd.read_parquet(out / "timeseries.parquet")["firm"]) == {"incumbent", "challenger"}
+
+
+def test_a_time_series_figure_draws_each_firm():
+    from sim.plots.results import time_series
+
+    scenario = with_overrides(load_scenario(RIVALS), {"market.size": 1_500, "months": 4})
+    result = sim.run(scenario, replications=2, seed=3)
+    figure = time_series(result, "active")
+    (ax,) = figure.axes
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["incumbent", "challenger"]
+    incumbent = result.timeseries.query("firm == 'incumbent'").groupby("month")["active"].mean()
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), incumbent.to_numpy())
+    assert "by firm" in ax.get_title() and ax.get_legend().get_title().get_text() == "Firm"
+
+
+@pytest.mark.slow
+def test_the_quickstart_reads_a_market_and_a_one_firm_notebook_refuses_it(tmp_path, capsys):
+    from sim.cli.main import main
+
+    out = tmp_path / "quick"
+    given = ["-p", "scenario_path=scenarios/market/rivals.yaml", "-p", "months=3"]
+    assert main(["notebooks", "00_quickstart", "--quick", *given, "--out", str(out)]) == 0
+    page = (out / "00_quickstart.html").read_text()
+    assert "challenger" in page and "incumbent" in page
+    refused = tmp_path / "refused"
+    assert main(["notebooks", "budget_allocation", *given[:2], "--out", str(refused)]) == 2
+    err = capsys.readouterr().err
+    assert "names several firms" in err and "studies one firm" in err and not refused.exists()

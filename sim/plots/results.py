@@ -40,6 +40,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.experiments.runs import Comparison, RunResult, investment_returns
+from sim.market import FIRM_COLUMN
 from sim.metrics import FIRM_COST_LINES, MARKET_COST_LINES, present_value
 from sim.plots.labels import (
     COST_NAMES,
@@ -270,8 +271,9 @@ def time_series(results: RunResult | Comparison | Sequence[RunResult], metric: s
     """One metric month by month: the mean across replications with its 95% band.
 
     Shows one line per scenario (each `RunResult` given, or every run of a `Comparison`,
-    base first), the mean of the metric over the scenario's replications in each month, and
-    a shaded band for the Student-t 95% interval of that mean across replications
+    base first; with several firms, one per firm of each), the mean of the metric over the
+    scenario's replications in each month, and a shaded band for the Student-t 95% interval
+    of that mean across replications
     (`monthly_interval`). Months in which a replication has no value (e.g. a measured NPS
     with no respondents) average the replications that have one.
 
@@ -297,9 +299,9 @@ def time_series(results: RunResult | Comparison | Sequence[RunResult], metric: s
         _require_metric(run.timeseries, metric, f"time series of {run.scenario.name!r}")
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
-    for run in runs:
-        band = monthly_interval(run.timeseries, metric)
-        draw_band(ax, band, run.scenario.name, f"_{run.scenario.name}: 95% interval")
+    lines = [line for run in runs for line in _lines(run, len(runs) > 1)]
+    for label, series in lines:
+        draw_band(ax, monthly_interval(series, metric), label, f"_{label}: 95% interval")
     name, unit = timeseries_name(metric), timeseries_unit(metric)
     ax.set_xlabel("Month")
     ax.set_ylabel(axis_label(name, unit))
@@ -308,14 +310,30 @@ def time_series(results: RunResult | Comparison | Sequence[RunResult], metric: s
         _thousands(ax)
     replications = sorted({int(run.timeseries["replication"].nunique()) for run in runs})
     counted = " or ".join(map(str, replications))
-    if len(runs) == 1:
+    if len(lines) == 1:
         ax.set_title(
             f"{name} in {runs[0].scenario.name}: mean of {counted} replications, 95% interval"
         )
+    elif len(runs) == 1:
+        ax.set_title(
+            f"{name} in {runs[0].scenario.name}, by firm: mean of {counted} replications, "
+            "95% interval"
+        )
+        ax.legend(title="Firm")
     else:
         ax.set_title(f"{name}: mean of {counted} replications per scenario, 95% interval")
         ax.legend(title="Scenario")
     return fig
+
+
+def _lines(run: RunResult, named: bool) -> list[tuple[str, pd.DataFrame]]:
+    """The lines a run draws: its time series, or each firm's with several firms (labelled
+    by the firm, after the scenario when `named`)."""
+    series = run.timeseries
+    if FIRM_COLUMN not in series.columns:
+        return [(run.scenario.name, series)]
+    prefix = f"{run.scenario.name}: " if named else ""
+    return [(f"{prefix}{firm}", part) for firm, part in series.groupby(FIRM_COLUMN, sort=False)]
 
 
 def forest(comparison: Comparison, metrics: str | Sequence[str] = FOREST_METRICS) -> Figure:
