@@ -397,3 +397,25 @@ def test_the_quickstart_reads_a_market_and_a_one_firm_notebook_refuses_it(tmp_pa
     assert main(["notebooks", "budget_allocation", *given[:2], "--out", str(refused)]) == 2
     err = capsys.readouterr().err
     assert "names several firms" in err and "studies one firm" in err and not refused.exists()
+
+
+def test_a_market_of_several_firms_warms_up_alike_in_both_engines():
+    scenario = with_overrides(
+        load_scenario(RIVALS), {"market.size": 900, "months": 4, "market.warm_up_months": 6}
+    )
+    vector, agents = (finished_model(scenario, 3, 0, e) for e in ("vector", "agents"))
+    for (name, v), (_, a) in zip(vector.recorders(), agents.recorders(), strict=True):
+        for column in ("active", "churned", "acquired", "switched_in", "contacts"):
+            np.testing.assert_array_equal(
+                v.timeseries()[column], a.timeseries()[column], err_msg=f"{name} {column}"
+            )
+    # the warm-up replaces each leaver by a customer of the same firm: the shares hold
+    first = [r.timeseries()["active_start"].iloc[0] for _, r in vector.recorders()]
+    assert first[0] / sum(first) == pytest.approx(0.7, abs=0.06)
+
+
+def test_the_classroom_page_refuses_a_market_of_several_firms():
+    from sim.classroom.model import Classroom
+
+    with pytest.raises(ScenarioError, match="classroom game"):
+        Classroom(str(RIVALS))

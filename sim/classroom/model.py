@@ -28,7 +28,7 @@ from sim import PROJECT_ROOT
 from sim.classroom.levers import CLASSROOM_MARKET_SIZE, GROUPS, LEVERS, apply_settings
 from sim.customers.population import ACTIVE, LAPSED, PROSPECT
 from sim.customers.rules import DETRACTOR_BELOW, PROMOTER_FROM
-from sim.errors import OptionError, check_whole
+from sim.errors import OptionError, ScenarioError, check_whole
 from sim.model import CXModel
 from sim.scenario import Scenario, load_scenario
 
@@ -89,6 +89,15 @@ class Classroom(mesa.Model):
             raise OptionError("compare", f"got {compare!r}; must be true or false")
         self.scenario_path = resolve(scenario_path)
         self.file_scenario: Scenario = load_scenario(self.scenario_path)
+        firms = self.file_scenario.firms
+        if firms is not None and len(firms) > 1:
+            raise ScenarioError(
+                str(self.scenario_path),
+                "firms",
+                ", ".join(entry.name for entry in firms),
+                "the classroom page shows one firm; a market of several firms is played in "
+                "the classroom game (`cxm game new`, docs/game.md)",
+            )
         self.settings = dict(classroom_defaults() if settings is None else settings)
         self.spec: Scenario = apply_settings(self.file_scenario, self.settings)
         shared = {k: v for k, v in self.settings.items() if k in MARKET_AND_RUN}
