@@ -318,9 +318,10 @@ class CXModel(mesa.Model):
             self.phase_times = self._time_phases()
 
     def _enter(self, index: int | None) -> None:
-        """Make firm `index` the current one: the model's `SEAT_STATE` attributes become
-        that firm's (those of the one left are kept for it). None enters the market's
-        phases: the market's scenario and streams, the other attributes left as they are."""
+        """Make firm `index` the current one: the model's per-firm attributes (`spec`,
+        `streams`, `firm`, `support`, `chat`, `recorder`, `improvement`, `plan`) become that
+        firm's, and those of the firm left are kept for it. None enters the market's phases:
+        the market's scenario and streams, the other attributes left as they are."""
         if index == self._current:
             return
         if self._current is not None:
@@ -712,7 +713,7 @@ class CXModel(mesa.Model):
         } | practices.intervention_measures(self.firm, flagged, would_leave, d.kept)
 
     def drift_expectations(self, months: list[Month]) -> None:
-        """customers.evaluate, once every firm's customers have evaluated: every person's
+        """market.expect, once every firm's customers have evaluated: every person's
         expectation drifts with the market (`sim.market.market_drift`: the market's drift,
         the frontier of a transformative firm, the pull of the best firm's delivered
         quality; `months` are the firms' months)."""
@@ -783,30 +784,8 @@ class CXModel(mesa.Model):
             self.log.add_adoptions(month, self.customers.state_of(joined))
         source = self.customers.state_of(joined).source
         promoting = np.bincount(speaker_firms, np.maximum(voice, 0.0), count)
-        active = np.array(
-            [len(mo.who) - int(mo.decisions.left.sum()) for mo in months], dtype=np.float64
-        )
-        counts = []
-        for f in range(count):
-            mine = firms == f
-            counts.append(
-                {
-                    "acquired": float(mine.sum() + switched[:, f].sum()),
-                    "acquired_prospects": float((mine & (source != WINBACK)).sum()),
-                    "acquired_by_word_of_mouth": float((mine & (source == WORD_OF_MOUTH)).sum()),
-                    "informed_share": informed / size,
-                    "switched_in": float(switched[:, f].sum()),
-                    "switched_out": float(switched[f, :].sum()),
-                    "share_of_voice": (
-                        float(promoting[f] / promoting.sum()) if promoting.sum() > 0 else np.nan
-                    ),
-                }
-            )
-            active[f] += counts[f]["acquired"]
-        total = active.sum()
-        for f in range(count):
-            counts[f]["market_share"] = float(active[f] / total) if total else np.nan
-        return counts
+        kept = [len(mo.who) - int(mo.decisions.left.sum()) for mo in months]
+        return _acquisition_counts(firms, source, switched, promoting, kept, informed / size)
 
     def _firms_of(self, people: np.ndarray) -> np.ndarray:
         """The firm of each of `people` (all the first firm's when it is alone)."""
@@ -947,3 +926,39 @@ def _each_firms_month(model: CXModel, months: list[Month]) -> Iterator[Month]:
     for index, month in enumerate(months):
         model._enter(index)
         yield month
+
+
+def _acquisition_counts(
+    firms: np.ndarray,
+    source: np.ndarray,
+    switched: np.ndarray,
+    promoting: np.ndarray,
+    kept: list[int],
+    informed_share: float,
+) -> list[dict[str, float]]:
+    """Each firm's counts of ``market.acquire``: the month's adopters (their `firms` and
+    `source`) and switchers (`switched`, from firm to firm) it won, those it lost to rivals,
+    its share of the promoting voice (`promoting`, by firm) and its market share at the end
+    of the month (its customers `kept` after the decisions, plus those won)."""
+    counts = []
+    for f, stayed in enumerate(kept):
+        mine = firms == f
+        won = float(mine.sum() + switched[:, f].sum())
+        counts.append(
+            {
+                "acquired": won,
+                "acquired_prospects": float((mine & (source != WINBACK)).sum()),
+                "acquired_by_word_of_mouth": float((mine & (source == WORD_OF_MOUTH)).sum()),
+                "informed_share": informed_share,
+                "switched_in": float(switched[:, f].sum()),
+                "switched_out": float(switched[f, :].sum()),
+                "share_of_voice": (
+                    float(promoting[f] / promoting.sum()) if promoting.sum() > 0 else np.nan
+                ),
+                "market_share": float(stayed) + won,
+            }
+        )
+    total = sum(c["market_share"] for c in counts)
+    for c in counts:
+        c["market_share"] = c["market_share"] / total if total else np.nan
+    return counts
