@@ -4,7 +4,6 @@ Chromium (Debian's `chromium` package, through Playwright; nothing is downloaded
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +20,6 @@ import sim
 from sim.classroom import levers
 from sim.scenario import load_scenario
 
-CHROMIUM = "/usr/bin/chromium"
-"""Debian's Chromium (`apt-get install chromium chromium-driver`; `.ci/run` installs it)."""
 START_SECONDS = 120
 """Longest wait for the server to answer (imports on a busy machine)."""
 STEP_SECONDS = 120
@@ -91,23 +88,6 @@ def server(scenario_file, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium from Debian's package."""
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail(
-            f"{CHROMIUM} not found: apt-get update && apt-get install -y chromium chromium-driver"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_page(browser, url: str):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +23,6 @@ from sim.scenario import load_scenario, with_overrides
 from tests.conftest import PROJECT_ROOT
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
-CHROMIUM = "/usr/bin/chromium"
 START_SECONDS = 90
 
 
@@ -228,23 +226,6 @@ def test_the_server_binds_to_this_machine_unless_told(game_folder, tmp_path):
 
 
 # ---------------------------------------------------------------------------- in a browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium from Debian's package."""
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail(
-            f"{CHROMIUM} not found: apt-get update && apt-get install -y chromium chromium-driver"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def sign_in(browser, url: str, code: str):

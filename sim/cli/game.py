@@ -170,9 +170,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Run the debrief notebook on the game; 1 if it failed, else 0."""
-    from sim import notebooks, output_paths
-    from sim.choices import ALL_TRACKS
-    from sim.cli.options import report_repair, shown_path
+    from sim import output_paths
+    from sim.cli.report import run_notebook
     from sim.errors import OptionError
     from sim.game.engine import Game
 
@@ -184,24 +183,4 @@ def _report(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         given["seeds"] = args.seeds
     out = output_paths.chosen_path(args.out, f"debrief-{folder.name}")
-    suite = notebooks.run_suite(
-        [DEBRIEF],
-        ALL_TRACKS,
-        args.quick,
-        given,
-        out,
-        args.overwrite,
-        started=lambda chosen: print(f"{chosen.name}: running", file=sys.stderr, flush=True),
-        finished=lambda done: print(
-            ("error: " if done.failure is not None else "") + done.line(),
-            file=sys.stderr,
-            flush=True,
-        ),
-        report=report_repair,
-        command=args.command_line,
-    )
-    done = suite.reports[0]
-    if done.html is not None:
-        print(f"debrief: {shown_path(suite.out / done.html)}")
-    print(f"written to {shown_path(suite.out)}")
-    return 0 if done.ok else 1
+    return run_notebook(DEBRIEF, args.quick, given, out, args, label="debrief")

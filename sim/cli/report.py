@@ -109,21 +109,38 @@ def run(args: argparse.Namespace) -> int:
     notebook = notebooks.read_notebook(notebooks.NOTEBOOKS_DIR / f"{NOTEBOOK}.ipynb")
     given, base = report_parameters(args, notebook)
     out = output_paths.chosen_path(args.out, f"{OUT_PREFIX}{base.name}")
+    return run_notebook(NOTEBOOK, args.quick, given, out, args, label="report")
+
+
+def run_notebook(
+    name: str,
+    quick: bool,
+    given: dict[str, Any],
+    out: Path,
+    args: argparse.Namespace,
+    label: str,
+) -> int:
+    """Run one notebook of the suite with the parameters `given` into `out` (``--overwrite``,
+    ``--quiet`` and the command line from `args`), saying on standard error as it starts and
+    finishes, and print where its HTML went (after `label`); 1 if it failed, else 0."""
+    from sim import notebooks
+
+    quiet = getattr(args, "quiet", False)
 
     def started(chosen: notebooks.Notebook) -> None:
-        if not args.quiet:
+        if not quiet:
             print(f"{chosen.name}: running", file=sys.stderr, flush=True)
 
     def finished(done: notebooks.Report) -> None:
         if done.failure is not None:
             print(f"error: {done.line()}", file=sys.stderr, flush=True)
-        elif not args.quiet:
+        elif not quiet:
             print(done.line(), file=sys.stderr, flush=True)
 
     suite = notebooks.run_suite(
-        [NOTEBOOK],
+        [name],
         notebooks.ALL_TRACKS,
-        args.quick,
+        quick,
         given,
         out,
         args.overwrite,
@@ -134,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     )
     done = suite.reports[0]
     if done.html is not None:
-        print(f"report: {shown_path(suite.out / done.html)}")
+        print(f"{label}: {shown_path(suite.out / done.html)}")
     print(f"written to {shown_path(suite.out)}")
     return 0 if done.ok else 1
 
