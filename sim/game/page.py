@@ -22,6 +22,9 @@ fieldset { display: grid; grid-template-columns: repeat(4, auto); gap: 0.3em 1em
 svg { width: 100%; max-width: 520px; height: 200px; border: 1px solid #ddd; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em; }
 .legend span { margin-right: 1em; }
+figure { margin: 0; }
+figcaption { font-weight: bold; }
+label { white-space: nowrap; margin-right: 1em; }
 </style>
 </head>
 <body>
@@ -70,7 +73,10 @@ svg { width: 100%; max-width: 520px; height: 200px; border: 1px solid #ddd; }
     </form>
     <p id="decision-msg" role="status"></p>
     <h3>Your firm month by month</h3>
-    <div class="charts"><svg id="firm-active"></svg><svg id="firm-nps"></svg></div>
+    <div class="charts">
+      <figure><figcaption>Active customers</figcaption><svg id="firm-active"></svg></figure>
+      <figure><figcaption>NPS (true), points</figcaption><svg id="firm-nps"></svg></figure>
+    </div>
     <table id="firm-table"></table>
     <h3>Your touchpoints and contact centre (last month)</h3>
     <table id="touchpoints"></table>
