@@ -12,7 +12,7 @@ from sim.streams import purpose_key
 
 PACKAGE = Path(purposes.__file__).resolve().parent
 PREFIXES = ("init", "support", "survey", "churn", "predict", "purchase", "acquire", "firm",
-            "sweep", "uncertain", "touchpoint", "warm_up")  # fmt: skip
+            "sweep", "uncertain", "touchpoint", "warm_up", "market")  # fmt: skip
 LITERAL = re.compile(rf"""["']({"|".join(PREFIXES)}):[\w{{}}:]+["']""")
 DRAW_BY_LITERAL = re.compile(r"""\b(uniform|normal|generator|key|purpose_key)\(\s*f?["']""")
 

@@ -142,7 +142,7 @@ def app(folder: str | Path) -> Starlette:
         return view
 
     def firm(name: str) -> dict[str, Any]:
-        months = once_a_round(f"firm:{name}", lambda: _dashboard(game, name))
+        months = once_a_round(f"dashboard of {name}", lambda: _dashboard(game, name))
         return months | {
             "decision": game.decision_of(name).model_dump(mode="json"),
             "submitted": name in game.submitted(),
