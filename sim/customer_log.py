@@ -25,6 +25,7 @@ estimate (`estimated_bytes`) exceeds `LOG_LIMIT_BYTES` unless forced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -32,10 +33,10 @@ import pandas as pd
 
 from sim.choices import LOG_LIMIT_BYTES, shown_bytes
 from sim.customers import journeys
-from sim.customers.population import ADVERTISING, WINBACK, WORD_OF_MOUTH
+from sim.customers.population import ADVERTISING, SWITCHED, WINBACK, WORD_OF_MOUTH
 from sim.engines.contract import Decisions, Leaving, Met, Month, People
 from sim.errors import OptionError
-from sim.scenario import Scenario, Segment
+from sim.scenario import Scenario, Segment, Support
 from sim.scenario.firm import CHANNELS
 
 INTERACTION_COLUMNS: dict[str, str] = {
@@ -91,10 +92,10 @@ CHURN, KEPT, RENEWAL, REPEAT, UPSELL, ADOPT = range(len(DECISIONS))
 HOW = ("hazard", "not_renewed")
 """Values of ``how`` (churn and kept rows): the churn hazard took the customer away, or
 they did not renew a contract that was due (the hazard is named when both would have)."""
-SOURCES = ("advertising", "word_of_mouth", "winback")
+SOURCES = ("advertising", "word_of_mouth", "winback", "switched")
 """Values of ``source`` (adopt rows), the `sim.customers.population` source codes by name."""
-_SOURCE_CODE = np.full(max(ADVERTISING, WORD_OF_MOUTH, WINBACK) + 1, -1, dtype=np.int8)
-_SOURCE_CODE[[ADVERTISING, WORD_OF_MOUTH, WINBACK]] = np.arange(len(SOURCES))
+_SOURCE_CODE = np.full(max(ADVERTISING, WORD_OF_MOUTH, WINBACK, SWITCHED) + 1, -1, dtype=np.int8)
+_SOURCE_CODE[[ADVERTISING, WORD_OF_MOUTH, WINBACK, SWITCHED]] = np.arange(len(SOURCES))
 
 
 class CustomerLog:
@@ -104,10 +105,19 @@ class CustomerLog:
         scenario: the scenario being run.
         touchpoints: touchpoint names in model order.
         replication: the run's replication index (the ``replication`` column).
+        firms: the market's firms in firm order; with several, both tables gain a ``firm``
+            column (the firm of the customer's month, or the firm an adopter chose).
     """
 
-    def __init__(self, scenario: Scenario, touchpoints: list[str], replication: int) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        touchpoints: list[str],
+        replication: int,
+        firms: Sequence[str] = (),
+    ) -> None:
         self.scenario = scenario
+        self.firms = list(firms) if len(firms) > 1 else None
         self.touchpoints = touchpoints
         self.replication = replication
         self.segments = [s.name for s in scenario.market.segments]
@@ -129,11 +139,17 @@ class CustomerLog:
     # ------------------------------------------------------------------ customers.evaluate
 
     def add_interactions(
-        self, month: Month, delivered: np.ndarray, met: Met, people: People
+        self,
+        month: Month,
+        delivered: np.ndarray,
+        met: Met,
+        people: People,
+        support: Support | None = None,
     ) -> None:
         """The month's interactions, right after ``customers.evaluate``: `delivered` is the
         plan's quality of each touchpoint (model order), `met` the engine's interactions
-        and `people` the state of the month's customers (`Month.who` order) now."""
+        and `people` the state of the month's customers (`Month.who` order) now; `support`
+        is the desk's settings of their firm (default the scenario's)."""
         present = ~np.isnan(met.perceived)
         row, k = np.nonzero(present)  # customer by customer, touchpoints in model order
         count = len(row)
@@ -156,9 +172,11 @@ class CustomerLog:
             "after_self_service": np.zeros(count, dtype=bool),
             "satisfaction_after": np.asarray(people.satisfaction, dtype=np.float32)[row],
         }
+        if self.firms is not None:
+            columns["firm"] = np.full(count, month.firm, dtype=np.int8)
         contact = self.is_support[k]
         if contact.any():
-            self._add_contacts(month, row, contact, columns)
+            self._add_contacts(month, row, contact, columns, support or self.scenario.support)
         columns["effort"] = columns["effort"].astype(np.float32)
         self._interactions.append(columns)
 
@@ -168,13 +186,15 @@ class CustomerLog:
         row: np.ndarray,
         contact: np.ndarray,
         columns: dict[str, np.ndarray],
+        support: Support,
     ) -> None:
-        """Fill the support rows (`contact`) from the desk's outcome of each caller."""
+        """Fill the support rows (`contact`) from the desk's outcome of each caller (`support`:
+        the desk's settings)."""
         c = month.contacts
         assert c is not None, "support touchpoints met without contacts"
         place = np.searchsorted(c.people, month.who[row[contact]])
         mine = c.at(place)
-        effort = journeys.contact_effort(columns["effort"][contact], mine, self.scenario.support)
+        effort = journeys.contact_effort(columns["effort"][contact], mine, support)
         columns["effort"][contact] = effort
         columns["waited"][contact] = mine.felt_wait_minutes
         columns["abandoned"][contact] = mine.abandoned
@@ -218,24 +238,36 @@ class CustomerLog:
                     "amount": np.broadcast_to(amount, len(rows)),
                     "satisfaction": satisfaction[rows],
                 }
+                | self._firm_column(len(rows), month.firm)
             )
-        self._pending = _joined(blocks)
+        # With several firms, each firm's decisions join the month's until its adoptions.
+        self._pending = _joined(blocks if self._pending is None else [self._pending, *blocks])
 
     # ------------------------------------------------------------------ market.acquire
 
-    def add_adoptions(self, month: Month, people: People) -> None:
-        """The month's adoptions (`Month.joined`), right after ``market.acquire``; `people`
-        is their state then. Closes the month's decisions."""
-        count = len(month.joined)
+    def _firm_column(self, count: int, firm: np.ndarray | int | None) -> dict[str, np.ndarray]:
+        """The ``firm`` codes of `count` rows (none with one firm)."""
+        if self.firms is None:
+            return {}
+        return {"firm": np.broadcast_to(np.asarray(firm, dtype=np.int8), count)}
+
+    def add_adoptions(
+        self, month: Month, who: np.ndarray, people: People, firms: np.ndarray | None = None
+    ) -> None:
+        """The month's adoptions, right after ``market.acquire``: the people `who` joined a
+        firm (`Month.joined`, and with several firms those who switched from another at
+        once), `people` their state then and `firms` the firm each chose. Closes the
+        month's decisions."""
+        count = len(who)
         adopt = {
-            "customer": month.joined,
+            "customer": who,
             "segment": people.segment,
             "decision": np.full(count, ADOPT),
             "how": np.full(count, -1),
             "source": _SOURCE_CODE[np.asarray(people.source, dtype=np.intp)],
             "amount": np.full(count, np.nan),
             "satisfaction": people.satisfaction,
-        }
+        } | self._firm_column(count, firms)
         blocks = [adopt] if self._pending is None else [self._pending, adopt]
         self._pending = None
         columns = _joined(blocks)
@@ -251,6 +283,7 @@ class CustomerLog:
                 "amount": columns["amount"][order].astype(np.float32),
                 "satisfaction": columns["satisfaction"][order].astype(np.float32),
             }
+            | {name: columns[name][order] for name in ("firm",) if name in columns}
         )
 
     # ------------------------------------------------------------------ tables
@@ -265,11 +298,26 @@ class CustomerLog:
             "decision": DECISIONS,
             "how": HOW,
             "source": SOURCES,
+            "firm": self.firms or [],
         }
         return (
-            _frame(self._interactions, INTERACTION_COLUMNS, categories, self.replication),
-            _frame(self._decisions, DECISION_COLUMNS, categories, self.replication),
+            _frame(
+                self._interactions, self._columns(INTERACTION_COLUMNS), categories, self.replication
+            ),
+            _frame(self._decisions, self._columns(DECISION_COLUMNS), categories, self.replication),
         )
+
+    def _columns(self, declared: dict[str, str]) -> dict[str, str]:
+        """A table's columns: as declared, with a ``firm`` column after ``customer`` when the
+        market has several firms."""
+        if self.firms is None:
+            return declared
+        columns: dict[str, str] = {}
+        for name, kind in declared.items():
+            columns[name] = kind
+            if name == "customer":
+                columns["firm"] = "category"
+        return columns
 
 
 def _code_type(categories: int) -> type:

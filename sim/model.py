@@ -254,7 +254,8 @@ class CXModel(mesa.Model):
         self.log: CustomerLog | None = None
         """The customer log (None unless asked for)."""
         if customer_log:
-            self.log = CustomerLog(scenario, self.touchpoints, replication)
+            names = [seat.name for seat in self.seats]
+            self.log = CustomerLog(scenario, self.touchpoints, replication, names)
         self.in_journey = np.array(
             [
                 [t in scenario.journeys[s.journey] for t in self.touchpoints]
@@ -668,7 +669,7 @@ class CXModel(mesa.Model):
         if self.log is not None:
             customers = self.customers
             met, people = customers.met(month), customers.state_of(month.who)
-            self.log.add_interactions(month, self.plan.quality, met, people)
+            self.log.add_interactions(month, self.plan.quality, met, people, self.spec.support)
 
     def answer_surveys(self, month: Month) -> dict[str, float]:
         """customers.answer: a self-selected sample answers NPS, CSAT and CES surveys and
@@ -750,8 +751,9 @@ class CXModel(mesa.Model):
         speaker_firms = self._firms_of(month.speakers)
         utility = self._choice_utilities(voice, speaker_firms)
         switched = np.zeros((count, count))
+        switchers = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8))
         if count > 1 and len(everyone_left):
-            switched = self._switch(everyone_left, utility)
+            switched, switchers = self._switch(everyone_left, utility)
         if count > 1:
             self.switching.append(switched)
         informed = float(voice.sum())  # net: negative when detractors outweigh promoters
@@ -781,7 +783,9 @@ class CXModel(mesa.Model):
             firms = np.zeros(len(joined), dtype=np.int8)
         self.customers.set_firms(joined, firms)
         if self.log is not None:
-            self.log.add_adoptions(month, self.customers.state_of(joined))
+            who = np.concatenate([switchers[0], joined])
+            chose = np.concatenate([switchers[1], firms])
+            self.log.add_adoptions(month, who, self.customers.state_of(who), chose)
         source = self.customers.state_of(joined).source
         promoting = np.bincount(speaker_firms, np.maximum(voice, 0.0), count)
         kept = [len(mo.who) - int(mo.decisions.left.sum()) for mo in months]
@@ -809,10 +813,12 @@ class CXModel(mesa.Model):
         price = np.array([seat.spec.firm.price for seat in self.seats])
         return market.choice_utilities(self.market_spec, reputation, spend, price)
 
-    def _switch(self, left: np.ndarray, utility: np.ndarray) -> np.ndarray:
+    def _switch(
+        self, left: np.ndarray, utility: np.ndarray
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Of this month's leavers `left`, `competition.switching_share` switch at once to
         another firm, chosen by the choice model among the others. Returns the switches,
-        from firm (rows) to firm (columns)."""
+        from firm (rows) to firm (columns), and who switched to which firm."""
         count, m = len(self.seats), self.month
         share = self.spec.competition.switching_share
         switching = self.streams.uniform(purposes.MARKET_SWITCH, m, left) < share
@@ -825,7 +831,7 @@ class CXModel(mesa.Model):
         self.customers.switch(people, firms)
         switched = np.zeros((count, count))
         np.add.at(switched, (own, firms.astype(np.intp)), 1.0)
-        return switched
+        return switched, (people, firms)
 
     def firm_learn(self, month: Month) -> dict[str, float]:
         """firm.learn: invest, move engagement and staff, update maturity, let the trust

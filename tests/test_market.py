@@ -419,3 +419,24 @@ def test_the_classroom_page_refuses_a_market_of_several_firms():
 
     with pytest.raises(ScenarioError, match="classroom game"):
         Classroom(str(RIVALS))
+
+
+def test_the_customer_log_of_a_market_names_each_row_s_firm_and_adds_up():
+    scenario = with_overrides(load_scenario(RIVALS), {"market.size": 2_000, "months": 4})
+    result = sim.run(scenario, replications=1, seed=5, customer_log=True)
+    ts = result.timeseries.set_index(["firm", "month"])
+    decisions = result.decisions
+    assert list(decisions.columns[:4]) == ["replication", "month", "customer", "firm"]
+    counted = decisions.groupby(["firm", "month", "decision"], observed=True).size()
+    for (firm, month), row in ts.iterrows():
+        assert counted.get((firm, month, "churn"), 0) == row["churned"]
+        assert counted.get((firm, month, "adopt"), 0) == row["acquired"]
+    switched = (
+        decisions[decisions["source"] == "switched"]
+        .groupby(["firm", "month"], observed=True)
+        .size()
+    )
+    assert switched.sum() == ts["switched_in"].sum() > 0
+    met = result.customers.groupby(["firm", "month", "touchpoint"], observed=True).size()
+    table = result.touchpoints.set_index(["firm", "month", "touchpoint"])["experiences"]
+    assert (met == table[table > 0]).all()
