@@ -5,6 +5,8 @@ Usage (from the project root)::
 
     .venv/bin/python tools/same_series.py            # against HEAD (uncommitted changes)
     .venv/bin/python tools/same_series.py main~3     # against any revision
+    .venv/bin/python tools/same_series.py main~3 --added market_share,share_of_voice
+                                                     # a change that adds these columns
 
 The revision is checked out in a temporary git worktree; each side runs every scenario of
 ``scenarios/*.yaml`` in a small market (both engines, two replications) in its own Python
@@ -60,8 +62,9 @@ def run_side(checkout: Path, out: Path) -> None:
     )  # fmt: skip
 
 
-def differences(here: Path, there: Path) -> list[str]:
-    """Every table that differs between the two output folders, with its columns."""
+def differences(here: Path, there: Path, added: frozenset[str] = frozenset()) -> list[str]:
+    """Every table that differs between the two output folders, with its columns; columns
+    named in `added` may be found here only (a change that adds a metric)."""
     import pandas as pd
 
     found = []
@@ -72,7 +75,7 @@ def differences(here: Path, there: Path) -> list[str]:
         if not (there / name).exists():
             continue
         a, b = pd.read_parquet(here / name), pd.read_parquet(there / name)
-        columns = sorted(set(a.columns) ^ set(b.columns))
+        columns = sorted((set(a.columns) - added) ^ (set(b.columns)))
         if columns:
             found.append(f"{name}: columns on one side only: {', '.join(columns)}")
         shared = [c for c in a.columns if c in b.columns]
@@ -89,7 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     """Compare this checkout with a revision; print the differences; 0 if none."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("revision", nargs="?", default="HEAD", help="git revision (HEAD)")
+    parser.add_argument(
+        "--added",
+        default="",
+        metavar="COLUMNS",
+        help="comma-separated columns this checkout adds (every other column must match)",
+    )
     args = parser.parse_args(argv)
+    added = frozenset(name for name in args.added.split(",") if name)
     with tempfile.TemporaryDirectory(prefix="same-series-") as temporary:
         work = Path(temporary)
         worktree = work / "worktree"
@@ -105,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
                 check=False, capture_output=True,
             )  # fmt: skip
-        found = differences(work / "here", work / "there")
+        found = differences(work / "here", work / "there", added)
     compared = len(list(ROOT.glob("scenarios/*.yaml")))
     if found:
         print("\n".join(found))
         print(f"NOT identical to {args.revision}")
         return 1
-    print(f"identical to {args.revision}: {compared} scenarios × 2 engines × {len(TABLES)} tables")
+    more = f" (with the added columns {', '.join(sorted(added))})" if added else ""
+    print(
+        f"identical to {args.revision}: {compared} scenarios × 2 engines × {len(TABLES)} tables"
+        + more
+    )
     return 0
 
 
