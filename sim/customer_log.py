@@ -36,6 +36,7 @@ from sim.customers import journeys
 from sim.customers.population import ADVERTISING, SWITCHED, WINBACK, WORD_OF_MOUTH
 from sim.engines.contract import Decisions, Leaving, Met, Month, People
 from sim.errors import OptionError
+from sim.market import FIRM_COLUMN
 from sim.scenario import Scenario, Segment, Support
 from sim.scenario.firm import CHANNELS
 
@@ -173,7 +174,7 @@ class CustomerLog:
             "satisfaction_after": np.asarray(people.satisfaction, dtype=np.float32)[row],
         }
         if self.firms is not None:
-            columns["firm"] = np.full(count, month.firm, dtype=np.int8)
+            columns[FIRM_COLUMN] = np.full(count, month.firm, dtype=np.int8)
         contact = self.is_support[k]
         if contact.any():
             self._add_contacts(month, row, contact, columns, support or self.scenario.support)
@@ -249,7 +250,7 @@ class CustomerLog:
         """The ``firm`` codes of `count` rows (none with one firm)."""
         if self.firms is None:
             return {}
-        return {"firm": np.broadcast_to(np.asarray(firm, dtype=np.int8), count)}
+        return {FIRM_COLUMN: np.broadcast_to(np.asarray(firm, dtype=np.int8), count)}
 
     def add_adoptions(
         self, month: Month, who: np.ndarray, people: People, firms: np.ndarray | None = None
@@ -283,7 +284,7 @@ class CustomerLog:
                 "amount": columns["amount"][order].astype(np.float32),
                 "satisfaction": columns["satisfaction"][order].astype(np.float32),
             }
-            | {name: columns[name][order] for name in ("firm",) if name in columns}
+            | {name: columns[name][order] for name in (FIRM_COLUMN,) if name in columns}
         )
 
     # ------------------------------------------------------------------ tables
@@ -298,7 +299,7 @@ class CustomerLog:
             "decision": DECISIONS,
             "how": HOW,
             "source": SOURCES,
-            "firm": self.firms or [],
+            FIRM_COLUMN: self.firms or [],
         }
         return (
             _frame(
@@ -316,7 +317,7 @@ class CustomerLog:
         for name, kind in declared.items():
             columns[name] = kind
             if name == "customer":
-                columns["firm"] = "category"
+                columns[FIRM_COLUMN] = "category"
         return columns
 
 

@@ -27,6 +27,7 @@ from typing import Literal
 import pandas as pd
 
 from sim.errors import CXMError
+from sim.market import FIRM_COLUMN
 from sim.scenario.firm import CAPABILITIES, CHANNELS
 
 Phase = Literal[
@@ -311,8 +312,8 @@ def replication_outcomes(timeseries: pd.DataFrame) -> dict[str, float]:
         CXMError: the time series holds several firms' rows (a study that reduces a run to
             one row of outcomes takes a one-firm scenario).
     """
-    if "firm" in timeseries.columns and timeseries["firm"].nunique() > 1:
-        firms = ", ".join(dict.fromkeys(timeseries["firm"].astype(str)))
+    if FIRM_COLUMN in timeseries.columns and timeseries[FIRM_COLUMN].nunique() > 1:
+        firms = ", ".join(dict.fromkeys(timeseries[FIRM_COLUMN].astype(str)))
         raise CXMError(
             f"this study reduces each run to one firm's outcomes, and the scenario names "
             f"several firms ({firms}); run or compare it (`cxm run`, `cxm compare`), which "

@@ -317,24 +317,24 @@ def write_uncertainty(
 def json_text(data: Any) -> str:
     """`data` as indented JSON text: numpy scalars as numbers, NaN and infinities as null
     (JSON has no such numbers), so every file this project writes is standard JSON."""
-    return json.dumps(_finite(data), indent=1, allow_nan=False) + "\n"
+    return json.dumps(finite(data), indent=1, allow_nan=False) + "\n"
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json_text(data))
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """`value` with numpy scalars as Python numbers and NaN or infinite floats as None, in
     nested dicts, lists and tuples too."""
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [finite(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "item") and not isinstance(value, str | bytes):
-        return _finite(value.item())
+        return finite(value.item())
     return value
 
 

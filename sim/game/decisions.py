@@ -19,6 +19,7 @@ from sim.errors import ScenarioError
 from sim.scenario.fields import NonNegative, Strict
 from sim.scenario.firm import MATURITY_LEVELS, Capability
 from sim.scenario.loading import validation_error
+from sim.scenario.schema import Acquisition
 
 MAX_PRICE = 2.0
 """Highest relative price a team may set (twice the market's)."""
@@ -42,8 +43,11 @@ class Decision(Strict):
     """The maturity practices pursued: a level, or ``auto`` (those the capabilities reach)."""
     price: Annotated[float, Field(ge=MIN_PRICE, le=MAX_PRICE)] = 1.0
     """Price relative to the market's."""
-    marketing_per_person_per_month: Annotated[float, Field(ge=0.0, le=MAX_MARKETING)] = 0.35
-    """Advertising spend, cu per person in the market per month."""
+    marketing_per_person_per_month: Annotated[float, Field(ge=0.0, le=MAX_MARKETING)] = (
+        Acquisition.model_fields["marketing_per_person_per_month"].default
+    )
+    """Advertising spend, cu per person in the market per month (default: a scenario's
+    default)."""
 
     @property
     def spend(self) -> float:

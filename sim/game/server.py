@@ -30,8 +30,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -41,6 +39,7 @@ from sim.errors import ScenarioError
 from sim.game.engine import Game
 from sim.game.page import PAGE
 from sim.market import FIRM_COLUMN
+from sim.results import finite
 from sim.scenario.firm import CAPABILITIES
 
 MAX_BODY = 16_384
@@ -98,7 +97,7 @@ def app(folder: str | Path) -> Starlette:
             played.clear()
             played["rounds"] = len(game.log)
         if what not in played:
-            played[what] = _finite(make())
+            played[what] = finite(make())
         return played[what]
 
     def guarded(handler: Any) -> Any:
@@ -106,7 +105,7 @@ def app(folder: str | Path) -> Starlette:
             try:
                 body = await _body(request)
                 with lock:
-                    return JSONResponse(_finite(handler(request, body)))
+                    return JSONResponse(finite(handler(request, body)))
             except RequestError as denied:
                 return JSONResponse(
                     {"error": denied.message, "field": denied.field}, status_code=denied.status
@@ -287,18 +286,3 @@ def _dashboard(game: Game, team: str) -> dict[str, Any]:
     columns = ["touchpoint", "experiences", "delivered_quality", "perceived_quality"]
     view["touchpoints"] = latest[[*columns, "satisfaction", "problems"]].to_dict("records")
     return view
-
-
-def _finite(value: Any) -> Any:
-    """`value` with numpy scalars as Python numbers and NaN as None (JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is pd.NA:
-        return None
-    return value
