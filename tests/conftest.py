@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -40,6 +44,33 @@ def scenario_file(tmp_path: Path):
         return path
 
     return write
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback address now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(
+    process: subprocess.Popen, url: str, log: Path, seconds: float, pause: float = 0.5
+) -> None:
+    """Return once `url` answers 200; fail the test, with the server's `log`, if the server
+    `process` exits first or nothing answers within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not answer within {seconds} s: {log.read_text()}")
+        time.sleep(pause)
 
 
 @pytest.fixture(scope="module")

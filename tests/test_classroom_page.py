@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -19,17 +16,12 @@ from test_notebook_runner import PROJECT_ROOT, cxm
 import sim
 from sim.classroom import levers
 from sim.scenario import load_scenario
+from tests.conftest import free_port, wait_until_serving
 
 START_SECONDS = 120
 """Longest wait for the server to answer (imports on a busy machine)."""
 STEP_SECONDS = 120
 """Longest wait for the page to show a month."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +58,7 @@ def server(scenario_file, tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"cxm app exited with {process.returncode}: {log.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"cxm app did not answer within {START_SECONDS} s: {log.read_text()}")
-            time.sleep(0.5)
+        wait_until_serving(process, url, log, START_SECONDS)
         yield url
     finally:
         if process.poll() is None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,16 +18,10 @@ import pytest
 
 from sim.game.engine import Game, replay
 from sim.scenario import load_scenario, with_overrides
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, free_port, wait_until_serving
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 START_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -50,21 +42,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"the server exited with {self.process.returncode}: {self.log.read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within {START_SECONDS} s")
-            time.sleep(0.3)
+        wait_until_serving(self.process, self.url + "/", self.log, START_SECONDS, pause=0.3)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.process is not None and self.process.poll() is None:

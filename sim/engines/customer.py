@@ -472,6 +472,8 @@ class Customer(FixedAgent):
         self.firm = firm
 
     def _start(self, source: int) -> None:
+        """Become a customer, won by `source`: new tenure, one product, satisfaction at what
+        I expect, remembered effort at the reference."""
         self.source = source
         self.status, self.tenure, self.products = ACTIVE, 0, 1
         self.satisfaction = self.expectation
@@ -484,10 +486,7 @@ class Customer(FixedAgent):
         their own `expectation` and churn `frailty`, and starts as `join` starts anyone
         (source initial: the warm-up builds the customers of month 1)."""
         self.expectation, self.frailty = expectation, frailty
-        self.status, self.tenure, self.products = ACTIVE, 0, 1
-        self.satisfaction = self.expectation
-        self.effort = self.model.spec.behaviour.churn.reference_effort
-        self.source = INITIAL
+        self._start(INITIAL)
         self.revenue_to_date, self.voice, self.lapsed_in = 0.0, 0.0, 0
 
     def forget_warm_up(self) -> None:

@@ -504,12 +504,7 @@ class VectorCustomers:
         pop.expectation[left], pop.frailty[left] = newcomers(
             self.model.spec, self.model.streams, month.number, left, pop.segment[left]
         )
-        pop.status[left] = ACTIVE
-        pop.tenure[left] = 0
-        pop.products[left] = 1
-        pop.satisfaction[left] = pop.expectation[left]
-        pop.effort[left] = self.model.spec.behaviour.churn.reference_effort
-        pop.source[left] = INITIAL
+        self._join(left, INITIAL)
 
     def end_warm_up(self) -> None:
         """Revenue to date back to 0 for everyone."""
