@@ -9,6 +9,14 @@ matter; what a pass adds up over people is added afterwards, in people order, on
 A run therefore gives the same numbers, bit for bit, on 1, 2 or 4 threads
 (tests/test_threads.py).
 
+Passes written in numpy rather than compiled (a phase's elementwise arithmetic, gathers and
+scatters over the month's customers) spread the same way with `blocks`: the people are cut
+into one consecutive range per thread and each range runs the phase's own code on a Python
+thread (numpy leaves the interpreter's lock while it loops over an array, and the compiled
+rules are built ``nogil``); what each range returns is joined in people order, so the
+numbers are those of one range over everyone. Inside a range the compiled passes stay on
+their thread (`spread` is False there).
+
 A pass over fewer than `PARALLEL_FROM` people stays on one thread: waking the pool costs
 more than it saves there (small runs, the agents engine's one customer at a time). The
 thread count is the process's (numba's ``set_num_threads``): `set_threads` sets it, the
@@ -19,11 +27,14 @@ workers on two cores do not each start two threads.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numba
+import numpy as np
 
 PARALLEL_FROM = 50_000
 """Fewest people a pass spreads over the threads (below it: one thread)."""
@@ -55,8 +66,81 @@ def threads() -> int:
 
 
 def spread(people: int) -> bool:
-    """Whether a pass over `people` people runs on the thread pool."""
-    return people >= PARALLEL_FROM and numba.get_num_threads() > 1
+    """Whether a pass over `people` people runs on the thread pool (never inside one of
+    `blocks`' ranges, which already share the threads)."""
+    return (
+        people >= PARALLEL_FROM
+        and numba.get_num_threads() > 1
+        and not getattr(_RANGE, "inside", False)
+    )
+
+
+_RANGE = threading.local()
+"""``inside`` is True on a thread while it runs one of `blocks`' ranges."""
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+"""Python threads of `blocks`, by their count (made when first needed, kept for the
+process; a forked child, which has none of its parent's threads, makes its own)."""
+os.register_at_fork(after_in_child=_POOLS.clear)
+
+
+def blocks[T](people: int, part: Callable[[slice], T]) -> list[T]:
+    """``part(range)`` for consecutive ranges of people (slices) that cover 0 to `people`
+    − 1 in order, and what each returned, in that order: one range on this thread when the
+    pass is not spread (`spread`), else one range per thread, run at once. `part` must
+    write only its own people's entries and leave sums over people to its caller."""
+    if not spread(people):
+        return [part(slice(0, people))]
+    count = threads()
+    bounds = [people * i // count for i in range(count + 1)]
+    return _at_once([slice(bounds[i], bounds[i + 1]) for i in range(count)], part)
+
+
+def joined(people: int, part: Callable[[slice], Any]) -> Any:
+    """`blocks` with what the ranges returned joined in people order: one array, or a
+    tuple (named or not) of arrays, as `part` returns for its range (each range's thread
+    copies its own piece into the joined arrays)."""
+    results = blocks(people, part)
+    first = results[0]
+    if len(results) == 1:
+        return first
+    pieces = list(zip(*results, strict=True)) if isinstance(first, tuple) else [results]
+    columns = []
+    for column in pieces:
+        starts = np.cumsum([0, *(len(piece) for piece in column)])
+        columns.append((np.empty(starts[-1], dtype=np.result_type(*column)), column, starts))
+
+    def copy(index: int) -> None:
+        for out, column, starts in columns:
+            out[starts[index] : starts[index + 1]] = column[index]
+
+    _at_once(list(range(len(results))), copy)
+    outs = [out for out, _, _ in columns]
+    if not isinstance(first, tuple):
+        return outs[0]
+    return type(first)(*outs) if hasattr(first, "_fields") else tuple(outs)
+
+
+def _at_once[A, T](each: list[A], task: Callable[[A], T]) -> list[T]:
+    """``task(item)`` for every item of `each` at once: the first on this thread, the
+    others on the pool's threads; what they returned, in order."""
+    pool = _POOLS.get(len(each))
+    if pool is None:
+        pool = _POOLS[len(each)] = ThreadPoolExecutor(len(each) - 1, thread_name_prefix="cxm")
+    others = [pool.submit(_inside, task, item) for item in each[1:]]
+    try:
+        first = _inside(task, each[0])
+    finally:  # nothing outlives the call, even when one task fails
+        wait(others)
+    return [first, *(future.result() for future in others)]
+
+
+def _inside[A, T](task: Callable[[A], T], item: A) -> T:
+    """`task` of `item`, marked as inside a range of `blocks` (`spread` is False)."""
+    _RANGE.inside = True
+    try:
+        return task(item)
+    finally:
+        _RANGE.inside = False
 
 
 _LAUNCH = threading.Lock()

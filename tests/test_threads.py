@@ -72,3 +72,43 @@ def test_a_run_is_the_same_on_one_two_or_four_threads():
 def test_threads_out_of_range_are_refused(capsys):
     assert main(["bench", "--runs", "1", "--threads", "0"]) == 2
     assert "--threads: got 0; must be a whole number from 1 to" in capsys.readouterr().err
+
+
+def test_ranges_cover_the_people_in_order_and_join_their_arrays(monkeypatch):
+    from typing import NamedTuple
+
+    import numpy as np
+
+    import sim.threads as threads
+
+    class Pair(NamedTuple):
+        index: np.ndarray
+        inner: np.ndarray
+
+    if threads.available() < 2:
+        pytest.skip("one core: nothing to spread over")
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+    before = threads.threads()
+    seen: list[tuple[int, int]] = []
+
+    def part(people: slice) -> Pair:
+        seen.append((people.start, people.stop))
+        # a compiled pass inside a range stays on the range's thread
+        inner = np.full(people.stop - people.start, threads.spread(10**6))
+        return Pair(np.arange(people.start, people.stop) * 2, inner)
+
+    try:
+        threads.set_threads(2)
+        two = threads.joined(25, part)
+        assert sorted(seen) == [(0, 12), (12, 25)]
+        threads.set_threads(1)
+        one = threads.joined(25, part)
+    finally:
+        threads.set_threads(before)
+    assert isinstance(two, Pair) and seen[-1] == (0, 25)
+    np.testing.assert_array_equal(two.index, np.arange(25) * 2)
+    np.testing.assert_array_equal(two.index, one.index)
+    assert not two.inner.any()  # spread is False inside a range
+    assert threads.joined(5, lambda people: np.arange(people.start, people.stop)).tolist() == [
+        0, 1, 2, 3, 4,
+    ]  # fmt: skip

@@ -73,7 +73,7 @@ def is_due(
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def touchpoint_quality(
     delivered: Numbers,
     fit_gain: Numbers,
@@ -141,7 +141,7 @@ class ContactOutcome:
     """Whether the contact went to the phone desk."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def interaction(
     raw_quality: Numbers,
     expectation: Numbers,

@@ -51,13 +51,13 @@ def consistency_spread(
     return noise_sd * np.clip(factor, 0.1, None)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def clip_unit(x: Numbers) -> Numbers:
     """`x` clipped to the 0–1 scale."""
     return np.minimum(np.maximum(x, 0.0), 1.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def disconfirmation(perceived: Numbers, expectation: Numbers, tolerance: Numbers = 0.0) -> Numbers:
     """Perceived quality less expectation, zero inside the zone of tolerance.
 
@@ -68,7 +68,7 @@ def disconfirmation(perceived: Numbers, expectation: Numbers, tolerance: Numbers
     return np.sign(gap) * np.maximum(np.abs(gap) - tolerance, 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def transaction_satisfaction(
     perceived: Numbers, disconfirmed: Numbers, weight: float, loss_aversion: float
 ) -> Numbers:

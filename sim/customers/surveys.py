@@ -27,6 +27,7 @@ from sim.metrics import SURVEY_METRICS
 from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
+from sim.threads import joined
 
 
 @dataclass(frozen=True)
@@ -242,9 +243,15 @@ def survey(
         return _no_wave()
     satisfaction = satisfaction.astype(np.float64)
     asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
-    answered = responds(asked, satisfaction, base_response, u_respond)
+
+    def part(people: slice) -> tuple[np.ndarray, ...]:
+        mine = satisfaction[people]
+        answering = responds(asked, mine, base_response[people], u_respond[people])
+        return (answering, *latent(survey_rules, mine, episode[people], month_effort[people]))
+
+    answered, *parts = joined(len(satisfaction), part)
+    truth = Latent(*parts)
     respondents = np.flatnonzero(answered)
-    truth = latent(survey_rules, satisfaction, episode, month_effort)
     of_respondents = Latent(*(np.asarray(part)[respondents] for part in truth))
     given = []  # answers with noise, of the respondents only (0 for everyone else)
     for values in given_answers(

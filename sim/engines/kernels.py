@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.customers import journeys, surveys
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, on_pool, spread
+from sim.threads import BLOCK, blocks, on_pool, spread
 
 
 class Buffers:
@@ -35,8 +35,8 @@ class Buffers:
             # every month allocate afresh.
             memory = self._memory[name] = np.empty(max(size + size // 4, 1), dtype=dtype)
         array = memory[:size].reshape(shape)
-        if fill is not None:
-            array.fill(fill)
+        if fill is not None:  # one range of rows (people) per thread when there are many
+            blocks(shape[0], lambda rows: array[rows].fill(fill))
         return array
 
 

@@ -35,9 +35,11 @@ from sim.customers.population import (
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
+from sim.threads import joined
 
 if TYPE_CHECKING:
     from sim.model import CXModel
+    from sim.scenario.schema import Touchpoint
 
 
 def _none() -> np.ndarray:
@@ -164,13 +166,21 @@ class VectorCustomers:
             tp = model.spec.touchpoints[name]
             if tp.when == "problem":
                 continue
-            occurs = None
-            if journeys.occurs_at_random(tp):
-                occurs = streams.uniform(purposes.touchpoint_occurs(name), m, who)
-            due = journeys.is_due(tp, tenure, renewal, occurs)
-            rows = everyone if due is True else np.flatnonzero(due)
-            if not self.in_every_journey[k]:
-                rows = rows[self.in_journey[seg[rows], k]]
+
+            def due_rows(
+                people: slice, k: int = k, tp: Touchpoint = tp, name: str = name
+            ) -> np.ndarray:
+                """Rows of the customers in `people` who meet touchpoint `k` this month."""
+                occurs = None
+                if journeys.occurs_at_random(tp):
+                    occurs = streams.uniform(purposes.touchpoint_occurs(name), m, who[people])
+                due = journeys.is_due(tp, tenure[people], renewal[people], occurs)
+                rows = everyone[people] if due is True else people.start + np.flatnonzero(due)
+                if not self.in_every_journey[k]:
+                    rows = rows[self.in_journey[seg[rows], k]]
+                return rows
+
+            rows = joined(n, due_rows)
             if len(rows) == 0:
                 continue
             sums = kernels.meet_touchpoint(
@@ -264,27 +274,33 @@ class VectorCustomers:
         incident's `trust_shock`), remembered effort and expectations."""
         pop, who = self.population, month.who
         satisfaction_rules = self.model.spec.behaviour.satisfaction
-        prior = journeys.Memory(pop.satisfaction[who], pop.effort[who], pop.expectation[who])
-        episode = rules.peak_end(
-            month.satisfaction, prior.satisfaction, satisfaction_rules.peak_end_weight
-        )
-        felt = journeys.felt_effort(
-            journeys.month_effort(month.effort, month.interactions), month.service_effort
-        )
-        memory = journeys.remember(
-            satisfaction_rules,
-            pop.tenure[who],
-            prior,
-            episode,
-            felt,
-            month.service_effort,
-            kernels.row_means(month.perceived),
-            trust_shock,
-        )
-        pop.satisfaction[who], pop.effort[who], pop.expectation[who] = memory
-        month.episode = episode
-        month.month_effort = felt
-        month.experiencing = int((~np.isnan(episode)).sum())
+
+        def part(people: slice) -> tuple[np.ndarray, np.ndarray]:
+            rows = who[people]
+            prior = journeys.Memory(pop.satisfaction[rows], pop.effort[rows], pop.expectation[rows])
+            episode = rules.peak_end(
+                month.satisfaction[people], prior.satisfaction, satisfaction_rules.peak_end_weight
+            )
+            service_effort = month.service_effort[people]
+            felt = journeys.felt_effort(
+                journeys.month_effort(month.effort[people], month.interactions[people]),
+                service_effort,
+            )
+            memory = journeys.remember(
+                satisfaction_rules,
+                pop.tenure[rows],
+                prior,
+                episode,
+                felt,
+                service_effort,
+                kernels.row_means(month.perceived[people]),
+                trust_shock,
+            )
+            pop.satisfaction[rows], pop.effort[rows], pop.expectation[rows] = memory
+            return episode, felt
+
+        month.episode, month.month_effort = joined(len(who), part)
+        month.experiencing = int((~np.isnan(month.episode)).sum())
 
     def drift(self, drift: float) -> None:
         """Every person's expectation moves by `drift`, within 0–1."""
@@ -340,72 +356,84 @@ class VectorCustomers:
         contract is due."""
         pop, who, m = self.population, month.who, month.number
         churn, streams = self.model.spec.behaviour.churn, self.model.streams
-        seg = month.segment
-        satisfaction = pop.satisfaction[who]
-        p_churn = journeys.churn_chance(
-            churn,
-            self.seg_churn[seg],
-            satisfaction,
-            pop.effort[who],
-            self.model.firm.trust_shock,
-            journeys.priced(pop.frailty[who], journeys.price_hazard_factor(self.model.spec)),
-        )
-        renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[who])
-        p_leave = journeys.renewal_leave_chance(churn, satisfaction)
-        u_hazard = streams.uniform(purposes.CHURN_HAZARD, m, who)
-        risk, month.would_leave = journeys.leaving(
-            p_churn,
-            renewal,
-            p_leave,
-            u_hazard,
-            streams.uniform(purposes.CHURN_RENEWAL, m, who),
-        )
-        return Leaving(risk, month.would_leave, renewal, u_hazard < p_churn)
+        base, shock = self.seg_churn, self.model.firm.trust_shock
+        price_factor = journeys.price_hazard_factor(self.model.spec)
+
+        def part(people: slice) -> Leaving:
+            rows, seg = who[people], month.segment[people]
+            satisfaction = pop.satisfaction[rows]
+            p_churn = journeys.churn_chance(
+                churn,
+                base[seg],
+                satisfaction,
+                pop.effort[rows],
+                shock,
+                journeys.priced(pop.frailty[rows], price_factor),
+            )
+            renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[rows])
+            p_leave = journeys.renewal_leave_chance(churn, satisfaction)
+            u_hazard = streams.uniform(purposes.CHURN_HAZARD, m, rows)
+            risk, would_leave = journeys.leaving(
+                p_churn,
+                renewal,
+                p_leave,
+                u_hazard,
+                streams.uniform(purposes.CHURN_RENEWAL, m, rows),
+            )
+            return Leaving(risk, would_leave, renewal, u_hazard < p_churn)
+
+        leaving = joined(len(who), part)
+        month.would_leave = leaving.would_leave
+        return leaving
 
     def decide(self, month: VectorMonth, flagged: np.ndarray | None) -> Decisions:
         """Interventions reach the flagged (a success lifts satisfaction and keeps one who
         would leave); leavers lapse; stayers buy, pay and age by a month."""
         pop, who, m = self.population, month.who, month.number
         b, streams = self.model.spec.behaviour, self.model.streams
-        kept = np.zeros(len(who), dtype=bool)
-        if flagged is not None:
-            settings = self.model.spec.firm.maturity
-            success = streams.uniform(purposes.PREDICT_SUCCESS, m, who)
-            succeeded = journeys.intervention_succeeds(
-                flagged, success, settings.intervention_success
-            )
-            kept = succeeded & month.would_leave
-            people = who[succeeded]
-            pop.satisfaction[people] = journeys.lifted(
-                pop.satisfaction[people], settings.intervention_satisfaction_gain
-            )
-        leaves = month.would_leave & ~kept
-        stay = who[~leaves]
-        month.left = who[leaves]
-        pop.status[month.left] = LAPSED
-        pop.products[month.left] = 0
+        settings, price = self.model.spec.firm.maturity, self.model.spec.firm.price
 
-        s_stay = pop.satisfaction[stay]
-        repeat, upsell = journeys.purchases(
-            b.purchase,
-            b.churn.reference_satisfaction,
-            s_stay,
-            pop.products[stay],
-            streams.uniform(purposes.PURCHASE_REPEAT, m, stay),
-            streams.uniform(purposes.PURCHASE_UPSELL, m, stay),
-        )
-        pop.products[stay] += upsell.astype(np.int8)
-        seg_stay = month.segment[~leaves]
-        revenue = journeys.month_revenue(
-            self.seg_revenue[seg_stay],
-            pop.products[stay],
-            repeat,
-            self.seg_repeat_value[seg_stay],
-            b.purchase.extra_product_revenue_share,
-            self.model.spec.firm.price,
-        )
-        pop.revenue_to_date[stay] += revenue.astype(np.float32)
-        pop.tenure[stay] += 1
+        def part(people: slice) -> tuple[np.ndarray, ...]:
+            rows, would_leave = who[people], month.would_leave[people]
+            kept = np.zeros(len(rows), dtype=bool)
+            if flagged is not None:
+                success = streams.uniform(purposes.PREDICT_SUCCESS, m, rows)
+                succeeded = journeys.intervention_succeeds(
+                    flagged[people], success, settings.intervention_success
+                )
+                kept = succeeded & would_leave
+                lifted = rows[succeeded]
+                pop.satisfaction[lifted] = journeys.lifted(
+                    pop.satisfaction[lifted], settings.intervention_satisfaction_gain
+                )
+            leaves = would_leave & ~kept
+            stay, left = rows[~leaves], rows[leaves]
+            pop.status[left] = LAPSED
+            pop.products[left] = 0
+            s_stay = pop.satisfaction[stay]
+            repeat, upsell = journeys.purchases(
+                b.purchase,
+                b.churn.reference_satisfaction,
+                s_stay,
+                pop.products[stay],
+                streams.uniform(purposes.PURCHASE_REPEAT, m, stay),
+                streams.uniform(purposes.PURCHASE_UPSELL, m, stay),
+            )
+            pop.products[stay] += upsell.astype(np.int8)
+            seg_stay = month.segment[people][~leaves]
+            revenue = journeys.month_revenue(
+                self.seg_revenue[seg_stay],
+                pop.products[stay],
+                repeat,
+                self.seg_repeat_value[seg_stay],
+                b.purchase.extra_product_revenue_share,
+                price,
+            )
+            pop.revenue_to_date[stay] += revenue.astype(np.float32)
+            pop.tenure[stay] += 1
+            return leaves, kept, left, repeat, upsell, revenue, s_stay
+
+        leaves, kept, month.left, repeat, upsell, revenue, s_stay = joined(len(who), part)
         return Decisions(month.segment, leaves, kept, repeat, upsell, revenue, s_stay)
 
     # ------------------------------------------------------------------ market.acquire
@@ -414,9 +442,13 @@ class VectorCustomers:
         """Word of mouth of each active customer (ascending market index)."""
         pop, a = self.population, self.model.spec.acquisition
         sd = self.model.spec.behaviour.surveys.nps_answer_sd
-        month.speakers = np.flatnonzero(pop.status == ACTIVE)
-        satisfaction = pop.satisfaction[month.speakers]
-        month.voice = journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
+        month.speakers = speakers = np.flatnonzero(pop.status == ACTIVE)
+
+        def part(people: slice) -> np.ndarray:
+            satisfaction = pop.satisfaction[speakers[people]]
+            return journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
+
+        month.voice = joined(len(speakers), part)
         return month.voice
 
     def prospects(self) -> int:
@@ -441,14 +473,21 @@ class VectorCustomers:
             speaking = np.zeros(pop.size, dtype=np.float32)
             speaking[month.speakers] = month.voice
             joins, ads_share = self._adopt_network(month, prospect | lapsed, speaking, per_customer)
-        else:
-            u = self.model.streams.uniform(purposes.ACQUIRE_ADOPT, m)
-            reluctant = journeys.reluctance(lapsed, a.winback_factor)
-            joins = (prospect | lapsed) & journeys.adopts(u, chance, reluctant)
-        u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m)
-        new = month.joined = np.flatnonzero(joins)
+            new = np.flatnonzero(joins)
+        else:  # each person's draw only where it can matter: the same numbers (`sim.streams`)
+            pool = np.flatnonzero(prospect | lapsed)
+
+            def adopting(people: slice) -> np.ndarray:
+                mine = pool[people]
+                u = self.model.streams.uniform(purposes.ACQUIRE_ADOPT, m, mine)
+                reluctant = journeys.reluctance(lapsed[mine], a.winback_factor)
+                return mine[journeys.adopts(u, chance, reluctant)]
+
+            new = joined(len(pool), adopting)
+        u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m, new)
+        month.joined = new
         share = ads_share[new] if np.ndim(ads_share) else ads_share
-        self._join(new, journeys.adoption_source(lapsed[new], u_source[new], share))
+        self._join(new, journeys.adoption_source(lapsed[new], u_source, share))
 
     def _join(self, new: np.ndarray, source: np.ndarray | int) -> None:
         """The people `new` become customers: tenure 0, one product, satisfaction at their
