@@ -103,7 +103,8 @@ def joined(people: int, part: Callable[[slice], Any]) -> Any:
     first = results[0]
     if len(results) == 1:
         return first
-    pieces = list(zip(*results, strict=True)) if isinstance(first, tuple) else [results]
+    several = isinstance(first, tuple)
+    pieces = list(zip(*results, strict=True)) if several else [results]
     columns = []
     for column in pieces:
         starts = np.cumsum([0, *(len(piece) for piece in column)])
@@ -115,7 +116,7 @@ def joined(people: int, part: Callable[[slice], Any]) -> Any:
 
     _at_once(list(range(len(results))), copy)
     outs = [out for out, _, _ in columns]
-    if not isinstance(first, tuple):
+    if not several:
         return outs[0]
     return type(first)(*outs) if hasattr(first, "_fields") else tuple(outs)
 

@@ -252,7 +252,7 @@ def survey(
     answered, *parts = joined(len(satisfaction), part)
     truth = Latent(*parts)
     respondents = np.flatnonzero(answered)
-    of_respondents = Latent(*(np.asarray(part)[respondents] for part in truth))
+    of_respondents = Latent(*(np.asarray(values)[respondents] for values in truth))
     given = []  # answers with noise, of the respondents only (0 for everyone else)
     for values in given_answers(
         survey_rules, of_respondents, *(normals(name, respondents) for name in ANSWER_NOISE)
