@@ -11,7 +11,10 @@ month.
 `normal_draw_rate` is the machine's yardstick: standard normal draws per second of numpy's
 default generator on one core. A throughput divided by it (customer-months per normal draw)
 compares machines, and one machine from day to day, better than seconds do: the shared
-machines this project runs on change speed by up to a factor of three.
+machines this project runs on change speed by up to a factor of three. `yardstick` also
+draws on every thread of the run at once: how much faster the machine's cores do work that
+shares nothing, the most a run can gain from them (on a shared 2-core machine often about
+1.5, not 2).
 
 `cxm bench` (`sim.cli.bench`) reports both; `sim.results.write_profile` writes them.
 """
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -145,11 +150,51 @@ def time_runs(
     )
 
 
-def normal_draw_rate(seconds: float = YARDSTICK_SECONDS, block: int = YARDSTICK_BLOCK) -> float:
+class Yardstick(NamedTuple):
+    """The machine's yardstick, measured in this process."""
+
+    normals_per_s: float
+    """Standard normal draws per second of numpy's default generator on one core."""
+    threads_speedup: float
+    """Draws per second on `threads` threads at once (each its own generator) divided by
+    those on one: how much faster this machine's cores do perfectly parallel work that
+    shares nothing (1 on one thread). A run's speed-up on those threads is bounded by it."""
+    threads: int
+    """The threads of `threads_speedup`."""
+
+
+def yardstick(
+    count: int | None = None, seconds: float = YARDSTICK_SECONDS, block: int = YARDSTICK_BLOCK
+) -> Yardstick:
+    """Measure the machine's `Yardstick`: normal draws per second on one thread, then on
+    `count` threads at once (default: the threads the per-person passes use now), each for
+    `seconds`."""
+    count = threads() if count is None else count
+    one = normal_draw_rate(seconds, block)
+    if count == 1:
+        return Yardstick(one, 1.0, 1)
+    return Yardstick(one, normal_draw_rate(seconds, block, count) / one, count)
+
+
+def normal_draw_rate(
+    seconds: float = YARDSTICK_SECONDS, block: int = YARDSTICK_BLOCK, count: int = 1
+) -> float:
     """The machine's yardstick: standard normal draws per second of numpy's default
-    generator (PCG64, ziggurat) on one core, drawing blocks of `block` into one buffer for
-    at least `seconds`."""
-    rng = np.random.default_rng(0)
+    generator (PCG64, ziggurat), drawing blocks of `block` into one buffer for at least
+    `seconds`; on `count` Python threads at once (numpy leaves the interpreter's lock
+    while it draws), each with its own generator and buffer, their draws added up."""
+    if count == 1:
+        draws, elapsed = _draws(0, seconds, block)
+        return draws / elapsed
+    with ThreadPoolExecutor(count) as pool:
+        done = list(pool.map(lambda index: _draws(index, seconds, block), range(count)))
+    return sum(draws for draws, _ in done) / max(elapsed for _, elapsed in done)
+
+
+def _draws(stream: int, seconds: float, block: int) -> tuple[int, float]:
+    """Normal draws of generator `stream` in blocks of `block` for at least `seconds`:
+    how many, and the seconds they took."""
+    rng = np.random.default_rng(stream)
     buffer = np.empty(block)
     rng.standard_normal(out=buffer)  # the first call touches the buffer's pages
     draws = 0
@@ -157,7 +202,7 @@ def normal_draw_rate(seconds: float = YARDSTICK_SECONDS, block: int = YARDSTICK_
     while (elapsed := time.perf_counter() - start) < seconds:
         rng.standard_normal(out=buffer)
         draws += block
-    return draws / elapsed
+    return draws, elapsed
 
 
 def bench_scenario(base: Scenario, size: int, months: int) -> Scenario:

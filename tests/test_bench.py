@@ -49,6 +49,7 @@ def test_many_small_runs_report_runs_per_second_phase_shares_and_the_yardstick(c
     assert figures["yardstick_normals_per_s"] > 1e6
     per_normal = figures["customer_months_per_s"] / figures["yardstick_normals_per_s"]
     assert figures["customer_months_per_normal"] == pytest.approx(per_normal, rel=1e-3)
+    assert figures["yardstick_threads_speedup"] == 1.0 or figures["threads"] > 1
 
 
 def test_runs_default_to_a_market_of_five_thousand_people(capsys):
@@ -179,3 +180,12 @@ def test_timed_runs_add_up_and_count_customer_months():
 def test_the_yardstick_counts_normal_draws_per_second():
     rate = benchmark.normal_draw_rate(seconds=0.05, block=100_000)
     assert 1e6 < rate < 1e11
+
+
+def test_the_yardstick_draws_on_every_thread_at_once():
+    measured = benchmark.yardstick(2, seconds=0.1, block=100_000)
+    assert measured.threads == 2 and 1e6 < measured.normals_per_s < 1e11
+    # two threads drawing at once, their draws added up: never more than twice as many as
+    # one thread's (give or take the timer), about as many at worst on a busy machine
+    assert 0.8 < measured.threads_speedup < 2.2
+    assert benchmark.yardstick(1, seconds=0.05, block=100_000).threads_speedup == 1.0

@@ -28,6 +28,7 @@ BENCH_KEYS = [
     "customer_months_per_s",
     "peak_rss_mb",
     "yardstick_normals_per_s",
+    "yardstick_threads_speedup",
     "customer_months_per_normal",
     "phase_shares",
     "desk_share",

@@ -15,8 +15,10 @@ that loads (or compiles) the compiled code:
 
 Both report the share of the timed wall time in each phase of the model's month, in building
 each model and in making its tables (`sim.benchmark.time_runs`), the support desk's share
-(inside ``support.serve``), and the machine's yardstick (`sim.benchmark.normal_draw_rate`)
-with the throughput in its units, ``customer_months_per_normal``. ``--profile DIR`` writes a
+(inside ``support.serve``), and the machine's yardstick (`sim.benchmark.yardstick`) with
+the throughput in its units, ``customer_months_per_normal``, and the speed-up the machine
+gives perfectly parallel work on the run's threads (``yardstick_threads_speedup``), the
+ceiling for the run's own speed-up on them. ``--profile DIR`` writes a
 small and a big run's phases as JSON and a cProfile of a small run, through
 `sim.results.write_profile`.
 """
@@ -47,7 +49,7 @@ from sim.cli.options import (
 from sim.errors import CXMError, OptionError, check_whole
 
 if TYPE_CHECKING:
-    from sim.benchmark import Timing
+    from sim.benchmark import Timing, Yardstick
     from sim.scenario import Scenario
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
@@ -69,11 +71,12 @@ WARM_UP_PEOPLE = 5_000
 """Market size of the untimed warm-up run before a big run (2 months)."""
 
 
-def figures(timing: Timing, normals_per_s: float, runs_mode: bool = True) -> dict[str, Any]:
+def figures(timing: Timing, measured: Yardstick, runs_mode: bool = True) -> dict[str, Any]:
     """What `cxm bench` reports of `timing`, in order: with `runs_mode` the runs, the market
     and runs per second first; then customer-months, seconds, customer-months per second,
-    peak memory, the yardstick and the throughput in its units, the phase shares and the
-    desk's share."""
+    peak memory, the yardstick (`measured`: one thread's normal draws per second, and the
+    speed-up of drawing on the run's threads at once) and the throughput in its units, the
+    phase shares and the desk's share."""
     per_s = timing.customer_months / timing.seconds
     head: dict[str, Any] = {}
     if runs_mode:
@@ -89,8 +92,9 @@ def figures(timing: Timing, normals_per_s: float, runs_mode: bool = True) -> dic
         "seconds": _significant(timing.seconds),
         "customer_months_per_s": round(per_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "yardstick_normals_per_s": _significant(normals_per_s),
-        "customer_months_per_normal": _significant(per_s / normals_per_s),
+        "yardstick_normals_per_s": _significant(measured.normals_per_s),
+        "yardstick_threads_speedup": _significant(measured.threads_speedup, 3),
+        "customer_months_per_normal": _significant(per_s / measured.normals_per_s),
         "phase_shares": {name: round(share, 9) for name, share in timing.shares().items()},
         "desk_share": round(timing.desk_seconds / timing.seconds, 9),
         "periods_simulated": timing.periods_simulated,
@@ -116,7 +120,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "in each phase of the model's month, and the machine's yardstick: numpy's standard "
         "normal draws per second on one core, measured in the same process, and the "
         "customer-months per second divided by it (customer_months_per_normal), which "
-        "compares machines and days. The market is N divided by the scenario's initial "
+        "compares machines and days, and how many times as many it draws on the run's "
+        "threads at once (yardstick_threads_speedup: the most those threads can speed a "
+        "run up on this machine). The market is N divided by the scenario's initial "
         "customer share, and contact-centre agents scale with it (so --set cannot change "
         "the market size, the months or the agents). Before the clock starts, an untimed "
         "run loads the compiled code: with --runs, one more replication of the small run "
@@ -277,7 +283,7 @@ def _warm_up(scenario: Scenario, args: argparse.Namespace, replication: int = 0)
 
 def _measure(args: argparse.Namespace, size: _Size, runs_mode: bool) -> int:
     """One big run, or ``--runs`` small ones: time them and print the figures."""
-    from sim.benchmark import normal_draw_rate, time_runs
+    from sim.benchmark import time_runs, yardstick
 
     warm_up, (scenario,) = _scenarios(args, size)
     runs = args.runs if runs_mode else 1
@@ -288,7 +294,7 @@ def _measure(args: argparse.Namespace, size: _Size, runs_mode: bool) -> int:
     label = f"bench {args.engine}"
     with progress_bar(runs * scenario.months, args.quiet, label) as bar:
         timing = time_runs(scenario, runs, args.seed, args.engine, bar.update)
-    shown = figures(timing, normal_draw_rate(), runs_mode)
+    shown = figures(timing, yardstick(timing.threads), runs_mode)
     if args.json:
         print(json.dumps(shown))
         return 0
@@ -308,7 +314,7 @@ def _profile(args: argparse.Namespace, small: _Size, big: _Size, out: Path) -> i
     import cProfile
 
     from sim import results
-    from sim.benchmark import normal_draw_rate, time_runs
+    from sim.benchmark import time_runs, yardstick
     from sim.experiments.runs import run_replication
 
     started = datetime.now(UTC)
@@ -321,10 +327,10 @@ def _profile(args: argparse.Namespace, small: _Size, big: _Size, out: Path) -> i
         big_timing = time_runs(big_scenario, 1, args.seed, args.engine, bar.update)
     profiler = cProfile.Profile()  # of a run as `sim.run` makes it, without phase timers
     profiler.runcall(run_replication, small_scenario, args.seed, 0, args.engine)
-    normals_per_s = normal_draw_rate()
+    measured = yardstick(big_timing.threads)
     profiles = {
-        "small": profile_data(small_timing, normals_per_s, args, small_scenario),
-        "big": profile_data(big_timing, normals_per_s, args, big_scenario),
+        "small": profile_data(small_timing, measured, args, small_scenario),
+        "big": profile_data(big_timing, measured, args, big_scenario),
     }
     results.write_profile(
         out, profiles, profiler, started, datetime.now(UTC), args.command_line, args.overwrite
@@ -333,26 +339,29 @@ def _profile(args: argparse.Namespace, small: _Size, big: _Size, out: Path) -> i
         print(json.dumps(profiles))
         return 0
     for name, timing in (("small", small_timing), ("big", big_timing)):
-        shown = figures(timing, normals_per_s)
+        shown = figures(timing, measured)
         print(
             f"{name}: engine {args.engine}, market of {timing.market_size} people, "
             f"{timing.months} months, {timing.runs} run(s): {shown['runs_per_s']} runs/s, "
             f"{shown['customer_months_per_s']:,} customer-months/s"
         )
         print(format_shares(shown["phase_shares"], shown["desk_share"]))
-    print(f"yardstick: {_significant(normals_per_s):,.0f} normal draws/s on one core")
+    print(
+        f"yardstick: {_significant(measured.normals_per_s):,.0f} normal draws/s on one core; "
+        f"{measured.threads_speedup:.2f} times as many on {measured.threads} threads at once"
+    )
     print(f"written to {shown_path(out)}")
     return 0
 
 
 def profile_data(
-    timing: Timing, normals_per_s: float, args: argparse.Namespace, scenario: Scenario
+    timing: Timing, measured: Yardstick, args: argparse.Namespace, scenario: Scenario
 ) -> dict[str, Any]:
     """One size's profile file: what was timed, its throughput, and phase → seconds, share,
     calls (the desk's under ``inside``: it runs inside ``support.serve``)."""
     from sim.model import DESK
 
-    shown = figures(timing, normals_per_s)
+    shown = figures(timing, measured)
     return {
         "scenario": scenario.name,
         "scenario_sha256": scenario.sha256,
