@@ -81,18 +81,29 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 """Python threads of `blocks`, by their count (made when first needed, kept for the
 process; a forked child, which has none of its parent's threads, makes its own)."""
 os.register_at_fork(after_in_child=_POOLS.clear)
+_RUN_BEFORE: set[object] = set()
+"""The code of every pass `blocks` has spread in this process. A pass's first spread runs
+its ranges one after the other on the calling thread: the numba ufuncs it calls compile for
+new argument types on first use, and two threads compiling the same one at once would both
+do it (numba warns)."""
 
 
 def blocks[T](people: int, part: Callable[[slice], T]) -> list[T]:
     """``part(range)`` for consecutive ranges of people (slices) that cover 0 to `people`
     − 1 in order, and what each returned, in that order: one range on this thread when the
-    pass is not spread (`spread`), else one range per thread, run at once. `part` must
-    write only its own people's entries and leave sums over people to its caller."""
+    pass is not spread (`spread`), else one range per thread, run at once (one after the
+    other the first time, `_RUN_BEFORE`). `part` must write only its own people's entries
+    and leave sums over people to its caller."""
     if not spread(people):
         return [part(slice(0, people))]
     count = threads()
     bounds = [people * i // count for i in range(count + 1)]
-    return _at_once([slice(bounds[i], bounds[i + 1]) for i in range(count)], part)
+    ranges = [slice(bounds[i], bounds[i + 1]) for i in range(count)]
+    code = getattr(part, "__code__", part)
+    if code not in _RUN_BEFORE:  # the first time: rules compiled on first use compile once
+        _RUN_BEFORE.add(code)
+        return [_inside(part, people_range) for people_range in ranges]
+    return _at_once(ranges, part)
 
 
 def joined(people: int, part: Callable[[slice], Any]) -> Any:

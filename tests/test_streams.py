@@ -45,7 +45,10 @@ def test_a_streams_key_is_numpys_seed_sequence_state(seed):
                 spawned = np.random.SeedSequence(
                     sequence.entropy, spawn_key=(replication, month, code)
                 )
-                assert streams.key(purpose, month) == spawned.generate_state(1, np.uint64)[0]
+                expected = spawned.generate_state(1, np.uint64)[0]
+                assert streams.key(purpose, month) == expected
+                # kept once computed, and the same for a firm's view of the streams
+                assert streams.for_firm(2).key(purpose, month) == expected
     with pytest.raises(ValueError, match="month"):
         streams.key("churn", 2**32)
 

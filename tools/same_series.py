@@ -7,10 +7,14 @@ Usage (from the project root)::
     .venv/bin/python tools/same_series.py main~3     # against any revision
     .venv/bin/python tools/same_series.py main~3 --added market_share,share_of_voice
                                                      # a change that adds these columns
+    .venv/bin/python tools/same_series.py main~3 --size 200000 --months 6 --engines vector
+                                                     # markets big enough for the threads
 
 The revision is checked out in a temporary git worktree; each side runs every scenario of
-``scenarios/*.yaml`` in a small market (both engines, two replications) in its own Python
-process and writes its tables to Parquet; then every table (time series, touchpoints,
+``scenarios/*.yaml`` in a small market (both engines, two replications; ``--size``,
+``--months`` and ``--engines`` change them: the vector engine spreads a pass over the threads
+from 50,000 people, `sim.threads.PARALLEL_FROM`) in its own Python process and writes its
+tables to Parquet; then every table (time series, touchpoints,
 segments, outcomes) is compared, column by column, for exact equality. Exit status 0 when
 everything is identical, 1 otherwise (the differing scenario, engine, table and columns are
 listed).
@@ -30,6 +34,7 @@ SIZE = 1_500
 """People in each scenario's market (small, so both engines run in seconds)."""
 MONTHS = 18
 REPLICATIONS = 2
+ENGINES = ("vector", "agents")
 TABLES = ("timeseries", "touchpoints", "segments", "outcomes")
 
 RUNNER = """
@@ -43,18 +48,23 @@ for file in sorted(scenarios.glob("*.yaml")):
     scenario = with_overrides(
         load_scenario(file), {"market.size": %(size)d, "months": %(months)d}
     )
-    for engine in ("vector", "agents"):
+    for engine in %(engines)r:
         result = sim.run(scenario, replications=%(replications)d, seed=7, engine=engine)
         for table in %(tables)r:
             getattr(result, table).to_parquet(out / f"{file.stem}.{engine}.{table}.parquet")
 """
 
 
-def run_side(checkout: Path, out: Path) -> None:
-    """Run every ready scenario of `checkout` with its own code; tables go to `out`."""
+def run_side(
+    checkout: Path, out: Path, size: int = SIZE, months: int = MONTHS,
+    engines: tuple[str, ...] = ENGINES,
+) -> None:  # fmt: skip
+    """Run every ready scenario of `checkout` with its own code, in a market of `size`
+    people for `months` months on `engines`; tables go to `out`."""
     out.mkdir(parents=True, exist_ok=True)
     code = RUNNER % {
-        "size": SIZE, "months": MONTHS, "replications": REPLICATIONS, "tables": TABLES,
+        "size": size, "months": months, "replications": REPLICATIONS, "tables": TABLES,
+        "engines": engines,
     }  # fmt: skip
     subprocess.run(
         [sys.executable, "-c", code, str(ROOT / "scenarios"), str(out)],
@@ -98,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="COLUMNS",
         help="comma-separated columns this checkout adds (every other column must match)",
     )
+    parser.add_argument("--size", type=int, default=SIZE, help=f"people per market ({SIZE})")
+    parser.add_argument("--months", type=int, default=MONTHS, help=f"months ({MONTHS})")
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help="comma-separated engines (both)"
+    )
     args = parser.parse_args(argv)
+    engines = tuple(name for name in args.engines.split(",") if name)
     added = frozenset(name for name in args.added.split(",") if name)
     with tempfile.TemporaryDirectory(prefix="same-series-") as temporary:
         work = Path(temporary)
@@ -108,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
              args.revision], check=True, capture_output=True,
         )  # fmt: skip
         try:
-            run_side(ROOT, work / "here")
-            run_side(worktree, work / "there")
+            run_side(ROOT, work / "here", args.size, args.months, engines)
+            run_side(worktree, work / "there", args.size, args.months, engines)
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
@@ -123,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     more = f" (with the added columns {', '.join(sorted(added))})" if added else ""
     print(
-        f"identical to {args.revision}: {compared} scenarios × 2 engines × {len(TABLES)} tables"
-        + more
+        f"identical to {args.revision}: {compared} scenarios × {len(engines)} engine(s) × "
+        f"{len(TABLES)} tables, {args.size:,} people, {args.months} months" + more
     )
     return 0
 

@@ -27,7 +27,7 @@ from sim.metrics import SURVEY_METRICS
 from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
-from sim.threads import joined
+from sim.threads import blocks
 
 
 @dataclass(frozen=True)
@@ -193,12 +193,14 @@ ANSWER_NOISE = ("nps", "csat", "ces")
 """The answers drawn with noise, each from its own stream (`sim.purposes.survey_answer`)."""
 
 
-def measure_wave(answers: Answers) -> SurveyWave:
+def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> SurveyWave:
     """The month's wave from everyone's answers (arrays): true and measured NPS, CSAT and
-    CES, and who answered what."""
+    CES, and who answered what (`respondents`: the positions where `answers.answered` is
+    True, when the caller has them already)."""
     if len(answers.answered) == 0:
         return _no_wave()
-    respondents = np.flatnonzero(answers.answered)
+    if respondents is None:
+        respondents = np.flatnonzero(answers.answered)
     experienced = ~np.isnan(answers.csat_latent)
     asked = respondents[experienced[respondents]]  # respondents who met a touchpoint
     recommend = answers.recommend[respondents]
@@ -227,6 +229,10 @@ def survey(
 ) -> SurveyWave:
     """Run one month's survey of the active customers (arrays, one entry per customer).
 
+    Each range of people (`sim.threads.blocks`) decides who answers, works out everyone's
+    latent answers and draws its respondents' answers, into arrays made beforehand; the
+    wave's sums over people follow, in people order.
+
     Args:
         survey_rules: survey parameters.
         satisfaction: cumulative satisfaction of each active customer, 0–1.
@@ -239,33 +245,38 @@ def survey(
         normals: the standard normals of an `ANSWER_NOISE` name for the customers at the
             given positions (drawn only for those who answer).
     """
-    if len(satisfaction) == 0:
+    n = len(satisfaction)
+    if n == 0:
         return _no_wave()
     satisfaction = satisfaction.astype(np.float64)
+    episode = episode.astype(np.float64, copy=False)
+    month_effort = month_effort.astype(np.float64, copy=False)
     asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
+    answers = Answers(np.empty(n, dtype=np.bool_), *(np.empty(n) for _ in range(7)))
+    true_out = (answers.promoter, answers.detractor, answers.csat_latent, answers.ces_latent)
+    given_out = (answers.recommend, answers.csat, answers.ces)
 
-    def part(people: slice) -> tuple[np.ndarray, ...]:
+    def part(people: slice) -> np.ndarray:
+        """Fill `people`'s entries of `answers` (given answers 0 for those who do not
+        answer); return the positions of those who answered."""
         mine = satisfaction[people]
         answering = responds(asked, mine, base_response[people], u_respond[people])
-        return (answering, *latent(survey_rules, mine, episode[people], month_effort[people]))
+        answers.answered[people] = answering
+        truth = latent(survey_rules, mine, episode[people], month_effort[people])
+        for values, out in zip(truth[1:], true_out, strict=True):
+            out[people] = values
+        found = np.flatnonzero(answering)
+        positions = people.start + found
+        of_respondents = Latent(*(np.asarray(values)[found] for values in truth))
+        noise = (normals(name, positions) for name in ANSWER_NOISE)
+        given = given_answers(survey_rules, of_respondents, *noise)
+        for values, out in zip(given, given_out, strict=True):
+            out[people] = 0.0
+            out[positions] = values
+        return positions
 
-    answered, *parts = joined(len(satisfaction), part)
-    truth = Latent(*parts)
-    respondents = np.flatnonzero(answered)
-    of_respondents = Latent(*(np.asarray(values)[respondents] for values in truth))
-    given = []  # answers with noise, of the respondents only (0 for everyone else)
-    for values in given_answers(
-        survey_rules, of_respondents, *(normals(name, respondents) for name in ANSWER_NOISE)
-    ):
-        everyone = np.zeros(len(satisfaction))
-        everyone[respondents] = values
-        given.append(everyone)
-    recommend, csat, ces = given
-    return measure_wave(
-        Answers(
-            answered, recommend, truth.promoter, truth.detractor, truth.csat, csat, truth.ces, ces
-        )
-    )
+    respondents = np.concatenate(blocks(n, part))
+    return measure_wave(answers, respondents)
 
 
 @numba.vectorize(cache=True)

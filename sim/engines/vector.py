@@ -35,7 +35,7 @@ from sim.customers.population import (
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
-from sim.threads import joined
+from sim.threads import blocks, joined
 
 if TYPE_CHECKING:
     from sim.model import CXModel
@@ -145,10 +145,20 @@ class VectorCustomers:
         streams, who = model.streams, month.who
         n, k_count = len(who), len(model.touchpoints)
         seg = month.segment
-        tenure = pop.tenure[who]
-        renewal = journeys.renewing(self.seg_contract[seg], tenure)
-        expectation = pop.expectation[who]
-        tolerance = self.seg_tolerance[seg]
+        tenure = np.empty(n, dtype=pop.tenure.dtype)
+        renewal = np.empty(n, dtype=np.bool_)
+        expectation = np.empty(n, dtype=pop.expectation.dtype)
+        tolerance = np.empty(n, dtype=self.seg_tolerance.dtype)
+
+        def known(people: slice) -> None:
+            """What the customers in `people` bring to the month."""
+            rows, mine = who[people], seg[people]
+            np.take(pop.tenure, rows, out=tenure[people])
+            renewal[people] = journeys.renewing(self.seg_contract[mine], tenure[people])
+            np.take(pop.expectation, rows, out=expectation[people])
+            np.take(self.seg_tolerance, mine, out=tolerance[people])
+
+        blocks(n, known)
         # Row-major: a customer's month is one row, read whole by memory and surveys.
         buffers = self._buffers.setdefault(month.firm, kernels.Buffers())
         month.satisfaction = buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
