@@ -45,6 +45,8 @@ YARDSTICK_SECONDS = 0.5
 """How long the yardstick draws normals, seconds."""
 YARDSTICK_BLOCK = 1_000_000
 """Normals drawn per call while measuring the yardstick."""
+YARDSTICK_ROUNDS = 5
+"""Rounds of one thread against every thread in the yardstick's speed-up (`yardstick`)."""
 
 
 @dataclass(frozen=True)
@@ -164,16 +166,25 @@ class Yardstick(NamedTuple):
 
 
 def yardstick(
-    count: int | None = None, seconds: float = YARDSTICK_SECONDS, block: int = YARDSTICK_BLOCK
+    count: int | None = None,
+    seconds: float = YARDSTICK_SECONDS,
+    block: int = YARDSTICK_BLOCK,
+    rounds: int = YARDSTICK_ROUNDS,
 ) -> Yardstick:
-    """Measure the machine's `Yardstick`: normal draws per second on one thread, then on
-    `count` threads at once (default: the threads the per-person passes use now), each for
-    `seconds`."""
+    """Measure the machine's `Yardstick`: normal draws per second on one thread for
+    `seconds`, and on `count` threads at once (default: the threads the per-person passes
+    use now) in `rounds` rounds that alternate one thread and all of them, each for
+    `seconds` / `rounds`: the median of the rounds' ratios, so that the machine's speed
+    changing from one second to the next moves both sides of a ratio alike."""
     count = threads() if count is None else count
     one = normal_draw_rate(seconds, block)
     if count == 1:
         return Yardstick(one, 1.0, 1)
-    return Yardstick(one, normal_draw_rate(seconds, block, count) / one, count)
+    each = seconds / rounds
+    ratios = [
+        normal_draw_rate(each, block, count) / normal_draw_rate(each, block) for _ in range(rounds)
+    ]
+    return Yardstick(one, float(np.median(ratios)), count)
 
 
 def normal_draw_rate(
