@@ -59,8 +59,7 @@ class Streams:
         # The seed sequence's pool after the seed and the replication: each stream's key
         # goes on from it with the month and the purpose.
         self._pool = _mixed(np.array(entropy, dtype=np.uint64))
-        self._keys: dict[tuple[str, int], np.uint64] = {}
-        """Keys computed so far, by purpose and month (`key`)."""
+        self._purposes: dict[str, int] = {}
         self._firm = 0
 
     def for_firm(self, firm: int) -> Streams:
@@ -101,13 +100,12 @@ class Streams:
         """The 64-bit key of one purpose's per-person stream in one month: the first 64-bit
         word of ``SeedSequence(entropy, spawn_key=(*replication, month, purpose))``'s
         state, computed without building one (`_mixed`, `_stream_key`; the same number)."""
-        key = self._keys.get((purpose, month))
-        if key is None:
-            if not 0 <= month <= 0xFFFFFFFF:
-                raise ValueError(f"month: got {month}; must be a whole number in [0, 2**32)")
-            code = purpose_key(purpose)
-            key = self._keys[purpose, month] = np.uint64(_stream_key(*self._pool, month, code))
-        return key
+        code = self._purposes.get(purpose)
+        if code is None:
+            code = self._purposes[purpose] = purpose_key(purpose)
+        if not 0 <= month <= 0xFFFFFFFF:
+            raise ValueError(f"month: got {month}; must be a whole number in [0, 2**32)")
+        return np.uint64(_stream_key(*self._pool, month, code))
 
     def uniform(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
         """One U(0,1) float32 per person (or for the people `who` indexes or masks)."""

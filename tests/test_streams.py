@@ -47,7 +47,7 @@ def test_a_streams_key_is_numpys_seed_sequence_state(seed):
                 )
                 expected = spawned.generate_state(1, np.uint64)[0]
                 assert streams.key(purpose, month) == expected
-                # kept once computed, and the same for a firm's view of the streams
+                # the same for a firm's view of the streams (a person draws alike at any firm)
                 assert streams.for_firm(2).key(purpose, month) == expected
     with pytest.raises(ValueError, match="month"):
         streams.key("churn", 2**32)
