@@ -127,3 +127,64 @@ def test_ranges_cover_the_people_in_order_and_join_their_arrays(monkeypatch):
     assert threads.joined(5, lambda people: np.arange(people.start, people.stop)).tolist() == [
         0, 1, 2, 3, 4,
     ]  # fmt: skip
+
+
+MMAP_PROBE = """
+import ctypes, json, sys
+import numpy as np
+import sim.threads as threads
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = MallInfo2
+applied = threads.reuse_freed_memory() if sys.argv[1] == "reuse" else None
+before = mallinfo2().hblks
+array = np.ones(20 * 2**20 // 8)  # 20 MB, touched
+during = mallinfo2().hblks
+del array
+print(json.dumps({"applied": applied, "own_pages": during - before,
+                  "again": threads.reuse_freed_memory() if applied else None}))
+"""
+
+
+def mapped_blocks(mode: str) -> dict:
+    """Whether a 20 MB array got pages of its own from the system (glibc's ``mallinfo2``), in
+    a fresh interpreter, with the malloc settings of `sim.threads.reuse_freed_memory` or
+    without them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.pop("GLIBC_TUNABLES", None)
+    done = subprocess.run(
+        [sys.executable, "-c", MMAP_PROBE, mode], capture_output=True, text=True,
+        cwd=PROJECT_ROOT, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_big_markets_keep_freed_memory_for_their_next_arrays():
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the settings are glibc's")
+    # by default glibc maps a 20 MB array into pages of its own (returned when it is freed);
+    # with the settings it comes from the heap, which keeps freed memory for the next one
+    assert mapped_blocks("default") == {"applied": None, "own_pages": 1, "again": None}
+    assert mapped_blocks("reuse") == {"applied": True, "own_pages": 0, "again": True}
+
+
+def test_the_vector_engine_keeps_freed_memory_from_markets_that_spread(monkeypatch):
+    import sim
+    import sim.engines.vector as vector
+    import sim.threads as threads
+    from sim.scenario import load_scenario, with_overrides
+
+    asked: list[int] = []
+    monkeypatch.setattr(vector, "reuse_freed_memory", lambda: asked.append(1))
+    base = load_scenario(PROJECT_ROOT / "scenarios" / "baseline.yaml")
+    for size in (threads.PARALLEL_FROM - 1, threads.PARALLEL_FROM):
+        sim.CXModel(with_overrides(base, {"market.size": size, "months": 1}), seed=1)
+    assert asked == [1]  # only the market of PARALLEL_FROM people

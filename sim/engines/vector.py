@@ -35,7 +35,7 @@ from sim.customers.population import (
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
-from sim.threads import blocks, joined
+from sim.threads import PARALLEL_FROM, blocks, joined, reuse_freed_memory
 
 if TYPE_CHECKING:
     from sim.model import CXModel
@@ -97,6 +97,8 @@ class VectorCustomers:
     def __init__(self, model: CXModel, population: Population) -> None:
         self.model = model
         self.population = population
+        if len(population.status) >= PARALLEL_FROM:  # a big market: whole-market arrays
+            reuse_freed_memory()
         scenario = model.spec
         segments = scenario.market.segments
 
