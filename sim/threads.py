@@ -167,8 +167,13 @@ TRIM_THRESHOLD_BYTES = 2**30
 """Free memory at the top of the heap kept for later allocations, up to this much."""
 TOP_PAD_BYTES = 256 * 2**20
 """Extra memory the heap asks the system for whenever it grows."""
-_MALLOPT = {-3: MMAP_THRESHOLD_BYTES, -1: TRIM_THRESHOLD_BYTES, -2: TOP_PAD_BYTES}
-"""glibc's ``mallopt`` parameters (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD)."""
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+"""glibc's numbers for the ``mallopt`` parameters set (malloc.h)."""
+_MALLOPT = {
+    _M_MMAP_THRESHOLD: MMAP_THRESHOLD_BYTES,
+    _M_TRIM_THRESHOLD: TRIM_THRESHOLD_BYTES,
+    _M_TOP_PAD: TOP_PAD_BYTES,
+}
 _REUSING: list[bool] = []
 """Whether `reuse_freed_memory` applied its settings (empty until it is first called)."""
 
@@ -193,6 +198,8 @@ def reuse_freed_memory() -> bool:
 
 
 def _apply_malloc_settings() -> bool:
+    """Set `_MALLOPT` where glibc's malloc is in use and not set by the environment;
+    whether all of it took."""
     if platform.libc_ver()[0] != "glibc":
         return False
     if "GLIBC_TUNABLES" in os.environ or any(name.startswith("MALLOC_") for name in os.environ):

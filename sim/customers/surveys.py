@@ -253,7 +253,6 @@ def survey(
     month_effort = month_effort.astype(np.float64, copy=False)
     asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
     answers = Answers(np.empty(n, dtype=np.bool_), *(np.empty(n) for _ in range(7)))
-    true_out = (answers.promoter, answers.detractor, answers.csat_latent, answers.ces_latent)
     given_out = (answers.recommend, answers.csat, answers.ces)
 
     def part(people: slice) -> np.ndarray:
@@ -263,8 +262,10 @@ def survey(
         answering = responds(asked, mine, base_response[people], u_respond[people])
         answers.answered[people] = answering
         truth = latent(survey_rules, mine, episode[people], month_effort[people])
-        for values, out in zip(truth[1:], true_out, strict=True):
-            out[people] = values
+        answers.promoter[people] = truth.promoter
+        answers.detractor[people] = truth.detractor
+        answers.csat_latent[people] = truth.csat
+        answers.ces_latent[people] = truth.ces
         found = np.flatnonzero(answering)
         positions = people.start + found
         of_respondents = Latent(*(np.asarray(values)[found] for values in truth))
