@@ -31,6 +31,7 @@ workers on two cores do not each start two threads.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import threading
@@ -174,10 +175,9 @@ _MALLOPT = {
     _M_TRIM_THRESHOLD: TRIM_THRESHOLD_BYTES,
     _M_TOP_PAD: TOP_PAD_BYTES,
 }
-_REUSING: list[bool] = []
-"""Whether `reuse_freed_memory` applied its settings (empty until it is first called)."""
 
 
+@functools.cache
 def reuse_freed_memory() -> bool:
     """Have the C library keep freed memory for the process's next arrays instead of
     handing it back to the system and asking for it again (glibc only; once per process).
@@ -192,14 +192,6 @@ def reuse_freed_memory() -> bool:
     the same). Nothing is changed when the environment sets glibc's malloc itself
     (``MALLOC_*`` variables or ``GLIBC_TUNABLES``) or elsewhere than glibc. Returns whether
     the settings are in force."""
-    if not _REUSING:
-        _REUSING.append(_apply_malloc_settings())
-    return _REUSING[0]
-
-
-def _apply_malloc_settings() -> bool:
-    """Set `_MALLOPT` where glibc's malloc is in use and not set by the environment;
-    whether all of it took."""
     if platform.libc_ver()[0] != "glibc":
         return False
     if "GLIBC_TUNABLES" in os.environ or any(name.startswith("MALLOC_") for name in os.environ):
