@@ -65,6 +65,7 @@ from sim.choices import AGENTS_ENGINE_MAX_PEOPLE, ENGINES
 from sim.customer_log import CustomerLog
 from sim.customers import journeys, network, rules
 from sim.customers.population import ACTIVE, NO_FIRM, WINBACK, WORD_OF_MOUTH, Population
+from sim.engines import kernels
 from sim.engines.agents import AgentCustomers, MonthDraws
 from sim.engines.contract import ChannelTally, Contacts, CustomerEngine, DeskTally, Month
 from sim.engines.customer import Customer
@@ -787,7 +788,7 @@ class CXModel(mesa.Model):
             chose = np.concatenate([switchers[1], firms])
             self.log.add_adoptions(month, who, self.customers.state_of(who), chose)
         source = self.customers.state_of(joined).source
-        promoting = np.bincount(speaker_firms, np.maximum(voice, 0.0), count)
+        promoting = kernels.positive_sums(speaker_firms, voice, count)
         kept = [len(mo.who) - int(mo.decisions.left.sum()) for mo in months]
         return _acquisition_counts(firms, source, switched, promoting, kept, informed / size)
 

@@ -7,6 +7,7 @@ experiments layer, which knows them; the recorder only sees one run.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -76,16 +77,19 @@ class Recorder:
 
     def _record_segments(self, month: int, decisions: Decisions) -> None:
         """Per-segment counts of the month's decisions (customers active at its start)."""
-        count = len(self.segment_names)
-        segment, stayers_segment = decisions.segment, decisions.segment[~decisions.left]
-        sums = {
-            "active_start": np.bincount(segment, minlength=count),
-            "churned": np.bincount(segment, weights=decisions.left, minlength=count),
-            "revenue": np.bincount(stayers_segment, weights=decisions.revenue, minlength=count),
-            "satisfaction_sum": np.bincount(
-                stayers_segment, weights=decisions.satisfaction, minlength=count
-            ),
-        }
+        sums = dict(
+            zip(
+                ("active_start", "churned", "revenue", "satisfaction_sum"),
+                segment_sums(
+                    decisions.segment,
+                    decisions.left,
+                    decisions.revenue,
+                    decisions.satisfaction,
+                    len(self.segment_names),
+                ),
+                strict=True,
+            )
+        )
         margin_share = self.scenario.economics.gross_margin
         for i, name in enumerate(self.segment_names):
             start = float(sums["active_start"][i])
@@ -126,3 +130,31 @@ class Recorder:
     def segment_table(self) -> pd.DataFrame:
         """One row per month × segment: customers, churn, revenue, margin, CLV."""
         return pd.DataFrame(self.segment_rows)
+
+
+@numba.njit(cache=True, nogil=True)
+def segment_sums(
+    segment: np.ndarray,
+    left: np.ndarray,
+    revenue: np.ndarray,
+    satisfaction: np.ndarray,
+    segments: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment (`segment`: each customer's, 0 to `segments` − 1): customers, leavers
+    (`left`: booleans), and the stayers' revenue (currency) and satisfaction (0–1) sums
+    (`revenue`, `satisfaction`: one entry per stayer, in customer order). One pass, each
+    sum added in customer order in float64: the numbers of ``np.bincount``."""
+    customers = np.zeros(segments, dtype=np.int64)
+    leavers, revenue_sum = np.zeros(segments), np.zeros(segments)
+    satisfaction_sum = np.zeros(segments)
+    stayer = 0
+    for i in range(segment.size):
+        s = segment[i]
+        customers[s] += 1
+        if left[i]:
+            leavers[s] += 1.0
+        else:
+            revenue_sum[s] += np.float64(revenue[stayer])
+            satisfaction_sum[s] += np.float64(satisfaction[stayer])
+            stayer += 1
+    return customers, leavers, revenue_sum, satisfaction_sum

@@ -138,6 +138,21 @@ def joined(people: int, part: Callable[[slice], Any]) -> Any:
     return type(first)(*outs) if hasattr(first, "_fields") else tuple(outs)
 
 
+def where(people: int, test: Callable[[slice], np.ndarray]) -> np.ndarray:
+    """The positions from 0 to `people` − 1 where ``test(range)`` is True, ascending:
+    ``np.flatnonzero`` of the whole test, worked out by `blocks`' ranges (`test` returns
+    its range's booleans, with numpy only: the ranges share one first spread,
+    `_RUN_BEFORE`)."""
+    return joined(people, lambda range_: range_.start + np.flatnonzero(test(range_)))
+
+
+def count(people: int, test: Callable[[slice], np.ndarray]) -> int:
+    """How many of 0 to `people` − 1 pass ``test(range)`` (booleans of the range), counted
+    by `blocks`' ranges (a whole number: the same in any order; numpy only in `test`, as
+    for `where`)."""
+    return sum(blocks(people, lambda range_: int(np.count_nonzero(test(range_)))))
+
+
 def _at_once[A, T](each: list[A], task: Callable[[A], T]) -> list[T]:
     """``task(item)`` for every item of `each` at once: the first on this thread, the
     others on the pool's threads; what they returned, in order."""

@@ -170,3 +170,39 @@ def test_segment_clv_is_missing_without_discounting_when_nobody_leaves():
     recorder.record_month(1, raw_month(churned=0.0), decisions=kept_all)
     row = recorder.segment_table().iloc[0]
     assert row["churn_rate"] == 0.0 and math.isnan(row["clv"])
+
+
+def test_segment_sums_and_positive_sums_add_in_order_as_bincount_does():
+    from sim.engines.kernels import positive_sums
+    from sim.recorder import segment_sums
+
+    rng = np.random.default_rng(11)
+    n = 200_000
+    segment = rng.integers(0, 3, n).astype(np.intp)
+    left = rng.random(n) < 0.1
+    stayers = int((~left).sum())
+    revenue = rng.lognormal(3.0, 1.0, stayers)  # sums whose last bits depend on the order
+    satisfaction = rng.random(stayers).astype(np.float32)
+    customers, leavers, revenue_sum, satisfaction_sum = segment_sums(
+        segment, left, revenue, satisfaction, 4
+    )
+    stayer_segment = segment[~left]
+    assert customers.tolist() == np.bincount(segment, minlength=4).tolist()
+    assert customers[3] == 0 and revenue_sum[3] == 0.0  # a segment without customers
+    assert leavers.tolist() == np.bincount(segment, weights=left, minlength=4).tolist()
+    expected = np.bincount(stayer_segment, weights=revenue, minlength=4)
+    assert revenue_sum.tolist() == expected.tolist()  # bit for bit
+    assert (
+        revenue_sum.tolist()
+        != np.bincount(  # another order would differ
+            stayer_segment[::-1], weights=revenue[::-1], minlength=4
+        ).tolist()
+    )
+    expected = np.bincount(stayer_segment, weights=satisfaction, minlength=4)
+    assert satisfaction_sum.tolist() == expected.tolist()
+    voice = rng.normal(0.1, 0.5, n)
+    voice[::13] = -0.0
+    firm = rng.integers(0, 2, n).astype(np.intp)
+    sums = positive_sums(firm, voice, 3)
+    assert sums.tolist() == np.bincount(firm, np.maximum(voice, 0.0), 3).tolist()
+    assert sums[0] > 10_000 and sums[2] == 0.0

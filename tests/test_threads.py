@@ -129,6 +129,34 @@ def test_ranges_cover_the_people_in_order_and_join_their_arrays(monkeypatch):
     ]  # fmt: skip
 
 
+def test_positions_and_counts_by_ranges_are_those_of_the_whole_market(monkeypatch):
+    import numpy as np
+
+    import sim.threads as threads
+
+    if threads.available() < 2:
+        pytest.skip("one core: nothing to spread over")
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+    status = np.random.default_rng(3).integers(0, 3, 1001).astype(np.int8)
+    before = threads.threads()
+    found = {}
+    try:
+        for count in (1, 2):
+            threads.set_threads(count)
+            for _ in range(2):  # the first spread in turn, the next at once
+                found[count] = (
+                    threads.where(len(status), lambda people: status[people] == 1),
+                    threads.count(len(status), lambda people: status[people] == 2),
+                )
+    finally:
+        threads.set_threads(before)
+    for positions, counted in found.values():
+        np.testing.assert_array_equal(positions, np.flatnonzero(status == 1))
+        assert positions.dtype == np.flatnonzero(status == 1).dtype
+        assert counted == int((status == 2).sum()) and 300 < counted < 370
+    assert threads.where(0, lambda people: status[people] == 1).size == 0
+
+
 MMAP_PROBE = """
 import ctypes, json, sys
 import numpy as np

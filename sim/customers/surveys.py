@@ -27,7 +27,7 @@ from sim.metrics import SURVEY_METRICS
 from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
-from sim.threads import blocks
+from sim.threads import blocks, joined, where
 
 
 @dataclass(frozen=True)
@@ -197,19 +197,26 @@ def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> Sur
     """The month's wave from everyone's answers (arrays): true and measured NPS, CSAT and
     CES, and who answered what (`respondents`: the positions where `answers.answered` is
     True, when the caller has them already)."""
-    if len(answers.answered) == 0:
+    n = len(answers.answered)
+    if n == 0:
         return _no_wave()
     if respondents is None:
-        respondents = np.flatnonzero(answers.answered)
-    experienced = ~np.isnan(answers.csat_latent)
-    asked = respondents[experienced[respondents]]  # respondents who met a touchpoint
+        respondents = where(n, lambda people: answers.answered[people])
+
+    def of_experienced(people: slice) -> tuple[np.ndarray, np.ndarray]:
+        """The latent CSAT and CES of those in `people` who met a touchpoint."""
+        experienced = ~np.isnan(answers.csat_latent[people])
+        return answers.csat_latent[people][experienced], answers.ces_latent[people][experienced]
+
+    csat_true, ces_true = joined(n, of_experienced)
+    asked = respondents[~np.isnan(answers.csat_latent[respondents])]  # met a touchpoint
     recommend = answers.recommend[respondents]
     measures = {
         "nps_true": 100.0 * float(answers.promoter.mean() - answers.detractor.mean()),
         "nps_measured": net_promoter_score(recommend),
-        "csat_true": mean_or_nan(answers.csat_latent[experienced]),
+        "csat_true": mean_or_nan(csat_true),
         "csat_measured": mean_or_nan(answers.csat[asked]),
-        "ces_true": mean_or_nan(answers.ces_latent[experienced]),
+        "ces_true": mean_or_nan(ces_true),
         "ces_measured": mean_or_nan(answers.ces[asked]),
         "respondents": float(len(respondents)),
     }
@@ -248,7 +255,7 @@ def survey(
     n = len(satisfaction)
     if n == 0:
         return _no_wave()
-    satisfaction = satisfaction.astype(np.float64)
+    satisfaction = satisfaction.astype(np.float64, copy=False)
     episode = episode.astype(np.float64, copy=False)
     month_effort = month_effort.astype(np.float64, copy=False)
     asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)

@@ -203,3 +203,14 @@ def _sums(met: np.ndarray, problem_at: np.ndarray, rows: np.ndarray) -> tuple[fl
         sum_satisfaction += met[1, j]
         problems += problem_at[rows[j]]
     return sum_perceived, sum_satisfaction, problems
+
+
+@numba.njit(cache=True, nogil=True)
+def positive_sums(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """The sum of each group's positive `values` (`group`: each value's, 0 to `groups` − 1),
+    added in order in float64: the numbers of ``np.bincount(group, np.maximum(values, 0),
+    groups)`` in one pass, without its copies."""
+    sums = np.zeros(groups)
+    for i in range(values.size):  # adding 0.0 where a value is not positive: the same sums
+        sums[group[i]] += max(np.float64(values[i]), 0.0)
+    return sums

@@ -35,7 +35,7 @@ from sim.customers.population import (
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
-from sim.threads import PARALLEL_FROM, blocks, joined, reuse_freed_memory
+from sim.threads import PARALLEL_FROM, blocks, count, joined, reuse_freed_memory, where
 
 if TYPE_CHECKING:
     from sim.model import CXModel
@@ -122,11 +122,22 @@ class VectorCustomers:
     def start_month(self, number: int, firm: int | None = None) -> VectorMonth:
         """The new month and its customers (those active at its start; of `firm` only, when
         given)."""
-        pop = self.population
-        active = pop.status == ACTIVE
-        who = np.flatnonzero(active if firm is None else active & (pop.firm == firm))
+        who = where(self.population.size, lambda people: self._active(people, firm))
         # A person's segment never changes; held as an index type for the many lookups.
-        return VectorMonth(number, who, firm, segment=pop.segment[who].astype(np.intp))
+        segment = np.empty(len(who), dtype=np.intp)
+
+        def part(people: slice) -> None:
+            segment[people] = self.population.segment[who[people]]
+
+        blocks(len(who), part)
+        return VectorMonth(number, who, firm, segment=segment)
+
+    def _active(self, people: slice, firm: int | None) -> np.ndarray:
+        """Whether each of `people` (a range of the market) is an active customer (of
+        `firm`, when given)."""
+        pop = self.population
+        active = pop.status[people] == ACTIVE
+        return active if firm is None else active & (pop.firm[people] == firm)
 
     def acquisition_month(self, number: int, left: np.ndarray) -> VectorMonth:
         """The market's month for acquisition: no customers of its own, `left` the
@@ -230,12 +241,13 @@ class VectorCustomers:
         """Customers with a problem whose journey has support contact it by their segment's
         propensity; returns their market indices and the problems they report per
         touchpoint."""
-        m = month.number
-        seg = month.segment
-        u_contact = self.model.streams.uniform(purposes.SUPPORT_CONTACT, m, month.who)
-        supported = self.seg_has_support[seg] & (u_contact < self.seg_support[seg])
-        contacting = month.had_problem & supported
-        month.contact_rows = np.flatnonzero(contacting)
+        # Each one's draw only where it can matter: the same numbers (`sim.streams`).
+        rows = np.flatnonzero(month.had_problem)
+        seg = month.segment[rows]
+        u_contact = self.model.streams.uniform(
+            purposes.SUPPORT_CONTACT, month.number, month.who[rows]
+        )
+        month.contact_rows = rows[self.seg_has_support[seg] & (u_contact < self.seg_support[seg])]
         return month.who[month.contact_rows], month.problem_at[month.contact_rows].sum(axis=0)
 
     def experience_support(self, month: VectorMonth, contacts: Contacts) -> None:
@@ -312,12 +324,16 @@ class VectorCustomers:
             return episode, felt
 
         month.episode, month.month_effort = joined(len(who), part)
-        month.experiencing = int((~np.isnan(month.episode)).sum())
+        month.experiencing = count(len(who), lambda people: ~np.isnan(month.episode[people]))
 
     def drift(self, drift: float) -> None:
         """Every person's expectation moves by `drift`, within 0–1."""
-        pop = self.population
-        pop.expectation[:] = np.clip(pop.expectation + drift, 0.0, 1.0)
+        expectation = self.population.expectation
+
+        def part(people: slice) -> None:
+            np.clip(expectation[people] + drift, 0.0, 1.0, out=expectation[people])
+
+        blocks(len(expectation), part)
 
     # ------------------------------------------------------------------ customers.answer
 
@@ -326,12 +342,20 @@ class VectorCustomers:
         (0–1, NaN where not met; one row per respondent)."""
         model, pop, who, m = self.model, self.population, month.who, month.number
         survey_rules = model.spec.behaviour.surveys
+        satisfaction, base_response = np.empty(len(who)), np.empty(len(who))
+
+        def known(people: slice) -> None:
+            """The satisfaction and segment response chance of the customers in `people`."""
+            satisfaction[people] = pop.satisfaction[who[people]]
+            np.take(self.seg_response, month.segment[people], out=base_response[people])
+
+        blocks(len(who), known)
         wave = surveys.survey(
             survey_rules,
-            pop.satisfaction[who],
+            satisfaction,
             month.episode,
             month.month_effort,
-            self.seg_response[month.segment],
+            base_response,
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
             model.streams.uniform(purposes.SURVEY_RESPOND, m, who),
@@ -454,7 +478,7 @@ class VectorCustomers:
         """Word of mouth of each active customer (ascending market index)."""
         pop, a = self.population, self.model.spec.acquisition
         sd = self.model.spec.behaviour.surveys.nps_answer_sd
-        month.speakers = speakers = np.flatnonzero(pop.status == ACTIVE)
+        month.speakers = speakers = where(pop.size, lambda people: pop.status[people] == ACTIVE)
 
         def part(people: slice) -> np.ndarray:
             satisfaction = pop.satisfaction[speakers[people]]
@@ -465,7 +489,8 @@ class VectorCustomers:
 
     def prospects(self) -> int:
         """Number of prospects in the market."""
-        return int((self.population.status == PROSPECT).sum())
+        status = self.population.status
+        return count(len(status), lambda people: status[people] == PROSPECT)
 
     def adopt(
         self,
@@ -478,16 +503,17 @@ class VectorCustomers:
         month's `chance` under complete mixing, or by hearing their ties speak over the
         network in sub-steps (`chance` None); then they join (`Month.joined`)."""
         pop, a, m = self.population, self.model.spec.acquisition, month.number
-        prospect = pop.status == PROSPECT
-        lapsed = pop.status == LAPSED
+        lapsed = np.empty(pop.size, dtype=np.bool_)
+        blocks(pop.size, lambda people: np.equal(pop.status[people], LAPSED, out=lapsed[people]))
         lapsed[month.left] = False
         if chance is None:
             speaking = np.zeros(pop.size, dtype=np.float32)
             speaking[month.speakers] = month.voice
-            joins, ads_share = self._adopt_network(month, prospect | lapsed, speaking, per_customer)
+            pool = (pop.status == PROSPECT) | lapsed
+            joins, ads_share = self._adopt_network(month, pool, speaking, per_customer)
             new = np.flatnonzero(joins)
         else:  # each person's draw only where it can matter: the same numbers (`sim.streams`)
-            pool = np.flatnonzero(prospect | lapsed)
+            pool = where(pop.size, lambda people: (pop.status[people] == PROSPECT) | lapsed[people])
 
             def adopting(people: slice) -> np.ndarray:
                 mine = pool[people]
@@ -566,16 +592,27 @@ class VectorCustomers:
     def state(self, month: VectorMonth) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
         pop, who = self.population, month.who
-        active = pop.status == ACTIVE
-        if month.firm is not None:
-            active &= pop.firm == month.firm
-        active = np.flatnonzero(active)
+
+        def now(people: slice) -> tuple[np.ndarray, ...]:
+            rows = who[people]
+            return pop.satisfaction[rows], pop.effort[rows], pop.expectation[rows]
+
+        def held(people: slice) -> tuple[int, int, int]:
+            """Products held, initial customers and customers among the active in
+            `people`."""
+            rows = people.start + np.flatnonzero(self._active(people, month.firm))
+            products = int(pop.products[rows].sum(dtype=np.int64))
+            return products, int(np.count_nonzero(pop.source[rows] == INITIAL)), len(rows)
+
+        satisfaction, effort, expectation = joined(len(who), now)
+        products, initial, active = np.sum(blocks(pop.size, held), axis=0).tolist()
         return {
-            "satisfaction_mean": mean_or_nan(pop.satisfaction[who]),
-            "effort_mean": mean_or_nan(pop.effort[who]),
-            "expectation_mean": mean_or_nan(pop.expectation[who]),
-            "products_per_customer": mean_or_nan(pop.products[active]) if len(active) else 0.0,
-            "initial_customers_active": float(np.count_nonzero(pop.source[active] == INITIAL)),
+            "satisfaction_mean": mean_or_nan(satisfaction),
+            "effort_mean": mean_or_nan(effort),
+            "expectation_mean": mean_or_nan(expectation),
+            # Whole numbers: the sum over ranges is the sum over everyone, exactly.
+            "products_per_customer": products / active if active else 0.0,
+            "initial_customers_active": float(initial),
         }
 
     # ------------------------------------------------------------------ customer log
