@@ -99,3 +99,38 @@ def test_engines_agree_month_by_month(case):
         assert max(len(p.months) for p in agents.customers.people) == scenario.months
     else:
         assert v["reviews"].sum() == 1 and v["improvements"].sum() == 1
+
+
+AGENTS_AFTER = """
+import sys
+import sim
+from sim.scenario import load_scenario, with_overrides
+scenario = with_overrides(
+    load_scenario(sys.argv[1]), {"market.size": 800, "months": 8}
+)
+if sys.argv[2] == "vector first":
+    sim.run(scenario, replications=1, seed=7, engine="vector")
+result = sim.run(scenario, replications=1, seed=7, engine="agents")
+print(result.timeseries.select_dtypes("number").sum().sum().hex())
+"""
+
+
+def test_an_agents_run_does_not_depend_on_what_ran_before_it_in_the_process():
+    # Before: the agents engine's memory rules were numba ufuncs called on numpy scalars,
+    # and numpy chose among the loops compiled so far in the process, so a vector run
+    # before it changed the last bits of its numbers (every ready scenario differed).
+    import subprocess
+    import sys
+
+    file = str(SCENARIOS / "understaffed_support.yaml")
+    sums = {
+        order: subprocess.run(
+            [sys.executable, "-c", AGENTS_AFTER, file, order],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+        ).stdout.strip()
+        for order in ("alone", "vector first")
+    }
+    assert sums["alone"] == sums["vector first"] and sums["alone"].startswith("0x1.")

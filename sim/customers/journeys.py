@@ -192,39 +192,75 @@ class Memory(NamedTuple):
 
 def remember(
     satisfaction_rules: SatisfactionRules,
-    tenure_months: ArrayLike,
+    tenure_months: float,
     memory: Memory,
-    episode: ArrayLike,
-    felt: ArrayLike,
-    service_effort: ArrayLike,
-    mean_perceived: ArrayLike,
+    episode: float,
+    felt: float,
+    service_effort: float,
+    mean_perceived: float,
     trust_shock: float,
 ) -> Memory:
-    """Fold a month into a customer's memory: cumulative satisfaction is anchored on the
-    prior with a weight that grows with tenure and adjusted towards the month's remembered
-    `episode`, then moved by the effort of a service episode (`rules.service_effort_shift`;
-    NaN without one) and lowered by a privacy incident's `trust_shock`; remembered effort
-    moves towards the month's `felt` effort (`felt_effort`); expectation adapts to the mean
-    quality perceived. NaN inputs (no interaction this month) leave the prior as it was."""
-    weight = rules.prior_weight(
-        tenure_months,
-        satisfaction_rules.prior_weight_new,
-        satisfaction_rules.prior_weight_loyal,
-        satisfaction_rules.tenure_scale_months,
-    )
-    satisfaction = rules.anchor_and_adjust(memory.satisfaction, episode, weight)
-    shift = rules.service_effort_shift(
-        service_effort,
-        satisfaction_rules.service_effort_effect,
-        satisfaction_rules.neutral_service_effort,
-    )
-    satisfaction = np.clip(satisfaction + shift - trust_shock, 0.0, 1.0)
+    """Fold a month into a customer's memory (`remembered`, with the scenario's
+    `satisfaction_rules`): cumulative satisfaction is anchored on the prior with a weight
+    that grows with tenure and adjusted towards the month's remembered `episode`, then moved
+    by the effort of a service episode (`rules.service_effort_shift`; NaN without one) and
+    lowered by a privacy incident's `trust_shock`; remembered effort moves towards the
+    month's `felt` effort (`felt_effort`); expectation adapts to the mean quality perceived.
+    NaN inputs (no interaction this month) leave the prior as it was."""
     return Memory(
-        satisfaction,
-        rules.anchor_and_adjust(memory.effort, felt, satisfaction_rules.effort_memory),
-        rules.adapted_expectation(
-            memory.expectation, mean_perceived, satisfaction_rules.expectation_adaptation, 0.0
-        ),
+        *remembered(
+            memory_settings(satisfaction_rules),
+            tenure_months,
+            memory.satisfaction,
+            memory.effort,
+            memory.expectation,
+            episode,
+            felt,
+            service_effort,
+            mean_perceived,
+            trust_shock,
+        )
+    )
+
+
+def memory_settings(satisfaction_rules: SatisfactionRules) -> tuple[float, ...]:
+    """The settings `remembered` takes, from the scenario's satisfaction rules."""
+    s = satisfaction_rules
+    return (
+        float(s.prior_weight_new),
+        float(s.prior_weight_loyal),
+        float(s.tenure_scale_months),
+        float(s.service_effort_effect),
+        float(s.neutral_service_effort),
+        float(s.effort_memory),
+        float(s.expectation_adaptation),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def remembered(
+    settings: tuple[float, ...],
+    tenure_months: float,
+    satisfaction: float,
+    effort: float,
+    expectation: float,
+    episode: float,
+    felt: float,
+    service_effort: float,
+    mean_perceived: float,
+    trust_shock: float,
+) -> tuple[float, float, float]:
+    """One customer's cumulative satisfaction, remembered effort and expectation (0–1 each)
+    after a month (`remember`; `settings` from `memory_settings`): what both engines
+    compute, the vector engine inside its compiled pass (`sim.engines.kernels.evaluate`)."""
+    new, loyal, scale, effect, neutral, effort_memory, adaptation = settings
+    weight = rules.prior_weight(tenure_months, new, loyal, scale)
+    anchored = rules.anchor_and_adjust(satisfaction, episode, weight)
+    moved = anchored + rules.service_effort_shift(service_effort, effect, neutral) - trust_shock
+    return (
+        min(max(moved, 0.0), 1.0),
+        rules.anchor_and_adjust(effort, felt, effort_memory),
+        rules.adapted_expectation(expectation, mean_perceived, adaptation, 0.0),
     )
 
 

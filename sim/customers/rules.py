@@ -109,28 +109,34 @@ def peak_end(experiences: ArrayLike, reference: ArrayLike, peak_end_weight: floa
 def _peak_end_rows(
     start: int, stop: int, x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray
 ) -> None:
+    for i in range(start, stop):
+        out[i] = peak_end_row(x, i, baseline[i], weight)
+
+
+@numba.njit(cache=True, nogil=True)
+def peak_end_row(x: np.ndarray, i: int, baseline: float, weight: float) -> float:
+    """`peak_end` of row `i` of `x` with its `baseline`."""
     # Written without branches on NaN (`value == value` is False for NaN), which the
     # compiler turns into selects: rows are short and their gaps unpredictable.
-    for i in range(start, stop):
-        count = 0
-        total = 0.0
-        end = np.nan
-        peak = np.nan
-        furthest = -1.0
-        for k in range(x.shape[1]):
-            value = np.float64(x[i, k])
-            seen = value == value
-            count += seen
-            total += value if seen else 0.0
-            end = value if seen else end
-            # NaN compares False: unseen moments never win. Moments about equally far from
-            # the baseline differ only by rounding: the first one stays.
-            distance = abs(value - baseline[i])
-            further = distance > furthest + _TIE
-            peak = value if further else peak
-            furthest = distance if further else furthest
-        mean = total / count if count else np.nan
-        out[i] = weight * 0.5 * (peak + end) + (1.0 - weight) * mean
+    count = 0
+    total = 0.0
+    end = np.nan
+    peak = np.nan
+    furthest = -1.0
+    for k in range(x.shape[1]):
+        value = np.float64(x[i, k])
+        seen = value == value
+        count += seen
+        total += value if seen else 0.0
+        end = value if seen else end
+        # NaN compares False: unseen moments never win. Moments about equally far from
+        # the baseline differ only by rounding: the first one stays.
+        distance = abs(value - baseline)
+        further = distance > furthest + _TIE
+        peak = value if further else peak
+        furthest = distance if further else furthest
+    mean = total / count if count else np.nan
+    return weight * 0.5 * (peak + end) + (1.0 - weight) * mean
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)

@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from sim.customers import journeys, surveys
+from sim.customers import journeys, rules, surveys
 from sim.streams import normal_at, uniform_at
 from sim.threads import BLOCK, blocks, on_pool, spread
 
@@ -96,12 +96,18 @@ def row_means(x: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _row_means(start: int, stop: int, x: np.ndarray, out: np.ndarray) -> None:
     for i in range(start, stop):
-        total, count = 0.0, 0
-        for k in range(x.shape[1]):
-            if not np.isnan(x[i, k]):
-                total += x[i, k]
-                count += 1
-        out[i] = total / count if count else np.nan
+        out[i] = _row_mean(x, i)
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_mean(x: np.ndarray, i: int) -> float:
+    """Mean of row `i`'s non-NaN entries (NaN without any)."""
+    total, count = 0.0, 0
+    for k in range(x.shape[1]):
+        if not np.isnan(x[i, k]):
+            total += x[i, k]
+            count += 1
+    return total / count if count else np.nan
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -110,6 +116,156 @@ def _row_means_blocks(x: np.ndarray, out: np.ndarray) -> None:
     for block in numba.prange((n + BLOCK - 1) // BLOCK):
         start = block * BLOCK
         _row_means(start, min(start + BLOCK, n), x, out)
+
+
+def consider_leaving(
+    who: np.ndarray,
+    segment: np.ndarray,
+    people: tuple[np.ndarray, ...],
+    by_segment: tuple[np.ndarray, np.ndarray],
+    settings: tuple[float, ...],
+    keys: tuple[np.uint64, np.uint64],
+    out: tuple[np.ndarray, ...],
+) -> None:
+    """Each customer's churn considerations (`sim.engines.contract.Leaving`), in one pass:
+    their churn chance (`journeys.churn_chance` of their segment's base rate, cumulative
+    satisfaction, remembered effort and frailty times the price's factor), whether their
+    contract is due (`journeys.renewing`) and the chance they do not renew it, their hazard
+    draw and, where a contract is due, their renewal draw (`journeys.leaving`).
+
+    `who`: the customers' market indices; `segment`: each one's segment; `people`: the
+    market's satisfaction, effort, frailty (float32) and tenure (months); `by_segment`: the
+    segments' base churn per month and contract months; `settings`: satisfaction effect,
+    effort effect, reference satisfaction, reference effort, the month's extra log-hazard,
+    renewal's most leaving, threshold and steepness, and the price's factor on the hazard;
+    `keys`: the streams of the hazard and renewal draws; `out`: risk, would leave, renewal
+    due and hazard (one entry per customer). Spread over the threads in blocks when there
+    are many (`sim.threads`)."""
+    args = (who, segment, *people, *by_segment, settings, *keys, *out)
+    if spread(who.size):
+        on_pool(_leave_blocks, *args)
+    else:
+        _leave(0, who.size, *args)
+
+
+@numba.njit(cache=True, nogil=True)
+def _leave(
+    start, stop, who, segment, satisfaction, effort, frailty, tenure, base, contract,  # noqa: ANN001
+    settings, hazard_key, renewal_key, risk, would_leave, renewal, hazard,  # noqa: ANN001
+) -> None:  # fmt: skip
+    """`consider_leaving` for the customers ``who[start:stop]``."""
+    s_effect, e_effect, s_ref, e_ref, shock, most, threshold, steepness, factor = settings
+    price = np.float32(factor)
+    for i in range(start, stop):
+        person, seg = who[i], segment[i]
+        liked = satisfaction[person]
+        frail = frailty[person]
+        if factor != 1.0:  # `journeys.priced`: float32 times the factor, as numpy does
+            frail = frail * price
+        p_churn = rules.churn_probability(
+            base[seg], liked, effort[person], s_effect, e_effect, s_ref, e_ref, shock, frail
+        )
+        due = journeys.renewing(contract[seg], tenure[person])
+        p_leave = rules.renewal_leave_probability(liked, most, threshold, steepness)
+        by_hazard = uniform_at(hazard_key, person) < p_churn
+        leaves = by_hazard
+        if due and not by_hazard:  # the renewal draw only where it can matter
+            leaves = uniform_at(renewal_key, person) < p_leave
+        risk[i] = p_churn + np.float64(due) * p_leave
+        would_leave[i] = leaves
+        renewal[i] = due
+        hazard[i] = by_hazard
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _leave_blocks(
+    who, segment, satisfaction, effort, frailty, tenure, base, contract, settings,  # noqa: ANN001
+    hazard_key, renewal_key, risk, would_leave, renewal, hazard,  # noqa: ANN001
+) -> None:  # fmt: skip
+    n = who.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _leave(
+            start, min(start + BLOCK, n), who, segment, satisfaction, effort, frailty, tenure,
+            base, contract, settings, hazard_key, renewal_key, risk, would_leave, renewal,
+            hazard,
+        )  # fmt: skip
+
+
+def evaluate(
+    who: np.ndarray,
+    met: tuple[np.ndarray, ...],
+    people: tuple[np.ndarray, ...],
+    peak_end_weight: float,
+    settings: tuple[float, ...],
+    trust_shock: float,
+    out: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Each customer's memory of the month, in one pass: the episode they remember
+    (`rules.peak_end` of their transaction satisfaction, on their cumulative satisfaction
+    before it), the effort they felt (`journeys.month_effort`, `journeys.felt_effort`), and
+    their cumulative satisfaction, remembered effort and expectation after it
+    (`journeys.remembered`, from the mean quality they perceived), written back to the
+    market.
+
+    `who`: the customers' market indices; `met`: the month's satisfaction and perceived
+    quality (one row per customer, NaN where nothing happened), each one's effort summed
+    over their interactions, number of interactions and service effort (NaN without
+    one); `people`: the market's satisfaction, effort, expectation (float32) and tenure
+    (months); `settings`: `journeys.memory_settings`; `out`: each customer's episode and
+    felt effort (NaN without interactions). Spread over the threads in blocks when there
+    are many (`sim.threads`)."""
+    args = (who, *met, *people, peak_end_weight, settings, trust_shock, *out)
+    if spread(who.size):
+        on_pool(_evaluate_blocks, *args)
+    else:
+        _evaluate(0, who.size, *args)
+
+
+@numba.njit(cache=True, nogil=True)
+def _evaluate(
+    start, stop, who, satisfaction, perceived, effort_sum, interactions, service_effort,  # noqa: ANN001
+    cumulative, effort, expectation, tenure, peak_end_weight, settings, trust_shock,  # noqa: ANN001
+    episode, felt,  # noqa: ANN001
+) -> None:  # fmt: skip
+    """`evaluate` for the customers ``who[start:stop]``."""
+    for i in range(start, stop):
+        person = who[i]
+        prior = cumulative[person]
+        remembered = rules.peak_end_row(satisfaction, i, np.float64(prior), peak_end_weight)
+        service = service_effort[i]
+        felt_now = journeys.felt_effort(
+            journeys.month_effort(effort_sum[i], interactions[i]), service
+        )
+        cumulative[person], effort[person], expectation[person] = journeys.remembered(
+            settings,
+            tenure[person],
+            prior,
+            effort[person],
+            expectation[person],
+            remembered,
+            felt_now,
+            service,
+            _row_mean(perceived, i),
+            trust_shock,
+        )
+        episode[i] = remembered
+        felt[i] = felt_now
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _evaluate_blocks(
+    who, satisfaction, perceived, effort_sum, interactions, service_effort, cumulative,  # noqa: ANN001
+    effort, expectation, tenure, peak_end_weight, settings, trust_shock, episode, felt,  # noqa: ANN001
+) -> None:  # fmt: skip
+    n = who.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _evaluate(
+            start, min(start + BLOCK, n), who, satisfaction, perceived, effort_sum,
+            interactions, service_effort, cumulative, effort, expectation, tenure,
+            peak_end_weight, settings, trust_shock, episode, felt,
+        )  # fmt: skip
 
 
 def floats(*values: float) -> tuple[float, ...]:

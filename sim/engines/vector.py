@@ -295,35 +295,26 @@ class VectorCustomers:
 
     def evaluate(self, month: VectorMonth, trust_shock: float) -> None:
         """Episode memory (peak-end), cumulative satisfaction (anchoring, less a privacy
-        incident's `trust_shock`), remembered effort and expectations."""
+        incident's `trust_shock`), remembered effort and expectations: one compiled pass
+        over the customers (`kernels.evaluate`)."""
         pop, who = self.population, month.who
         satisfaction_rules = self.model.spec.behaviour.satisfaction
-
-        def part(people: slice) -> tuple[np.ndarray, np.ndarray]:
-            rows = who[people]
-            prior = journeys.Memory(pop.satisfaction[rows], pop.effort[rows], pop.expectation[rows])
-            episode = rules.peak_end(
-                month.satisfaction[people], prior.satisfaction, satisfaction_rules.peak_end_weight
-            )
-            service_effort = month.service_effort[people]
-            felt = journeys.felt_effort(
-                journeys.month_effort(month.effort[people], month.interactions[people]),
-                service_effort,
-            )
-            memory = journeys.remember(
-                satisfaction_rules,
-                pop.tenure[rows],
-                prior,
-                episode,
-                felt,
-                service_effort,
-                kernels.row_means(month.perceived[people]),
-                trust_shock,
-            )
-            pop.satisfaction[rows], pop.effort[rows], pop.expectation[rows] = memory
-            return episode, felt
-
-        month.episode, month.month_effort = joined(len(who), part)
+        month.episode, month.month_effort = np.empty(len(who)), np.empty(len(who))
+        kernels.evaluate(
+            who,
+            (
+                month.satisfaction,
+                month.perceived,
+                month.effort,
+                month.interactions,
+                month.service_effort,
+            ),
+            (pop.satisfaction, pop.effort, pop.expectation, pop.tenure),
+            float(satisfaction_rules.peak_end_weight),
+            journeys.memory_settings(satisfaction_rules),
+            float(trust_shock),
+            (month.episode, month.month_effort),
+        )
         month.experiencing = count(len(who), lambda people: ~np.isnan(month.episode[people]))
 
     def drift(self, drift: float) -> None:
@@ -389,36 +380,30 @@ class VectorCustomers:
     def consider_leaving(self, month: VectorMonth) -> Leaving:
         """Each customer's churn risk (hazard plus renewal, per month), whether they would
         leave this month (hazard, or not renewing a contract that is due) and whether a
-        contract is due."""
+        contract is due: one compiled pass over them (`kernels.consider_leaving`)."""
         pop, who, m = self.population, month.who, month.number
         churn, streams = self.model.spec.behaviour.churn, self.model.streams
-        base, shock = self.seg_churn, self.model.firm.trust_shock
-        price_factor = journeys.price_hazard_factor(self.model.spec)
-
-        def part(people: slice) -> Leaving:
-            rows, seg = who[people], month.segment[people]
-            satisfaction = pop.satisfaction[rows]
-            p_churn = journeys.churn_chance(
-                churn,
-                base[seg],
-                satisfaction,
-                pop.effort[rows],
-                shock,
-                journeys.priced(pop.frailty[rows], price_factor),
-            )
-            renewal = journeys.renewing(self.seg_contract[seg], pop.tenure[rows])
-            p_leave = journeys.renewal_leave_chance(churn, satisfaction)
-            u_hazard = streams.uniform(purposes.CHURN_HAZARD, m, rows)
-            risk, would_leave = journeys.leaving(
-                p_churn,
-                renewal,
-                p_leave,
-                u_hazard,
-                streams.uniform(purposes.CHURN_RENEWAL, m, rows),
-            )
-            return Leaving(risk, would_leave, renewal, u_hazard < p_churn)
-
-        leaving = joined(len(who), part)
+        n = len(who)
+        leaving = Leaving(np.empty(n), *(np.empty(n, dtype=np.bool_) for _ in range(3)))
+        kernels.consider_leaving(
+            who,
+            month.segment,
+            (pop.satisfaction, pop.effort, pop.frailty, pop.tenure),
+            (self.seg_churn, self.seg_contract),
+            kernels.floats(
+                churn.satisfaction_effect,
+                churn.effort_effect,
+                churn.reference_satisfaction,
+                churn.reference_effort,
+                self.model.firm.trust_shock,
+                churn.renewal_max_leave,
+                churn.renewal_threshold,
+                churn.renewal_steepness,
+                journeys.price_hazard_factor(self.model.spec),
+            ),
+            (streams.key(purposes.CHURN_HAZARD, m), streams.key(purposes.CHURN_RENEWAL, m)),
+            leaving,
+        )
         month.would_leave = leaving.would_leave
         return leaving
 
