@@ -233,11 +233,17 @@ def test_remembering_a_hard_service_episode_lowers_satisfaction_beyond_the_episo
     from sim.scenario import SatisfactionRules
 
     s = SatisfactionRules()
-    prior = journeys.Memory(np.array([0.8, 0.8, 0.8]), np.full(3, 0.2), np.full(3, 0.75))
-    episode = np.full(3, 0.7)
+    prior = journeys.Memory(0.8, 0.2, 0.75)
     service = np.array([np.nan, 0.2, 0.8])
     felt = journeys.felt_effort(np.full(3, 0.15), service)
-    memory = journeys.remember(s, np.zeros(3), prior, episode, felt, service, np.full(3, 0.7), 0.0)
+    memory = journeys.Memory(
+        *np.array(
+            [
+                journeys.remember(s, 0, prior, 0.7, f, e, 0.7, 0.0)
+                for f, e in zip(felt, service, strict=True)
+            ]
+        ).T
+    )
     # New customers weigh the prior by 0.5: 0.75 from the episode, then ±0.3 × (E − 0.4).
     np.testing.assert_allclose(memory.satisfaction, [0.75, 0.81, 0.63])
     np.testing.assert_allclose(memory.effort, [0.7 * 0.2 + 0.3 * e for e in (0.15, 0.2, 0.8)])

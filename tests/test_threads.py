@@ -216,3 +216,76 @@ def test_the_vector_engine_keeps_freed_memory_from_markets_that_spread(monkeypat
     for size in (threads.PARALLEL_FROM - 1, threads.PARALLEL_FROM):
         sim.CXModel(with_overrides(base, {"market.size": size, "months": 1}), seed=1)
     assert asked == [1]  # only the market of PARALLEL_FROM people
+
+
+def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(monkeypatch):
+    # 30,000 customers: four blocks of the compiled passes, each writing its stayers and
+    # leavers after those of the blocks before it. Against the same decisions worked out
+    # with numpy over everyone at once.
+    import numpy as np
+
+    import sim.threads as threads
+    from sim.customers import journeys, rules
+    from sim.customers.population import ACTIVE, LAPSED
+    from sim.engines import kernels
+    from sim.streams import Streams
+
+    rng = np.random.default_rng(5)
+    market, n = 40_000, 30_000
+    who = np.sort(rng.choice(market, n, replace=False))
+    segment = rng.integers(0, 3, n).astype(np.intp)
+    would_leave, flagged = rng.random(n) < 0.1, rng.random(n) < 0.2
+    streams = Streams(np.random.SeedSequence(9), market)
+    keys = tuple(streams.key(purpose, 4) for purpose in ("success", "repeat", "upsell"))
+    settings = kernels.floats(0.4, 0.05, 0.1, 0.05, 2.0, 0.7, 3, 0.3, 1.2)
+    by_segment = (np.array([40.0, 90.0, 25.0]), np.array([12.0, 30.0, 8.0]))
+
+    def market_state() -> tuple[np.ndarray, ...]:
+        state = np.random.default_rng(6)
+        return (
+            state.random(market).astype(np.float32),
+            np.full(market, ACTIVE, dtype=np.int8),
+            state.integers(1, 4, market).astype(np.int8),
+            state.random(market).astype(np.float32) * 500,
+            state.integers(0, 60, market).astype(np.int32),
+        )
+
+    runs = {}
+    before = threads.threads()
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+    try:
+        for count in (1, 2) if threads.available() > 1 else (1,):
+            threads.set_threads(count)
+            people = market_state()
+            out = kernels.decide(
+                who, segment, would_leave, flagged, people, by_segment, settings, keys
+            )
+            runs[count] = (out, people)
+    finally:
+        threads.set_threads(before)
+    # numpy over everyone, as the vector engine computed the decisions before
+    satisfaction, status, products, revenue_to_date, tenure = people = market_state()
+    succeeded = flagged & (streams.uniform("success", 4, who) < 0.4)
+    kept = succeeded & would_leave
+    lifted = who[succeeded]
+    satisfaction[lifted] = journeys.lifted(satisfaction[lifted], 0.05)
+    leaves = would_leave & ~kept
+    stay, left = who[~leaves], who[leaves]
+    status[left], products[left] = LAPSED, 0
+    liked = satisfaction[stay]
+    p_repeat = rules.purchase_probability(0.1, liked, 2.0, 0.7)
+    p_upsell = rules.purchase_probability(0.05, liked, 2.0, 0.7)
+    repeat = streams.uniform("repeat", 4, stay) < p_repeat
+    upsell = (streams.uniform("upsell", 4, stay) < p_upsell) & (products[stay] < 3)
+    products[stay] += upsell.astype(np.int8)
+    seg = segment[~leaves]
+    extra = 0.3 * (products[stay] - 1)
+    revenue = (by_segment[0][seg] * (1.0 + extra) + repeat * by_segment[1][seg]) * 1.2
+    revenue_to_date[stay] += revenue.astype(np.float32)
+    tenure[stay] += 1
+    expected = (leaves, kept, left, repeat, upsell, revenue, liked)
+    assert 2_000 < len(left) < 3_500 and kept.sum() > 50 and repeat.sum() > 1_000
+    for out, state in runs.values():
+        for got, want in zip((*out, *state), (*expected, *people), strict=True):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)

@@ -364,20 +364,22 @@ def purchases(
 # ---------------------------------------------------------------------------- money and word
 
 
+@numba.njit(cache=True, nogil=True)
 def month_revenue(
-    revenue_per_month: ArrayLike,
-    products: ArrayLike,
-    repeat: ArrayLike,
-    repeat_value: ArrayLike,
+    revenue_per_month: float,
+    products: int,
+    repeat: bool,
+    repeat_value: float,
     extra_product_share: float,
     price: float = 1.0,
-) -> ArrayLike:
+) -> float:
     """A customer's revenue of the month, currency: the segment's monthly revenue, raised by
     `extra_product_share` for each product beyond the first, plus a repeat purchase, all at
-    the firm's relative `price` (`firm.price`)."""
+    the firm's relative `price` (`firm.price`; the revenue itself at 1, as `priced`)."""
     extra = extra_product_share * (products - 1)
     revenue = revenue_per_month * (1.0 + extra)
-    return priced(revenue + repeat * repeat_value, price)
+    value = revenue + repeat * repeat_value
+    return value if price == 1.0 else value * price
 
 
 def priced(values: ArrayLike, factor: float) -> ArrayLike:

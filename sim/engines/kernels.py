@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from sim.customers import journeys, rules, surveys
+from sim.customers.population import LAPSED
 from sim.streams import normal_at, uniform_at
 from sim.threads import BLOCK, blocks, on_pool, spread
 
@@ -266,6 +267,157 @@ def _evaluate_blocks(
             interactions, service_effort, cumulative, effort, expectation, tenure,
             peak_end_weight, settings, trust_shock, episode, felt,
         )  # fmt: skip
+
+
+def decide(
+    who: np.ndarray,
+    segment: np.ndarray,
+    would_leave: np.ndarray,
+    flagged: np.ndarray | None,
+    people: tuple[np.ndarray, ...],
+    by_segment: tuple[np.ndarray, np.ndarray],
+    settings: tuple[float, ...],
+    keys: tuple[np.uint64, np.uint64, np.uint64],
+) -> tuple[np.ndarray, ...]:
+    """The month's decisions of the customers (`sim.engines.vector.VectorCustomers.decide`)
+    in two passes: first, a retention intervention reaches each flagged customer and, if it
+    works (`journeys.intervention_succeeds`), lifts their satisfaction (`journeys.lifted`)
+    and keeps them if they meant to leave; then leavers lapse with no products, and stayers
+    make their repeat purchase and upsell (`rules.purchase_probability`), pay the month
+    (`journeys.month_revenue`) and age by a month.
+
+    `who`: the customers' market indices; `segment`: each one's segment; `would_leave`:
+    each one's intent; `flagged`: whether each is flagged for an intervention (None: no
+    programme); `people`: the market's satisfaction (float32), status, products, revenue
+    to date (float32) and tenure (months); `by_segment`: the segments' revenue per month
+    and repeat purchase value (currency); `settings`: intervention success, its
+    satisfaction gain, repeat and upsell chances per month, the purchases' satisfaction
+    effect and reference, most products, extra product revenue share and the firm's
+    relative price; `keys`: the streams of the success, repeat and upsell draws.
+
+    Returns whether each customer leaves and was kept, the leavers' market indices, and
+    the stayers' repeat purchases, upsells, revenue (currency) and satisfaction (in
+    customer order). Spread over the threads in blocks when there are many
+    (`sim.threads`); the stayers of a block are written after those of the blocks before
+    it, so the order is the customers' whatever the threads."""
+    satisfaction = people[0]
+    n = who.size
+    leaves, kept = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    stayers = np.empty((n + BLOCK - 1) // BLOCK, dtype=np.int64)
+    intervening = flagged is not None
+    flags = flagged if intervening else np.zeros(0, dtype=np.bool_)
+    first = (who, would_leave, flags, intervening, satisfaction, settings, keys[0])
+    spreading = spread(n)
+    if spreading:
+        on_pool(_keep_blocks, *first, leaves, kept, stayers)
+    else:
+        _keep_all(*first, leaves, kept, stayers)
+    before = np.cumsum(stayers) - stayers  # stayers in the blocks before each block
+    count = int(stayers.sum())
+    out = (
+        np.empty(n - count, dtype=who.dtype),
+        np.empty(count, dtype=np.bool_),
+        np.empty(count, dtype=np.bool_),
+        np.empty(count),
+        np.empty(count, dtype=satisfaction.dtype),
+    )
+    second = (who, segment, leaves, before, *people, *by_segment, settings, *keys[1:], *out)
+    if spreading:
+        on_pool(_stay_blocks, *second)
+    else:
+        _stay_all(*second)
+    return leaves, kept, *out
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep(block, who, would_leave, flagged, intervening, satisfaction, settings, success_key,  # noqa: ANN001
+          leaves, kept, stayers) -> None:  # noqa: ANN001  # fmt: skip
+    """The first pass of `decide` for block `block` of the customers."""
+    success, gain = settings[0], np.float32(settings[1])
+    stop = min((block + 1) * BLOCK, who.size)
+    staying = 0
+    for i in range(block * BLOCK, stop):
+        saved = False
+        if intervening and flagged[i]:
+            person = who[i]
+            if uniform_at(success_key, person) < success:  # `journeys.intervention_succeeds`
+                # `journeys.lifted` in float32, as numpy lifts the market's float32 array
+                satisfaction[person] = min(satisfaction[person] + gain, np.float32(1.0))
+                saved = would_leave[i]
+        kept[i] = saved
+        leaves[i] = would_leave[i] and not saved
+        staying += not leaves[i]
+    stayers[block] = staying
+
+
+@numba.njit(cache=True, nogil=True)
+def _stay(block, who, segment, leaves, before, satisfaction, status, products,  # noqa: ANN001
+          revenue_to_date, tenure, revenue_per_month, repeat_value, settings, repeat_key,  # noqa: ANN001
+          upsell_key, left, repeat, upsell, revenue, liked) -> None:  # noqa: ANN001  # fmt: skip
+    """The second pass of `decide` for block `block` of the customers."""
+    repeat_chance, upsell_chance, effect, reference = settings[2:6]
+    most, extra_share, price = settings[6], settings[7], settings[8]
+    start = block * BLOCK
+    j = before[block]  # this block's first stayer, and its first leaver
+    gone = start - j
+    for i in range(start, min(start + BLOCK, who.size)):
+        person = who[i]
+        if leaves[i]:
+            left[gone] = person
+            status[person] = LAPSED
+            products[person] = 0
+            gone += 1
+            continue
+        s = satisfaction[person]
+        p_repeat = rules.purchase_probability(repeat_chance, s, effect, reference)
+        p_upsell = rules.purchase_probability(upsell_chance, s, effect, reference)
+        bought = uniform_at(repeat_key, person) < p_repeat
+        more = uniform_at(upsell_key, person) < p_upsell and products[person] < most
+        products[person] += more
+        seg = segment[i]
+        paid = journeys.month_revenue(
+            revenue_per_month[seg], products[person], bought, repeat_value[seg], extra_share, price
+        )
+        revenue_to_date[person] += np.float32(paid)
+        tenure[person] += 1
+        repeat[j], upsell[j], revenue[j], liked[j] = bought, more, paid, s
+        j += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_all(who, would_leave, flagged, intervening, satisfaction, settings, success_key,  # noqa: ANN001
+              leaves, kept, stayers) -> None:  # noqa: ANN001  # fmt: skip
+    for block in range(stayers.size):
+        _keep(block, who, would_leave, flagged, intervening, satisfaction, settings,
+              success_key, leaves, kept, stayers)  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _stay_all(who, segment, leaves, before, satisfaction, status, products,  # noqa: ANN001
+              revenue_to_date, tenure, revenue_per_month, repeat_value, settings,  # noqa: ANN001
+              repeat_key, upsell_key, left, repeat, upsell, revenue, liked) -> None:  # noqa: ANN001  # fmt: skip
+    for block in range(before.size):
+        _stay(block, who, segment, leaves, before, satisfaction, status, products,
+              revenue_to_date, tenure, revenue_per_month, repeat_value, settings,
+              repeat_key, upsell_key, left, repeat, upsell, revenue, liked)  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _keep_blocks(who, would_leave, flagged, intervening, satisfaction, settings, success_key,  # noqa: ANN001
+                 leaves, kept, stayers) -> None:  # noqa: ANN001  # fmt: skip
+    for block in numba.prange(stayers.size):
+        _keep(block, who, would_leave, flagged, intervening, satisfaction, settings,
+              success_key, leaves, kept, stayers)  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _stay_blocks(who, segment, leaves, before, satisfaction, status, products,  # noqa: ANN001
+                 revenue_to_date, tenure, revenue_per_month, repeat_value, settings,  # noqa: ANN001
+                 repeat_key, upsell_key, left, repeat, upsell, revenue, liked) -> None:  # noqa: ANN001  # fmt: skip
+    for block in numba.prange(before.size):
+        _stay(block, who, segment, leaves, before, satisfaction, status, products,
+              revenue_to_date, tenure, revenue_per_month, repeat_value, settings,
+              repeat_key, upsell_key, left, repeat, upsell, revenue, liked)  # fmt: skip
 
 
 def floats(*values: float) -> tuple[float, ...]:

@@ -409,52 +409,38 @@ class VectorCustomers:
 
     def decide(self, month: VectorMonth, flagged: np.ndarray | None) -> Decisions:
         """Interventions reach the flagged (a success lifts satisfaction and keeps one who
-        would leave); leavers lapse; stayers buy, pay and age by a month."""
-        pop, who, m = self.population, month.who, month.number
+        would leave); leavers lapse; stayers buy, pay and age by a month: two compiled
+        passes over the customers (`kernels.decide`)."""
+        pop, m = self.population, month.number
         b, streams = self.model.spec.behaviour, self.model.streams
-        settings, price = self.model.spec.firm.maturity, self.model.spec.firm.price
-
-        def part(people: slice) -> tuple[np.ndarray, ...]:
-            rows, would_leave = who[people], month.would_leave[people]
-            kept = np.zeros(len(rows), dtype=bool)
-            if flagged is not None:
-                success = streams.uniform(purposes.PREDICT_SUCCESS, m, rows)
-                succeeded = journeys.intervention_succeeds(
-                    flagged[people], success, settings.intervention_success
-                )
-                kept = succeeded & would_leave
-                lifted = rows[succeeded]
-                pop.satisfaction[lifted] = journeys.lifted(
-                    pop.satisfaction[lifted], settings.intervention_satisfaction_gain
-                )
-            leaves = would_leave & ~kept
-            stay, left = rows[~leaves], rows[leaves]
-            pop.status[left] = LAPSED
-            pop.products[left] = 0
-            s_stay = pop.satisfaction[stay]
-            repeat, upsell = journeys.purchases(
-                b.purchase,
+        settings = self.model.spec.firm.maturity
+        leaves, kept, month.left, repeat, upsell, revenue, s_stay = kernels.decide(
+            month.who,
+            month.segment,
+            month.would_leave,
+            flagged,
+            (pop.satisfaction, pop.status, pop.products, pop.revenue_to_date, pop.tenure),
+            (self.seg_revenue, self.seg_repeat_value),
+            kernels.floats(
+                settings.intervention_success,
+                settings.intervention_satisfaction_gain,
+                b.purchase.repeat_per_month,
+                b.purchase.upsell_per_month,
+                b.purchase.satisfaction_effect,
                 b.churn.reference_satisfaction,
-                s_stay,
-                pop.products[stay],
-                streams.uniform(purposes.PURCHASE_REPEAT, m, stay),
-                streams.uniform(purposes.PURCHASE_UPSELL, m, stay),
-            )
-            pop.products[stay] += upsell.astype(np.int8)
-            seg_stay = month.segment[people][~leaves]
-            revenue = journeys.month_revenue(
-                self.seg_revenue[seg_stay],
-                pop.products[stay],
-                repeat,
-                self.seg_repeat_value[seg_stay],
+                b.purchase.max_products,
                 b.purchase.extra_product_revenue_share,
-                price,
-            )
-            pop.revenue_to_date[stay] += revenue.astype(np.float32)
-            pop.tenure[stay] += 1
-            return leaves, kept, left, repeat, upsell, revenue, s_stay
-
-        leaves, kept, month.left, repeat, upsell, revenue, s_stay = joined(len(who), part)
+                self.model.spec.firm.price,
+            ),
+            tuple(
+                streams.key(purpose, m)
+                for purpose in (
+                    purposes.PREDICT_SUCCESS,
+                    purposes.PURCHASE_REPEAT,
+                    purposes.PURCHASE_UPSELL,
+                )
+            ),
+        )
         return Decisions(month.segment, leaves, kept, repeat, upsell, revenue, s_stay)
 
     # ------------------------------------------------------------------ market.acquire
