@@ -83,23 +83,6 @@ def _rate_blocks(satisfaction, respondents, who, keys, csat_answer_sd, out) -> N
         )
 
 
-def row_means(x: np.ndarray) -> np.ndarray:
-    """Mean of each row's non-NaN entries (NaN for a row without any); spread over the
-    threads in blocks of rows when there are many (`sim.threads`)."""
-    out = np.empty(x.shape[0])
-    if spread(x.shape[0]):
-        on_pool(_row_means_blocks, x, out)
-    else:
-        _row_means(0, x.shape[0], x, out)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _row_means(start: int, stop: int, x: np.ndarray, out: np.ndarray) -> None:
-    for i in range(start, stop):
-        out[i] = _row_mean(x, i)
-
-
 @numba.njit(cache=True, nogil=True)
 def _row_mean(x: np.ndarray, i: int) -> float:
     """Mean of row `i`'s non-NaN entries (NaN without any)."""
@@ -109,14 +92,6 @@ def _row_mean(x: np.ndarray, i: int) -> float:
             total += x[i, k]
             count += 1
     return total / count if count else np.nan
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _row_means_blocks(x: np.ndarray, out: np.ndarray) -> None:
-    n = x.shape[0]
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
-        start = block * BLOCK
-        _row_means(start, min(start + BLOCK, n), x, out)
 
 
 def consider_leaving(
