@@ -119,7 +119,7 @@ class Recorder:
 
     def timeseries(self) -> pd.DataFrame:
         """One row per month, one column per metric."""
-        frame = pd.DataFrame(self.rows)
+        frame = _frame(self.rows)
         frame["month"] = frame["month"].astype(int)
         return frame
 
@@ -130,6 +130,16 @@ class Recorder:
     def segment_table(self) -> pd.DataFrame:
         """One row per month × segment: customers, churn, revenue, margin, CLV."""
         return pd.DataFrame(self.segment_rows)
+
+
+def _frame(rows: list[dict[str, float]]) -> pd.DataFrame:
+    """``pd.DataFrame(rows)``: when every row has the same metrics and every value is a
+    float (the time series), made from one array at once."""
+    names = list(rows[0]) if rows else []
+    if not all(list(row) == names and all(type(v) is float for v in row.values()) for row in rows):
+        return pd.DataFrame(rows)
+    values = np.array([list(row.values()) for row in rows], dtype=np.float64)
+    return pd.DataFrame(values, columns=pd.Index(names))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -9,9 +9,16 @@ from scipy import stats
 
 
 def mean_or_nan(values: ArrayLike) -> float:
-    """The mean of `values` (numbers of any dtype, or a list), NaN when there are none."""
+    """The mean of `values` (numbers of any dtype, or a list), NaN when there are none:
+    ``values.mean()``, the float arrays' by its own steps (numpy's sum, divided by the
+    count in the array's precision) without its overhead."""
     array = np.asarray(values)
-    return float(array.mean()) if array.size else float("nan")
+    if not array.size:
+        return float("nan")
+    if array.dtype.kind != "f":
+        return float(array.mean())
+    total = np.add.reduce(array, axis=None)
+    return float(total.dtype.type(total / np.intp(array.size)))
 
 
 def mean_interval(values: np.ndarray | pd.Series, level: float = 0.95) -> dict[str, float]:

@@ -226,3 +226,15 @@ def on_pool(kernel: Callable[..., Any], *args: Any) -> Any:
     installed) stops the process if two Python threads launch parallel code at once."""
     with _LAUNCH:
         return kernel(*args)
+
+
+def compiled_pass(
+    people: int, one: Callable[..., Any], spread_out: Callable[..., Any], *args: Any
+) -> None:
+    """A compiled pass over `people` people: ``spread_out(*args)`` (its ``prange`` over
+    blocks of `BLOCK` people, each block ``one(start, stop, *args)``) on the thread pool
+    when the pass is spread (`spread`), else ``one(0, people, *args)`` on this thread."""
+    if spread(people):
+        on_pool(spread_out, *args)
+    else:
+        one(0, people, *args)

@@ -136,7 +136,8 @@ def test_measure_an_empty_month():
     assert all(math.isnan(v) for k, v in wave.measures.items() if k != "respondents")
     assert len(wave.respondents) == 0 and len(wave.recommend) == 0
     empty = np.zeros(0)
-    survey = surveys.survey(RULES, empty, empty, empty, empty, 2.5, 2.5, empty, None)
+    nobody = np.zeros(0, dtype=np.int64)
+    survey = surveys.survey(RULES, empty, empty, empty, empty, 2.5, 2.5, nobody, keys_from(1))
     assert survey.measures.keys() == wave.measures.keys()
     assert survey.measures["respondents"] == 0.0 and math.isnan(survey.measures["nps_true"])
 
@@ -169,11 +170,10 @@ def test_measure_wave_counts_respondents_and_truth_over_their_own_groups():
     assert math.isnan(nobody["csat_measured"]) and nobody["csat_true"] == m["csat_true"]
 
 
-def normals_from(seed: int, n: int):
-    """Standard normal answer noise for each of `n` people, one array per `ANSWER_NOISE`."""
-    rng = np.random.default_rng(seed)
-    drawn = {name: rng.standard_normal(n) for name in surveys.ANSWER_NOISE}
-    return lambda name, positions: drawn[name][positions]
+def keys_from(seed: int) -> surveys.AnswerKeys:
+    """A survey's streams: whether each person answers, and their answers' noise."""
+    words = np.random.default_rng(seed).integers(0, 2**63, 4, dtype=np.uint64)
+    return surveys.AnswerKeys(*words)
 
 
 def test_a_wave_without_noise_or_selection_reads_the_latent_answers():
@@ -184,7 +184,7 @@ def test_a_wave_without_noise_or_selection_reads_the_latent_answers():
     effort = np.where(np.arange(n) % 2 == 0, 0.5, NAN)
     wave = surveys.survey(
         quiet, satisfaction, episode, effort, np.full(n, 0.3), 5.0, 2.5,
-        np.random.default_rng(1).random(n), normals_from(2, n),
+        np.arange(n), keys_from(2),
     )  # fmt: skip
     m = wave.measures
     assert m["nps_measured"] == 100.0
@@ -211,14 +211,14 @@ def test_weak_measurement_flatters_measured_nps_and_strong_measurement_removes_t
     n = 200_000
     rng = np.random.default_rng(7)
     satisfaction = rng.uniform(0.55, 0.95, n)
-    u, normals = rng.random(n), normals_from(8, n)
+    who, keys = np.arange(n), keys_from(8)
     truth = surveys.latent(RULES, satisfaction, satisfaction, satisfaction)
     nps_true = 100 * float((truth.promoter - truth.detractor).mean())
     gaps, counts, means = [], [], []
     for level in (0.0, 2.5, 5.0):
         wave = surveys.survey(
             RULES, satisfaction, np.full(n, 0.7), np.full(n, 0.3), np.full(n, 0.15), level, 2.5,
-            u, normals,
+            who, keys,
         )  # fmt: skip
         m = wave.measures
         assert m["nps_true"] == pytest.approx(nps_true)
@@ -255,3 +255,61 @@ def test_touchpoint_rating_adds_a_quarter_of_the_csat_noise_and_clips():
         np.full(100_000, 0.5), np.random.default_rng(4).standard_normal(100_000), 0.6
     )
     assert spread.std() == pytest.approx(0.15, rel=0.02)
+
+
+def test_the_compiled_wave_is_the_rules_over_arrays_on_any_threads(monkeypatch):
+    """`survey`'s one compiled pass gives, bit for bit, what `responds`, `latent` and
+    `given_answers` give over arrays (the agents engine's rules), on one thread and spread
+    over two in blocks."""
+    import sim.threads as threads
+    from sim.streams import normal_at, uniform_at
+
+    n = 30_000  # four blocks of `threads.BLOCK`
+    rng = np.random.default_rng(11)
+    satisfaction = rng.uniform(0.3, 0.97, n)
+    met = rng.random(n) < 0.7
+    episode = np.where(met, rng.uniform(0.0, 1.0, n), NAN)
+    effort = np.where(met, rng.uniform(0.0, 0.6, n), NAN)
+    base = rng.choice([0.1, 0.2, 0.35], n)
+    who = rng.permutation(3 * n)[:n].astype(np.int64)
+    keys = keys_from(4)
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+    before, waves = threads.threads(), {}
+    try:
+        for count in (1, 2) if threads.available() > 1 else (1,):
+            threads.set_threads(count)
+            waves[count] = surveys.survey(
+                RULES, satisfaction, episode, effort, base, 1.5, 2.5, who, keys
+            )
+    finally:
+        threads.set_threads(before)
+
+    def draws(draw, key, people) -> np.ndarray:
+        return np.array([draw(key, person) for person in who[people]], dtype=np.float32)
+
+    asked = surveys.conditions(RULES, satisfaction, 1.5, 2.5)
+    answered = surveys.responds(
+        asked, satisfaction, base, draws(uniform_at, keys.respond, slice(None))
+    )
+    truth = surveys.latent(RULES, satisfaction, episode, effort)
+    respondents = np.flatnonzero(answered)
+    noise = (draws(normal_at, key, respondents) for key in keys[1:])
+    given = surveys.given_answers(RULES, surveys.Latent(*(v[respondents] for v in truth)), *noise)
+    full = []
+    for values in given:
+        column = np.zeros(n)
+        column[respondents] = values
+        full.append(column)
+    expected = surveys.measure_wave(
+        surveys.Answers(answered, full[0], truth.promoter, truth.detractor, truth.csat,
+                        full[1], truth.ces, full[2])
+    )  # fmt: skip
+    assert 0.1 * n < len(respondents) < 0.5 * n
+    for wave in waves.values():
+        np.testing.assert_array_equal(wave.respondents, expected.respondents)
+        np.testing.assert_array_equal(wave.recommend, expected.recommend)
+        assert wave.measures.keys() == expected.measures.keys()
+        for name, value in expected.measures.items():
+            assert wave.measures[name] == value or (
+                math.isnan(value) and math.isnan(wave.measures[name])
+            ), name

@@ -11,15 +11,17 @@ docs/model.md states each equation with its default and source.
 
 from __future__ import annotations
 
+import ctypes
 import math
 
+import llvmlite.binding
 import numba
 import numpy as np
+from numba.extending import get_cython_function_address
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 from sim.scenario.fields import MAX_LEVEL
-from sim.threads import BLOCK, on_pool, spread
 
 Array = NDArray[np.floating]
 Numbers = float | NDArray[np.floating]
@@ -49,6 +51,12 @@ def consistency_spread(
     """
     factor = 1.0 - per_level * (np.asarray(consistency_level) - reference_level)
     return noise_sd * np.clip(factor, 0.1, None)
+
+
+def clamp(value: float, low: float, high: float) -> float:
+    """`value` within `low` to `high` (NaN stays NaN): ``float(np.clip(value, low, high))``
+    for one number, without numpy's overhead."""
+    return float(min(max(value, low), high))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -97,11 +105,7 @@ def peak_end(experiences: ArrayLike, reference: ArrayLike, peak_end_weight: floa
         x = x.astype(np.float64)
     baseline = np.broadcast_to(np.asarray(reference, dtype=np.float64), x.shape[:1])
     out = np.empty(x.shape[0], dtype=np.float64)
-    args = (x, np.ascontiguousarray(baseline), float(peak_end_weight), out)
-    if spread(x.shape[0]):
-        on_pool(_peak_end_blocks, *args)
-    else:
-        _peak_end_rows(0, x.shape[0], *args)
+    _peak_end_rows(0, x.shape[0], x, np.ascontiguousarray(baseline), float(peak_end_weight), out)
     return out
 
 
@@ -137,14 +141,6 @@ def peak_end_row(x: np.ndarray, i: int, baseline: float, weight: float) -> float
         furthest = distance if further else furthest
     mean = total / count if count else np.nan
     return weight * 0.5 * (peak + end) + (1.0 - weight) * mean
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _peak_end_blocks(x: np.ndarray, baseline: np.ndarray, weight: float, out: np.ndarray) -> None:
-    n = x.shape[0]
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):  # `_peak_end_rows` in blocks
-        start = block * BLOCK
-        _peak_end_rows(start, min(start + BLOCK, n), x, baseline, weight, out)
 
 
 _TIE = 1e-6
@@ -285,7 +281,7 @@ def bass_month_adoption(
     c = s0 + gap
     ratio = math.exp(p + q * c) * (p + q * s0) / gap
     s1 = (ratio * c - p) / (ratio + q)
-    return float(np.clip((s1 - s0) / gap, 0.0, 1.0))
+    return clamp((s1 - s0) / gap, 0.0, 1.0)
 
 
 def bass_cumulative(t: ArrayLike, p: float, q: float) -> Array:
@@ -303,17 +299,47 @@ DETRACTOR_BELOW = 6.5
 detractor's 0 to 6."""
 
 
-def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]:
-    """Expected promoter and detractor probabilities of people with a latent 0–10 score.
+def _scipy_ndtr() -> numba.types.ExternalFunction:
+    """SciPy's standard normal CDF (``scipy.special.ndtr``: the very function behind its
+    ufunc, from ``scipy.special.cython_special``) for compiled code: a symbol of the JIT's
+    linker, so that the functions calling it can still be cached. Raises ImportError if
+    SciPy's compiled function does not give the ufunc's numbers."""
+    address = get_cython_function_address("scipy.special.cython_special", "__pyx_fuse_1ndtr")
+    check = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(address)
+    probes = (-38.5, -6.0, -0.7071, 0.0, 0.3, 1.25, 8.0)
+    if any(check(x) != ndtr(x) for x in probes):
+        raise ImportError("scipy.special.cython_special's ndtr differs from scipy.special.ndtr")
+    llvmlite.binding.add_symbol("cxm_scipy_ndtr", address)
+    return numba.types.ExternalFunction("cxm_scipy_ndtr", numba.types.float64(numba.types.float64))
 
-    An answer is the latent score plus normal noise, rounded: promoters answer 9–10
-    (≥ 8.5 before rounding), detractors 0–6 (< 6.5) (Reichheld 2003).
+
+_ndtr = _scipy_ndtr()
+
+
+@numba.njit(cache=True, nogil=True)
+def promoter_detractor(latent_score: float, answer_sd: float) -> tuple[float, float]:
+    """Expected promoter and detractor probabilities of a person with a latent 0–10 score.
+
+    An answer is the latent score plus normal noise of `answer_sd`, rounded: promoters
+    answer 9–10 (≥ 8.5 before rounding), detractors 0–6 (< 6.5) (Reichheld 2003).
     """
-    s = np.asarray(latent_score, dtype=np.float64)
     sd = max(answer_sd, 1e-9)
-    promoter = 1.0 - ndtr((PROMOTER_FROM - s) / sd)
-    detractor = ndtr((DETRACTOR_BELOW - s) / sd)
-    return promoter, detractor
+    promoter = 1.0 - _ndtr((PROMOTER_FROM - latent_score) / sd)
+    return promoter, _ndtr((DETRACTOR_BELOW - latent_score) / sd)
+
+
+def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]:
+    """`promoter_detractor` of each latent 0–10 score (a number or an array, in float64)."""
+    s = np.asarray(latent_score, dtype=np.float64)
+    promoter, detractor = np.empty(s.shape), np.empty(s.shape)
+    _nps_shares(s.reshape(-1), float(answer_sd), promoter.reshape(-1), detractor.reshape(-1))
+    return (promoter[()], detractor[()]) if s.ndim == 0 else (promoter, detractor)
+
+
+@numba.njit(cache=True, nogil=True)
+def _nps_shares(score, answer_sd, promoter, detractor) -> None:  # noqa: ANN001
+    for i in range(score.size):
+        promoter[i], detractor[i] = promoter_detractor(score[i], answer_sd)
 
 
 @numba.vectorize(cache=True)
@@ -326,13 +352,38 @@ def survey_answer(latent: ArrayLike, noise: ArrayLike, sd: float, low: int, high
     return min(max(answer, low), high)
 
 
+@numba.njit(cache=True, nogil=True)
+def response_chance(
+    base: float, satisfaction: float, mean_satisfaction: float, selection_bias: float
+) -> float:
+    """Probability of answering a survey: self-selection by satisfaction (logit shift)."""
+    b = min(max(base, 1e-9), 1 - 1e-9)
+    logit = math.log(b / (1.0 - b)) + selection_bias * (satisfaction - mean_satisfaction)
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
 def response_probability(
     base: ArrayLike, satisfaction: ArrayLike, mean_satisfaction: float, selection_bias: float
 ) -> Array:
-    """Probability of answering a survey: self-selection by satisfaction (logit shift)."""
-    b = np.clip(np.asarray(base, dtype=np.float64), 1e-9, 1 - 1e-9)
-    logit = np.log(b / (1.0 - b)) + selection_bias * (np.asarray(satisfaction) - mean_satisfaction)
-    return 1.0 / (1.0 + np.exp(-logit))
+    """`response_chance` of each person (numbers or arrays, in float64)."""
+    b, s = np.broadcast_arrays(
+        np.asarray(base, dtype=np.float64), np.asarray(satisfaction, dtype=np.float64)
+    )
+    out = np.empty(b.shape)
+    _response_chances(
+        np.ascontiguousarray(b).reshape(-1),
+        np.ascontiguousarray(s).reshape(-1),
+        float(mean_satisfaction),
+        float(selection_bias),
+        out.reshape(-1),
+    )
+    return out[()] if out.ndim == 0 else out
+
+
+@numba.njit(cache=True, nogil=True)
+def _response_chances(base, satisfaction, mean_satisfaction, selection_bias, out) -> None:  # noqa: ANN001
+    for i in range(out.size):
+        out[i] = response_chance(base[i], satisfaction[i], mean_satisfaction, selection_bias)
 
 
 def customer_lifetime_value(margin_per_month: float, retention: float, discount: float) -> float:
@@ -400,7 +451,7 @@ def engagement_target(
         + technology_effect * technology_above_reference
         - workload_effect * max(workload - 1.0, 0.0)
     )
-    return float(np.clip(target, 0.0, 1.0))
+    return clamp(target, 0.0, 1.0)
 
 
 def staff_attrition(base_per_month: float, engagement: float, effect: float) -> float:
@@ -414,7 +465,7 @@ def privacy_incident_probability(
     """Monthly privacy-incident probability: grows with the data personalisation uses,
     falls with governance (Martin, Borah & Palmatier 2017 on data privacy failures)."""
     rate = full_rate * personalisation * np.exp(-protection * governance_above_reference)
-    return float(np.clip(rate, 0.0, 1.0))
+    return clamp(rate, 0.0, 1.0)
 
 
 def churn_score(true_probability: ArrayLike, noise: ArrayLike, noise_sd: float) -> Array:

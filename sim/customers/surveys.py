@@ -14,7 +14,6 @@ engines; `survey` runs a whole wave over arrays, drawing answers only for respon
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,7 +26,8 @@ from sim.metrics import SURVEY_METRICS
 from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
-from sim.threads import blocks, joined, where
+from sim.streams import normal_at, uniform_at
+from sim.threads import BLOCK, compiled_pass, joined, where
 
 
 @dataclass(frozen=True)
@@ -144,9 +144,34 @@ def latent(
     interaction)."""
     score = 10.0 * satisfaction
     promoter, detractor = rules.nps_shares(score, survey_rules.nps_answer_sd)
-    csat = np.clip(1.0 + 4.0 * episode, 1.0, 5.0)
-    ces = np.clip(1.0 + 6.0 * month_effort, 1.0, 7.0)
-    return Latent(score, promoter, detractor, csat, ces)
+    return Latent(score, promoter, detractor, *_latent_scales(episode, month_effort))
+
+
+@numba.njit(cache=True, nogil=True)
+def latent_scales(episode: float, month_effort: float) -> tuple[float, float]:
+    """Latent CSAT (1–5) of the month's remembered satisfaction and latent CES (1–7,
+    higher = more effort) of its felt effort (both 0–1; NaN, none, without an
+    interaction)."""
+    csat = episode if np.isnan(episode) else min(max(1.0 + 4.0 * episode, 1.0), 5.0)
+    ces = month_effort if np.isnan(month_effort) else min(max(1.0 + 6.0 * month_effort, 1.0), 7.0)
+    return csat, ces
+
+
+def _latent_scales(episode: ArrayLike, month_effort: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+    """`latent_scales` of a person (numbers) or of each person (arrays)."""
+    e, f = np.broadcast_arrays(
+        np.asarray(episode, dtype=np.float64), np.asarray(month_effort, dtype=np.float64)
+    )
+    csat, ces = np.empty(e.shape), np.empty(e.shape)
+    _scales(np.ascontiguousarray(e).reshape(-1), np.ascontiguousarray(f).reshape(-1),
+            csat.reshape(-1), ces.reshape(-1))  # fmt: skip
+    return (csat[()], ces[()]) if e.ndim == 0 else (csat, ces)
+
+
+@numba.njit(cache=True, nogil=True)
+def _scales(episode, month_effort, csat, ces) -> None:  # noqa: ANN001
+    for i in range(csat.size):
+        csat[i], ces[i] = latent_scales(episode[i], month_effort[i])
 
 
 def given_answers(
@@ -223,6 +248,19 @@ def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> Sur
     return SurveyWave(measures, respondents, recommend)
 
 
+class AnswerKeys(NamedTuple):
+    """The month's per-person streams of a survey (`sim.streams.Streams.key`)."""
+
+    respond: np.uint64
+    """Whether each person answers (uniform)."""
+    nps: np.uint64
+    """The noise of their likelihood-to-recommend answer (standard normal)."""
+    csat: np.uint64
+    """The noise of their CSAT answer."""
+    ces: np.uint64
+    """The noise of their CES answer."""
+
+
 def survey(
     survey_rules: SurveyRules,
     satisfaction: np.ndarray,
@@ -231,60 +269,87 @@ def survey(
     base_response: np.ndarray,
     measurement_level: float,
     reference_level: float,
-    u_respond: np.ndarray,
-    normals: Callable[[str, np.ndarray], np.ndarray],
+    who: np.ndarray,
+    keys: AnswerKeys,
 ) -> SurveyWave:
     """Run one month's survey of the active customers (arrays, one entry per customer).
 
-    Each range of people (`sim.threads.blocks`) decides who answers, works out everyone's
-    latent answers and draws its respondents' answers, into arrays made beforehand; the
-    wave's sums over people follow, in people order.
+    One compiled pass over the customers (in blocks over the threads when there are many,
+    `sim.threads`) decides who answers (`responds`), works out everyone's latent answers
+    (`latent`) and draws the respondents' answers (`given_answers`) from each person's
+    streams; the wave's sums over people follow, in people order (`measure_wave`).
 
     Args:
         survey_rules: survey parameters.
-        satisfaction: cumulative satisfaction of each active customer, 0–1.
+        satisfaction: cumulative satisfaction of each active customer, 0–1 (float64).
         episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
         month_effort: the month's effort as felt (`journeys.felt_effort`; NaN for none), 0–1.
         base_response: each customer's segment response probability.
         measurement_level: the firm's measurement capability, 0–5.
         reference_level: the capability reference level.
-        u_respond: each customer's uniform draw deciding whether to answer.
-        normals: the standard normals of an `ANSWER_NOISE` name for the customers at the
-            given positions (drawn only for those who answer).
+        who: each customer's index in the streams (their market index).
+        keys: the month's streams of the survey.
     """
     n = len(satisfaction)
     if n == 0:
         return _no_wave()
-    satisfaction = satisfaction.astype(np.float64, copy=False)
-    episode = episode.astype(np.float64, copy=False)
-    month_effort = month_effort.astype(np.float64, copy=False)
     asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
     answers = Answers(np.empty(n, dtype=np.bool_), *(np.empty(n) for _ in range(7)))
-    given_out = (answers.recommend, answers.csat, answers.ces)
+    settings = (
+        float(asked.response_scale),
+        float(asked.selection_bias),
+        float(asked.mean_satisfaction),
+        float(survey_rules.nps_answer_sd),
+        float(survey_rules.csat_answer_sd),
+        float(survey_rules.ces_answer_sd),
+    )
+    args = (
+        who, satisfaction.astype(np.float64, copy=False), episode.astype(np.float64, copy=False),
+        month_effort.astype(np.float64, copy=False), base_response.astype(np.float64, copy=False),
+        settings, tuple(np.uint64(key) for key in keys), *answers,
+    )  # fmt: skip
+    compiled_pass(n, _answer, _answer_blocks, *args)
+    return measure_wave(answers)
 
-    def part(people: slice) -> np.ndarray:
-        """Fill `people`'s entries of `answers` (given answers 0 for those who do not
-        answer); return the positions of those who answered."""
-        mine = satisfaction[people]
-        answering = responds(asked, mine, base_response[people], u_respond[people])
-        answers.answered[people] = answering
-        truth = latent(survey_rules, mine, episode[people], month_effort[people])
-        answers.promoter[people] = truth.promoter
-        answers.detractor[people] = truth.detractor
-        answers.csat_latent[people] = truth.csat
-        answers.ces_latent[people] = truth.ces
-        found = np.flatnonzero(answering)
-        positions = people.start + found
-        of_respondents = Latent(*(np.asarray(values)[found] for values in truth))
-        noise = (normals(name, positions) for name in ANSWER_NOISE)
-        given = given_answers(survey_rules, of_respondents, *noise)
-        for values, out in zip(given, given_out, strict=True):
-            out[people] = 0.0
-            out[positions] = values
-        return positions
 
-    respondents = np.concatenate(blocks(n, part))
-    return measure_wave(answers, respondents)
+@numba.njit(cache=True, nogil=True)
+def _answer(
+    start, stop, who, satisfaction, episode, month_effort, base_response, settings, keys,  # noqa: ANN001
+    answered, recommend, promoter, detractor, csat_latent, csat, ces_latent, ces,  # noqa: ANN001
+) -> None:  # fmt: skip
+    """`survey`'s answers of the customers `start` to `stop` − 1 (given answers 0 for those
+    who do not answer): `responds`, `latent` and `given_answers`, person by person."""
+    scale, bias, mean_satisfaction, nps_sd, csat_sd, ces_sd = settings
+    for i in range(start, stop):
+        person, s = who[i], satisfaction[i]
+        base = min(max(base_response[i] * scale, 0.0), 1.0)
+        p_answer = rules.response_chance(base, s, mean_satisfaction, bias)
+        answers = uniform_at(keys[0], person) < p_answer
+        score = 10.0 * s
+        promoter[i], detractor[i] = rules.promoter_detractor(score, nps_sd)
+        csat_now, ces_now = latent_scales(episode[i], month_effort[i])
+        answered[i], csat_latent[i], ces_latent[i] = answers, csat_now, ces_now
+        if answers:
+            recommend[i] = rules.survey_answer(score, normal_at(keys[1], person), nps_sd, 0, 10)
+            csat[i] = rules.survey_answer(csat_now, normal_at(keys[2], person), csat_sd, 1, 5)
+            ces[i] = rules.survey_answer(ces_now, normal_at(keys[3], person), ces_sd, 1, 7)
+        else:
+            recommend[i], csat[i], ces[i] = 0.0, 0.0, 0.0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _answer_blocks(
+    who, satisfaction, episode, month_effort, base_response, settings, keys, answered,  # noqa: ANN001
+    recommend, promoter, detractor, csat_latent, csat, ces_latent, ces,  # noqa: ANN001
+) -> None:  # fmt: skip
+    n = who.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _answer(
+            start, min(start + BLOCK, n), who, satisfaction, episode, month_effort,
+            base_response, settings, keys, answered, recommend, promoter, detractor,
+            csat_latent, csat, ces_latent, ces,
+        )  # fmt: skip
 
 
 @numba.vectorize(cache=True)

@@ -15,7 +15,7 @@ import numpy as np
 from sim.customers import journeys, rules, surveys
 from sim.customers.population import LAPSED
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, blocks, on_pool, spread
+from sim.threads import BLOCK, blocks, compiled_pass, on_pool, spread
 
 
 class Buffers:
@@ -53,10 +53,7 @@ def rate_touchpoints(
     others), with answer noise from the touchpoint's stream (`keys`, one per column);
     spread over the threads in blocks of respondents when there are many (`sim.threads`)."""
     args = (satisfaction, respondents, who, keys, csat_answer_sd, out)
-    if spread(respondents.size):
-        on_pool(_rate_blocks, *args)
-    else:
-        _rate(0, respondents.size, *args)
+    compiled_pass(respondents.size, _rate, _rate_blocks, *args)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -118,10 +115,7 @@ def consider_leaving(
     due and hazard (one entry per customer). Spread over the threads in blocks when there
     are many (`sim.threads`)."""
     args = (who, segment, *people, *by_segment, settings, *keys, *out)
-    if spread(who.size):
-        on_pool(_leave_blocks, *args)
-    else:
-        _leave(0, who.size, *args)
+    compiled_pass(who.size, _leave, _leave_blocks, *args)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -192,10 +186,7 @@ def evaluate(
     felt effort (NaN without interactions). Spread over the threads in blocks when there
     are many (`sim.threads`)."""
     args = (who, *met, *people, peak_end_weight, settings, trust_shock, *out)
-    if spread(who.size):
-        on_pool(_evaluate_blocks, *args)
-    else:
-        _evaluate(0, who.size, *args)
+    compiled_pass(who.size, _evaluate, _evaluate_blocks, *args)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -430,10 +421,7 @@ def meet_touchpoint(
         rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
         perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
     )  # fmt: skip
-    if spread(rows.size):
-        on_pool(_meet_blocks, *args)
-    else:
-        _meet(0, rows.size, *args)
+    compiled_pass(rows.size, _meet, _meet_blocks, *args)
     return _sums(met, problem_at, rows)
 
 

@@ -349,9 +349,10 @@ class VectorCustomers:
             base_response,
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
-            model.streams.uniform(purposes.SURVEY_RESPOND, m, who),
-            lambda name, positions: model.streams.normal(
-                purposes.survey_answer(name), m, who[positions]
+            who,
+            surveys.AnswerKeys(
+                model.streams.key(purposes.SURVEY_RESPOND, m),
+                *(model.streams.key(purposes.survey_answer(n), m) for n in surveys.ANSWER_NOISE),
             ),
         )
         keys = [model.streams.key(purposes.survey_rating(t), m) for t in model.touchpoints]

@@ -235,12 +235,8 @@ class Firm:
         culture (empowered staff)."""
         ladder = self.settings.maturity
         culture = self.level("culture") - self.settings.reference_level
-        return float(
-            np.clip(
-                ladder.recovery_probability + ladder.recovery_per_culture_level * culture,
-                0,
-                1,
-            )
+        return rules.clamp(
+            ladder.recovery_probability + ladder.recovery_per_culture_level * culture, 0, 1
         )
 
     def handle_time_factor(self, engagement_effect: float) -> float:

@@ -44,6 +44,7 @@ import numpy as np
 
 from sim import purposes
 from sim.compiled import cache_directory, code_digest
+from sim.customers.rules import clamp
 from sim.scenario import ContactCentre, Support
 from sim.streams import Streams
 from sim.support.contact_centre import SimulationResult, simulate
@@ -99,7 +100,7 @@ def desk_for(settings: Support) -> SupportDesk:
 
 
 def _first_contact_resolution(settings: Support, resolution_shift: float) -> float:
-    return float(np.clip(settings.first_contact_resolution + resolution_shift, 0.0, 1.0))
+    return clamp(settings.first_contact_resolution + resolution_shift, 0.0, 1.0)
 
 
 class ServiceLevelDesk:
