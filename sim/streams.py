@@ -58,7 +58,7 @@ class Streams:
         entropy += [word for part in self._key for word in _uint32_words(part)]
         # The seed sequence's pool after the seed and the replication: each stream's key
         # goes on from it with the month and the purpose.
-        self._pool = _mixed(np.array(entropy, dtype=np.uint64))
+        self._pool = np.array(_mixed(np.array(entropy, dtype=np.uint64)), dtype=np.uint64)
         self._purposes: dict[str, int] = {}
         self._firm = 0
 
@@ -105,7 +105,7 @@ class Streams:
             code = self._purposes[purpose] = purpose_key(purpose)
         if not 0 <= month <= 0xFFFFFFFF:
             raise ValueError(f"month: got {month}; must be a whole number in [0, 2**32)")
-        return np.uint64(_stream_key(*self._pool, month, code))
+        return np.uint64(_stream_key(self._pool, month, code))
 
     def uniform(self, purpose: str, month: int, who: np.ndarray | None = None) -> np.ndarray:
         """One U(0,1) float32 per person (or for the people `who` indexes or masks)."""
@@ -187,19 +187,13 @@ def _mixed(entropy: np.ndarray) -> tuple[np.uint64, np.uint64, np.uint64, np.uin
 
 
 @numba.njit(cache=True, nogil=True)
-def _stream_key(
-    p0: np.uint64,
-    p1: np.uint64,
-    p2: np.uint64,
-    p3: np.uint64,
-    hash_const: np.uint64,
-    month: np.uint64,
-    purpose: np.uint64,
-) -> np.uint64:
+def _stream_key(mixed: np.ndarray, month: np.uint64, purpose: np.uint64) -> np.uint64:
     """The first 64-bit word of ``generate_state`` of the seed sequence whose pool after
-    its seed and replication is ``(p0, p1, p2, p3)`` (with `hash_const`) and whose spawn key
-    goes on with `month` and `purpose` (one 32-bit word each)."""
-    pool = np.array([p0, p1, p2, p3], dtype=np.uint64)
+    its seed and replication is ``mixed[:4]`` (with hash constant ``mixed[4]``, as `_mixed`
+    returns them) and whose spawn key goes on with `month` and `purpose` (one 32-bit word
+    each)."""
+    pool = mixed[:4].copy()
+    hash_const = mixed[4]
     for word in (np.uint64(month), np.uint64(purpose)):
         for i_dst in range(_POOL_SIZE):
             hashed, hash_const = _hashmix(word, hash_const)

@@ -289,3 +289,105 @@ def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(monkey
         for got, want in zip((*out, *state), (*expected, *people), strict=True):
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(got, want)
+
+
+def test_the_month_of_touchpoints_is_the_rules_touchpoint_by_touchpoint_on_any_threads(
+    monkeypatch,
+):
+    # 30,000 customers in four blocks, five touchpoints (every month, at random, on
+    # joining, at renewal, and one waiting for support), segments whose journeys differ:
+    # the compiled pass against the rules applied one touchpoint at a time over everyone.
+    import numpy as np
+
+    import sim.threads as threads
+    from sim.customers import journeys
+    from sim.engines import kernels
+    from sim.streams import normal_at, uniform_at
+
+    rng = np.random.default_rng(8)
+    market, n, count = 40_000, 30_000, 5
+    who = np.sort(rng.choice(market, n, replace=False))
+    segment = rng.integers(0, 3, n).astype(np.intp)
+    tenure = rng.integers(0, 30, market).astype(np.int16)
+    expectation = rng.uniform(0.5, 0.95, market).astype(np.float32)
+    contract = np.array([0, 12, 6], dtype=np.int32)
+    tolerance = np.array([0.05, 0.1, 0.02])
+    in_journey = np.ones((3, count), dtype=bool)
+    in_journey[2, 1] = in_journey[0, 3] = False
+    when = np.array(
+        [kernels.EVERY_MONTH, kernels.AT_RANDOM, kernels.ON_JOIN, kernels.AT_RENEWAL,
+         kernels.WAITS], dtype=np.int8,
+    )  # fmt: skip
+    chance = np.array([1.0, 0.3, 1.0, 1.0, 1.0], dtype=np.float32)
+    effort = np.array([0.2, 0.1, 0.3, 0.25, 0.4])
+    delivery = (
+        np.array([0.8, 0.7, 0.75, 0.72, 0.7]),
+        np.array([0.0, 0.02, 0.0, 0.01, 0.0]),
+        np.full(count, 0.1),
+        np.array([0.05, 0.1, 0.02, 0.08, 0.0]),
+    )
+    keys = rng.integers(0, 2**63, (count, 3), dtype=np.uint64)
+    settings = (0.2, 1.0, 2.0)
+
+    runs = {}
+    before = threads.threads()
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+    try:
+        for threads_count in (1, 2) if threads.available() > 1 else (1,):
+            threads.set_threads(threads_count)
+            out = (
+                np.empty((n, count), np.float32), np.empty((n, count), np.float32),
+                np.empty((n, count), bool), np.empty(n, bool), np.empty(n), np.empty(n),
+                np.empty((2, count, n)),
+            )  # fmt: skip
+            tallies = kernels.experience(
+                who, segment, (tenure, expectation), (contract, tolerance, in_journey),
+                (when, chance, effort), delivery, keys, settings, out,
+            )  # fmt: skip
+            runs[threads_count] = (tallies, out[:6])
+    finally:
+        threads.set_threads(before)
+
+    def draws(draw, key, people) -> np.ndarray:
+        return np.array([draw(key, person) for person in who[people]], dtype=np.float32)
+
+    perceived, satisfaction = np.full((n, count), np.nan), np.full((n, count), np.nan)
+    problem_at = np.zeros((n, count), bool)
+    spent, touches = np.zeros(n), np.zeros(n)
+    expected = []
+    renewal = journeys.renewing(contract[segment], tenure[who])
+    for k in range(count - 1):
+        due = {
+            kernels.EVERY_MONTH: np.ones(n, bool),
+            kernels.AT_RANDOM: draws(uniform_at, keys[k, 2], slice(None)) < 0.3,
+            kernels.ON_JOIN: tenure[who] == 0,
+            kernels.AT_RENEWAL: renewal,
+        }[when[k]]
+        rows = np.flatnonzero(due & in_journey[segment, k])
+        problem = draws(uniform_at, keys[k, 1], rows) < delivery[3][k]
+        raw = journeys.touchpoint_quality(
+            delivery[0][k], delivery[1][k], delivery[2][k], draws(normal_at, keys[k, 0], rows),
+            problem, settings[0],
+        )  # fmt: skip
+        p, s = journeys.interaction(
+            raw, expectation[who[rows]], tolerance[segment[rows]], settings[1], settings[2]
+        )
+        perceived[rows, k], satisfaction[rows, k], problem_at[rows, k] = p, s, problem
+        spent[rows] += effort[k]
+        touches[rows] += 1
+        total_p = total_s = 0.0
+        for value_p, value_s in zip(p.tolist(), s.tolist(), strict=True):  # in customer order
+            total_p += value_p
+            total_s += value_s
+        expected.append((len(rows), total_p, total_s, int(problem.sum())))
+    had = problem_at.any(axis=1)
+    assert [e[0] for e in expected][2] > 0 and 5_000 < expected[1][0] < 12_000
+    for (interactions, sum_p, sum_s, problems, with_problem), month in runs.values():
+        columns = (interactions, sum_p, sum_s, problems)
+        got = list(zip(*(column.tolist() for column in columns), strict=True))
+        assert got[:-1] == expected and got[-1] == (0, 0.0, 0.0, 0)
+        assert with_problem == int(had.sum())
+        for array, want in zip(
+            month, (perceived, satisfaction, problem_at, had, spent, touches), strict=True
+        ):
+            np.testing.assert_array_equal(array, want.astype(array.dtype))

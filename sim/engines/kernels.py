@@ -15,30 +15,24 @@ import numpy as np
 from sim.customers import journeys, rules, surveys
 from sim.customers.population import LAPSED
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, blocks, compiled_pass, on_pool, spread
+from sim.threads import BLOCK, compiled_pass, on_pool, spread
 
 
 class Buffers:
-    """The month's working arrays, reused from month to month (filled afresh each time)."""
+    """The month's working arrays, reused from month to month (written afresh each time)."""
 
     def __init__(self) -> None:
         self._memory: dict[str, np.ndarray] = {}
 
-    def take(
-        self, name: str, shape: tuple[int, ...], dtype: type, fill: float | None
-    ) -> np.ndarray:
-        """An array of `shape` filled with `fill` (None: left as it was), in memory kept from
-        earlier months."""
+    def take(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """An array of `shape`, left as it was, in memory kept from earlier months."""
         size = math.prod(shape)
         memory = self._memory.get(name)
         if memory is None or memory.size < size or memory.dtype != dtype:
             # A quarter more than asked, so that a growing customer base does not make
             # every month allocate afresh.
             memory = self._memory[name] = np.empty(max(size + size // 4, 1), dtype=dtype)
-        array = memory[:size].reshape(shape)
-        if fill is not None:  # one range of rows (people) per thread when there are many
-            blocks(shape[0], lambda rows: array[rows].fill(fill))
-        return array
+        return memory[:size].reshape(shape)
 
 
 def rate_touchpoints(
@@ -390,90 +384,173 @@ def floats(*values: float) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def meet_touchpoint(
-    rows: np.ndarray,
+WAITS, EVERY_MONTH, ON_JOIN, AT_RENEWAL, AT_RANDOM = range(5)
+"""When a touchpoint happens (`experience`'s codes): it waits for support (a problem
+touchpoint), every month, in the customer's first month, at a contract renewal, or by the
+month's draw (`journeys.is_due`, `journeys.occurs_at_random`)."""
+
+
+def experience(
     who: np.ndarray,
-    noise_key: np.uint64,
-    problem_key: np.uint64,
-    expectation: np.ndarray,
-    tolerance: np.ndarray,
-    delivery: tuple[float, float, float, float],
-    settings: tuple[float, float, float, float],
-    perceived: np.ndarray,
-    satisfaction: np.ndarray,
-    problem_at: np.ndarray,
-    had_problem: np.ndarray,
-    effort: np.ndarray,
-    interactions: np.ndarray,
-    scratch: np.ndarray,
-) -> tuple[float, float, int]:
-    """One touchpoint for the customers at `rows` (positions in `who`): each one's noise and
-    problem draws, perceived quality and transaction satisfaction, written into the month's
-    columns at their row; the effort and count of interactions grow, and whether the customer
-    had a problem this month. `delivery` is the touchpoint's (quality, fit gain, spread,
-    problem probability) and `settings` (problem drop, disconfirmation weight, loss aversion,
-    effort). Returns the sums of perceived quality and satisfaction and the number of
-    problems, added in the order of `rows` whether or not the customers were spread over
-    the threads in blocks (`sim.threads`). `scratch` is working memory of at least
-    2 × len(rows) floats."""
-    met = scratch[: 2 * rows.size].reshape(2, rows.size)  # each one's perceived, satisfaction
-    args = (
-        rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,
-        perceived, satisfaction, problem_at, had_problem, effort, interactions, met,
-    )  # fmt: skip
-    compiled_pass(rows.size, _meet, _meet_blocks, *args)
-    return _sums(met, problem_at, rows)
+    segment: np.ndarray,
+    people: tuple[np.ndarray, np.ndarray],
+    by_segment: tuple[np.ndarray, np.ndarray, np.ndarray],
+    touchpoints: tuple[np.ndarray, np.ndarray, np.ndarray],
+    delivery: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    keys: np.ndarray,
+    settings: tuple[float, float, float],
+    out: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Each customer meets the touchpoints due this month, in stage order, in one pass over
+    the customers: whether each is due (`journeys.is_due`, within the customer's journey),
+    then its problem and noise draws, perceived quality and transaction satisfaction
+    (`journeys.touchpoint_quality`, `journeys.interaction`); the month's effort and count
+    of interactions grow, and whether the customer had a problem.
+
+    `who`: the customers' market indices; `segment`: each one's segment; `people`: the
+    market's tenure (months) and expectation (float32); `by_segment`: each segment's
+    contract months, tolerance and which touchpoints its journey holds (segments ×
+    touchpoints); `touchpoints`: each one's code (`WAITS` … `AT_RANDOM`), chance per
+    month (float32, for `AT_RANDOM`) and effort; `delivery`: each one's quality, fit
+    gain, spread and problem probability this month; `keys`: each one's streams of noise,
+    problem and occurrence (touchpoints × 3); `settings`: the problem's quality drop, the
+    disconfirmation weight and loss aversion; `out`: each customer's perceived quality,
+    satisfaction and problem per touchpoint (NaN and False where none happened), whether
+    they had a problem, their effort summed and their interactions, and working memory
+    of 2 × touchpoints × customers floats.
+
+    Returns, per touchpoint, the interactions, the sums of perceived quality and
+    satisfaction (added in customer order, whatever the threads) and the problems, and
+    how many customers had a problem. Spread over the threads in blocks when there are
+    many (`sim.threads`)."""
+    n, count = who.size, keys.shape[0]
+    tallies = np.zeros(((n + BLOCK - 1) // BLOCK, 3, count), dtype=np.int64)
+    args = (who, segment, *people, *by_segment, *touchpoints, *delivery, keys, settings, *out)
+    spreading = spread(n)
+    if spreading:
+        on_pool(_touch_blocks, *args, tallies)
+    else:
+        _touch_all(*args, tallies)
+    interactions, problems = tallies[:, 0].sum(axis=0), tallies[:, 1].sum(axis=0)
+    sums = np.zeros((2, count))
+    if spreading:
+        on_pool(_met_sums_each, out[-1], interactions, sums)
+    else:
+        _met_sums_all(out[-1], interactions, sums)
+    return interactions, sums[0], sums[1], problems, int(tallies[:, 2, 0].sum())
 
 
 @numba.njit(cache=True, nogil=True)
-def _meet(
-    start, stop, rows, who, noise_key, problem_key, expectation, tolerance, delivery,  # noqa: ANN001
+def _touch(
+    block, who, segment, tenure, expectation, contract, tolerance, in_journey, when,  # noqa: ANN001
+    chance, effort_per_touch, quality, fit_gain, spread_, problem_probability, keys,  # noqa: ANN001
     settings, perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
+    tallies,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    """`meet_touchpoint` for the customers `rows[start:stop]`."""
-    quality, fit_gain, spread_, problem_probability = delivery
-    drop, weight, loss_aversion, touchpoint_effort = settings
-    for j in range(start, stop):
-        i = rows[j]
-        person = who[i]
-        problem = uniform_at(problem_key, person) < problem_probability
-        noise = normal_at(noise_key, person)
-        raw = journeys.touchpoint_quality(quality, fit_gain, spread_, noise, problem, drop)
-        p, s = journeys.interaction(raw, expectation[i], tolerance[i], weight, loss_aversion)
-        perceived[i] = p
-        satisfaction[i] = s
-        problem_at[i] = problem
-        had_problem[i] |= problem
-        effort[i] += touchpoint_effort
-        interactions[i] += 1
-        met[0, j] = p
-        met[1, j] = s
+    """`experience` for block `block` of the customers (its tallies in ``tallies[block]``:
+    interactions and problems per touchpoint, and customers with a problem)."""
+    drop, weight, loss_aversion = settings
+    for i in range(block * BLOCK, min((block + 1) * BLOCK, who.size)):
+        person, seg = who[i], segment[i]
+        months = tenure[person]
+        renewal = journeys.renewing(contract[seg], months)
+        had, felt, touches = False, 0.0, 0.0
+        for k in range(keys.shape[0]):
+            code = when[k]
+            if code == EVERY_MONTH:
+                due = True
+            elif code == ON_JOIN:
+                due = months == 0
+            elif code == AT_RENEWAL:
+                due = renewal
+            elif code == AT_RANDOM:  # in float32, as numpy compares the month's draws
+                due = uniform_at(keys[k, 2], person) < chance[k]
+            else:
+                due = False
+            if not (due and in_journey[seg, k]):
+                perceived[i, k] = np.nan
+                satisfaction[i, k] = np.nan
+                problem_at[i, k] = False
+                met[0, k, i] = np.nan
+                continue
+            problem = uniform_at(keys[k, 1], person) < problem_probability[k]
+            noise = normal_at(keys[k, 0], person)
+            raw = journeys.touchpoint_quality(
+                quality[k], fit_gain[k], spread_[k], noise, problem, drop
+            )
+            p, s = journeys.interaction(
+                raw, expectation[person], tolerance[seg], weight, loss_aversion
+            )
+            perceived[i, k] = p
+            satisfaction[i, k] = s
+            problem_at[i, k] = problem
+            met[0, k, i] = p
+            met[1, k, i] = s
+            had |= problem
+            felt += effort_per_touch[k]
+            touches += 1.0
+            tallies[block, 0, k] += 1
+            tallies[block, 1, k] += problem
+        had_problem[i] = had
+        effort[i] = felt
+        interactions[i] = touches
+        tallies[block, 2, 0] += had
+
+
+@numba.njit(cache=True, nogil=True)
+def _touch_all(
+    who, segment, tenure, expectation, contract, tolerance, in_journey, when, chance,  # noqa: ANN001
+    effort_per_touch, quality, fit_gain, spread_, problem_probability, keys, settings,  # noqa: ANN001
+    perceived, satisfaction, problem_at, had_problem, effort, interactions, met, tallies,  # noqa: ANN001
+) -> None:  # fmt: skip
+    for block in range(tallies.shape[0]):
+        _touch(
+            block, who, segment, tenure, expectation, contract, tolerance, in_journey, when,
+            chance, effort_per_touch, quality, fit_gain, spread_, problem_probability, keys,
+            settings, perceived, satisfaction, problem_at, had_problem, effort, interactions,
+            met, tallies,
+        )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _meet_blocks(
-    rows, who, noise_key, problem_key, expectation, tolerance, delivery, settings,  # noqa: ANN001
-    perceived, satisfaction, problem_at, had_problem, effort, interactions, met,  # noqa: ANN001
+def _touch_blocks(
+    who, segment, tenure, expectation, contract, tolerance, in_journey, when, chance,  # noqa: ANN001
+    effort_per_touch, quality, fit_gain, spread_, problem_probability, keys, settings,  # noqa: ANN001
+    perceived, satisfaction, problem_at, had_problem, effort, interactions, met, tallies,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    n = rows.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
-        start = block * BLOCK
-        _meet(
-            start, min(start + BLOCK, n), rows, who, noise_key, problem_key, expectation,
-            tolerance, delivery, settings, perceived, satisfaction, problem_at, had_problem,
-            effort, interactions, met,
+    for block in numba.prange(tallies.shape[0]):
+        _touch(
+            block, who, segment, tenure, expectation, contract, tolerance, in_journey, when,
+            chance, effort_per_touch, quality, fit_gain, spread_, problem_probability, keys,
+            settings, perceived, satisfaction, problem_at, had_problem, effort, interactions,
+            met, tallies,
         )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True)
-def _sums(met: np.ndarray, problem_at: np.ndarray, rows: np.ndarray) -> tuple[float, float, int]:
-    """The sums of perceived quality and satisfaction and the problems, in `rows` order."""
-    sum_perceived, sum_satisfaction, problems = 0.0, 0.0, 0
-    for j in range(rows.size):
-        sum_perceived += met[0, j]
-        sum_satisfaction += met[1, j]
-        problems += problem_at[rows[j]]
-    return sum_perceived, sum_satisfaction, problems
+def _met_sums(met: np.ndarray, k: int, interactions: np.ndarray, sums: np.ndarray) -> None:
+    """Touchpoint `k`'s sums of perceived quality and satisfaction over the customers who
+    met it, in customer order (``met[:, k]``: NaN where a customer did not)."""
+    if interactions[k] == 0:
+        return
+    perceived, satisfaction = 0.0, 0.0
+    for i in range(met.shape[2]):
+        if not np.isnan(met[0, k, i]):
+            perceived += met[0, k, i]
+            satisfaction += met[1, k, i]
+    sums[0, k], sums[1, k] = perceived, satisfaction
+
+
+@numba.njit(cache=True, nogil=True)
+def _met_sums_all(met: np.ndarray, interactions: np.ndarray, sums: np.ndarray) -> None:
+    for k in range(met.shape[1]):
+        _met_sums(met, k, interactions, sums)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _met_sums_each(met: np.ndarray, interactions: np.ndarray, sums: np.ndarray) -> None:
+    for k in numba.prange(met.shape[1]):  # one touchpoint's sums per thread at a time
+        _met_sums(met, k, interactions, sums)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -114,7 +114,11 @@ class VectorCustomers:
         self.seg_response = column("survey_response")
         self.in_journey = model.in_journey
         self.seg_has_support = self.in_journey[:, model.firm.is_support].any(axis=1)
-        self.in_every_journey = self.in_journey.all(axis=0)
+        touchpoints = [scenario.touchpoints[name] for name in model.touchpoints]
+        self.tp_when = np.array([_when(tp) for tp in touchpoints], dtype=np.int8)
+        # float32: numpy compares the month's float32 draws with it in float32
+        self.tp_chance = np.array([tp.probability_per_month for tp in touchpoints], np.float32)
+        self.tp_effort = np.array([tp.effort for tp in touchpoints], dtype=np.float64)
         self._buffers: dict[int | None, kernels.Buffers] = {}
         """Working arrays of each firm's months (a month of one firm is still read while
         the next firm's is built)."""
@@ -148,92 +152,64 @@ class VectorCustomers:
     # ------------------------------------------------------------------ journeys.experience
 
     def experience(self, month: VectorMonth) -> None:
-        """Each active customer meets the touchpoints due this month, in stage order.
-
-        Column by column (touchpoint by touchpoint): who is due, then one compiled pass over
-        them for their draws, perceived quality and transaction satisfaction.
-        Problem-triggered touchpoints wait for support.
-        """
+        """Each active customer meets the touchpoints due this month, in stage order: one
+        compiled pass over the customers (`kernels.experience`) for who is due, their
+        draws, perceived quality and transaction satisfaction. Problem-triggered
+        touchpoints wait for support."""
         model, pop, plan, m = self.model, self.population, self.model.plan, month.number
-        streams, who = model.streams, month.who
-        n, k_count = len(who), len(model.touchpoints)
-        seg = month.segment
-        tenure = np.empty(n, dtype=pop.tenure.dtype)
-        renewal = np.empty(n, dtype=np.bool_)
-        expectation = np.empty(n, dtype=pop.expectation.dtype)
-        tolerance = np.empty(n, dtype=self.seg_tolerance.dtype)
-
-        def known(people: slice) -> None:
-            """What the customers in `people` bring to the month."""
-            rows, mine = who[people], seg[people]
-            np.take(pop.tenure, rows, out=tenure[people])
-            renewal[people] = journeys.renewing(self.seg_contract[mine], tenure[people])
-            np.take(pop.expectation, rows, out=expectation[people])
-            np.take(self.seg_tolerance, mine, out=tolerance[people])
-
-        blocks(n, known)
-        # Row-major: a customer's month is one row, read whole by memory and surveys.
+        streams, who, names = model.streams, month.who, model.touchpoints
+        n, k_count = len(who), len(names)
         buffers = self._buffers.setdefault(month.firm, kernels.Buffers())
-        month.satisfaction = buffers.take("satisfaction", (n, k_count), np.float32, np.nan)
-        month.perceived = buffers.take("perceived", (n, k_count), np.float32, np.nan)
-        month.problem_at = buffers.take("problem_at", (n, k_count), np.bool_, False)
-        month.had_problem = buffers.take("had_problem", (n,), np.bool_, False)
-        month.effort = np.zeros(n)
-        month.interactions = np.zeros(n)
+        # Row-major: a customer's month is one row, read whole by memory and surveys.
+        month.satisfaction = buffers.take("satisfaction", (n, k_count), np.float32)
+        month.perceived = buffers.take("perceived", (n, k_count), np.float32)
+        month.problem_at = buffers.take("problem_at", (n, k_count), np.bool_)
+        month.had_problem = buffers.take("had_problem", (n,), np.bool_)
+        month.effort, month.interactions = np.empty(n), np.empty(n)
         month.service_effort = np.full(n, np.nan)
-        drop = model.spec.support.problem_quality_drop
-        satisfaction_rules = model.spec.behaviour.satisfaction
-        everyone = np.arange(n)
-        scratch = buffers.take("scratch", (2 * n,), np.float64, None)
-        for k, name in enumerate(model.touchpoints):
-            tp = model.spec.touchpoints[name]
-            if tp.when == "problem":
-                continue
-
-            def due_rows(
-                people: slice, k: int = k, tp: Touchpoint = tp, name: str = name
-            ) -> np.ndarray:
-                """Rows of the customers in `people` who meet touchpoint `k` this month."""
-                occurs = None
-                if journeys.occurs_at_random(tp):
-                    occurs = streams.uniform(purposes.touchpoint_occurs(name), m, who[people])
-                due = journeys.is_due(tp, tenure[people], renewal[people], occurs)
-                rows = everyone[people] if due is True else people.start + np.flatnonzero(due)
-                if not self.in_every_journey[k]:
-                    rows = rows[self.in_journey[seg[rows], k]]
-                return rows
-
-            rows = joined(n, due_rows)
-            if len(rows) == 0:
-                continue
-            sums = kernels.meet_touchpoint(
-                rows,
-                who,
-                streams.key(purposes.touchpoint_noise(name), m),
-                streams.key(purposes.touchpoint_problem(name), m),
-                expectation,
-                tolerance,
-                kernels.floats(
-                    plan.quality[k], plan.fit_gain[k], plan.spread[k], plan.problem_probability[k]
-                ),
-                kernels.floats(
-                    drop,
-                    satisfaction_rules.disconfirmation_weight,
-                    satisfaction_rules.loss_aversion,
-                    tp.effort,
-                ),
-                month.perceived[:, k],
-                month.satisfaction[:, k],
-                month.problem_at[:, k],
+        keys = np.zeros((k_count, 3), dtype=np.uint64)  # noise, problem, occurrence
+        for k, name in enumerate(names):
+            if self.tp_when[k] != kernels.WAITS:
+                keys[k, 0] = streams.key(purposes.touchpoint_noise(name), m)
+                keys[k, 1] = streams.key(purposes.touchpoint_problem(name), m)
+            if self.tp_when[k] == kernels.AT_RANDOM:
+                keys[k, 2] = streams.key(purposes.touchpoint_occurs(name), m)
+        rules_ = model.spec.behaviour.satisfaction
+        interactions, perceived, satisfaction, problems, month.problems = kernels.experience(
+            who,
+            month.segment,
+            (pop.tenure, pop.expectation),
+            (self.seg_contract, self.seg_tolerance, self.in_journey),
+            (self.tp_when, self.tp_chance, self.tp_effort),
+            tuple(
+                np.asarray(values, dtype=np.float64)
+                for values in (plan.quality, plan.fit_gain, plan.spread, plan.problem_probability)
+            ),
+            keys,
+            kernels.floats(
+                model.spec.support.problem_quality_drop,
+                rules_.disconfirmation_weight,
+                rules_.loss_aversion,
+            ),
+            (
+                month.perceived,
+                month.satisfaction,
+                month.problem_at,
                 month.had_problem,
                 month.effort,
                 month.interactions,
-                scratch,
-            )
-            if tp.staffed:
-                month.staffed_interactions += float(len(rows))
-            month.touchpoints.add(name, len(rows), *sums)
-        month.problems = int(np.count_nonzero(month.had_problem))
+                buffers.take("met", (2, k_count, n), np.float64),
+            ),
+        )
+        for k, name in enumerate(names):
+            if self.tp_when[k] == kernels.WAITS or interactions[k] == 0:
+                continue
+            if model.spec.touchpoints[name].staffed:
+                month.staffed_interactions += float(interactions[k])
+            month.touchpoints.add(
+                name, int(interactions[k]), float(perceived[k]), float(satisfaction[k]),
+                int(problems[k]),
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ support.serve
 
@@ -597,3 +573,14 @@ class VectorCustomers:
         """Segment, source and cumulative satisfaction of the people at `who`, now."""
         pop = self.population
         return People(pop.segment[who], pop.source[who], pop.satisfaction[who])
+
+
+def _when(touchpoint: Touchpoint) -> int:
+    """When `touchpoint` happens, as `kernels.experience` codes it."""
+    if touchpoint.when == "problem":
+        return kernels.WAITS
+    if touchpoint.when == "on_join":
+        return kernels.ON_JOIN
+    if touchpoint.when == "renewal":
+        return kernels.AT_RENEWAL
+    return kernels.AT_RANDOM if journeys.occurs_at_random(touchpoint) else kernels.EVERY_MONTH

@@ -394,6 +394,8 @@ class _SimulatedPeriod:
         """Observed mean agent time per answered contact, seconds."""
         self.occupancy = result.metrics.occupancy
         """Time-average share of the agents on duty who were busy."""
+        self._metrics: dict[tuple[float, float], dict[str, float]] = {}
+        """`metrics` by its arguments (a period serves many months alike)."""
 
     @classmethod
     def read(cls, path: Path) -> _SimulatedPeriod | None:
@@ -416,6 +418,7 @@ class _SimulatedPeriod:
         period = cls.__new__(cls)
         period.wait_seconds, period.gave_up = wait, gave_up
         period.aht_seconds, period.occupancy = (float(x) for x in figures)
+        period._metrics = {}
         return period
 
     def write(self, path: Path) -> None:
@@ -444,9 +447,12 @@ class _SimulatedPeriod:
 
     def metrics(self, wait_factor: float, target_seconds: float) -> dict[str, float]:
         """The period's metrics, with waits as customers meet them (times `wait_factor`)."""
+        known = self._metrics.get((wait_factor, target_seconds))
+        if known is not None:
+            return dict(known)
         waits = wait_factor * self.wait_seconds
         answered = waits[~self.gave_up]
-        return {
+        metrics = self._metrics[wait_factor, target_seconds] = {
             "aht_seconds": self.aht_seconds,
             "asa_seconds": float(answered.mean()) if answered.size else math.nan,
             "mean_wait_seconds": float(waits.mean()),
@@ -454,6 +460,7 @@ class _SimulatedPeriod:
             "abandon_rate": float(self.gave_up.mean()),
             "occupancy": self.occupancy,
         }
+        return dict(metrics)
 
 
 class _ErlangPeriod:
