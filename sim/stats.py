@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 
 def mean_or_nan(values: ArrayLike) -> float:
@@ -37,7 +36,7 @@ def mean_interval(values: np.ndarray | pd.Series, level: float = 0.95) -> dict[s
     if n == 1:
         return {"mean": mean, "sd": 0.0, "ci_low": mean, "ci_high": mean, "n": 1}
     sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * sd / np.sqrt(n)
+    half = float(_t_quantile(0.5 + level / 2.0, n - 1)) * sd / np.sqrt(n)
     return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
@@ -71,4 +70,12 @@ def welch_half_width(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> float
     if va + vb == 0:
         return 0.0
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return float(stats.t.ppf(0.5 + level / 2.0, dof) * np.sqrt(va + vb))
+    return float(_t_quantile(0.5 + level / 2.0, dof) * np.sqrt(va + vb))
+
+
+def _t_quantile(probability: float, dof: float) -> float:
+    """Student's t quantile (``scipy.stats.t.ppf``), imported when first needed: a model
+    run (and a sweep's worker) needs no scipy.stats."""
+    from scipy import stats
+
+    return float(stats.t.ppf(probability, dof))

@@ -30,8 +30,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
-from scipy.stats import qmc
 
 DesignKind = Literal["grid", "random", "latin_hypercube", "sobol", "morris"]
 DESIGNS: tuple[str, ...] = ("grid", "random", "latin_hypercube", "sobol", "morris")
@@ -149,7 +147,7 @@ def make_design(
     if kind == "random":
         unit = rng.random((samples, d))
     elif kind == "latin_hypercube":
-        unit = qmc.LatinHypercube(d, rng=rng).random(samples)
+        unit = unit_samples(d, samples, rng)
     elif kind == "sobol":
         if samples < SOBOL_MIN_SAMPLES or samples & (samples - 1):
             raise ValueError(f"a Sobol' design needs N a power of two ≥ 8 (got {samples})")
@@ -180,6 +178,8 @@ def design_size(kind: str, n_parameters: int, samples: int, second_order: bool =
 
 def unit_samples(n_parameters: int, samples: int, rng: np.random.Generator) -> np.ndarray:
     """A Latin hypercube in the unit cube (samples × parameters), e.g. for a coarse search."""
+    from scipy.stats import qmc  # when first needed, as SALib: a run needs none of them
+
     return qmc.LatinHypercube(n_parameters, rng=rng).random(samples)
 
 
@@ -210,6 +210,8 @@ def to_values(parameter: Parameter, u: np.ndarray) -> list[Any]:
 
 
 def _inverse_cdf(parameter: Parameter, u: np.ndarray) -> np.ndarray:
+    from scipy import stats
+
     low, high = parameter.range
     width = high - low
     if parameter.distribution == "normal":
