@@ -1,8 +1,8 @@
 """How many threads the per-person passes of the vector engine use.
 
-The compiled passes over people (a touchpoint's interactions, survey ratings, the month's
-memory, churn considerations and decisions, the per-person random streams) loop over a range
-of people on the calling thread;
+The compiled passes over people (the month's touchpoints, survey, ratings, memory, churn
+considerations and decisions, the per-person random streams) loop over a range of people on
+the calling thread;
 spread, the same loop runs on blocks of `BLOCK` people over numba's thread pool (``prange``
 over the blocks). Each person's numbers come from their own counter-based stream and each
 pass writes only that person's entries, so the order in which threads take people does not

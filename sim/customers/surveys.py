@@ -228,12 +228,9 @@ def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> Sur
     if respondents is None:
         respondents = where(n, lambda people: answers.answered[people])
 
-    def of_experienced(people: slice) -> tuple[np.ndarray, np.ndarray]:
-        """The latent CSAT and CES of those in `people` who met a touchpoint."""
-        experienced = ~np.isnan(answers.csat_latent[people])
-        return answers.csat_latent[people][experienced], answers.ces_latent[people][experienced]
-
-    csat_true, ces_true = joined(n, of_experienced)
+    csat_true, ces_true = joined(  # of everyone who met a touchpoint, in people order
+        n, lambda people: _where_known(answers.csat_latent[people], answers.ces_latent[people])
+    )
     asked = respondents[~np.isnan(answers.csat_latent[respondents])]  # met a touchpoint
     recommend = answers.recommend[respondents]
     measures = {
@@ -246,6 +243,19 @@ def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> Sur
         "respondents": float(len(respondents)),
     }
     return SurveyWave(measures, respondents, recommend)
+
+
+@numba.njit(cache=True, nogil=True)
+def _where_known(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of `first` that are numbers (not NaN) and those of `second` at the same
+    places, in order: ``first[keep], second[keep]`` with ``keep = ~np.isnan(first)``, in
+    one pass."""
+    kept_first, kept_second = np.empty(first.size), np.empty(first.size)
+    kept = 0
+    for i in range(first.size):  # written each time, kept only when a number: no branch
+        kept_first[kept], kept_second[kept] = first[i], second[i]
+        kept += not np.isnan(first[i])
+    return kept_first[:kept], kept_second[:kept]
 
 
 class AnswerKeys(NamedTuple):

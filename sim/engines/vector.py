@@ -328,7 +328,10 @@ class VectorCustomers:
             who,
             surveys.AnswerKeys(
                 model.streams.key(purposes.SURVEY_RESPOND, m),
-                *(model.streams.key(purposes.survey_answer(n), m) for n in surveys.ANSWER_NOISE),
+                *(
+                    model.streams.key(purposes.survey_answer(name), m)
+                    for name in surveys.ANSWER_NOISE
+                ),
             ),
         )
         keys = [model.streams.key(purposes.survey_rating(t), m) for t in model.touchpoints]
