@@ -206,3 +206,19 @@ def test_segment_sums_and_positive_sums_add_in_order_as_bincount_does():
     sums = positive_sums(firm, voice, 3)
     assert sums.tolist() == np.bincount(firm, np.maximum(voice, 0.0), 3).tolist()
     assert sums[0] > 10_000 and sums[2] == 0.0
+
+
+def test_a_mean_of_the_record_is_numpys_mean_to_the_last_bit():
+    # `mean_or_nan` does `mean()`'s own steps for float32 and float64 arrays: the same bits,
+    # for sizes on either side of numpy's pairwise blocks; other dtypes go to `mean()` itself
+    import numpy as np
+
+    from sim.stats import mean_or_nan
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.float16, np.float32, np.float64, np.int32, np.bool_):
+        for size in (1, 7, 8, 9, 127, 128, 129, 1_000, 12_345):
+            values = (rng.random(size) * 10).astype(dtype)
+            got, want = mean_or_nan(values), float(values.mean())
+            assert type(got) is float and got == want, (dtype, size)
+    assert np.isnan(mean_or_nan(np.zeros(0, np.float32))) and mean_or_nan([1.0, 2.0]) == 1.5
