@@ -238,3 +238,17 @@ def compiled_pass(
         on_pool(spread_out, *args)
     else:
         one(0, people, *args)
+
+
+def compiled_blocks(
+    people: int, one: Callable[..., Any], spread_out: Callable[..., Any], *args: Any
+) -> None:
+    """A compiled pass over `people` people whose kernels take the blocks of `BLOCK` people
+    themselves (a block's results go to its own row of a tally, or after those of the
+    blocks before it): ``spread_out(*args)`` (its ``prange`` over the blocks) on the thread
+    pool when the pass is spread (`spread`), else ``one(*args)`` (the blocks in order) on
+    this thread."""
+    if spread(people):
+        on_pool(spread_out, *args)
+    else:
+        one(*args)

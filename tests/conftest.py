@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,28 @@ def scenario_file(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def on_each_thread_count(monkeypatch: pytest.MonkeyPatch):
+    """Run a callable on one thread and on two (one only where the machine has one core),
+    with every pass over ten people or more spread over the threads (`sim.threads`);
+    returns what it gave on each thread count, by count. The thread count is put back."""
+    import sim.threads as threads
+
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+
+    def run[T](task: Callable[[], T]) -> dict[int, T]:
+        before, results = threads.threads(), {}
+        try:
+            for count in (1, 2) if threads.available() > 1 else (1,):
+                threads.set_threads(count)
+                results[count] = task()
+        finally:
+            threads.set_threads(before)
+        return results
+
+    return run
 
 
 def free_port() -> int:

@@ -206,6 +206,11 @@ def test_segment_sums_and_positive_sums_add_in_order_as_bincount_does():
     sums = positive_sums(firm, voice, 3)
     assert sums.tolist() == np.bincount(firm, np.maximum(voice, 0.0), 3).tolist()
     assert sums[0] > 10_000 and sums[2] == 0.0
+    alone = np.zeros(n, dtype=np.intp)  # one firm: its own running sum
+    assert (
+        positive_sums(alone, voice, 1).tolist()
+        == np.bincount(alone, np.maximum(voice, 0.0), 1).tolist()
+    )
 
 
 def test_a_mean_of_the_record_is_numpys_mean_to_the_last_bit():

@@ -257,11 +257,10 @@ def test_touchpoint_rating_adds_a_quarter_of_the_csat_noise_and_clips():
     assert spread.std() == pytest.approx(0.15, rel=0.02)
 
 
-def test_the_compiled_wave_is_the_rules_over_arrays_on_any_threads(monkeypatch):
+def test_the_compiled_wave_is_the_rules_over_arrays_on_any_threads(on_each_thread_count):
     """`survey`'s one compiled pass gives, bit for bit, what `responds`, `latent` and
     `given_answers` give over arrays (the agents engine's rules), on one thread and spread
     over two in blocks."""
-    import sim.threads as threads
     from sim.streams import normal_at, uniform_at
 
     n = 30_000  # four blocks of `threads.BLOCK`
@@ -273,16 +272,9 @@ def test_the_compiled_wave_is_the_rules_over_arrays_on_any_threads(monkeypatch):
     base = rng.choice([0.1, 0.2, 0.35], n)
     who = rng.permutation(3 * n)[:n].astype(np.int64)
     keys = keys_from(4)
-    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
-    before, waves = threads.threads(), {}
-    try:
-        for count in (1, 2) if threads.available() > 1 else (1,):
-            threads.set_threads(count)
-            waves[count] = surveys.survey(
-                RULES, satisfaction, episode, effort, base, 1.5, 2.5, who, keys
-            )
-    finally:
-        threads.set_threads(before)
+    waves = on_each_thread_count(
+        lambda: surveys.survey(RULES, satisfaction, episode, effort, base, 1.5, 2.5, who, keys)
+    )
 
     def draws(draw, key, people) -> np.ndarray:
         return np.array([draw(key, person) for person in who[people]], dtype=np.float32)

@@ -218,13 +218,12 @@ def test_the_vector_engine_keeps_freed_memory_from_markets_that_spread(monkeypat
     assert asked == [1]  # only the market of PARALLEL_FROM people
 
 
-def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(monkeypatch):
+def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(on_each_thread_count):
     # 30,000 customers: four blocks of the compiled passes, each writing its stayers and
     # leavers after those of the blocks before it. Against the same decisions worked out
     # with numpy over everyone at once.
     import numpy as np
 
-    import sim.threads as threads
     from sim.customers import journeys, rules
     from sim.customers.population import ACTIVE, LAPSED
     from sim.engines import kernels
@@ -250,19 +249,12 @@ def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(monkey
             state.integers(0, 60, market).astype(np.int32),
         )
 
-    runs = {}
-    before = threads.threads()
-    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
-    try:
-        for count in (1, 2) if threads.available() > 1 else (1,):
-            threads.set_threads(count)
-            people = market_state()
-            out = kernels.decide(
-                who, segment, would_leave, flagged, people, by_segment, settings, keys
-            )
-            runs[count] = (out, people)
-    finally:
-        threads.set_threads(before)
+    def decide() -> tuple:
+        people = market_state()
+        out = kernels.decide(who, segment, would_leave, flagged, people, by_segment, settings, keys)
+        return out, people
+
+    runs = on_each_thread_count(decide)
     # numpy over everyone, as the vector engine computed the decisions before
     satisfaction, status, products, revenue_to_date, tenure = people = market_state()
     succeeded = flagged & (streams.uniform("success", 4, who) < 0.4)
@@ -292,14 +284,13 @@ def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(monkey
 
 
 def test_the_month_of_touchpoints_is_the_rules_touchpoint_by_touchpoint_on_any_threads(
-    monkeypatch,
+    on_each_thread_count,
 ):
     # 30,000 customers in four blocks, five touchpoints (every month, at random, on
     # joining, at renewal, and one waiting for support), segments whose journeys differ:
     # the compiled pass against the rules applied one touchpoint at a time over everyone.
     import numpy as np
 
-    import sim.threads as threads
     from sim.customers import journeys
     from sim.engines import kernels
     from sim.streams import normal_at, uniform_at
@@ -329,24 +320,19 @@ def test_the_month_of_touchpoints_is_the_rules_touchpoint_by_touchpoint_on_any_t
     keys = rng.integers(0, 2**63, (count, 3), dtype=np.uint64)
     settings = (0.2, 1.0, 2.0)
 
-    runs = {}
-    before = threads.threads()
-    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
-    try:
-        for threads_count in (1, 2) if threads.available() > 1 else (1,):
-            threads.set_threads(threads_count)
-            out = (
-                np.empty((n, count), np.float32), np.empty((n, count), np.float32),
-                np.empty((n, count), bool), np.empty(n, bool), np.empty(n), np.empty(n),
-                np.empty((2, count, n)),
-            )  # fmt: skip
-            tallies = kernels.experience(
-                who, segment, (tenure, expectation), (contract, tolerance, in_journey),
-                (when, chance, effort), delivery, keys, settings, out,
-            )  # fmt: skip
-            runs[threads_count] = (tallies, out[:6])
-    finally:
-        threads.set_threads(before)
+    def experience() -> tuple:
+        out = (
+            np.empty((n, count), np.float32), np.empty((n, count), np.float32),
+            np.empty((n, count), bool), np.empty(n, bool), np.empty(n), np.empty(n),
+            np.empty((2, count, n)),
+        )  # fmt: skip
+        tallies = kernels.experience(
+            who, segment, (tenure, expectation), (contract, tolerance, in_journey),
+            (when, chance, effort), delivery, keys, settings, out,
+        )  # fmt: skip
+        return tallies, out[:6]
+
+    runs = on_each_thread_count(experience)
 
     def draws(draw, key, people) -> np.ndarray:
         return np.array([draw(key, person) for person in who[people]], dtype=np.float32)
@@ -391,3 +377,48 @@ def test_the_month_of_touchpoints_is_the_rules_touchpoint_by_touchpoint_on_any_t
             month, (perceived, satisfaction, problem_at, had, spent, touches), strict=True
         ):
             np.testing.assert_array_equal(array, want.astype(array.dtype))
+
+
+def test_who_speaks_and_who_adopts_are_the_rules_over_the_market_on_any_threads(
+    on_each_thread_count,
+):
+    # 40,000 people in five blocks: the compiled passes of word of mouth and adoption
+    # against the rules over the market's arrays with numpy, as the vector engine worked
+    # them out before (speakers and adopters in market order, whatever the threads).
+    import numpy as np
+
+    from sim.customers import rules
+    from sim.customers.population import ACTIVE, LAPSED, PROSPECT
+    from sim.engines import kernels
+    from sim.streams import Streams
+
+    rng = np.random.default_rng(12)
+    market = 40_000
+    status = rng.choice(np.array([PROSPECT, ACTIVE, LAPSED], dtype=np.int8), market)
+    satisfaction = rng.uniform(0.2, 1.0, market).astype(np.float32)
+    left = np.sort(rng.choice(np.flatnonzero(status == LAPSED), 900, replace=False))
+    streams = Streams(np.random.SeedSequence(9), market)
+    key = streams.key("adopt", 4)
+
+    def acquire() -> tuple:
+        net = kernels.speak(status, satisfaction, (True, 1.2, 0.8))
+        alike = kernels.speak(status, satisfaction, (False, 1.2, 0.8))
+        return net, alike, kernels.adopters(status, left, 0.05, 0.5, key)
+
+    runs = on_each_thread_count(acquire)
+    speakers = np.flatnonzero(status == ACTIVE)
+    promoter, detractor = rules.nps_shares(10.0 * satisfaction[speakers], 1.2)
+    voice = promoter - 0.8 * detractor
+    lapsed = status == LAPSED
+    lapsed[left] = False
+    pool = np.flatnonzero((status == PROSPECT) | lapsed)
+    u = streams.uniform("adopt", 4, pool)
+    new = pool[u < 0.05 * np.where(lapsed[pool], 0.5, 1.0)]
+    assert 250 < lapsed[new].sum() < 380 and 580 < (~lapsed[new]).sum() < 760
+    assert np.isin(left, new).sum() == 0 and voice.min() < 0 < voice.max()
+    for net, alike, (adopted, was_lapsed) in runs.values():
+        for got, want in zip((*net, *alike, adopted, was_lapsed),
+                             (speakers, voice, speakers, np.ones(len(speakers)), new,
+                              lapsed[new]), strict=True):  # fmt: skip
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)

@@ -9,15 +9,20 @@ Usage (from the project root)::
                                                      # a change that adds these columns
     .venv/bin/python tools/same_series.py main~3 --size 200000 --months 6 --engines vector
                                                      # markets big enough for the threads
+    .venv/bin/python tools/same_series.py --scenarios 'scenarios/market/*.yaml'
+                                                     # the several-firm markets
+    .venv/bin/python tools/same_series.py --set market.network.kind=watts_strogatz \
+        --set acquisition.word_of_mouth=customers    # paths no ready scenario takes
 
 The revision is checked out in a temporary git worktree; each side runs every scenario of
-``scenarios/*.yaml`` in a small market (both engines, two replications; ``--size``,
-``--months`` and ``--engines`` change them: the vector engine spreads a pass over the threads
-from 50,000 people, `sim.threads.PARALLEL_FROM`) in its own Python process and writes its
-tables to Parquet; then every table (time series, touchpoints,
-segments, outcomes) is compared, column by column, for exact equality. Exit status 0 when
-everything is identical, 1 otherwise (the differing scenario, engine, table and columns are
-listed).
+``scenarios/*.yaml`` (``--scenarios``: another pattern, from the project root; ``--set``:
+overrides applied to each, validated as by the command line) in a small market (both
+engines, two replications; ``--size``, ``--months`` and ``--engines`` change them: the
+vector engine spreads a pass over the threads from 50,000 people,
+`sim.threads.PARALLEL_FROM`) in its own Python process and writes its tables to Parquet;
+then every table (time series, touchpoints, segments, outcomes) is compared, column by
+column, for exact equality. Exit status 0 when everything is identical, 1 otherwise (the
+differing scenario, engine, table and columns are listed).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ SIZE = 1_500
 """People in each scenario's market (small, so both engines run in seconds)."""
 MONTHS = 18
 REPLICATIONS = 2
+SCENARIOS = "scenarios/*.yaml"
+"""The scenario files compared by default: the ready ones."""
 ENGINES = ("vector", "agents")
 TABLES = ("timeseries", "touchpoints", "segments", "outcomes")
 
@@ -42,11 +49,11 @@ import sys
 from pathlib import Path
 import sim
 from sim.scenario import load_scenario, with_overrides
-scenarios, out = Path(sys.argv[1]), Path(sys.argv[2])
+out, files = Path(sys.argv[1]), sys.argv[2:]
 assert Path(sim.__file__).resolve().parent == Path.cwd().resolve() / "sim", sim.__file__
-for file in sorted(scenarios.glob("*.yaml")):
+for file in map(Path, files):
     scenario = with_overrides(
-        load_scenario(file), {"market.size": %(size)d, "months": %(months)d}
+        load_scenario(file, %(overrides)r), {"market.size": %(size)d, "months": %(months)d}
     )
     for engine in %(engines)r:
         result = sim.run(scenario, replications=%(replications)d, seed=7, engine=engine)
@@ -56,18 +63,18 @@ for file in sorted(scenarios.glob("*.yaml")):
 
 
 def run_side(
-    checkout: Path, out: Path, size: int = SIZE, months: int = MONTHS,
-    engines: tuple[str, ...] = ENGINES,
+    checkout: Path, out: Path, files: list[Path], size: int = SIZE, months: int = MONTHS,
+    engines: tuple[str, ...] = ENGINES, overrides: tuple[str, ...] = (),
 ) -> None:  # fmt: skip
-    """Run every ready scenario of `checkout` with its own code, in a market of `size`
-    people for `months` months on `engines`; tables go to `out`."""
+    """Run the scenario `files` with `checkout`'s own code, with `overrides` (``PATH=VALUE``),
+    in a market of `size` people for `months` months on `engines`; tables go to `out`."""
     out.mkdir(parents=True, exist_ok=True)
     code = RUNNER % {
         "size": size, "months": months, "replications": REPLICATIONS, "tables": TABLES,
-        "engines": engines,
+        "engines": engines, "overrides": list(overrides),
     }  # fmt: skip
     subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "scenarios"), str(out)],
+        [sys.executable, "-c", code, str(out), *map(str, files)],
         cwd=checkout, env=os.environ | {"PYTHONPATH": str(checkout)}, check=True,
     )  # fmt: skip
 
@@ -113,7 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engines", default=",".join(ENGINES), help="comma-separated engines (both)"
     )
+    parser.add_argument(
+        "--scenarios",
+        default=SCENARIOS,
+        help=f"scenario files, a pattern from the root ({SCENARIOS})",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="PATH=VALUE", dest="overrides",
+        help="override a value of every scenario by its dotted path (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    files = sorted(ROOT.glob(args.scenarios))
+    if not files:
+        parser.error(f"--scenarios: no file matches {args.scenarios!r} under {ROOT}")
     engines = tuple(name for name in args.engines.split(",") if name)
     added = frozenset(name for name in args.added.split(",") if name)
     with tempfile.TemporaryDirectory(prefix="same-series-") as temporary:
@@ -124,20 +143,25 @@ def main(argv: list[str] | None = None) -> int:
              args.revision], check=True, capture_output=True,
         )  # fmt: skip
         try:
-            run_side(ROOT, work / "here", args.size, args.months, engines)
-            run_side(worktree, work / "there", args.size, args.months, engines)
+            sides = ((ROOT, work / "here"), (worktree, work / "there"))
+            for checkout, out in sides:
+                there = [checkout / file.relative_to(ROOT) for file in files]
+                run_side(
+                    checkout, out, there, args.size, args.months, engines, tuple(args.overrides)
+                )
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
                 check=False, capture_output=True,
             )  # fmt: skip
         found = differences(work / "here", work / "there", added)
-    compared = len(list(ROOT.glob("scenarios/*.yaml")))
+    compared = len(files)
     if found:
         print("\n".join(found))
         print(f"NOT identical to {args.revision}")
         return 1
     more = f" (with the added columns {', '.join(sorted(added))})" if added else ""
+    more += "".join(f", {change}" for change in args.overrides)
     print(
         f"identical to {args.revision}: {compared} scenarios × {len(engines)} engine(s) × "
         f"{len(TABLES)} tables, {args.size:,} people, {args.months} months" + more

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba.extending import register_jitable
 from numpy.typing import ArrayLike
 
 from sim.customers import rules
@@ -404,22 +405,34 @@ def front_line_answers_support(support: Support) -> bool:
 
 
 def voice(
-    satisfaction: ArrayLike, word_of_mouth: str, answer_sd: float, detractor_weight: float
-) -> ArrayLike:
+    satisfaction: float, word_of_mouth: str, answer_sd: float, detractor_weight: float
+) -> float:
     """Word of mouth an active customer spreads: 1 each (``customers``, the classic Bass
-    model) or the chance of being a promoter less `detractor_weight` × the chance of being
-    a detractor (``net_promoters``)."""
+    model) or their `net_voice` (``net_promoters``)."""
     if word_of_mouth == "customers":
-        return np.ones(np.shape(satisfaction))
-    promoter, detractor = rules.nps_shares(10.0 * satisfaction, answer_sd)
+        return 1.0
+    return net_voice(satisfaction, answer_sd, detractor_weight)
+
+
+@numba.njit(cache=True, nogil=True)
+def net_voice(satisfaction: float, answer_sd: float, detractor_weight: float) -> float:
+    """Net word of mouth of a customer with cumulative `satisfaction` (0–1): the chance of
+    being a promoter less `detractor_weight` × the chance of being a detractor
+    (`rules.promoter_detractor` of the score 10 × satisfaction, worked out in the
+    satisfaction's own precision, as numpy multiplies: float32 for the market's arrays)."""
+    score = np.float64(np.float32(10.0) * satisfaction)
+    promoter, detractor = rules.promoter_detractor(score, answer_sd)
     return promoter - detractor_weight * detractor
 
 
+@numba.vectorize(["float64(boolean, float64)"], cache=True)
 def reluctance(lapsed: ArrayLike, winback_factor: float) -> ArrayLike:
-    """Multiplier on the adoption hazard: lapsed customers need more persuading."""
-    return np.where(lapsed, winback_factor, 1.0)
+    """Multiplier on the adoption hazard: lapsed customers need more persuading (their
+    `winback_factor`; 1 for prospects)."""
+    return winback_factor if lapsed else 1.0
 
 
+@register_jitable
 def adopts(u_adopt: ArrayLike, chance: float, reluctance_factor: ArrayLike) -> ArrayLike:
     """Whether a prospect or lapsed customer adopts this month under complete mixing: the
     month's `chance`, times their `reluctance` factor, against their uniform draw."""

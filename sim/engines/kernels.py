@@ -13,9 +13,9 @@ import numba
 import numpy as np
 
 from sim.customers import journeys, rules, surveys
-from sim.customers.population import LAPSED
+from sim.customers.population import ACTIVE, LAPSED, PROSPECT
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, compiled_pass, on_pool, spread
+from sim.threads import BLOCK, compiled_blocks, compiled_pass
 
 
 class Buffers:
@@ -267,11 +267,7 @@ def decide(
     intervening = flagged is not None
     flags = flagged if intervening else np.zeros(0, dtype=np.bool_)
     first = (who, would_leave, flags, intervening, satisfaction, settings, keys[0])
-    spreading = spread(n)
-    if spreading:
-        on_pool(_keep_blocks, *first, leaves, kept, stayers)
-    else:
-        _keep_all(*first, leaves, kept, stayers)
+    compiled_blocks(n, _keep_all, _keep_blocks, *first, leaves, kept, stayers)
     before = np.cumsum(stayers) - stayers  # stayers in the blocks before each block
     count = int(stayers.sum())
     out = (
@@ -282,10 +278,7 @@ def decide(
         np.empty(count, dtype=satisfaction.dtype),
     )
     second = (who, segment, leaves, before, *people, *by_segment, settings, *keys[1:], *out)
-    if spreading:
-        on_pool(_stay_blocks, *second)
-    else:
-        _stay_all(*second)
+    compiled_blocks(n, _stay_all, _stay_blocks, *second)
     return leaves, kept, *out
 
 
@@ -426,17 +419,10 @@ def experience(
     n, count = who.size, keys.shape[0]
     tallies = np.zeros(((n + BLOCK - 1) // BLOCK, 3, count), dtype=np.int64)
     args = (who, segment, *people, *by_segment, *touchpoints, *delivery, keys, settings, *out)
-    spreading = spread(n)
-    if spreading:
-        on_pool(_touch_blocks, *args, tallies)
-    else:
-        _touch_all(*args, tallies)
+    compiled_blocks(n, _touch_all, _touch_blocks, *args, tallies)
     interactions, problems = tallies[:, 0].sum(axis=0), tallies[:, 1].sum(axis=0)
     sums = np.zeros((2, count))
-    if spreading:
-        on_pool(_met_sums_each, out[-1], interactions, sums)
-    else:
-        _met_sums_all(out[-1], interactions, sums)
+    compiled_blocks(n, _met_sums_all, _met_sums_each, out[-1], interactions, sums)
     return interactions, sums[0], sums[1], problems, int(tallies[:, 2, 0].sum())
 
 
@@ -559,6 +545,157 @@ def positive_sums(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndar
     added in order in float64: the numbers of ``np.bincount(group, np.maximum(values, 0),
     groups)`` in one pass, without its copies."""
     sums = np.zeros(groups)
+    if groups == 1:  # one running sum, kept in a register
+        total = 0.0
+        for i in range(values.size):
+            total += max(np.float64(values[i]), 0.0)
+        sums[0] = total
+        return sums
     for i in range(values.size):  # adding 0.0 where a value is not positive: the same sums
         sums[group[i]] += max(np.float64(values[i]), 0.0)
     return sums
+
+
+def speak(
+    status: np.ndarray, satisfaction: np.ndarray, settings: tuple[bool, float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who speaks this month, the active people of the market (`status`, one per person;
+    their market indices, ascending), and the word of mouth of each (`journeys.voice` of
+    their `satisfaction`, float32: `settings` are whether it is their `journeys.net_voice`
+    rather than 1 each, the NPS answer's spread and the detractors' weight). Two compiled
+    passes over the market in blocks, spread over the threads when it is big
+    (`sim.threads`): each block counts its speakers, then writes them after those of the
+    blocks before it."""
+    n = status.size
+    counts = np.empty((n + BLOCK - 1) // BLOCK, dtype=np.int64)
+    compiled_blocks(n, _count_all, _count_blocks, status, ACTIVE, counts)
+    before = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    speakers, voice = np.empty(total, dtype=np.int64), np.empty(total)
+    args = (status, satisfaction, settings, before, speakers, voice)
+    compiled_blocks(n, _speak_all, _speak_blocks, *args)
+    return speakers, voice
+
+
+@numba.njit(cache=True, nogil=True)
+def _count(block, status, code, counts) -> None:  # noqa: ANN001
+    """How many people of block `block` have status `code`, in ``counts[block]``."""
+    found = 0
+    for person in range(block * BLOCK, min((block + 1) * BLOCK, status.size)):
+        found += status[person] == code
+    counts[block] = found
+
+
+@numba.njit(cache=True, nogil=True)
+def _speak(block, status, satisfaction, settings, before, speakers, voice) -> None:  # noqa: ANN001
+    """`speak`'s speakers of block `block`, from their place ``before[block]`` on."""
+    net, answer_sd, detractor_weight = settings
+    first = j = before[block]
+    end = before[block + 1] if block + 1 < before.size else speakers.size  # the next block's
+    for person in range(block * BLOCK, min((block + 1) * BLOCK, status.size)):
+        if j < end:  # written each time, kept if active: no branch on who is active
+            speakers[j] = person
+        j += status[person] == ACTIVE
+    for i in range(first, j):
+        voice[i] = (
+            journeys.net_voice(satisfaction[speakers[i]], answer_sd, detractor_weight)
+            if net
+            else 1.0
+        )
+
+
+def adopters(
+    status: np.ndarray, left: np.ndarray, chance: float, winback_factor: float, key: np.uint64
+) -> tuple[np.ndarray, np.ndarray]:
+    """The prospects and lapsed people of the market (`status`, one per person), but not
+    this month's leavers (`left`, ascending market indices), who adopt under complete
+    mixing: the month's `chance` times their `journeys.reluctance` against their uniform
+    draw in the stream of `key` (`journeys.adopts`). Returns their market indices,
+    ascending, and whether each was lapsed. Two compiled passes over the market in blocks,
+    spread over the threads when it is big (`sim.threads`): each block marks and counts
+    its adopters, then writes them after those of the blocks before it."""
+    n = status.size
+    counts = np.empty((n + BLOCK - 1) // BLOCK, dtype=np.int64)
+    joins = np.empty(n, dtype=np.bool_)
+    args = (status, left, chance, winback_factor, key, joins, counts)
+    compiled_blocks(n, _adopt_all, _adopt_blocks, *args)
+    before = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    new, lapsed = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.bool_)
+    compiled_blocks(n, _new_all, _new_blocks, status, joins, before, new, lapsed)
+    return new, lapsed
+
+
+@numba.njit(cache=True, nogil=True)
+def _adopt(block, status, left, chance, winback_factor, key, joins, counts) -> None:  # noqa: ANN001
+    """`adopters`' first pass for block `block`: who adopts, and how many."""
+    start, stop = block * BLOCK, min((block + 1) * BLOCK, status.size)
+    k = np.searchsorted(left, start)  # the block's first leaver of the month, if any
+    found = 0
+    for person in range(start, stop):  # everyone's draw, used in the pool only: no branch
+        just_left = k < left.size and left[k] == person
+        k += just_left
+        lapsed = (status[person] == LAPSED) & (not just_left)
+        pool = (status[person] == PROSPECT) | lapsed
+        factor = journeys.reluctance(lapsed, winback_factor)
+        joins[person] = pool & journeys.adopts(uniform_at(key, person), chance, factor)
+        found += joins[person]
+    counts[block] = found
+
+
+@numba.njit(cache=True, nogil=True)
+def _new(block, status, joins, before, new, lapsed) -> None:  # noqa: ANN001
+    """`adopters`' second pass for block `block`: its adopters from ``before[block]`` on."""
+    j = before[block]
+    for person in range(block * BLOCK, min((block + 1) * BLOCK, status.size)):
+        if joins[person]:
+            new[j], lapsed[j] = person, status[person] == LAPSED
+            j += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_all(status, code, counts) -> None:  # noqa: ANN001
+    for block in range(counts.size):
+        _count(block, status, code, counts)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _count_blocks(status, code, counts) -> None:  # noqa: ANN001
+    for block in numba.prange(counts.size):
+        _count(block, status, code, counts)
+
+
+@numba.njit(cache=True, nogil=True)
+def _speak_all(status, satisfaction, settings, before, speakers, voice) -> None:  # noqa: ANN001
+    for block in range(before.size):
+        _speak(block, status, satisfaction, settings, before, speakers, voice)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _speak_blocks(status, satisfaction, settings, before, speakers, voice) -> None:  # noqa: ANN001
+    for block in numba.prange(before.size):
+        _speak(block, status, satisfaction, settings, before, speakers, voice)
+
+
+@numba.njit(cache=True, nogil=True)
+def _adopt_all(status, left, chance, winback_factor, key, joins, counts) -> None:  # noqa: ANN001
+    for block in range(counts.size):
+        _adopt(block, status, left, chance, winback_factor, key, joins, counts)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _adopt_blocks(status, left, chance, winback_factor, key, joins, counts) -> None:  # noqa: ANN001
+    for block in numba.prange(counts.size):
+        _adopt(block, status, left, chance, winback_factor, key, joins, counts)
+
+
+@numba.njit(cache=True, nogil=True)
+def _new_all(status, joins, before, new, lapsed) -> None:  # noqa: ANN001
+    for block in range(before.size):
+        _new(block, status, joins, before, new, lapsed)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _new_blocks(status, joins, before, new, lapsed) -> None:  # noqa: ANN001
+    for block in numba.prange(before.size):
+        _new(block, status, joins, before, new, lapsed)

@@ -426,16 +426,12 @@ class VectorCustomers:
     # ------------------------------------------------------------------ market.acquire
 
     def speak(self, month: VectorMonth) -> np.ndarray:
-        """Word of mouth of each active customer (ascending market index)."""
+        """Word of mouth of each active customer (ascending market index): one compiled
+        pass over the market (`kernels.speak`)."""
         pop, a = self.population, self.model.spec.acquisition
         sd = self.model.spec.behaviour.surveys.nps_answer_sd
-        month.speakers = speakers = where(pop.size, lambda people: pop.status[people] == ACTIVE)
-
-        def part(people: slice) -> np.ndarray:
-            satisfaction = pop.satisfaction[speakers[people]]
-            return journeys.voice(satisfaction, a.word_of_mouth, sd, a.detractor_weight)
-
-        month.voice = joined(len(speakers), part)
+        settings = (a.word_of_mouth != "customers", float(sd), float(a.detractor_weight))
+        month.speakers, month.voice = kernels.speak(pop.status, pop.satisfaction, settings)
         return month.voice
 
     def prospects(self) -> int:
@@ -454,29 +450,23 @@ class VectorCustomers:
         month's `chance` under complete mixing, or by hearing their ties speak over the
         network in sub-steps (`chance` None); then they join (`Month.joined`)."""
         pop, a, m = self.population, self.model.spec.acquisition, month.number
-        lapsed = np.empty(pop.size, dtype=np.bool_)
-        blocks(pop.size, lambda people: np.equal(pop.status[people], LAPSED, out=lapsed[people]))
-        lapsed[month.left] = False
         if chance is None:
+            lapsed = pop.status == LAPSED
+            lapsed[month.left] = False
             speaking = np.zeros(pop.size, dtype=np.float32)
             speaking[month.speakers] = month.voice
             pool = (pop.status == PROSPECT) | lapsed
             joins, ads_share = self._adopt_network(month, pool, speaking, per_customer)
             new = np.flatnonzero(joins)
+            was_lapsed = lapsed[new]
         else:  # each person's draw only where it can matter: the same numbers (`sim.streams`)
-            pool = where(pop.size, lambda people: (pop.status[people] == PROSPECT) | lapsed[people])
-
-            def adopting(people: slice) -> np.ndarray:
-                mine = pool[people]
-                u = self.model.streams.uniform(purposes.ACQUIRE_ADOPT, m, mine)
-                reluctant = journeys.reluctance(lapsed[mine], a.winback_factor)
-                return mine[journeys.adopts(u, chance, reluctant)]
-
-            new = joined(len(pool), adopting)
+            key = self.model.streams.key(purposes.ACQUIRE_ADOPT, m)
+            chances = (chance, a.winback_factor)
+            new, was_lapsed = kernels.adopters(pop.status, month.left, *chances, key)
         u_source = self.model.streams.uniform(purposes.ACQUIRE_SOURCE, m, new)
         month.joined = new
         share = ads_share[new] if np.ndim(ads_share) else ads_share
-        self._join(new, journeys.adoption_source(lapsed[new], u_source, share))
+        self._join(new, journeys.adoption_source(was_lapsed, u_source, share))
 
     def _join(self, new: np.ndarray, source: np.ndarray | int) -> None:
         """The people `new` become customers: tenure 0, one product, satisfaction at their
