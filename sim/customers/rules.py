@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Callable, Sequence
 
 import llvmlite.binding
 import numba
@@ -328,12 +329,27 @@ def promoter_detractor(latent_score: float, answer_sd: float) -> tuple[float, fl
     return promoter, _ndtr((DETRACTOR_BELOW - latent_score) / sd)
 
 
-def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Array, Array]:
+def nps_shares(latent_score: ArrayLike, answer_sd: float) -> tuple[Numbers, Numbers]:
     """`promoter_detractor` of each latent 0–10 score (a number or an array, in float64)."""
-    s = np.asarray(latent_score, dtype=np.float64)
-    promoter, detractor = np.empty(s.shape), np.empty(s.shape)
-    _nps_shares(s.reshape(-1), float(answer_sd), promoter.reshape(-1), detractor.reshape(-1))
-    return (promoter[()], detractor[()]) if s.ndim == 0 else (promoter, detractor)
+    promoter, detractor = each_person(_nps_shares, (latent_score,), 2, answer_sd)
+    return promoter, detractor
+
+
+def each_person(
+    loop: Callable[..., None], inputs: Sequence[ArrayLike], outputs: int, *settings: float
+) -> tuple[Numbers, ...]:
+    """A compiled rule of each person over arrays: the `inputs` (numbers or arrays) are
+    broadcast together in float64 and flattened, ``loop(*inputs, *settings, *outputs)``
+    fills `outputs` float64 arrays of their shape, one entry per person, and those come
+    back (numbers when every input is a number)."""
+    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in inputs))
+    results = [np.empty(arrays[0].shape) for _ in range(outputs)]
+    loop(
+        *(np.ascontiguousarray(array).reshape(-1) for array in arrays),
+        *(float(setting) for setting in settings),
+        *(result.reshape(-1) for result in results),
+    )
+    return tuple(result[()] if result.ndim == 0 else result for result in results)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -364,20 +380,10 @@ def response_chance(
 
 def response_probability(
     base: ArrayLike, satisfaction: ArrayLike, mean_satisfaction: float, selection_bias: float
-) -> Array:
+) -> Numbers:
     """`response_chance` of each person (numbers or arrays, in float64)."""
-    b, s = np.broadcast_arrays(
-        np.asarray(base, dtype=np.float64), np.asarray(satisfaction, dtype=np.float64)
-    )
-    out = np.empty(b.shape)
-    _response_chances(
-        np.ascontiguousarray(b).reshape(-1),
-        np.ascontiguousarray(s).reshape(-1),
-        float(mean_satisfaction),
-        float(selection_bias),
-        out.reshape(-1),
-    )
-    return out[()] if out.ndim == 0 else out
+    inputs, settings = (base, satisfaction), (mean_satisfaction, selection_bias)
+    return each_person(_response_chances, inputs, 1, *settings)[0]
 
 
 @numba.njit(cache=True, nogil=True)

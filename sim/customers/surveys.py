@@ -159,13 +159,8 @@ def latent_scales(episode: float, month_effort: float) -> tuple[float, float]:
 
 def _latent_scales(episode: ArrayLike, month_effort: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
     """`latent_scales` of a person (numbers) or of each person (arrays)."""
-    e, f = np.broadcast_arrays(
-        np.asarray(episode, dtype=np.float64), np.asarray(month_effort, dtype=np.float64)
-    )
-    csat, ces = np.empty(e.shape), np.empty(e.shape)
-    _scales(np.ascontiguousarray(e).reshape(-1), np.ascontiguousarray(f).reshape(-1),
-            csat.reshape(-1), ces.reshape(-1))  # fmt: skip
-    return (csat[()], ces[()]) if e.ndim == 0 else (csat, ces)
+    csat, ces = rules.each_person(_scales, (episode, month_effort), 2)
+    return csat, ces
 
 
 @numba.njit(cache=True, nogil=True)
