@@ -252,3 +252,25 @@ def compiled_blocks(
         on_pool(spread_out, *args)
     else:
         one(*args)
+
+
+def gather(source: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[i] = source[index[i]]`` for every i (numpy's ``take``, cast to `out`'s type)
+    in one compiled pass, spread over the threads in blocks when there are many; returns
+    `out`."""
+    compiled_pass(index.size, _gather, _gather_blocks, source, index, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(start, stop, source, index, out) -> None:  # noqa: ANN001
+    for i in range(start, stop):
+        out[i] = source[index[i]]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _gather_blocks(source, index, out) -> None:  # noqa: ANN001
+    n = index.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _gather(start, min(start + BLOCK, n), source, index, out)

@@ -422,3 +422,43 @@ def test_who_speaks_and_who_adopts_are_the_rules_over_the_market_on_any_threads(
                               lapsed[new]), strict=True):  # fmt: skip
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(got, want)
+
+
+def test_gathers_and_holdings_are_numpys_on_any_threads(on_each_thread_count):
+    # 40,000 people in five blocks: a compiled gather (cast to the output's type) against
+    # numpy's indexing, and the products, initial customers and customers of one firm or
+    # of all against numpy's counts.
+    import numpy as np
+
+    from sim.customers.population import ACTIVE, INITIAL
+    from sim.engines import kernels
+    from sim.threads import gather
+
+    rng = np.random.default_rng(13)
+    market = 40_000
+    status = rng.integers(0, 3, market).astype(np.int8)
+    firms = rng.integers(0, 2, market).astype(np.int8)
+    products = np.where(status == ACTIVE, rng.integers(1, 4, market), 0).astype(np.int8)
+    source = rng.integers(0, 5, market).astype(np.int8)
+    values = rng.random(market).astype(np.float32)
+    who = np.flatnonzero(status == ACTIVE)
+
+    def run() -> tuple:
+        wide = gather(values, who, np.empty(who.size))
+        same = gather(values, who, np.empty(who.size, dtype=np.float32))
+        index = gather(status, who, np.empty(who.size, dtype=np.intp))
+        held = [kernels.holdings(status, firms, firm, products, source) for firm in (-1, 0, 1)]
+        return wide, same, index, held
+
+    for wide, same, index, held in on_each_thread_count(run).values():
+        np.testing.assert_array_equal(wide, values[who].astype(np.float64))
+        np.testing.assert_array_equal(same, values[who])
+        assert index.dtype == np.intp and (index == ACTIVE).all()
+        for firm, counted in zip((-1, 0, 1), held, strict=True):
+            mine = (status == ACTIVE) & ((firm < 0) | (firms == firm))
+            expected = (
+                int(products[mine].sum()),
+                int((mine & (source == INITIAL)).sum()),
+                int(mine.sum()),
+            )
+            assert counted == expected and 2_000 < expected[2] < 14_000

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from sim.customers import journeys, rules, surveys
-from sim.customers.population import ACTIVE, LAPSED, PROSPECT
+from sim.customers.population import ACTIVE, INITIAL, LAPSED, PROSPECT
 from sim.streams import normal_at, uniform_at
 from sim.threads import BLOCK, compiled_blocks, compiled_pass
 
@@ -562,46 +562,32 @@ def speak(
     """Who speaks this month, the active people of the market (`status`, one per person;
     their market indices, ascending), and the word of mouth of each (`journeys.voice` of
     their `satisfaction`, float32: `settings` are whether it is their `journeys.net_voice`
-    rather than 1 each, the NPS answer's spread and the detractors' weight). Two compiled
-    passes over the market in blocks, spread over the threads when it is big
-    (`sim.threads`): each block counts its speakers, then writes them after those of the
-    blocks before it."""
-    n = status.size
-    counts = np.empty((n + BLOCK - 1) // BLOCK, dtype=np.int64)
-    compiled_blocks(n, _count_all, _count_blocks, status, ACTIVE, counts)
-    before = np.cumsum(counts) - counts
-    total = int(counts.sum())
-    speakers, voice = np.empty(total, dtype=np.int64), np.empty(total)
-    args = (status, satisfaction, settings, before, speakers, voice)
-    compiled_blocks(n, _speak_all, _speak_blocks, *args)
+    rather than 1 each, the NPS answer's spread and the detractors' weight): a compiled
+    pass over the speakers, spread over the threads when there are many (`sim.threads`)."""
+    speakers = np.flatnonzero(status == ACTIVE)
+    voice = np.empty(speakers.size)
+    compiled_pass(speakers.size, _voices, _voices_blocks, speakers, satisfaction, settings, voice)
     return speakers, voice
 
 
 @numba.njit(cache=True, nogil=True)
-def _count(block, status, code, counts) -> None:  # noqa: ANN001
-    """How many people of block `block` have status `code`, in ``counts[block]``."""
-    found = 0
-    for person in range(block * BLOCK, min((block + 1) * BLOCK, status.size)):
-        found += status[person] == code
-    counts[block] = found
-
-
-@numba.njit(cache=True, nogil=True)
-def _speak(block, status, satisfaction, settings, before, speakers, voice) -> None:  # noqa: ANN001
-    """`speak`'s speakers of block `block`, from their place ``before[block]`` on."""
+def _voices(start, stop, speakers, satisfaction, settings, voice) -> None:  # noqa: ANN001
+    """`speak`'s word of mouth of speakers `start` to `stop` − 1."""
     net, answer_sd, detractor_weight = settings
-    first = j = before[block]
-    end = before[block + 1] if block + 1 < before.size else speakers.size  # the next block's
-    for person in range(block * BLOCK, min((block + 1) * BLOCK, status.size)):
-        if j < end:  # written each time, kept if active: no branch on who is active
-            speakers[j] = person
-        j += status[person] == ACTIVE
-    for i in range(first, j):
+    for i in range(start, stop):
         voice[i] = (
             journeys.net_voice(satisfaction[speakers[i]], answer_sd, detractor_weight)
             if net
             else 1.0
         )
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _voices_blocks(speakers, satisfaction, settings, voice) -> None:  # noqa: ANN001
+    n = speakers.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _voices(start, min(start + BLOCK, n), speakers, satisfaction, settings, voice)
 
 
 def adopters(
@@ -611,27 +597,19 @@ def adopters(
     this month's leavers (`left`, ascending market indices), who adopt under complete
     mixing: the month's `chance` times their `journeys.reluctance` against their uniform
     draw in the stream of `key` (`journeys.adopts`). Returns their market indices,
-    ascending, and whether each was lapsed. Two compiled passes over the market in blocks,
-    spread over the threads when it is big (`sim.threads`): each block marks and counts
-    its adopters, then writes them after those of the blocks before it."""
-    n = status.size
-    counts = np.empty((n + BLOCK - 1) // BLOCK, dtype=np.int64)
-    joins = np.empty(n, dtype=np.bool_)
-    args = (status, left, chance, winback_factor, key, joins, counts)
-    compiled_blocks(n, _adopt_all, _adopt_blocks, *args)
-    before = np.cumsum(counts) - counts
-    total = int(counts.sum())
-    new, lapsed = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.bool_)
-    compiled_blocks(n, _new_all, _new_blocks, status, joins, before, new, lapsed)
-    return new, lapsed
+    ascending, and whether each was lapsed. Compiled passes over the market, spread over
+    the threads when it is big (`sim.threads`): everyone's mark, then where they are."""
+    joins = np.empty(status.size, dtype=np.bool_)
+    args = (status, left, chance, winback_factor, key, joins)
+    compiled_pass(status.size, _adopt, _adopt_blocks, *args)
+    new = np.flatnonzero(joins)
+    return new, status[new] == LAPSED
 
 
 @numba.njit(cache=True, nogil=True)
-def _adopt(block, status, left, chance, winback_factor, key, joins, counts) -> None:  # noqa: ANN001
-    """`adopters`' first pass for block `block`: who adopts, and how many."""
-    start, stop = block * BLOCK, min((block + 1) * BLOCK, status.size)
-    k = np.searchsorted(left, start)  # the block's first leaver of the month, if any
-    found = 0
+def _adopt(start, stop, status, left, chance, winback_factor, key, joins) -> None:  # noqa: ANN001
+    """`adopters`' marks of people `start` to `stop` − 1."""
+    k = np.searchsorted(left, start)  # the first leaver of the month from `start` on, if any
     for person in range(start, stop):  # everyone's draw, used in the pool only: no branch
         just_left = k < left.size and left[k] == person
         k += just_left
@@ -639,63 +617,49 @@ def _adopt(block, status, left, chance, winback_factor, key, joins, counts) -> N
         pool = (status[person] == PROSPECT) | lapsed
         factor = journeys.reluctance(lapsed, winback_factor)
         joins[person] = pool & journeys.adopts(uniform_at(key, person), chance, factor)
-        found += joins[person]
-    counts[block] = found
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _adopt_blocks(status, left, chance, winback_factor, key, joins) -> None:  # noqa: ANN001
+    n = status.size
+    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+        start = block * BLOCK
+        _adopt(start, min(start + BLOCK, n), status, left, chance, winback_factor, key, joins)
+
+
+def holdings(
+    status: np.ndarray, firms: np.ndarray, firm: int, products: np.ndarray, source: np.ndarray
+) -> tuple[int, int, int]:
+    """The products held, the initial customers and the customers among the market's
+    active people (of `firm`; every firm's when it is −1): `status`, `firms`, `products`
+    and `source` hold each person's. Counted in blocks over the threads when the market is
+    big (whole numbers: the same in any order)."""
+    n = status.size
+    tallies = np.zeros(((n + BLOCK - 1) // BLOCK, 3), dtype=np.int64)
+    compiled_blocks(n, _held_all, _held_blocks, status, firms, firm, products, source, tallies)
+    held, initial, active = tallies.sum(axis=0).tolist()
+    return held, initial, active
 
 
 @numba.njit(cache=True, nogil=True)
-def _new(block, status, joins, before, new, lapsed) -> None:  # noqa: ANN001
-    """`adopters`' second pass for block `block`: its adopters from ``before[block]`` on."""
-    j = before[block]
+def _held(block, status, firms, firm, products, source, tallies) -> None:  # noqa: ANN001
+    """`holdings` of block `block`, in ``tallies[block]``."""
+    held = initial = active = 0
     for person in range(block * BLOCK, min((block + 1) * BLOCK, status.size)):
-        if joins[person]:
-            new[j], lapsed[j] = person, status[person] == LAPSED
-            j += 1
+        mine = (status[person] == ACTIVE) & ((firm < 0) | (firms[person] == firm))
+        held += products[person] * mine
+        initial += (source[person] == INITIAL) & mine
+        active += mine
+    tallies[block, 0], tallies[block, 1], tallies[block, 2] = held, initial, active
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_all(status, code, counts) -> None:  # noqa: ANN001
-    for block in range(counts.size):
-        _count(block, status, code, counts)
+def _held_all(status, firms, firm, products, source, tallies) -> None:  # noqa: ANN001
+    for block in range(tallies.shape[0]):
+        _held(block, status, firms, firm, products, source, tallies)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _count_blocks(status, code, counts) -> None:  # noqa: ANN001
-    for block in numba.prange(counts.size):
-        _count(block, status, code, counts)
-
-
-@numba.njit(cache=True, nogil=True)
-def _speak_all(status, satisfaction, settings, before, speakers, voice) -> None:  # noqa: ANN001
-    for block in range(before.size):
-        _speak(block, status, satisfaction, settings, before, speakers, voice)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _speak_blocks(status, satisfaction, settings, before, speakers, voice) -> None:  # noqa: ANN001
-    for block in numba.prange(before.size):
-        _speak(block, status, satisfaction, settings, before, speakers, voice)
-
-
-@numba.njit(cache=True, nogil=True)
-def _adopt_all(status, left, chance, winback_factor, key, joins, counts) -> None:  # noqa: ANN001
-    for block in range(counts.size):
-        _adopt(block, status, left, chance, winback_factor, key, joins, counts)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _adopt_blocks(status, left, chance, winback_factor, key, joins, counts) -> None:  # noqa: ANN001
-    for block in numba.prange(counts.size):
-        _adopt(block, status, left, chance, winback_factor, key, joins, counts)
-
-
-@numba.njit(cache=True, nogil=True)
-def _new_all(status, joins, before, new, lapsed) -> None:  # noqa: ANN001
-    for block in range(before.size):
-        _new(block, status, joins, before, new, lapsed)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _new_blocks(status, joins, before, new, lapsed) -> None:  # noqa: ANN001
-    for block in numba.prange(before.size):
-        _new(block, status, joins, before, new, lapsed)
+def _held_blocks(status, firms, firm, products, source, tallies) -> None:  # noqa: ANN001
+    for block in numba.prange(tallies.shape[0]):
+        _held(block, status, firms, firm, products, source, tallies)

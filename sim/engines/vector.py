@@ -35,7 +35,7 @@ from sim.customers.population import (
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
-from sim.threads import PARALLEL_FROM, blocks, count, joined, reuse_freed_memory, where
+from sim.threads import PARALLEL_FROM, blocks, count, gather, reuse_freed_memory
 
 if TYPE_CHECKING:
     from sim.model import CXModel
@@ -126,22 +126,12 @@ class VectorCustomers:
     def start_month(self, number: int, firm: int | None = None) -> VectorMonth:
         """The new month and its customers (those active at its start; of `firm` only, when
         given)."""
-        who = where(self.population.size, lambda people: self._active(people, firm))
-        # A person's segment never changes; held as an index type for the many lookups.
-        segment = np.empty(len(who), dtype=np.intp)
-
-        def part(people: slice) -> None:
-            segment[people] = self.population.segment[who[people]]
-
-        blocks(len(who), part)
-        return VectorMonth(number, who, firm, segment=segment)
-
-    def _active(self, people: slice, firm: int | None) -> np.ndarray:
-        """Whether each of `people` (a range of the market) is an active customer (of
-        `firm`, when given)."""
         pop = self.population
-        active = pop.status[people] == ACTIVE
-        return active if firm is None else active & (pop.firm[people] == firm)
+        active = pop.status == ACTIVE
+        who = np.flatnonzero(active if firm is None else active & (pop.firm == firm))
+        # A person's segment never changes; held as an index type for the many lookups.
+        segment = gather(pop.segment, who, np.empty(len(who), dtype=np.intp))
+        return VectorMonth(number, who, firm, segment=segment)
 
     def acquisition_month(self, number: int, left: np.ndarray) -> VectorMonth:
         """The market's month for acquisition: no customers of its own, `left` the
@@ -309,14 +299,8 @@ class VectorCustomers:
         (0–1, NaN where not met; one row per respondent)."""
         model, pop, who, m = self.model, self.population, month.who, month.number
         survey_rules = model.spec.behaviour.surveys
-        satisfaction, base_response = np.empty(len(who)), np.empty(len(who))
-
-        def known(people: slice) -> None:
-            """The satisfaction and segment response chance of the customers in `people`."""
-            satisfaction[people] = pop.satisfaction[who[people]]
-            np.take(self.seg_response, month.segment[people], out=base_response[people])
-
-        blocks(len(who), known)
+        satisfaction = gather(pop.satisfaction, who, np.empty(len(who)))
+        base_response = gather(self.seg_response, month.segment, np.empty(len(who)))
         wave = surveys.survey(
             survey_rules,
             satisfaction,
@@ -533,20 +517,14 @@ class VectorCustomers:
     def state(self, month: VectorMonth) -> dict[str, float]:
         """Means of the state of the month's customers, and of those active now."""
         pop, who = self.population, month.who
-
-        def now(people: slice) -> tuple[np.ndarray, ...]:
-            rows = who[people]
-            return pop.satisfaction[rows], pop.effort[rows], pop.expectation[rows]
-
-        def held(people: slice) -> tuple[int, int, int]:
-            """Products held, initial customers and customers among the active in
-            `people`."""
-            rows = people.start + np.flatnonzero(self._active(people, month.firm))
-            products = int(pop.products[rows].sum(dtype=np.int64))
-            return products, int(np.count_nonzero(pop.source[rows] == INITIAL)), len(rows)
-
-        satisfaction, effort, expectation = joined(len(who), now)
-        products, initial, active = np.sum(blocks(pop.size, held), axis=0).tolist()
+        satisfaction, effort, expectation = (
+            gather(values, who, np.empty(len(who), dtype=values.dtype))
+            for values in (pop.satisfaction, pop.effort, pop.expectation)
+        )
+        firm = -1 if month.firm is None else month.firm
+        products, initial, active = kernels.holdings(
+            pop.status, pop.firm, firm, pop.products, pop.source
+        )
         return {
             "satisfaction_mean": mean_or_nan(satisfaction),
             "effort_mean": mean_or_nan(effort),
