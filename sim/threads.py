@@ -10,13 +10,15 @@ matter; what a pass adds up over people is added afterwards, in people order, on
 A run therefore gives the same numbers, bit for bit, on 1, 2 or 4 threads
 (tests/test_threads.py).
 
-Passes written in numpy rather than compiled (a phase's elementwise arithmetic, gathers and
-scatters over the month's customers) spread the same way with `blocks`: the people are cut
-into one consecutive range per thread and each range runs the phase's own code on a Python
-thread (numpy leaves the interpreter's lock while it loops over an array, and the compiled
-rules are built ``nogil``); what each range returns is joined in people order, so the
-numbers are those of one range over everyone. Inside a range the compiled passes stay on
-their thread (`spread` is False there).
+Passes written in numpy rather than compiled (a phase's elementwise arithmetic over the
+month's customers) spread the same way with `blocks`: the people are cut into one
+consecutive range per thread and each range runs the phase's own code on a Python thread
+(numpy leaves the interpreter's lock while it loops over an array, and the compiled rules
+are built ``nogil``); what each range returns comes back in people order, so the numbers
+are those of one range over everyone. Inside a range the compiled passes stay on their
+thread (`spread` is False there). Gathers over the customers are one compiled pass
+(`gather`); positions (``np.flatnonzero``) stay numpy's on one thread, which is faster than
+ranges on Python threads that must be joined.
 
 Markets of `PARALLEL_FROM` people or more also keep freed memory for their next arrays
 (`reuse_freed_memory`), so that the threads do not wait for each other's page faults.
@@ -113,44 +115,10 @@ def blocks[T](people: int, part: Callable[[slice], T]) -> list[T]:
     return _at_once(ranges, part)
 
 
-def joined(people: int, part: Callable[[slice], Any]) -> Any:
-    """`blocks` with what the ranges returned joined in people order: one array, or a
-    tuple (named or not) of arrays, as `part` returns for its range (each range's thread
-    copies its own piece into the joined arrays)."""
-    results = blocks(people, part)
-    first = results[0]
-    if len(results) == 1:
-        return first
-    several = isinstance(first, tuple)
-    pieces = list(zip(*results, strict=True)) if several else [results]
-    columns = []
-    for column in pieces:
-        starts = np.cumsum([0, *(len(piece) for piece in column)])
-        columns.append((np.empty(starts[-1], dtype=np.result_type(*column)), column, starts))
-
-    def copy(index: int) -> None:
-        for out, column, starts in columns:
-            out[starts[index] : starts[index + 1]] = column[index]
-
-    _at_once(list(range(len(results))), copy)
-    outs = [out for out, _, _ in columns]
-    if not several:
-        return outs[0]
-    return type(first)(*outs) if hasattr(first, "_fields") else tuple(outs)
-
-
-def where(people: int, test: Callable[[slice], np.ndarray]) -> np.ndarray:
-    """The positions from 0 to `people` − 1 where ``test(range)`` is True, ascending:
-    ``np.flatnonzero`` of the whole test, worked out by `blocks`' ranges (`test` returns
-    its range's booleans, with numpy only: the ranges share one first spread,
-    `_RUN_BEFORE`)."""
-    return joined(people, lambda range_: range_.start + np.flatnonzero(test(range_)))
-
-
 def count(people: int, test: Callable[[slice], np.ndarray]) -> int:
     """How many of 0 to `people` − 1 pass ``test(range)`` (booleans of the range), counted
-    by `blocks`' ranges (a whole number: the same in any order; numpy only in `test`, as
-    for `where`)."""
+    by `blocks`' ranges (a whole number: the same in any order; `test` uses numpy only, as
+    the ranges share one first spread, `_RUN_BEFORE`)."""
     return sum(blocks(people, lambda range_: int(np.count_nonzero(test(range_)))))
 
 

@@ -82,16 +82,10 @@ def test_threads_out_of_range_are_refused(capsys):
     assert "--threads: got 0; must be a whole number from 1 to" in capsys.readouterr().err
 
 
-def test_ranges_cover_the_people_in_order_and_join_their_arrays(monkeypatch):
-    from typing import NamedTuple
-
+def test_ranges_cover_the_people_in_order_one_thread_each(monkeypatch):
     import numpy as np
 
     import sim.threads as threads
-
-    class Pair(NamedTuple):
-        index: np.ndarray
-        inner: np.ndarray
 
     if threads.available() < 2:
         pytest.skip("one core: nothing to spread over")
@@ -100,36 +94,32 @@ def test_ranges_cover_the_people_in_order_and_join_their_arrays(monkeypatch):
     seen: list[tuple[int, int]] = []
     on: list[int] = []
 
-    def part(people: slice) -> Pair:
+    def part(people: slice) -> tuple[np.ndarray, bool]:
         seen.append((people.start, people.stop))
         on.append(threading.get_ident())
         # a compiled pass inside a range stays on the range's thread
-        inner = np.full(people.stop - people.start, threads.spread(10**6))
-        return Pair(np.arange(people.start, people.stop) * 2, inner)
+        return np.arange(people.start, people.stop) * 2, threads.spread(10**6)
 
     try:
         threads.set_threads(2)
-        first = threads.joined(25, part)  # its first spread: the ranges in turn, here
+        first = threads.blocks(25, part)  # its first spread: the ranges in turn, here
         assert seen == [(0, 12), (12, 25)] and on == [threading.get_ident()] * 2
         seen.clear()
         on.clear()
-        two = threads.joined(25, part)  # then at once, one range on another thread
+        two = threads.blocks(25, part)  # then at once, one range on another thread
         assert sorted(seen) == [(0, 12), (12, 25)] and len(set(on)) == 2
         threads.set_threads(1)
-        one = threads.joined(25, part)
+        one = threads.blocks(25, part)
     finally:
         threads.set_threads(before)
-    assert isinstance(two, Pair) and seen[-1] == (0, 25)
-    np.testing.assert_array_equal(two.index, np.arange(25) * 2)
-    np.testing.assert_array_equal(first.index, two.index)
-    np.testing.assert_array_equal(two.index, one.index)
-    assert not two.inner.any()  # spread is False inside a range
-    assert threads.joined(5, lambda people: np.arange(people.start, people.stop)).tolist() == [
-        0, 1, 2, 3, 4,
-    ]  # fmt: skip
+    assert seen[-1] == (0, 25) and len(one) == 1 and len(two) == 2
+    for ranges in (first, two):  # in people order, whichever thread ran them
+        np.testing.assert_array_equal(np.concatenate([got for got, _ in ranges]), one[0][0])
+    assert not any(inner for _, inner in (*first, *two))  # spread is False inside a range
+    assert one[0][1] is False  # and on one thread
 
 
-def test_positions_and_counts_by_ranges_are_those_of_the_whole_market(monkeypatch):
+def test_counts_by_ranges_are_those_of_the_whole_market(monkeypatch):
     import numpy as np
 
     import sim.threads as threads
@@ -144,17 +134,12 @@ def test_positions_and_counts_by_ranges_are_those_of_the_whole_market(monkeypatc
         for count in (1, 2):
             threads.set_threads(count)
             for _ in range(2):  # the first spread in turn, the next at once
-                found[count] = (
-                    threads.where(len(status), lambda people: status[people] == 1),
-                    threads.count(len(status), lambda people: status[people] == 2),
-                )
+                found[count] = threads.count(len(status), lambda people: status[people] == 2)
     finally:
         threads.set_threads(before)
-    for positions, counted in found.values():
-        np.testing.assert_array_equal(positions, np.flatnonzero(status == 1))
-        assert positions.dtype == np.flatnonzero(status == 1).dtype
+    for counted in found.values():
         assert counted == int((status == 2).sum()) and 300 < counted < 370
-    assert threads.where(0, lambda people: status[people] == 1).size == 0
+    assert threads.count(0, lambda people: status[people] == 1) == 0
 
 
 MMAP_PROBE = """

@@ -27,7 +27,7 @@ from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, compiled_pass, joined, where
+from sim.threads import BLOCK, compiled_pass
 
 
 @dataclass(frozen=True)
@@ -221,11 +221,9 @@ def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> Sur
     if n == 0:
         return _no_wave()
     if respondents is None:
-        respondents = where(n, lambda people: answers.answered[people])
-
-    csat_true, ces_true = joined(  # of everyone who met a touchpoint, in people order
-        n, lambda people: _where_known(answers.csat_latent[people], answers.ces_latent[people])
-    )
+        respondents = np.flatnonzero(answers.answered)
+    # of everyone who met a touchpoint, in people order
+    csat_true, ces_true = _where_known(answers.csat_latent, answers.ces_latent)
     asked = respondents[~np.isnan(answers.csat_latent[respondents])]  # met a touchpoint
     recommend = answers.recommend[respondents]
     measures = {
