@@ -410,8 +410,8 @@ class VectorCustomers:
     # ------------------------------------------------------------------ market.acquire
 
     def speak(self, month: VectorMonth) -> np.ndarray:
-        """Word of mouth of each active customer (ascending market index): one compiled
-        pass over the market (`kernels.speak`)."""
+        """Word of mouth of each active customer (ascending market index): a compiled pass
+        over them (`kernels.speak`)."""
         pop, a = self.population, self.model.spec.acquisition
         sd = self.model.spec.behaviour.surveys.nps_answer_sd
         settings = (a.word_of_mouth != "customers", float(sd), float(a.detractor_weight))
