@@ -52,6 +52,13 @@ BLOCK = 8_192
 over its people, so the threads share the work in blocks and the rule is written once."""
 
 
+@numba.njit(cache=True, nogil=True)
+def block_count(people: int) -> int:
+    """How many blocks of `BLOCK` people cover `people` people (the last one may be
+    short): the ``prange`` of every pass spread in blocks, and the rows of their tallies."""
+    return (people + BLOCK - 1) // BLOCK
+
+
 def available() -> int:
     """The most threads this process can use: numba's ``NUMBA_NUM_THREADS`` (by default
     the machine's cores)."""
@@ -239,6 +246,6 @@ def _gather(start, stop, source, index, out) -> None:  # noqa: ANN001
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _gather_blocks(source, index, out) -> None:  # noqa: ANN001
     n = index.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _gather(start, min(start + BLOCK, n), source, index, out)

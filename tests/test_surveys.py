@@ -137,7 +137,9 @@ def test_measure_an_empty_month():
     assert len(wave.respondents) == 0 and len(wave.recommend) == 0
     empty = np.zeros(0)
     nobody = np.zeros(0, dtype=np.int64)
-    survey = surveys.survey(RULES, empty, empty, empty, empty, 2.5, 2.5, nobody, keys_from(1))
+    survey = surveys.survey(
+        RULES, empty, empty, empty, nobody, np.array([0.2]), 2.5, 2.5, nobody, keys_from(1)
+    )
     assert survey.measures.keys() == wave.measures.keys()
     assert survey.measures["respondents"] == 0.0 and math.isnan(survey.measures["nps_true"])
 
@@ -183,8 +185,8 @@ def test_a_wave_without_noise_or_selection_reads_the_latent_answers():
     episode = np.where(np.arange(n) % 2 == 0, 0.5, NAN)  # half met no touchpoint
     effort = np.where(np.arange(n) % 2 == 0, 0.5, NAN)
     wave = surveys.survey(
-        quiet, satisfaction, episode, effort, np.full(n, 0.3), 5.0, 2.5,
-        np.arange(n), keys_from(2),
+        quiet, satisfaction, episode, effort, np.zeros(n, dtype=np.intp), np.array([0.3]), 5.0,
+        2.5, np.arange(n), keys_from(2),
     )  # fmt: skip
     m = wave.measures
     assert m["nps_measured"] == 100.0
@@ -217,8 +219,8 @@ def test_weak_measurement_flatters_measured_nps_and_strong_measurement_removes_t
     gaps, counts, means = [], [], []
     for level in (0.0, 2.5, 5.0):
         wave = surveys.survey(
-            RULES, satisfaction, np.full(n, 0.7), np.full(n, 0.3), np.full(n, 0.15), level, 2.5,
-            who, keys,
+            RULES, satisfaction, np.full(n, 0.7), np.full(n, 0.3), np.zeros(n, dtype=np.intp),
+            np.array([0.15]), level, 2.5, who, keys,
         )  # fmt: skip
         m = wave.measures
         assert m["nps_true"] == pytest.approx(nps_true)
@@ -269,11 +271,14 @@ def test_the_compiled_wave_is_the_rules_over_arrays_on_any_threads(on_each_threa
     met = rng.random(n) < 0.7
     episode = np.where(met, rng.uniform(0.0, 1.0, n), NAN)
     effort = np.where(met, rng.uniform(0.0, 0.6, n), NAN)
-    base = rng.choice([0.1, 0.2, 0.35], n)
+    segment, segment_response = rng.integers(0, 3, n), np.array([0.1, 0.2, 0.35])
+    base = segment_response[segment]
     who = rng.permutation(3 * n)[:n].astype(np.int64)
     keys = keys_from(4)
     waves = on_each_thread_count(
-        lambda: surveys.survey(RULES, satisfaction, episode, effort, base, 1.5, 2.5, who, keys)
+        lambda: surveys.survey(
+            RULES, satisfaction, episode, effort, segment, segment_response, 1.5, 2.5, who, keys
+        )
     )
 
     def draws(draw, key, people) -> np.ndarray:

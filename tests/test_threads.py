@@ -401,6 +401,10 @@ def test_who_speaks_and_who_adopts_are_the_rules_over_the_market_on_any_threads(
     new = pool[u < 0.05 * np.where(lapsed[pool], 0.5, 1.0)]
     assert 250 < lapsed[new].sum() < 380 and 580 < (~lapsed[new]).sum() < 760
     assert np.isin(left, new).sum() == 0 and voice.min() < 0 < voice.max()
+    # The network path's pool is the same rule: prospects, and the lapsed but not leavers.
+    in_pool, was_lapsed_anyone = kernels.adoption_pool(status, left)
+    np.testing.assert_array_equal(np.flatnonzero(in_pool), pool)
+    np.testing.assert_array_equal(was_lapsed_anyone, lapsed)
     for net, alike, (adopted, was_lapsed) in runs.values():
         for got, want in zip((*net, *alike, adopted, was_lapsed),
                              (speakers, voice, speakers, np.ones(len(speakers)), new,

@@ -372,9 +372,26 @@ def survey_answer(latent: ArrayLike, noise: ArrayLike, sd: float, low: int, high
 def response_chance(
     base: float, satisfaction: float, mean_satisfaction: float, selection_bias: float
 ) -> float:
-    """Probability of answering a survey: self-selection by satisfaction (logit shift)."""
+    """Probability of answering a survey: self-selection by satisfaction (logit shift) of
+    the `base` probability (`self_selected` of its `response_log_odds`)."""
+    return self_selected(response_log_odds(base), satisfaction, mean_satisfaction, selection_bias)
+
+
+@numba.njit(cache=True, nogil=True)
+def response_log_odds(base: float) -> float:
+    """Log-odds of a base probability of answering (held within 1e-9 of 0 and 1)."""
     b = min(max(base, 1e-9), 1 - 1e-9)
-    logit = math.log(b / (1.0 - b)) + selection_bias * (satisfaction - mean_satisfaction)
+    return math.log(b / (1.0 - b))
+
+
+@numba.njit(cache=True, nogil=True)
+def self_selected(
+    log_odds: float, satisfaction: float, mean_satisfaction: float, selection_bias: float
+) -> float:
+    """Probability of answering a survey from the base probability's `log_odds`
+    (`response_log_odds`), shifted by `selection_bias` per unit of cumulative satisfaction
+    (0–1) above the mean of those asked."""
+    logit = log_odds + selection_bias * (satisfaction - mean_satisfaction)
     return 1.0 / (1.0 + math.exp(-logit))
 
 

@@ -27,7 +27,7 @@ from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, compiled_pass
+from sim.threads import BLOCK, block_count, compiled_pass
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,8 @@ def survey(
     satisfaction: np.ndarray,
     episode: np.ndarray,
     month_effort: np.ndarray,
-    base_response: np.ndarray,
+    segment: np.ndarray,
+    segment_response: np.ndarray,
     measurement_level: float,
     reference_level: float,
     who: np.ndarray,
@@ -287,7 +288,8 @@ def survey(
         satisfaction: cumulative satisfaction of each active customer, 0–1 (float64).
         episode: the month's remembered satisfaction (NaN for no interaction), 0–1.
         month_effort: the month's effort as felt (`journeys.felt_effort`; NaN for none), 0–1.
-        base_response: each customer's segment response probability.
+        segment: each customer's segment (an index of `segment_response`).
+        segment_response: each segment's base response probability.
         measurement_level: the firm's measurement capability, 0–5.
         reference_level: the capability reference level.
         who: each customer's index in the streams (their market index).
@@ -298,8 +300,9 @@ def survey(
         return _no_wave()
     asked = conditions(survey_rules, satisfaction, measurement_level, reference_level)
     answers = Answers(np.empty(n, dtype=np.bool_), *(np.empty(n) for _ in range(7)))
+    scale = float(asked.response_scale)
+    log_odds = _log_odds(np.asarray(segment_response, dtype=np.float64), scale)
     settings = (
-        float(asked.response_scale),
         float(asked.selection_bias),
         float(asked.mean_satisfaction),
         float(survey_rules.nps_answer_sd),
@@ -308,7 +311,7 @@ def survey(
     )
     args = (
         who, satisfaction.astype(np.float64, copy=False), episode.astype(np.float64, copy=False),
-        month_effort.astype(np.float64, copy=False), base_response.astype(np.float64, copy=False),
+        month_effort.astype(np.float64, copy=False), segment.astype(np.intp, copy=False), log_odds,
         settings, tuple(np.uint64(key) for key in keys), *answers,
     )  # fmt: skip
     compiled_pass(n, _answer, _answer_blocks, *args)
@@ -316,17 +319,27 @@ def survey(
 
 
 @numba.njit(cache=True, nogil=True)
+def _log_odds(segment_response: np.ndarray, scale: float) -> np.ndarray:
+    """`rules.response_log_odds` of each segment's base response probability scaled by the
+    month's `scale` (within 0–1), as `responds` takes it."""
+    log_odds = np.empty(segment_response.size)
+    for g in range(segment_response.size):
+        log_odds[g] = rules.response_log_odds(min(max(segment_response[g] * scale, 0.0), 1.0))
+    return log_odds
+
+
+@numba.njit(cache=True, nogil=True)
 def _answer(
-    start, stop, who, satisfaction, episode, month_effort, base_response, settings, keys,  # noqa: ANN001
+    start, stop, who, satisfaction, episode, month_effort, segment, log_odds, settings, keys,  # noqa: ANN001
     answered, recommend, promoter, detractor, csat_latent, csat, ces_latent, ces,  # noqa: ANN001
 ) -> None:  # fmt: skip
     """`survey`'s answers of the customers `start` to `stop` − 1 (given answers 0 for those
-    who do not answer): `responds`, `latent` and `given_answers`, person by person."""
-    scale, bias, mean_satisfaction, nps_sd, csat_sd, ces_sd = settings
+    who do not answer): `responds` (from their segment's `log_odds`), `latent` and
+    `given_answers`, person by person."""
+    bias, mean_satisfaction, nps_sd, csat_sd, ces_sd = settings
     for i in range(start, stop):
         person, s = who[i], satisfaction[i]
-        base = min(max(base_response[i] * scale, 0.0), 1.0)
-        p_answer = rules.response_chance(base, s, mean_satisfaction, bias)
+        p_answer = rules.self_selected(log_odds[segment[i]], s, mean_satisfaction, bias)
         answers = uniform_at(keys[0], person) < p_answer
         score = 10.0 * s
         promoter[i], detractor[i] = rules.promoter_detractor(score, nps_sd)
@@ -342,16 +355,16 @@ def _answer(
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _answer_blocks(
-    who, satisfaction, episode, month_effort, base_response, settings, keys, answered,  # noqa: ANN001
+    who, satisfaction, episode, month_effort, segment, log_odds, settings, keys, answered,  # noqa: ANN001
     recommend, promoter, detractor, csat_latent, csat, ces_latent, ces,  # noqa: ANN001
 ) -> None:  # fmt: skip
     n = who.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _answer(
-            start, min(start + BLOCK, n), who, satisfaction, episode, month_effort,
-            base_response, settings, keys, answered, recommend, promoter, detractor,
-            csat_latent, csat, ces_latent, ces,
+            start, min(start + BLOCK, n), who, satisfaction, episode, month_effort, segment,
+            log_odds, settings, keys, answered, recommend, promoter, detractor, csat_latent,
+            csat, ces_latent, ces,
         )  # fmt: skip
 
 

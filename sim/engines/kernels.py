@@ -15,7 +15,7 @@ import numpy as np
 from sim.customers import journeys, rules, surveys
 from sim.customers.population import ACTIVE, INITIAL, LAPSED, PROSPECT
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, compiled_blocks, compiled_pass
+from sim.threads import BLOCK, block_count, compiled_blocks, compiled_pass
 
 
 class Buffers:
@@ -67,7 +67,7 @@ def _rate(start, stop, satisfaction, respondents, who, keys, csat_answer_sd, out
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _rate_blocks(satisfaction, respondents, who, keys, csat_answer_sd, out) -> None:  # noqa: ANN001
     n = respondents.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _rate(
             start, min(start + BLOCK, n), satisfaction, respondents, who, keys, csat_answer_sd, out
@@ -147,7 +147,7 @@ def _leave_blocks(
     hazard_key, renewal_key, risk, would_leave, renewal, hazard,  # noqa: ANN001
 ) -> None:  # fmt: skip
     n = who.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _leave(
             start, min(start + BLOCK, n), who, segment, satisfaction, effort, frailty, tenure,
@@ -220,7 +220,7 @@ def _evaluate_blocks(
     effort, expectation, tenure, peak_end_weight, settings, trust_shock, episode, felt,  # noqa: ANN001
 ) -> None:  # fmt: skip
     n = who.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _evaluate(
             start, min(start + BLOCK, n), who, satisfaction, perceived, effort_sum,
@@ -263,7 +263,7 @@ def decide(
     satisfaction = people[0]
     n = who.size
     leaves, kept = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
-    stayers = np.empty((n + BLOCK - 1) // BLOCK, dtype=np.int64)
+    stayers = np.empty(block_count(n), dtype=np.int64)
     intervening = flagged is not None
     flags = flagged if intervening else np.zeros(0, dtype=np.bool_)
     first = (who, would_leave, flags, intervening, satisfaction, settings, keys[0])
@@ -417,7 +417,7 @@ def experience(
     how many customers had a problem. Spread over the threads in blocks when there are
     many (`sim.threads`)."""
     n, count = who.size, keys.shape[0]
-    tallies = np.zeros(((n + BLOCK - 1) // BLOCK, 3, count), dtype=np.int64)
+    tallies = np.zeros((block_count(n), 3, count), dtype=np.int64)
     args = (who, segment, *people, *by_segment, *touchpoints, *delivery, keys, settings, *out)
     compiled_blocks(n, _touch_all, _touch_blocks, *args, tallies)
     interactions, problems = tallies[:, 0].sum(axis=0), tallies[:, 1].sum(axis=0)
@@ -585,7 +585,7 @@ def _voices(start, stop, speakers, satisfaction, settings, voice) -> None:  # no
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _voices_blocks(speakers, satisfaction, settings, voice) -> None:  # noqa: ANN001
     n = speakers.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _voices(start, min(start + BLOCK, n), speakers, satisfaction, settings, voice)
 
@@ -611,18 +611,43 @@ def _adopt(start, stop, status, left, chance, winback_factor, key, joins) -> Non
     """`adopters`' marks of people `start` to `stop` − 1."""
     k = np.searchsorted(left, start)  # the first leaver of the month from `start` on, if any
     for person in range(start, stop):  # everyone's draw, used in the pool only: no branch
-        just_left = k < left.size and left[k] == person
-        k += just_left
-        lapsed = (status[person] == LAPSED) & (not just_left)
-        pool = (status[person] == PROSPECT) | lapsed
+        pool, lapsed, k = _in_pool(status, left, person, k)
         factor = journeys.reluctance(lapsed, winback_factor)
         joins[person] = pool & journeys.adopts(uniform_at(key, person), chance, factor)
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_pool(status, left, person, k):  # noqa: ANN001
+    """Whether `person` is in the month's adoption pool (a prospect, or lapsed but not one
+    of this month's leavers, `left`, ascending), whether lapsed and not a leaver, and the
+    position in `left` of the next leaver after `person` (`k`: the first from `person` on;
+    people are taken in ascending order)."""
+    just_left = k < left.size and left[k] == person
+    lapsed = (status[person] == LAPSED) & (not just_left)
+    return (status[person] == PROSPECT) | lapsed, lapsed, k + just_left
+
+
+def adoption_pool(status: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who of the market (`status`, one per person) is in the month's adoption pool, and
+    who of them was lapsed (booleans, one per person): the prospects, and the lapsed but
+    not this month's leavers (`left`, ascending market indices), as `adopters` takes them;
+    one compiled pass over the market."""
+    pool, lapsed = np.empty(status.size, dtype=np.bool_), np.empty(status.size, dtype=np.bool_)
+    _pools(status, left, pool, lapsed)
+    return pool, lapsed
+
+
+@numba.njit(cache=True, nogil=True)
+def _pools(status, left, pool, lapsed) -> None:  # noqa: ANN001
+    k = 0
+    for person in range(status.size):
+        pool[person], lapsed[person], k = _in_pool(status, left, person, k)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _adopt_blocks(status, left, chance, winback_factor, key, joins) -> None:  # noqa: ANN001
     n = status.size
-    for block in numba.prange((n + BLOCK - 1) // BLOCK):
+    for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _adopt(start, min(start + BLOCK, n), status, left, chance, winback_factor, key, joins)
 
@@ -635,7 +660,7 @@ def holdings(
     and `source` hold each person's. Counted in blocks over the threads when the market is
     big (whole numbers: the same in any order)."""
     n = status.size
-    tallies = np.zeros(((n + BLOCK - 1) // BLOCK, 3), dtype=np.int64)
+    tallies = np.zeros((block_count(n), 3), dtype=np.int64)
     compiled_blocks(n, _held_all, _held_blocks, status, firms, firm, products, source, tallies)
     held, initial, active = tallies.sum(axis=0).tolist()
     return held, initial, active

@@ -300,13 +300,13 @@ class VectorCustomers:
         model, pop, who, m = self.model, self.population, month.who, month.number
         survey_rules = model.spec.behaviour.surveys
         satisfaction = gather(pop.satisfaction, who, np.empty(len(who)))
-        base_response = gather(self.seg_response, month.segment, np.empty(len(who)))
         wave = surveys.survey(
             survey_rules,
             satisfaction,
             month.episode,
             month.month_effort,
-            base_response,
+            month.segment,
+            self.seg_response,
             model.firm.level("measurement"),
             model.spec.firm.reference_level,
             who,
@@ -435,11 +435,9 @@ class VectorCustomers:
         network in sub-steps (`chance` None); then they join (`Month.joined`)."""
         pop, a, m = self.population, self.model.spec.acquisition, month.number
         if chance is None:
-            lapsed = pop.status == LAPSED
-            lapsed[month.left] = False
+            pool, lapsed = kernels.adoption_pool(pop.status, month.left)
             speaking = np.zeros(pop.size, dtype=np.float32)
             speaking[month.speakers] = month.voice
-            pool = (pop.status == PROSPECT) | lapsed
             joins, ads_share = self._adopt_network(month, pool, speaking, per_customer)
             new = np.flatnonzero(joins)
             was_lapsed = lapsed[new]
