@@ -211,10 +211,43 @@ def churn_probability(
     φ = 1 (or with both effects zero, no shock and no frailty) it equals `base`, so survival
     is geometric.
     """
+    return hazard_churn(
+        base_hazard(base_per_month),
+        satisfaction,
+        effort,
+        satisfaction_effect,
+        effort_effect,
+        reference_satisfaction,
+        reference_effort,
+        extra_log_hazard,
+        frailty,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def base_hazard(base_per_month: float) -> float:
+    """The monthly hazard −ln(1 − base) of a base churn probability per month."""
+    return -np.log1p(-base_per_month)
+
+
+@numba.njit(cache=True, nogil=True)
+def hazard_churn(
+    hazard_at_reference: float,
+    satisfaction: float,
+    effort: float,
+    satisfaction_effect: float,
+    effort_effect: float,
+    reference_satisfaction: float,
+    reference_effort: float,
+    extra_log_hazard: float,
+    frailty: float,
+) -> float:
+    """`churn_probability` from the base rate's hazard per month (`base_hazard`), which a
+    pass over many people of few segments works out once per segment."""
     log_ratio = satisfaction_effect * (reference_satisfaction - satisfaction)
     log_ratio = log_ratio + effort_effect * (effort - reference_effort)
     log_ratio = log_ratio + extra_log_hazard
-    hazard = -np.log1p(-base_per_month) * frailty * np.exp(min(log_ratio, 50.0))
+    hazard = hazard_at_reference * frailty * np.exp(min(log_ratio, 50.0))
     return -np.expm1(-hazard)
 
 
@@ -232,8 +265,23 @@ def purchase_probability(
     base_per_month: float, satisfaction: ArrayLike, effect: float, reference: float
 ) -> Array:
     """Monthly probability of a repeat purchase or upsell, rising with satisfaction
-    (Anderson & Mittal 2000; Bolton, Lemon & Verhoef 2004)."""
-    lift = np.exp(effect * (satisfaction - reference))
+    (Anderson & Mittal 2000; Bolton, Lemon & Verhoef 2004): `purchase_chance` of the base
+    probability and the `purchase_lift` of satisfaction."""
+    return purchase_chance(base_per_month, purchase_lift(satisfaction, effect, reference))
+
+
+@numba.njit(cache=True, nogil=True)
+def purchase_lift(satisfaction: float, effect: float, reference: float) -> float:
+    """The factor on every purchase probability of a customer with cumulative satisfaction
+    `satisfaction` (0–1): exp(effect × (satisfaction − reference)); the same for a repeat
+    purchase and an upsell, so worked out once for both."""
+    return np.exp(effect * (satisfaction - reference))
+
+
+@numba.njit(cache=True, nogil=True)
+def purchase_chance(base_per_month: float, lift: float) -> float:
+    """Monthly probability of a purchase: the base probability times the customer's
+    `purchase_lift`, within 0–1."""
     return min(max(base_per_month * lift, 0.0), 1.0)
 
 

@@ -108,7 +108,9 @@ def consider_leaving(
     `keys`: the streams of the hazard and renewal draws; `out`: risk, would leave, renewal
     due and hazard (one entry per customer). Spread over the threads in blocks when there
     are many (`sim.threads`)."""
-    args = (who, segment, *people, *by_segment, settings, *keys, *out)
+    base, contract = by_segment
+    hazards = np.array([rules.base_hazard(rate) for rate in base], dtype=np.float64)
+    args = (who, segment, *people, hazards, contract, settings, *keys, *out)
     compiled_pass(who.size, _leave, _leave_blocks, *args)
 
 
@@ -117,7 +119,8 @@ def _leave(
     start, stop, who, segment, satisfaction, effort, frailty, tenure, base, contract,  # noqa: ANN001
     settings, hazard_key, renewal_key, risk, would_leave, renewal, hazard,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    """`consider_leaving` for the customers ``who[start:stop]``."""
+    """`consider_leaving` for the customers ``who[start:stop]`` (`base`: each segment's
+    `rules.base_hazard`)."""
     s_effect, e_effect, s_ref, e_ref, shock, most, threshold, steepness, factor = settings
     price = np.float32(factor)
     for i in range(start, stop):
@@ -126,11 +129,12 @@ def _leave(
         frail = frailty[person]
         if factor != 1.0:  # `journeys.priced`: float32 times the factor, as numpy does
             frail = frail * price
-        p_churn = rules.churn_probability(
+        p_churn = rules.hazard_churn(
             base[seg], liked, effort[person], s_effect, e_effect, s_ref, e_ref, shock, frail
         )
         due = journeys.renewing(contract[seg], tenure[person])
-        p_leave = rules.renewal_leave_probability(liked, most, threshold, steepness)
+        # The chance of not renewing only where a contract is due (0 × it adds 0 elsewhere)
+        p_leave = rules.renewal_leave_probability(liked, most, threshold, steepness) if due else 0.0
         by_hazard = uniform_at(hazard_key, person) < p_churn
         leaves = by_hazard
         if due and not by_hazard:  # the renewal draw only where it can matter
@@ -322,8 +326,9 @@ def _stay(block, who, segment, leaves, before, satisfaction, status, products,  
             gone += 1
             continue
         s = satisfaction[person]
-        p_repeat = rules.purchase_probability(repeat_chance, s, effect, reference)
-        p_upsell = rules.purchase_probability(upsell_chance, s, effect, reference)
+        lift = rules.purchase_lift(s, effect, reference)  # `rules.purchase_probability`
+        p_repeat = rules.purchase_chance(repeat_chance, lift)
+        p_upsell = rules.purchase_chance(upsell_chance, lift)
         bought = uniform_at(repeat_key, person) < p_repeat
         more = uniform_at(upsell_key, person) < p_upsell and products[person] < most
         products[person] += more
@@ -600,31 +605,50 @@ def adopters(
     ascending, and whether each was lapsed. Compiled passes over the market, spread over
     the threads when it is big (`sim.threads`): everyone's mark, then where they are."""
     joins = np.empty(status.size, dtype=np.bool_)
-    args = (status, left, chance, winback_factor, key, joins)
+    args = (status, left, chance, _reluctance_by_status(winback_factor), key, joins)
     compiled_pass(status.size, _adopt, _adopt_blocks, *args)
     new = np.flatnonzero(joins)
     return new, status[new] == LAPSED
 
 
 @numba.njit(cache=True, nogil=True)
-def _adopt(start, stop, status, left, chance, winback_factor, key, joins) -> None:  # noqa: ANN001
-    """`adopters`' marks of people `start` to `stop` − 1."""
-    k = np.searchsorted(left, start)  # the first leaver of the month from `start` on, if any
+def _adopt(start, stop, status, left, chance, reluctance, key, joins) -> None:  # noqa: ANN001
+    """`adopters`' marks of people `start` to `stop` − 1 (`reluctance`: each status's
+    factor, `_reluctance_by_status`)."""
     for person in range(start, stop):  # everyone's draw, used in the pool only: no branch
-        pool, lapsed, k = _in_pool(status, left, person, k)
-        factor = journeys.reluctance(lapsed, winback_factor)
-        joins[person] = pool & journeys.adopts(uniform_at(key, person), chance, factor)
+        factor = reluctance[status[person]]
+        joins[person] = journeys.adopts(uniform_at(key, person), chance, factor)
+    for leaver in _leavers_in(left, start, stop):
+        joins[leaver] = False
+
+
+def _reluctance_by_status(winback_factor: float) -> np.ndarray:
+    """The `journeys.reluctance` factor of each status (indexed by its code) for those in
+    the adoption pool (`_in_pool`), and 0 for the others, whose chance is then 0: one
+    lookup per person, where a choice between a prospect's and a lapsed person's factor
+    made person by person keeps the compiler from a fast loop (three times slower)."""
+    factors = np.zeros(max(PROSPECT, ACTIVE, LAPSED) + 1)
+    for status in (PROSPECT, ACTIVE, LAPSED):
+        pool, lapsed = _in_pool(np.int8(status))
+        factors[status] = journeys.reluctance(lapsed, winback_factor) if pool else 0.0
+    return factors
 
 
 @numba.njit(cache=True, nogil=True)
-def _in_pool(status, left, person, k):  # noqa: ANN001
-    """Whether `person` is in the month's adoption pool (a prospect, or lapsed but not one
-    of this month's leavers, `left`, ascending), whether lapsed and not a leaver, and the
-    position in `left` of the next leaver after `person` (`k`: the first from `person` on;
-    people are taken in ascending order)."""
-    just_left = k < left.size and left[k] == person
-    lapsed = (status[person] == LAPSED) & (not just_left)
-    return (status[person] == PROSPECT) | lapsed, lapsed, k + just_left
+def _in_pool(status):  # noqa: ANN001
+    """Whether a person of `status` is in the month's adoption pool, a prospect or lapsed
+    (unless one of the month's leavers, `_leavers_in`: they are not), and whether lapsed."""
+    lapsed = status == LAPSED
+    return (status == PROSPECT) | lapsed, lapsed
+
+
+@numba.njit(cache=True, nogil=True)
+def _leavers_in(left, start, stop):  # noqa: ANN001
+    """The month's leavers (`left`, ascending market indices) from person `start` to
+    `stop` − 1: out of the adoption pool, though lapsed. Taken out after a pass over
+    everyone, not found during it: a walk along the leavers beside the people is a chain
+    of dependent reads that the pass would wait on at every person."""
+    return left[np.searchsorted(left, start) : np.searchsorted(left, stop)]
 
 
 def adoption_pool(status: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -639,17 +663,18 @@ def adoption_pool(status: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.
 
 @numba.njit(cache=True, nogil=True)
 def _pools(status, left, pool, lapsed) -> None:  # noqa: ANN001
-    k = 0
     for person in range(status.size):
-        pool[person], lapsed[person], k = _in_pool(status, left, person, k)
+        pool[person], lapsed[person] = _in_pool(status[person])
+    for leaver in _leavers_in(left, 0, status.size):
+        pool[leaver] = lapsed[leaver] = False
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _adopt_blocks(status, left, chance, winback_factor, key, joins) -> None:  # noqa: ANN001
+def _adopt_blocks(status, left, chance, reluctance, key, joins) -> None:  # noqa: ANN001
     n = status.size
     for block in numba.prange(block_count(n)):
         start = block * BLOCK
-        _adopt(start, min(start + BLOCK, n), status, left, chance, winback_factor, key, joins)
+        _adopt(start, min(start + BLOCK, n), status, left, chance, reluctance, key, joins)
 
 
 def holdings(
