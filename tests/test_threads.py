@@ -268,6 +268,83 @@ def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(on_eac
             np.testing.assert_array_equal(got, want)
 
 
+def test_memory_and_churn_passes_are_the_one_customer_rules_on_any_threads(
+    on_each_thread_count,
+):
+    # 30,000 customers in four blocks, tenures up to past the memory pass's table of
+    # weights, contracts due and not: the compiled memory and churn passes against the
+    # rules the agents engine applies one customer at a time (`journeys.remember`) and
+    # numpy over everyone (the churn and renewal chances, the draws).
+    import numpy as np
+
+    from sim.customers import journeys, rules
+    from sim.engines import kernels
+    from sim.scenario.schema import SatisfactionRules
+    from sim.streams import Streams
+
+    rng = np.random.default_rng(8)
+    market, n, k = 40_000, 30_000, 4
+    who = np.sort(rng.choice(market, n, replace=False))
+    segment = rng.integers(0, 3, n).astype(np.intp)
+    tenure = rng.integers(0, kernels.TENURE_WEIGHTS + 300, market).astype(np.int32)
+    met = rng.random((n, k)) < 0.5
+    satisfaction = np.where(met, rng.random((n, k)), np.nan).astype(np.float32)
+    perceived = np.where(met, rng.random((n, k)), np.nan).astype(np.float32)
+    effort_sum, interactions = met.sum(axis=1) * 0.2, met.sum(axis=1).astype(np.float64)
+    service = np.where(rng.random(n) < 0.1, rng.random(n), np.nan)
+    rules_ = SatisfactionRules()
+    settings = journeys.memory_settings(rules_)
+
+    def market_state() -> tuple[np.ndarray, ...]:
+        state = np.random.default_rng(9)
+        return tuple(state.random(market).astype(np.float32) for _ in range(4))
+
+    def passes() -> tuple:
+        cumulative, effort, expectation, frailty = market_state()
+        out = np.empty(n), np.empty(n)
+        met_ = (satisfaction, perceived, effort_sum, interactions, service)
+        people = (cumulative, effort, expectation, tenure)
+        kernels.evaluate(who, met_, people, rules_.peak_end_weight, settings, 0.01, out)
+        leaving = tuple(np.empty(n, dtype=dtype) for dtype in (float, bool, bool, bool))
+        kernels.consider_leaving(
+            who, segment, (cumulative, effort, frailty * 2, tenure), (base, contract),
+            kernels.floats(6.0, 2.0, 0.75, 0.25, 0.1, 0.4, 0.6, 20.0, 1.0), keys, leaving,
+        )  # fmt: skip
+        return out, (cumulative, effort, expectation), leaving
+
+    base, contract = np.array([0.01, 0.02, 0.04]), np.array([0, 12, 24])
+    streams = Streams(np.random.SeedSequence(3), market)
+    keys = (streams.key("hazard", 2), streams.key("renewal", 2))
+    runs = on_each_thread_count(passes)
+    cumulative, effort, expectation, frailty = market_state()
+    (episode, felt), _, _ = next(iter(runs.values()))
+    for i in range(n):
+        person, rated = who[i], perceived[i][~np.isnan(perceived[i])]
+        mean = sum(float(x) for x in rated) / len(rated) if len(rated) else np.nan
+        memory = journeys.remember(
+            rules_, int(tenure[person]),
+            journeys.Memory(cumulative[person], effort[person], expectation[person]),
+            episode[i], felt[i], service[i], mean, 0.01,
+        )  # fmt: skip
+        cumulative[person], effort[person], expectation[person] = memory
+    liked, tired = cumulative[who], effort[who]
+    p_churn = rules.churn_probability(
+        base[segment], liked, tired, 6.0, 2.0, 0.75, 0.25, 0.1, frailty[who] * 2
+    )
+    due = journeys.renewing(contract[segment], tenure[who])
+    p_leave = rules.renewal_leave_probability(liked, 0.4, 0.6, 20.0)
+    by_hazard = streams.uniform("hazard", 2, who) < p_churn
+    renewing_not = due & ~by_hazard & (streams.uniform("renewal", 2, who) < p_leave)
+    expected = (p_churn + due * p_leave, by_hazard | renewing_not, due, by_hazard)
+    assert (tenure[who] >= kernels.TENURE_WEIGHTS).sum() > 5_000 and due.sum() > 500
+    assert by_hazard.sum() > 300 and renewing_not.sum() > 50
+    for _, state, leaving in runs.values():
+        for got, want in zip(state, (cumulative, effort, expectation), strict=True):
+            np.testing.assert_array_equal(got, want)
+        for got, want in zip(leaving, expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
 def test_the_month_of_touchpoints_is_the_rules_touchpoint_by_touchpoint_on_any_threads(
     on_each_thread_count,
 ):

@@ -253,9 +253,45 @@ def remembered(
 ) -> tuple[float, float, float]:
     """One customer's cumulative satisfaction, remembered effort and expectation (0–1 each)
     after a month (`remember`; `settings` from `memory_settings`): what both engines
-    compute, the vector engine inside its compiled pass (`sim.engines.kernels.evaluate`)."""
-    new, loyal, scale, effect, neutral, effort_memory, adaptation = settings
-    weight = rules.prior_weight(tenure_months, new, loyal, scale)
+    compute, the vector engine inside its compiled pass (`sim.engines.kernels.evaluate`,
+    which looks up the `tenure_weight` of each tenure: `remembered_with`)."""
+    return remembered_with(
+        settings,
+        tenure_weight(settings, tenure_months),
+        satisfaction,
+        effort,
+        expectation,
+        episode,
+        felt,
+        service_effort,
+        mean_perceived,
+        trust_shock,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def tenure_weight(settings: tuple[float, ...], tenure_months: float) -> float:
+    """The weight on prior cumulative satisfaction of a customer of `tenure_months`
+    (`rules.prior_weight` with the `memory_settings`)."""
+    new, loyal, scale = settings[0], settings[1], settings[2]
+    return rules.prior_weight(tenure_months, new, loyal, scale)
+
+
+@numba.njit(cache=True, nogil=True)
+def remembered_with(
+    settings: tuple[float, ...],
+    weight: float,
+    satisfaction: float,
+    effort: float,
+    expectation: float,
+    episode: float,
+    felt: float,
+    service_effort: float,
+    mean_perceived: float,
+    trust_shock: float,
+) -> tuple[float, float, float]:
+    """`remembered` with the customer's `tenure_weight` given as `weight`."""
+    effect, neutral, effort_memory, adaptation = settings[3], settings[4], settings[5], settings[6]
     anchored = rules.anchor_and_adjust(satisfaction, episode, weight)
     moved = anchored + rules.service_effort_shift(service_effort, effect, neutral) - trust_shock
     return (

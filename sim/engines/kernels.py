@@ -183,17 +183,33 @@ def evaluate(
     (months); `settings`: `journeys.memory_settings`; `out`: each customer's episode and
     felt effort (NaN without interactions). Spread over the threads in blocks when there
     are many (`sim.threads`)."""
-    args = (who, *met, *people, peak_end_weight, settings, trust_shock, *out)
+    weights = _tenure_weights(settings, TENURE_WEIGHTS)
+    args = (who, *met, *people, peak_end_weight, settings, weights, trust_shock, *out)
     compiled_pass(who.size, _evaluate, _evaluate_blocks, *args)
+
+
+TENURE_WEIGHTS = 1_200
+"""Tenures (months) whose `journeys.tenure_weight` a pass of `evaluate` works out once and
+looks up (longer ones are worked out person by person): one `exp` per tenure instead of one
+per customer."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _tenure_weights(settings: tuple[float, ...], count: int) -> np.ndarray:
+    """`journeys.tenure_weight` of tenures 0 to `count` − 1 months."""
+    weights = np.empty(count)
+    for months in range(count):
+        weights[months] = journeys.tenure_weight(settings, months)
+    return weights
 
 
 @numba.njit(cache=True, nogil=True)
 def _evaluate(
     start, stop, who, satisfaction, perceived, effort_sum, interactions, service_effort,  # noqa: ANN001
-    cumulative, effort, expectation, tenure, peak_end_weight, settings, trust_shock,  # noqa: ANN001
-    episode, felt,  # noqa: ANN001
+    cumulative, effort, expectation, tenure, peak_end_weight, settings, weights,  # noqa: ANN001
+    trust_shock, episode, felt,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    """`evaluate` for the customers ``who[start:stop]``."""
+    """`evaluate` for the customers ``who[start:stop]`` (`weights`: `_tenure_weights`)."""
     for i in range(start, stop):
         person = who[i]
         prior = cumulative[person]
@@ -202,9 +218,13 @@ def _evaluate(
         felt_now = journeys.felt_effort(
             journeys.month_effort(effort_sum[i], interactions[i]), service
         )
-        cumulative[person], effort[person], expectation[person] = journeys.remembered(
+        months = tenure[person]
+        weight = (
+            weights[months] if months < weights.size else journeys.tenure_weight(settings, months)
+        )
+        cumulative[person], effort[person], expectation[person] = journeys.remembered_with(
             settings,
-            tenure[person],
+            weight,
             prior,
             effort[person],
             expectation[person],
@@ -221,7 +241,8 @@ def _evaluate(
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _evaluate_blocks(
     who, satisfaction, perceived, effort_sum, interactions, service_effort, cumulative,  # noqa: ANN001
-    effort, expectation, tenure, peak_end_weight, settings, trust_shock, episode, felt,  # noqa: ANN001
+    effort, expectation, tenure, peak_end_weight, settings, weights, trust_shock, episode,  # noqa: ANN001
+    felt,  # noqa: ANN001
 ) -> None:  # fmt: skip
     n = who.size
     for block in numba.prange(block_count(n)):
@@ -229,7 +250,7 @@ def _evaluate_blocks(
         _evaluate(
             start, min(start + BLOCK, n), who, satisfaction, perceived, effort_sum,
             interactions, service_effort, cumulative, effort, expectation, tenure,
-            peak_end_weight, settings, trust_shock, episode, felt,
+            peak_end_weight, settings, weights, trust_shock, episode, felt,
         )  # fmt: skip
 
 
