@@ -203,6 +203,16 @@ def test_the_vector_engine_keeps_freed_memory_from_markets_that_spread(monkeypat
     assert asked == [1]  # only the market of PARALLEL_FROM people
 
 
+def customers_of(seed: int, market: int = 40_000, n: int = 30_000) -> tuple:
+    """`n` customers of a market of `market` people (ascending market indices) and their
+    segments (three), drawn from `seed`, with the generator for the rest of a test."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    who = np.sort(rng.choice(market, n, replace=False))
+    return rng, who, rng.integers(0, 3, n).astype(np.intp)
+
+
 def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(on_each_thread_count):
     # 30,000 customers: four blocks of the compiled passes, each writing its stayers and
     # leavers after those of the blocks before it. Against the same decisions worked out
@@ -214,10 +224,8 @@ def test_decisions_of_many_blocks_keep_the_customers_order_on_any_threads(on_eac
     from sim.engines import kernels
     from sim.streams import Streams
 
-    rng = np.random.default_rng(5)
     market, n = 40_000, 30_000
-    who = np.sort(rng.choice(market, n, replace=False))
-    segment = rng.integers(0, 3, n).astype(np.intp)
+    rng, who, segment = customers_of(5, market, n)
     would_leave, flagged = rng.random(n) < 0.1, rng.random(n) < 0.2
     streams = Streams(np.random.SeedSequence(9), market)
     keys = tuple(streams.key(purpose, 4) for purpose in ("success", "repeat", "upsell"))
@@ -282,10 +290,8 @@ def test_memory_and_churn_passes_are_the_one_customer_rules_on_any_threads(
     from sim.scenario.schema import SatisfactionRules
     from sim.streams import Streams
 
-    rng = np.random.default_rng(8)
     market, n, k = 40_000, 30_000, 4
-    who = np.sort(rng.choice(market, n, replace=False))
-    segment = rng.integers(0, 3, n).astype(np.intp)
+    rng, who, segment = customers_of(8, market, n)
     tenure = rng.integers(0, kernels.TENURE_WEIGHTS + 300, market).astype(np.int32)
     met = rng.random((n, k)) < 0.5
     satisfaction = np.where(met, rng.random((n, k)), np.nan).astype(np.float32)
@@ -357,10 +363,8 @@ def test_the_month_of_touchpoints_is_the_rules_touchpoint_by_touchpoint_on_any_t
     from sim.engines import kernels
     from sim.streams import normal_at, uniform_at
 
-    rng = np.random.default_rng(8)
     market, n, count = 40_000, 30_000, 5
-    who = np.sort(rng.choice(market, n, replace=False))
-    segment = rng.integers(0, 3, n).astype(np.intp)
+    rng, who, segment = customers_of(8, market, n)
     tenure = rng.integers(0, 30, market).astype(np.int16)
     expectation = rng.uniform(0.5, 0.95, market).astype(np.float32)
     contract = np.array([0, 12, 6], dtype=np.int32)

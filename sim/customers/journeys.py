@@ -208,10 +208,11 @@ def remember(
     lowered by a privacy incident's `trust_shock`; remembered effort moves towards the
     month's `felt` effort (`felt_effort`); expectation adapts to the mean quality perceived.
     NaN inputs (no interaction this month) leave the prior as it was."""
+    settings = memory_settings(satisfaction_rules)
     return Memory(
         *remembered(
-            memory_settings(satisfaction_rules),
-            tenure_months,
+            settings,
+            tenure_weight(settings, tenure_months),
             memory.satisfaction,
             memory.effort,
             memory.expectation,
@@ -239,37 +240,6 @@ def memory_settings(satisfaction_rules: SatisfactionRules) -> tuple[float, ...]:
 
 
 @numba.njit(cache=True, nogil=True)
-def remembered(
-    settings: tuple[float, ...],
-    tenure_months: float,
-    satisfaction: float,
-    effort: float,
-    expectation: float,
-    episode: float,
-    felt: float,
-    service_effort: float,
-    mean_perceived: float,
-    trust_shock: float,
-) -> tuple[float, float, float]:
-    """One customer's cumulative satisfaction, remembered effort and expectation (0–1 each)
-    after a month (`remember`; `settings` from `memory_settings`): what both engines
-    compute, the vector engine inside its compiled pass (`sim.engines.kernels.evaluate`,
-    which looks up the `tenure_weight` of each tenure: `remembered_with`)."""
-    return remembered_with(
-        settings,
-        tenure_weight(settings, tenure_months),
-        satisfaction,
-        effort,
-        expectation,
-        episode,
-        felt,
-        service_effort,
-        mean_perceived,
-        trust_shock,
-    )
-
-
-@numba.njit(cache=True, nogil=True)
 def tenure_weight(settings: tuple[float, ...], tenure_months: float) -> float:
     """The weight on prior cumulative satisfaction of a customer of `tenure_months`
     (`rules.prior_weight` with the `memory_settings`)."""
@@ -278,7 +248,7 @@ def tenure_weight(settings: tuple[float, ...], tenure_months: float) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def remembered_with(
+def remembered(
     settings: tuple[float, ...],
     weight: float,
     satisfaction: float,
@@ -290,7 +260,10 @@ def remembered_with(
     mean_perceived: float,
     trust_shock: float,
 ) -> tuple[float, float, float]:
-    """`remembered` with the customer's `tenure_weight` given as `weight`."""
+    """One customer's cumulative satisfaction, remembered effort and expectation (0–1 each)
+    after a month (`remember`; `settings` from `memory_settings`, `weight` on their prior
+    satisfaction their `tenure_weight`): what both engines compute, the vector engine inside
+    its compiled pass (`sim.engines.kernels.evaluate`, which looks up each tenure's weight)."""
     effect, neutral, effort_memory, adaptation = settings[3], settings[4], settings[5], settings[6]
     anchored = rules.anchor_and_adjust(satisfaction, episode, weight)
     moved = anchored + rules.service_effort_shift(service_effort, effect, neutral) - trust_shock

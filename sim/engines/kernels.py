@@ -222,7 +222,7 @@ def _evaluate(
         weight = (
             weights[months] if months < weights.size else journeys.tenure_weight(settings, months)
         )
-        cumulative[person], effort[person], expectation[person] = journeys.remembered_with(
+        cumulative[person], effort[person], expectation[person] = journeys.remembered(
             settings,
             weight,
             prior,
