@@ -183,15 +183,15 @@ def evaluate(
     (months); `settings`: `journeys.memory_settings`; `out`: each customer's episode and
     felt effort (NaN without interactions). Spread over the threads in blocks when there
     are many (`sim.threads`)."""
-    weights = _tenure_weights(settings, TENURE_WEIGHTS)
+    weights = _tenure_weights(settings, min(TENURE_WEIGHTS, who.size))
     args = (who, *met, *people, peak_end_weight, settings, weights, trust_shock, *out)
     compiled_pass(who.size, _evaluate, _evaluate_blocks, *args)
 
 
 TENURE_WEIGHTS = 1_200
 """Tenures (months) whose `journeys.tenure_weight` a pass of `evaluate` works out once and
-looks up (longer ones are worked out person by person): one `exp` per tenure instead of one
-per customer."""
+looks up (no more than it has customers; longer ones are worked out person by person): one
+`exp` per tenure instead of one per customer."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -636,7 +636,7 @@ def adopters(
 def _adopt(start, stop, status, left, chance, reluctance, key, joins) -> None:  # noqa: ANN001
     """`adopters`' marks of people `start` to `stop` − 1 (`reluctance`: each status's
     factor, `_reluctance_by_status`)."""
-    for person in range(start, stop):  # everyone's draw, used in the pool only: no branch
+    for person in range(start, stop):  # everyone's draw; outside the pool a factor of 0
         factor = reluctance[status[person]]
         joins[person] = journeys.adopts(uniform_at(key, person), chance, factor)
     for leaver in _leavers_in(left, start, stop):
@@ -647,7 +647,7 @@ def _reluctance_by_status(winback_factor: float) -> np.ndarray:
     """The `journeys.reluctance` factor of each status (indexed by its code) for those in
     the adoption pool (`_in_pool`), and 0 for the others, whose chance is then 0: one
     lookup per person, where a choice between a prospect's and a lapsed person's factor
-    made person by person keeps the compiler from a fast loop (three times slower)."""
+    made person by person keeps the compiler from a fast loop (about twice as slow)."""
     factors = np.zeros(max(PROSPECT, ACTIVE, LAPSED) + 1)
     for status in (PROSPECT, ACTIVE, LAPSED):
         pool, lapsed = _in_pool(np.int8(status))
