@@ -707,10 +707,10 @@ class CXModel(mesa.Model):
             self.log.add_decisions(month, leaving, d, self.customers.state_of(month.who))
         return {
             "active_start": float(len(month.who)),
-            "churned": float(d.left.sum()),
-            "renewal_due": float(renewal.sum()),
-            "repeat_purchases": float(d.repeat.sum()),
-            "upsells": float(d.upsell.sum()),
+            "churned": float(np.count_nonzero(d.left)),
+            "renewal_due": float(np.count_nonzero(renewal)),
+            "repeat_purchases": float(np.count_nonzero(d.repeat)),
+            "upsells": float(np.count_nonzero(d.upsell)),
             "revenue": float(d.revenue.sum()),
         } | practices.intervention_measures(self.firm, flagged, would_leave, d.kept)
 
@@ -789,7 +789,7 @@ class CXModel(mesa.Model):
             self.log.add_adoptions(month, who, self.customers.state_of(who), chose)
         source = self.customers.state_of(joined).source
         promoting = kernels.positive_sums(speaker_firms, voice, count)
-        kept = [len(mo.who) - int(mo.decisions.left.sum()) for mo in months]
+        kept = [len(mo.who) - np.count_nonzero(mo.decisions.left) for mo in months]
         return _acquisition_counts(firms, source, switched, promoting, kept, informed / size)
 
     def _firms_of(self, people: np.ndarray) -> np.ndarray:

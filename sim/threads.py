@@ -17,8 +17,8 @@ consecutive range per thread and each range runs the phase's own code on a Pytho
 are built ``nogil``); what each range returns comes back in people order, so the numbers
 are those of one range over everyone. Inside a range the compiled passes stay on their
 thread (`spread` is False there). Gathers over the customers are one compiled pass
-(`gather`); positions (``np.flatnonzero``) stay numpy's on one thread, which is faster than
-ranges on Python threads that must be joined.
+(`gather`), positions two (`positions`; numpy's ``flatnonzero`` where they are not spread,
+which is faster on one thread).
 
 Markets of `PARALLEL_FROM` people or more also keep freed memory for their next arrays
 (`reuse_freed_memory`), so that the threads do not wait for each other's page faults.
@@ -249,3 +249,56 @@ def _gather_blocks(source, index, out) -> None:  # noqa: ANN001
     for block in numba.prange(block_count(n)):
         start = block * BLOCK
         _gather(start, min(start + BLOCK, n), source, index, out)
+
+
+def positions(values: np.ndarray, value: Any = True) -> np.ndarray:
+    """Where `values` equals `value`, ascending (``np.flatnonzero(values == value)``, int64).
+
+    Spread (`spread`), two compiled passes over blocks of `BLOCK`: each block counts its
+    matches, then writes their positions after the blocks before it; otherwise numpy's,
+    which is faster on one thread. Whole numbers: the same either way."""
+    if not spread(values.size):
+        marked = values.dtype == np.bool_ and value is True
+        return np.flatnonzero(values if marked else values == value)
+    return on_pool(_positions_blocks, values, values.dtype.type(value))
+
+
+@numba.njit(cache=True, nogil=True)
+def _matches(values, value) -> int:  # noqa: ANN001
+    """How many of `values` equal `value`."""
+    found = 0
+    for i in range(values.size):  # from 0: a loop from a start given at run time vectorises badly
+        found += values[i] == value
+    return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _write_positions(values, value, out, first) -> None:  # noqa: ANN001
+    """``first`` plus the positions in `values` of its matches of `value`, into `out`, from
+    its start. Written at every position up to the last match, kept only at matches: no
+    branch, and nothing written past this block's own matches."""
+    last = values.size - 1
+    while last >= 0 and values[last] != value:
+        last -= 1
+    kept = 0
+    for i in range(last + 1):
+        out[kept] = first + i
+        kept += values[i] == value
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _positions_blocks(values, value):  # noqa: ANN001
+    n = values.size
+    found = np.empty(block_count(n), dtype=np.int64)
+    for block in numba.prange(block_count(n)):
+        start = block * BLOCK
+        found[block] = _matches(values[start : min(start + BLOCK, n)], value)
+    after = np.zeros(block_count(n) + 1, dtype=np.int64)
+    for block in range(block_count(n)):
+        after[block + 1] = after[block] + found[block]
+    out = np.empty(after[-1], dtype=np.int64)
+    for block in numba.prange(block_count(n)):
+        start = block * BLOCK
+        part = values[start : min(start + BLOCK, n)]
+        _write_positions(part, value, out[after[block] : after[block + 1]], start)
+    return out

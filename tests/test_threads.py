@@ -532,3 +532,41 @@ def test_gathers_and_holdings_are_numpys_on_any_threads(on_each_thread_count):
                 int(mine.sum()),
             )
             assert counted == expected and 2_000 < expected[2] < 14_000
+
+
+def test_positions_are_numpys_on_any_threads(on_each_thread_count):
+    # 60,000 entries in eight blocks: statuses against one value and marks (booleans), from
+    # none to all of them, with blocks of no match, a match only at a block's first or last
+    # place, and matches up to the end or not: numpy's flatnonzero, whole-number positions.
+    import numpy as np
+
+    from sim.customers.population import ACTIVE
+    from sim.threads import BLOCK, positions
+
+    rng = np.random.default_rng(17)
+    n = 60_000
+    status = rng.integers(0, 3, n).astype(np.int8)
+    sparse = rng.random(n) < 0.002
+    sparse[BLOCK : 3 * BLOCK] = False  # two blocks of no match
+    sparse[3 * BLOCK] = sparse[4 * BLOCK - 1] = True  # a block's first and last place
+    sparse[-50:] = False  # the last block ends with places that do not match
+    dense = rng.random(n) < 0.7
+    dense[-1] = True
+    cases = [
+        (status, ACTIVE),
+        (status, 7),  # no match
+        (sparse, True),
+        (dense, True),
+        (np.ones(n, dtype=np.bool_), True),
+        (np.zeros(n, dtype=np.bool_), True),
+    ]
+
+    def run() -> list:
+        return [positions(values, value) for values, value in cases]
+
+    for found in on_each_thread_count(run).values():
+        for (values, value), got in zip(cases, found, strict=True):
+            want = np.flatnonzero(values == value)
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, want)
+        assert found[0].size > 15_000 and 50 < found[2].size < 1_000 and found[4].size == n

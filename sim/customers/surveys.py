@@ -27,7 +27,7 @@ from sim.scenario import SurveyRules
 from sim.scenario.fields import MAX_LEVEL
 from sim.stats import mean_or_nan
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, block_count, compiled_pass
+from sim.threads import BLOCK, block_count, compiled_pass, positions
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def measure_wave(answers: Answers, respondents: np.ndarray | None = None) -> Sur
     if n == 0:
         return _no_wave()
     if respondents is None:
-        respondents = np.flatnonzero(answers.answered)
+        respondents = positions(answers.answered)
     # of everyone who met a touchpoint, in people order
     csat_true, ces_true = _where_known(answers.csat_latent, answers.ces_latent)
     asked = respondents[~np.isnan(answers.csat_latent[respondents])]  # met a touchpoint

@@ -7,6 +7,7 @@ streams, `sim.streams.normal_at` and `uniform_at`), so the order of the loop doe
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba
@@ -15,7 +16,7 @@ import numpy as np
 from sim.customers import journeys, rules, surveys
 from sim.customers.population import ACTIVE, INITIAL, LAPSED, PROSPECT
 from sim.streams import normal_at, uniform_at
-from sim.threads import BLOCK, block_count, compiled_blocks, compiled_pass
+from sim.threads import BLOCK, block_count, compiled_blocks, compiled_pass, positions
 
 
 class Buffers:
@@ -183,15 +184,24 @@ def evaluate(
     (months); `settings`: `journeys.memory_settings`; `out`: each customer's episode and
     felt effort (NaN without interactions). Spread over the threads in blocks when there
     are many (`sim.threads`)."""
-    weights = _tenure_weights(settings, min(TENURE_WEIGHTS, who.size))
+    weights = tenure_weights(settings)
     args = (who, *met, *people, peak_end_weight, settings, weights, trust_shock, *out)
     compiled_pass(who.size, _evaluate, _evaluate_blocks, *args)
 
 
 TENURE_WEIGHTS = 1_200
-"""Tenures (months) whose `journeys.tenure_weight` a pass of `evaluate` works out once and
-looks up (no more than it has customers; longer ones are worked out person by person): one
-`exp` per tenure instead of one per customer."""
+"""Tenures (months) whose `journeys.tenure_weight` `evaluate` looks up (`tenure_weights`;
+longer ones are worked out person by person): one `exp` per tenure and set of memory
+settings instead of one per customer and month."""
+
+
+@functools.lru_cache(maxsize=16)
+def tenure_weights(settings: tuple[float, ...]) -> np.ndarray:
+    """`journeys.tenure_weight` of tenures 0 to `TENURE_WEIGHTS` − 1 months under the
+    memory `settings` (`journeys.memory_settings`), worked out once for each set of
+    settings and kept (they change only when a classroom or game round revises the
+    scenario). Read only by `evaluate`: not to be written."""
+    return _tenure_weights(settings, TENURE_WEIGHTS)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -209,7 +219,7 @@ def _evaluate(
     cumulative, effort, expectation, tenure, peak_end_weight, settings, weights,  # noqa: ANN001
     trust_shock, episode, felt,  # noqa: ANN001
 ) -> None:  # fmt: skip
-    """`evaluate` for the customers ``who[start:stop]`` (`weights`: `_tenure_weights`)."""
+    """`evaluate` for the customers ``who[start:stop]`` (`weights`: `tenure_weights`)."""
     for i in range(start, stop):
         person = who[i]
         prior = cumulative[person]
@@ -590,7 +600,7 @@ def speak(
     their `satisfaction`, float32: `settings` are whether it is their `journeys.net_voice`
     rather than 1 each, the NPS answer's spread and the detractors' weight): a compiled
     pass over the speakers, spread over the threads when there are many (`sim.threads`)."""
-    speakers = np.flatnonzero(status == ACTIVE)
+    speakers = positions(status, ACTIVE)
     voice = np.empty(speakers.size)
     compiled_pass(speakers.size, _voices, _voices_blocks, speakers, satisfaction, settings, voice)
     return speakers, voice
@@ -628,7 +638,7 @@ def adopters(
     joins = np.empty(status.size, dtype=np.bool_)
     args = (status, left, chance, _reluctance_by_status(winback_factor), key, joins)
     compiled_pass(status.size, _adopt, _adopt_blocks, *args)
-    new = np.flatnonzero(joins)
+    new = positions(joins)
     return new, status[new] == LAPSED
 
 

@@ -26,7 +26,6 @@ from sim.customers import journeys, network, rules, surveys
 from sim.customers.population import (
     ACTIVE,
     INITIAL,
-    LAPSED,
     PROSPECT,
     SWITCHED,
     Population,
@@ -35,7 +34,7 @@ from sim.customers.population import (
 from sim.engines import kernels
 from sim.engines.contract import Contacts, Decisions, Leaving, Met, Month, People
 from sim.stats import mean_or_nan
-from sim.threads import PARALLEL_FROM, blocks, count, gather, reuse_freed_memory
+from sim.threads import PARALLEL_FROM, blocks, count, gather, positions, reuse_freed_memory
 
 if TYPE_CHECKING:
     from sim.model import CXModel
@@ -127,8 +126,10 @@ class VectorCustomers:
         """The new month and its customers (those active at its start; of `firm` only, when
         given)."""
         pop = self.population
-        active = pop.status == ACTIVE
-        who = np.flatnonzero(active if firm is None else active & (pop.firm == firm))
+        if firm is None:
+            who = positions(pop.status, ACTIVE)
+        else:
+            who = positions((pop.status == ACTIVE) & (pop.firm == firm))
         # A person's segment never changes; held as an index type for the many lookups.
         segment = gather(pop.segment, who, np.empty(len(who), dtype=np.intp))
         return VectorMonth(number, who, firm, segment=segment)
@@ -208,7 +209,7 @@ class VectorCustomers:
         propensity; returns their market indices and the problems they report per
         touchpoint."""
         # Each one's draw only where it can matter: the same numbers (`sim.streams`).
-        rows = np.flatnonzero(month.had_problem)
+        rows = positions(month.had_problem)
         seg = month.segment[rows]
         u_contact = self.model.streams.uniform(
             purposes.SUPPORT_CONTACT, month.number, month.who[rows]
@@ -438,8 +439,8 @@ class VectorCustomers:
             pool, lapsed = kernels.adoption_pool(pop.status, month.left)
             speaking = np.zeros(pop.size, dtype=np.float32)
             speaking[month.speakers] = month.voice
-            joins, ads_share = self._adopt_network(month, pool, speaking, per_customer)
-            new = np.flatnonzero(joins)
+            joins, ads_share = self._adopt_network(month, pool, lapsed, speaking, per_customer)
+            new = positions(joins)
             was_lapsed = lapsed[new]
         else:  # each person's draw only where it can matter: the same numbers (`sim.streams`)
             key = self.model.streams.key(purposes.ACQUIRE_ADOPT, m)
@@ -475,13 +476,19 @@ class VectorCustomers:
         self.population.firm[who] = firms
 
     def _adopt_network(
-        self, month: Month, pool: np.ndarray, speaking: np.ndarray, per_customer: float
+        self,
+        month: Month,
+        pool: np.ndarray,
+        lapsed: np.ndarray,
+        speaking: np.ndarray,
+        per_customer: float,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Network: each person's hazard is p + q × their ties' net voice. The month is
         split into sub-steps so that people adopting early in the month already speak later
-        in it; a new adopter speaks with the mean voice of a customer."""
+        in it; a new adopter speaks with the mean voice of a customer. `pool` and `lapsed`
+        are `kernels.adoption_pool`'s (one per person)."""
         a, pop = self.model.spec.acquisition, self.population
-        reluctant = journeys.reluctance(pop.status == LAPSED, a.winback_factor)
+        reluctant = journeys.reluctance(lapsed, a.winback_factor)
         joined = np.zeros(pop.size, dtype=bool)
         hazard = np.full(pop.size, a.innovation_per_month)
         for sub in range(journeys.NETWORK_SUBSTEPS):
