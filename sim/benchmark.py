@@ -16,7 +16,14 @@ draws on every thread of the run at once: how much faster the machine's cores do
 shares nothing, the most a run can gain from them (on a shared 2-core machine anywhere from
 about 1.4 to 2, with its load).
 
-`cxm bench` (`sim.cli.bench`) reports both; `sim.results.write_profile` writes them.
+`time_alternating` measures a run's own speed-up on several threads the same way: one run
+whose months alternate between one thread and several, in pairs of consecutive months, so
+that a change of the machine's speed moves both sides of each pair's ratio alike (a run on
+one thread and another on two, one after the other, can differ by more than the speed-up
+itself on a shared machine). The numbers of the run are those of any thread count
+(`sim.threads`).
+
+`cxm bench` (`sim.cli.bench`) reports them; `sim.results.write_profile` writes them.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import numpy as np
 from sim.model import DESK, MONTH_START, PHASES, CXModel
 from sim.scenario import Scenario, with_overrides
 from sim.support.desk import PERIODS
-from sim.threads import threads
+from sim.threads import set_threads, threads
 
 BUILD = "model.build"
 """Building the model: the market, its network, the firm, the engine (`CXModel(...)`)."""
@@ -149,6 +156,78 @@ def time_runs(
         desk_seconds=desk,
         periods_simulated=PERIODS.simulated - periods_before,
         threads=threads(),
+    )
+
+
+class Alternation(NamedTuple):
+    """One run whose months alternated between one thread and `threads` (`time_alternating`)."""
+
+    threads: int
+    """The threads of every other month (the others ran on one)."""
+    seconds: tuple[float, float]
+    """Wall time of the months on one thread and of those on `threads`, seconds."""
+    customer_months: tuple[int, int]
+    """Customer-months of the months on one thread and of those on `threads`."""
+    pair_speedups: tuple[float, ...]
+    """Each pair of consecutive months with customers in which no contact-centre period
+    was simulated (a month that simulates one takes the SimPy period's time, whatever its
+    threads): customer-months per second on `threads` divided by those on one."""
+    periods_simulated: int
+    """Contact-centre periods simulated during the run."""
+
+    @property
+    def speedup(self) -> float:
+        """The median of `pair_speedups`: the run's speed-up on `threads` threads."""
+        return float(np.median(self.pair_speedups))
+
+    @property
+    def speedup_of_totals(self) -> float:
+        """Customer-months per second over all the months on `threads` divided by those
+        over all the months on one (sensitive to a slow stretch on one side)."""
+        one, many = (cm / s for cm, s in zip(self.customer_months, self.seconds, strict=True))
+        return many / one
+
+
+def time_alternating(
+    model: CXModel, count: int, progress: Callable[[int], object] | None = None
+) -> Alternation:
+    """Step `model` to its horizon with its months alternating between one thread and
+    `count` threads in pairs of consecutive months, which side first alternating from pair
+    to pair (1 then `count`, `count` then 1, ...), each month timed; `progress` is called
+    with 1 per month. The thread count of the process is put back afterwards."""
+    before = threads()
+    many_months: list[bool] = []
+    seconds: list[float] = []
+    simulated: list[int] = []
+    periods_before = PERIODS.simulated
+    try:
+        while model.running:
+            month = len(seconds)
+            many = (month % 2 == 1) == (month // 2 % 2 == 0)
+            set_threads(count if many else 1)
+            periods, start = PERIODS.simulated, time.perf_counter()
+            model.step()
+            seconds.append(time.perf_counter() - start)
+            many_months.append(many)
+            simulated.append(PERIODS.simulated - periods)
+            if progress is not None:
+                progress(1)
+    finally:
+        set_threads(before)
+    active = model.recorder.timeseries()["active_start"].to_numpy(dtype=np.int64)
+    on_many, took = np.array(many_months), np.array(seconds)
+    paired = len(seconds) // 2 * 2  # a last month without its pair counts in the totals only
+    rates = (active / took)[:paired].reshape(-1, 2)
+    many = on_many[:paired].reshape(-1, 2)  # one True per pair: one value per pair below
+    counted = (active[:paired].reshape(-1, 2) > 0).all(axis=1)
+    counted &= (np.array(simulated)[:paired].reshape(-1, 2) == 0).all(axis=1)
+    ratios = (rates[many] / rates[~many])[counted]
+    return Alternation(
+        threads=count,
+        seconds=(float(took[~on_many].sum()), float(took[on_many].sum())),
+        customer_months=(int(active[~on_many].sum()), int(active[on_many].sum())),
+        pair_speedups=tuple(ratios.tolist()),
+        periods_simulated=PERIODS.simulated - periods_before,
     )
 
 

@@ -77,6 +77,9 @@ def test_small_runs_print_a_table_of_phases(capsys):
         (["--runs", "many"], "--runs"),
         (["--big-customers", "500"], "--big-customers: is used only with --profile"),
         (["--profile", "p", "--big-months", "0"], "--big-months: got 0"),
+        (["--speedup", "--threads", "1"], "--speedup: needs two threads or more; --threads is 1"),
+        (["--speedup", "--runs", "2"], "--runs: cannot be used with --speedup"),
+        (["--speedup", "--profile", "p"], "--profile: cannot be used with --speedup"),
     ],
 )
 def test_bad_bench_options_are_one_line(tmp_path, monkeypatch, capsys, args, message):
@@ -190,3 +193,61 @@ def test_the_yardstick_draws_on_every_thread_at_once():
     # are short here (20 ms), so the bounds leave room for the machine's jitter
     assert 0.5 < measured.threads_speedup < 3.0
     assert benchmark.yardstick(1, seconds=0.05, block=100_000).threads_speedup == 1.0
+
+
+TWO_CORES = pytest.mark.skipif(
+    __import__("sim.threads").threads.available() < 2, reason="needs two threads"
+)
+
+
+@TWO_CORES
+def test_months_alternating_between_thread_counts_are_a_plain_runs(monkeypatch):
+    # Every pass spread over the threads when they are two (from ten people): seven months
+    # alternate 1, 2 | 2, 1 | 1, 2 | 2 threads and give the plain run's tables; the pairs,
+    # the customer-months on each side and the process's thread count afterwards.
+    import sim.threads as threads
+
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 10)
+    scenario = with_overrides(load_scenario(BASELINE), {"market.size": 3000, "months": 7})
+    plain = CXModel(scenario, seed=5, replication=0, history=False)
+    plain.run_to_horizon()
+    used: list[int] = []
+    monkeypatch.setattr(benchmark, "set_threads", lambda count: used.append(count))
+    before = threads.threads()
+    alternating = CXModel(scenario, seed=5, replication=0, history=False)
+    measured = benchmark.time_alternating(alternating, 2)
+    assert used == [1, 2, 2, 1, 1, 2, 2, before]
+    for table in ("timeseries", "touchpoint_table", "segment_table"):
+        pd.testing.assert_frame_equal(
+            getattr(plain.recorder, table)(), getattr(alternating.recorder, table)()
+        )
+    active = plain.recorder.timeseries()["active_start"].to_numpy()
+    assert measured.customer_months == (
+        int(active[[0, 3, 4]].sum()),
+        int(active[[1, 2, 5, 6]].sum()),
+    )
+    assert measured.threads == 2 and all(s > 0 for s in measured.seconds)
+    # three pairs, less those in which the desk simulated a period
+    assert len(measured.pair_speedups) <= 3 and all(r > 0 for r in measured.pair_speedups)
+    if measured.pair_speedups:
+        assert measured.speedup == float(pd.Series(measured.pair_speedups).median())
+
+
+@TWO_CORES
+def test_bench_speedup_reports_both_sides_and_the_yardstick(capsys):
+    args = ["bench", "--speedup", "--customers", "300", "--months", "4", "--threads", "2"]
+    assert main([*args, "--json", "-q"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert list(figures) == [
+        "threads", "month_pairs", "seconds_one_thread", "seconds_threads",
+        "customer_months_per_s_one_thread", "customer_months_per_s_threads",
+        "threads_speedup", "threads_speedup_of_totals", "yardstick_threads_speedup",
+        "periods_simulated",
+    ]  # fmt: skip
+    assert figures["threads"] == 2 and 0 <= figures["month_pairs"] <= 2
+    assert figures["seconds_one_thread"] > 0 and figures["seconds_threads"] > 0
+    assert 0.5 < figures["yardstick_threads_speedup"] < 3.0
+    assert main([*args, "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 months alternating between 1 and 2 threads" in printed
+    assert re.search(r"\n +threads_speedup  \d", printed)

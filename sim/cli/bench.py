@@ -18,7 +18,14 @@ each model and in making its tables (`sim.benchmark.time_runs`), the support des
 (inside ``support.serve``), and the machine's yardstick (`sim.benchmark.yardstick`) with
 the throughput in its units, ``customer_months_per_normal``, and the speed-up the machine
 gives perfectly parallel work on the run's threads (``yardstick_threads_speedup``), the
-ceiling for the run's own speed-up on them. ``--profile DIR`` writes a
+ceiling for the run's own speed-up on them.
+
+``--speedup`` measures the big run's own speed-up on its threads instead, in one run whose
+months alternate between one thread and ``--threads`` (default every core) in pairs
+(`sim.benchmark.time_alternating`): the months on each side, their customer-months per
+second and the median of the pairs' ratios, with the yardstick's speed-up beside it. Two
+runs one after the other on a shared machine can differ by more than the speed-up itself.
+``--profile DIR`` writes a
 small and a big run's phases as JSON and a cProfile of a small run, through
 `sim.results.write_profile`.
 """
@@ -49,7 +56,7 @@ from sim.cli.options import (
 from sim.errors import CXMError, OptionError, check_whole
 
 if TYPE_CHECKING:
-    from sim.benchmark import Timing, Yardstick
+    from sim.benchmark import Alternation, Timing, Yardstick
     from sim.scenario import Scenario
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
@@ -98,6 +105,29 @@ def figures(timing: Timing, measured: Yardstick, runs_mode: bool = True) -> dict
         "phase_shares": {name: round(share, 9) for name, share in timing.shares().items()},
         "desk_share": round(timing.desk_seconds / timing.seconds, 9),
         "periods_simulated": timing.periods_simulated,
+    }
+
+
+def speedup_figures(alternation: Alternation, measured: Yardstick) -> dict[str, Any]:
+    """What ``cxm bench --speedup`` reports of `alternation`, in order: the threads, the
+    pairs of months, the wall time on each side, their customer-months per second, the
+    run's speed-up (median of the pairs of months, and of the totals), the yardstick's
+    speed-up on the same threads (`measured`) and the periods simulated (peak memory is
+    the plain run's figure: this process held a warm-up model of the same size first)."""
+    one, many = (
+        cm / s for cm, s in zip(alternation.customer_months, alternation.seconds, strict=True)
+    )
+    return {
+        "threads": alternation.threads,
+        "month_pairs": len(alternation.pair_speedups),
+        "seconds_one_thread": _significant(alternation.seconds[0]),
+        "seconds_threads": _significant(alternation.seconds[1]),
+        "customer_months_per_s_one_thread": round(one, 1),
+        "customer_months_per_s_threads": round(many, 1),
+        "threads_speedup": _significant(alternation.speedup, 3),
+        "threads_speedup_of_totals": _significant(alternation.speedup_of_totals, 3),
+        "yardstick_threads_speedup": _significant(measured.threads_speedup, 3),
+        "periods_simulated": alternation.periods_simulated,
     }
 
 
@@ -185,6 +215,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --profile: replace a previous profile in DIR",
     )
+    bench.add_argument(
+        "--speedup",
+        action="store_true",
+        help="measure the big run's speed-up on --threads threads (default every core): "
+        "its months alternate between one thread and those threads in pairs, and the "
+        "median of the pairs' ratios of customer-months per second is reported "
+        "(threads_speedup), beside the yardstick's; the run's numbers do not change",
+    )
     bench.add_argument("--json", action="store_true", help="print a JSON object")
     add_threads_option(bench)
     add_quiet_option(bench)
@@ -211,6 +249,8 @@ class _Size:
 def run(args: argparse.Namespace) -> int:
     """``cxm bench``: time the runs `args` asks for and report them (or write a profile)."""
     small, big = _check(args)
+    if args.speedup:
+        return _measure_speedup(args, big)
     if args.profile is None:
         return _measure(args, small if args.runs is not None else big, args.runs is not None)
     out = output_paths.output_path(args.profile, "profile")
@@ -237,7 +277,15 @@ def _check(args: argparse.Namespace) -> tuple[_Size, _Size]:
         check_whole("big_customers", args.big_customers, 1, BENCH_MAX_CUSTOMERS)
     if args.big_months is not None:
         check_whole("big_months", args.big_months, 1, _months_maximum())
-    use_threads(args)
+    count = use_threads(args)
+    if args.speedup:
+        for other in ("runs", "profile"):
+            if getattr(args, other) is not None:
+                raise OptionError(other, "cannot be used with {speedup}", ("speedup",))
+        if count < 2:
+            raise OptionError(
+                "speedup", f"needs two threads or more; {{threads}} is {count}", ("threads",)
+            )
     small = _Size(args.customers, SMALL_PEOPLE, args.months or SMALL_MONTHS, "--customers")
     if args.profile is None:
         big = _Size(args.customers or BIG_CUSTOMERS, 0, args.months or BIG_MONTHS, "--customers")
@@ -305,6 +353,34 @@ def _measure(args: argparse.Namespace, size: _Size, runs_mode: bool) -> int:
     )
     print(format_figures(shown))
     print(f"(before timing: {warm_up_seconds:.2f} s loading compiled code, warm-up run)")
+    return 0
+
+
+def _measure_speedup(args: argparse.Namespace, size: _Size) -> int:
+    """``--speedup``: one big run whose months alternate between one thread and the
+    chosen threads; print its figures (`speedup_figures`)."""
+    from sim.benchmark import time_alternating, yardstick
+    from sim.model import CXModel
+    from sim.scenario import with_overrides
+    from sim.threads import threads
+
+    _, (scenario,) = _scenarios(args, size)
+    count = threads()
+    # Two months of the same market on the threads: the compiled code of passes spread
+    # over them loaded, and the periods of the first months' loads in the library.
+    _warm_up(with_overrides(scenario, {"months": 2}), args)
+    model = CXModel(scenario, seed=args.seed, replication=0, engine=args.engine, history=False)
+    with progress_bar(scenario.months, args.quiet, f"bench {args.engine} speedup") as bar:
+        alternation = time_alternating(model, count, bar.update)
+    shown = speedup_figures(alternation, yardstick(count))
+    if args.json:
+        print(json.dumps(shown))
+        return 0
+    print(
+        f"engine {args.engine}, market of {scenario.market.size} people, "
+        f"{scenario.months} months alternating between 1 and {count} threads"
+    )
+    print("\n".join(f"{key:>33}  {value}" for key, value in shown.items()))
     return 0
 
 
