@@ -494,7 +494,7 @@ def test_who_speaks_and_who_adopts_are_the_rules_over_the_market_on_any_threads(
             np.testing.assert_array_equal(got, want)
 
 
-def test_gathers_and_holdings_are_numpys_on_any_threads(on_each_thread_count):
+def test_gathers_holdings_and_column_counts_are_numpys_on_any_threads(on_each_thread_count):
     # 40,000 people in five blocks: a compiled gather (cast to the output's type) against
     # numpy's indexing, and the products, initial customers and customers of one firm or
     # of all against numpy's counts.
@@ -532,6 +532,12 @@ def test_gathers_and_holdings_are_numpys_on_any_threads(on_each_thread_count):
                 int(mine.sum()),
             )
             assert counted == expected and 2_000 < expected[2] < 14_000
+    # the problems the month's callers report, per touchpoint: numpy's sum down the columns
+    marks = rng.random((market, 8)) < 0.05
+    counts = kernels.column_counts(marks, who)
+    assert counts.dtype == np.int64 and counts.min() > 500
+    np.testing.assert_array_equal(counts, marks[who].sum(axis=0))
+    assert kernels.column_counts(marks, who[:0]).tolist() == [0] * 8
 
 
 def test_positions_are_numpys_on_any_threads(on_each_thread_count):
@@ -570,3 +576,45 @@ def test_positions_are_numpys_on_any_threads(on_each_thread_count):
             assert got.dtype == np.int64
             np.testing.assert_array_equal(got, want)
         assert found[0].size > 15_000 and 50 < found[2].size < 1_000 and found[4].size == n
+
+
+def test_the_support_touchpoint_written_into_the_month_is_numpys():
+    # 3,000 callers of a month of 20,000 customers, the touchpoint due for two in three,
+    # service effort NaN (none yet) for half of them and below or above the contact's for
+    # the others: numpy's scatter, fmax and float32 casts as the month had them.
+    import numpy as np
+
+    from sim.engines import kernels
+
+    rng = np.random.default_rng(23)
+    n, callers, column = 20_000, 3_000, 5
+    rows = np.sort(rng.choice(n, callers, replace=False))
+    due = rng.random(callers) < 2 / 3
+    met = (rng.random(callers), rng.random(callers), rng.random(callers))
+
+    def month() -> tuple:
+        service = np.where(rng.random(n) < 0.5, np.nan, rng.random(n))
+        state = np.random.default_rng(29)
+        return (
+            state.random((n, 8)).astype(np.float32),
+            state.random((n, 8)).astype(np.float32),
+            state.random(n),
+            service,
+            state.integers(0, 5, n).astype(np.float64),
+        )
+
+    rng_state = rng.bit_generator.state
+    got = month()
+    rng.bit_generator.state = rng_state
+    want = month()
+    kernels.met_at_support(rows, due, column, met, got)
+    perceived, satisfaction, effort = met
+    at = rows[due]
+    want[0][at, column] = perceived[due]
+    want[1][at, column] = satisfaction[due]
+    want[2][at] += effort[due]
+    want[3][at] = np.fmax(want[3][at], effort[due])
+    want[4][at] += 1
+    for mine, numpys in zip(got, want, strict=True):
+        np.testing.assert_array_equal(mine, numpys)
+    assert np.isnan(want[3][at]).sum() == 0 and np.isnan(want[3]).sum() > 5_000

@@ -576,6 +576,47 @@ def _met_sums_each(met: np.ndarray, interactions: np.ndarray, sums: np.ndarray) 
 
 
 @numba.njit(cache=True, nogil=True)
+def met_at_support(
+    rows: np.ndarray,
+    due: np.ndarray,
+    column: int,
+    met: tuple[np.ndarray, np.ndarray, np.ndarray],
+    month: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """The support touchpoint in `column` as the month's callers met it, written into
+    their month: `rows` are the callers' rows of the month, `due` whether the touchpoint
+    is in each one's journey, `met` each one's perceived quality, satisfaction and effort
+    of the contact; `month` the month's perceived quality and satisfaction (one row per
+    customer, float32), effort, service effort (NaN before any) and interactions. Where
+    due: quality and satisfaction written, the effort added, the service effort the larger
+    of the two (numpy's ``fmax``), one interaction more. One pass over the callers."""
+    perceived, satisfaction, effort = met
+    month_perceived, month_satisfaction, month_effort, service_effort, interactions = month
+    for j in range(rows.size):
+        if due[j]:
+            row, felt = rows[j], effort[j]
+            month_perceived[row, column] = perceived[j]
+            month_satisfaction[row, column] = satisfaction[j]
+            month_effort[row] += felt
+            before = service_effort[row]
+            if np.isnan(before) or felt > before:
+                service_effort[row] = felt
+            interactions[row] += 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def column_counts(marks: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """How many of the `rows` of `marks` (booleans, one row per customer) are True in each
+    column: ``marks[rows].sum(axis=0)`` (int64) in one pass over those rows, without the
+    copy (numpy's sum down the columns of a narrow array is several times slower)."""
+    counts = np.zeros(marks.shape[1], dtype=np.int64)
+    for row in rows:
+        for column in range(marks.shape[1]):
+            counts[column] += marks[row, column]
+    return counts
+
+
+@numba.njit(cache=True, nogil=True)
 def positive_sums(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
     """The sum of each group's positive `values` (`group`: each value's, 0 to `groups` − 1),
     added in order in float64: the numbers of ``np.bincount(group, np.maximum(values, 0),

@@ -214,8 +214,9 @@ class VectorCustomers:
         u_contact = self.model.streams.uniform(
             purposes.SUPPORT_CONTACT, month.number, month.who[rows]
         )
-        month.contact_rows = rows[self.seg_has_support[seg] & (u_contact < self.seg_support[seg])]
-        return month.who[month.contact_rows], month.problem_at[month.contact_rows].sum(axis=0)
+        calling = rows[self.seg_has_support[seg] & (u_contact < self.seg_support[seg])]
+        month.contact_rows = calling
+        return month.who[calling], kernels.column_counts(month.problem_at, calling)
 
     def experience_support(self, month: VectorMonth, contacts: Contacts) -> None:
         """Each contacting customer meets the support touchpoints of their journey, as the
@@ -227,6 +228,13 @@ class VectorCustomers:
         tolerance = self.seg_tolerance[seg]
         recovery_effect = model.spec.firm.maturity.recovery_effect
         satisfaction_rules = model.spec.behaviour.satisfaction
+        written = (
+            month.perceived,
+            month.satisfaction,
+            month.effort,
+            month.service_effort,
+            month.interactions,
+        )
         for k, name in enumerate(model.touchpoints):
             tp = model.spec.touchpoints[name]
             if tp.when != "problem":
@@ -244,12 +252,7 @@ class VectorCustomers:
                 satisfaction_rules.loss_aversion,
             )
             effort = journeys.contact_effort(tp.effort, contacts, desk)
-            rows = idx[due]
-            month.perceived[rows, k] = perceived[due]
-            month.satisfaction[rows, k] = satisfaction[due]
-            month.effort[rows] += effort[due]
-            month.service_effort[rows] = np.fmax(month.service_effort[rows], effort[due])
-            month.interactions[rows] += 1
+            kernels.met_at_support(idx, due, k, (perceived, satisfaction, effort), written)
             if tp.staffed and journeys.front_line_answers_support(self.model.spec.support):
                 by_phone = due if contacts.by_phone is None else due & contacts.by_phone
                 answered = by_phone & ~contacts.abandoned
