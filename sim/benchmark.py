@@ -28,6 +28,7 @@ itself on a shared machine). The numbers of the run are those of any thread coun
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -177,8 +178,9 @@ class Alternation(NamedTuple):
 
     @property
     def speedup(self) -> float:
-        """The median of `pair_speedups`: the run's speed-up on `threads` threads."""
-        return float(np.median(self.pair_speedups))
+        """The median of `pair_speedups`: the run's speed-up on `threads` threads (NaN
+        without a pair)."""
+        return float(np.median(self.pair_speedups)) if self.pair_speedups else math.nan
 
     @property
     def speedup_of_totals(self) -> float:

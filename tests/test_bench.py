@@ -231,6 +231,17 @@ def test_months_alternating_between_thread_counts_are_a_plain_runs(monkeypatch):
     assert len(measured.pair_speedups) <= 3 and all(r > 0 for r in measured.pair_speedups)
     if measured.pair_speedups:
         assert measured.speedup == float(pd.Series(measured.pair_speedups).median())
+    no_pair = measured._replace(pair_speedups=())
+    assert no_pair.speedup != no_pair.speedup  # NaN
+    assert no_pair.speedup_of_totals == measured.speedup_of_totals > 0
+
+
+@TWO_CORES
+def test_bench_speedup_needs_a_pair_of_months(capsys):
+    assert main(["bench", "--speedup", "--customers", "300", "--months", "1", "-q"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "error: --months: got 1; must be 2 or more with --speedup\n"
 
 
 @TWO_CORES

@@ -124,7 +124,9 @@ def speedup_figures(alternation: Alternation, measured: Yardstick) -> dict[str, 
         "seconds_threads": _significant(alternation.seconds[1]),
         "customer_months_per_s_one_thread": round(one, 1),
         "customer_months_per_s_threads": round(many, 1),
-        "threads_speedup": _significant(alternation.speedup, 3),
+        "threads_speedup": (
+            _significant(alternation.speedup, 3) if alternation.pair_speedups else None
+        ),
         "threads_speedup_of_totals": _significant(alternation.speedup_of_totals, 3),
         "yardstick_threads_speedup": _significant(measured.threads_speedup, 3),
         "periods_simulated": alternation.periods_simulated,
@@ -285,6 +287,10 @@ def _check(args: argparse.Namespace) -> tuple[_Size, _Size]:
         if count < 2:
             raise OptionError(
                 "speedup", f"needs two threads or more; {{threads}} is {count}", ("threads",)
+            )
+        if args.months is not None and args.months < 2:
+            raise OptionError(
+                "months", f"got {args.months}; must be 2 or more with {{speedup}}", ("speedup",)
             )
     small = _Size(args.customers, SMALL_PEOPLE, args.months or SMALL_MONTHS, "--customers")
     if args.profile is None:
