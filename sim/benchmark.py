@@ -183,10 +183,17 @@ class Alternation(NamedTuple):
         return float(np.median(self.pair_speedups)) if self.pair_speedups else math.nan
 
     @property
-    def speedup_of_totals(self) -> float:
-        """Customer-months per second over all the months on `threads` divided by those
-        over all the months on one (sensitive to a slow stretch on one side)."""
+    def rates(self) -> tuple[float, float]:
+        """Customer-months per second over all the months on one thread and over all those
+        on `threads`."""
         one, many = (cm / s for cm, s in zip(self.customer_months, self.seconds, strict=True))
+        return one, many
+
+    @property
+    def speedup_of_totals(self) -> float:
+        """`rates` on `threads` divided by those on one (sensitive to a slow stretch on one
+        side)."""
+        one, many = self.rates
         return many / one
 
 

@@ -18,6 +18,7 @@ from sim.cli.main import main
 from sim.model import DESK, MONTH_START, PHASES, CXModel
 from sim.results import PROJECT_ROOT
 from sim.scenario import load_scenario, with_overrides
+from sim.threads import available
 
 BASELINE = PROJECT_ROOT / "scenarios" / "baseline.yaml"
 INITIAL_SHARE = load_scenario(BASELINE).market.initial_customers
@@ -195,9 +196,7 @@ def test_the_yardstick_draws_on_every_thread_at_once():
     assert benchmark.yardstick(1, seconds=0.05, block=100_000).threads_speedup == 1.0
 
 
-TWO_CORES = pytest.mark.skipif(
-    __import__("sim.threads").threads.available() < 2, reason="needs two threads"
-)
+TWO_CORES = pytest.mark.skipif(available() < 2, reason="needs two threads")
 
 
 @TWO_CORES

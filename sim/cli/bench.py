@@ -114,9 +114,7 @@ def speedup_figures(alternation: Alternation, measured: Yardstick) -> dict[str, 
     run's speed-up (median of the pairs of months, and of the totals), the yardstick's
     speed-up on the same threads (`measured`) and the periods simulated (peak memory is
     the plain run's figure: this process held a warm-up model of the same size first)."""
-    one, many = (
-        cm / s for cm, s in zip(alternation.customer_months, alternation.seconds, strict=True)
-    )
+    one, many = alternation.rates
     return {
         "threads": alternation.threads,
         "month_pairs": len(alternation.pair_speedups),
@@ -386,7 +384,7 @@ def _measure_speedup(args: argparse.Namespace, size: _Size) -> int:
         f"engine {args.engine}, market of {scenario.market.size} people, "
         f"{scenario.months} months alternating between 1 and {count} threads"
     )
-    print("\n".join(f"{key:>33}  {value}" for key, value in shown.items()))
+    print(aligned(shown))
     return 0
 
 
@@ -464,12 +462,16 @@ def profile_data(
 
 def format_figures(shown: Mapping[str, Any]) -> str:
     """The figures of `figures` as aligned lines, then the phase shares."""
-    lines = [
-        f"{key:>26}  {value}"
-        for key, value in shown.items()
-        if key not in ("phase_shares", "desk_share")
-    ]
-    return "\n".join([*lines, format_shares(shown["phase_shares"], shown["desk_share"])])
+    listed = {
+        key: value for key, value in shown.items() if key not in ("phase_shares", "desk_share")
+    }
+    return "\n".join([aligned(listed), format_shares(shown["phase_shares"], shown["desk_share"])])
+
+
+def aligned(shown: Mapping[str, Any]) -> str:
+    """One line per figure, its name right-aligned to the longest, two spaces, its value."""
+    width = max(map(len, shown))
+    return "\n".join(f"{key:>{width}}  {value}" for key, value in shown.items())
 
 
 def format_shares(shares: Mapping[str, float], desk: float) -> str:
